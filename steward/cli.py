@@ -1,0 +1,418 @@
+"""The `steward` command line: scripted work on a workspace, and the entry point of the app.
+
+Exit codes: 0 success, 1 the catalogue has rule errors (validate), 2 unusable input (a missing,
+damaged or newer workspace, a bad argument), 3 an internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from steward import STARTED, __version__, journal, query, sample, store
+from steward.assignments import changes_for, parse_value
+from steward.errors import StewardError
+from steward.messages import language, render
+from steward.model import ENTRY_FIELD
+from steward.vocabulary import label, vocabulary
+from steward.workspace import Workspace, default_path
+
+EXIT_OK, EXIT_RULE_ERRORS, EXIT_UNUSABLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SAMPLE_BATCH = 2000
+DEMO_ENTRIES = 300
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors exit with 2 like every other unusable input (argparse's own code, too)."""
+
+
+def _say(message: str, /, **params: object) -> None:
+    print(render(message, params))
+
+
+def _json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+# Commands ---------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    with Workspace.create(args.dir, args.department_code, args.department_name) as ws:
+        _say("cli.created", path=str(ws.folder), department=f"{ws.department_name} {ws.department_code}")
+    return EXIT_OK
+
+
+def add_sample(ws: Workspace, count: int, seed: int, progress: Callable[[int, int], None] = _progress) -> int:
+    """Add `count` generated entries, numbered after the highest sequence already used."""
+    with ws.reading() as conn:
+        last = conn.execute(
+            text("SELECT MAX(CAST(substr(code, instr(code, '/') + 1) AS INTEGER)) FROM entries WHERE code LIKE '%/%'")
+        ).scalar()
+    department = sample.department_for(ws.department_code, ws.department_name)
+    entries = sample.generate(department, count, seed=seed, first_sequence=(last or 0) + 1)
+    done = 0
+    while done < count:
+        batch = [next(entries) for _ in range(min(SAMPLE_BATCH, count - done))]
+        journal.apply(ws, [journal.CreateEntry(e) for e in batch], reason="sample")
+        done += len(batch)
+        progress(done, count)
+    return done
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    if args.entries <= 0:
+        raise StewardError("sample.count")
+    with Workspace.open(args.dir) as ws:
+        count = add_sample(ws, args.entries, args.seed)
+    _say("cli.sampled", count=count)
+    return EXIT_OK
+
+
+def _problem_rows(ws: Workspace) -> list[dict[str, Any]]:
+    with ws.reading() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT e.id, e.code, e.name, p.item_id, p.field, p.code, p.severity, p.params FROM problems p "
+                "JOIN entries e ON e.pk = p.entry_pk ORDER BY e.code, e.pk, p.rowid"
+            )
+        ).all()
+    result = []
+    for entry_id, entry_code, name, item_id, field, rule, severity, params in rows:
+        decoded = json.loads(params)
+        result.append({
+            "entry_id": entry_id, "entry_code": entry_code, "entry_name": name, "item_id": item_id, "field": field,
+            "rule": rule, "severity": severity, "params": decoded, "message": render(rule, decoded),
+        })
+    return result
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        with ws.writing() as conn:
+            store.revalidate_all(conn, ws.department_code)
+        problems = _problem_rows(ws)
+        entries = query.summary(ws).entries
+    errors = [p for p in problems if p["severity"] == "error"]
+    warnings = len(problems) - len(errors)
+    bad = len({p["entry_id"] for p in errors})
+    if args.json:
+        _json({"entries": entries, "entries_with_errors": bad, "errors": len(errors), "warnings": warnings,
+               "problems": problems})
+    else:
+        for p in problems:
+            marker = "✗" if p["severity"] == "error" else "!"
+            print(f"{marker} {p['entry_code'] or p['entry_id']}  {p['entry_name']}: {p['message']}")
+        if errors:
+            _say("cli.invalid", entries=entries, bad=bad, errors=len(errors), warnings=warnings)
+        else:
+            _say("cli.valid", entries=entries, warnings=warnings)
+    return EXIT_RULE_ERRORS if errors else EXIT_OK
+
+
+def _row_dict(row: query.EntryRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "code": row.code, "name": row.name, "classification": row.classification,
+        "sharing_type": row.sharing_type, "open_type": row.open_type, "update_frequency": row.update_frequency,
+        "status": row.status, "problems": row.problem_count, "errors": row.error_count, "changed": row.dirty,
+    }
+
+
+def _vocab_filter(name: str, values: Sequence[str] | None) -> frozenset[str]:
+    return frozenset(parse_value(ENTRY_FIELD[name], v) for v in values or ())
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    flt = query.EntryFilter(
+        sharing_types=_vocab_filter("sharing_type", args.sharing),
+        open_types=_vocab_filter("open_type", args.open),
+        update_frequencies=_vocab_filter("update_frequency", args.frequency),
+        classification=args.classification or "",
+        has_problems=True if args.problems else None,
+    )
+    with Workspace.open(args.dir) as ws:
+        result = query.search_entries(ws, args.text, flt, limit=args.limit)
+    if args.json:
+        _json({"total": result.total, "results": [_row_dict(r) for r in result.rows]})
+        return EXIT_OK
+    lang = language()
+    for row in result.rows:
+        attrs = f"{label('sharing_type', row.sharing_type, lang)} / {label('open_type', row.open_type, lang)}"
+        marker = " ✗" if row.error_count else ""
+        print(f"{row.code}  {row.name}  [{attrs}]{marker}")
+    _say("cli.found", total=result.total)
+    return EXIT_OK
+
+
+def _print_entry(entry_data: dict[str, Any], problems: Iterable[dict[str, Any]]) -> None:
+    lang = language()
+    for key, spec in ENTRY_FIELD.items():
+        value = entry_data[key]
+        if spec.vocabulary:
+            value = label(spec.vocabulary, value, lang)
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        print(f"{spec.label(lang)}: {value}")
+    print(f"id: {entry_data['id']}  version: {entry_data['version']}  revision: {entry_data['revision']}")
+    for n, item in enumerate(entry_data["items"], start=1):
+        extras = [label("sharing_type", item["sharing_type"], lang), label("open_type", item["open_type"], lang)]
+        extra = " ".join(e for e in extras if e)
+        print(f"  {n:>2}. {item['name']}  {label('data_type', item['data_type'], lang)}"
+              f"({item['length'] if item['length'] is not None else '-'}) {extra}".rstrip())
+    for p in problems:
+        print(("✗ " if p["severity"] == "error" else "! ") + p["message"])
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        entry = query.find_entry(ws, args.key)
+        problems = [p.to_dict() for p in query.problems_of(ws, entry.id)]
+    data = entry.to_dict()
+    if args.json:
+        _json({"entry": data, "problems": problems})
+    else:
+        _print_entry(data, problems)
+    return EXIT_OK
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        entry = query.find_entry(ws, args.key)
+        result = journal.apply(ws, changes_for(entry, args.assignments), reason=args.reason)
+        problems = [p.to_dict() for p in query.problems_of(ws, entry.id)]
+    if args.json:
+        _json({"group_id": result.group_id, "operations": len(result.operations), "problems": problems})
+    elif result.operations:
+        _say("cli.set", count=len(result.operations), code=entry.code or entry.id)
+        for p in problems:
+            print(("✗ " if p["severity"] == "error" else "! ") + p["message"])
+    else:
+        _say("cli.unchanged")
+    return EXIT_OK
+
+
+def cmd_pending(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        changes = journal.pending_changes(ws)
+    if args.json:
+        _json([
+            {"entry_id": c.entry_id, "kind": str(c.kind), "field": c.field, "item_id": c.item_id,
+             "before": c.before, "after": c.after, "base_version": c.base_version}
+            for c in changes
+        ])
+        return EXIT_OK
+    if not changes:
+        _say("cli.no_pending")
+    for c in changes:
+        what = c.field or ""
+        print(f"{c.entry_id}  {c.kind}  {what}  {_short(c.before)} → {_short(c.after)}")
+    return EXIT_OK
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return value.get("name") or value.get("code") or "{…}"
+    return "" if value is None else str(value)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        entry = query.find_entry(ws, args.key)
+        operations = journal.history(ws, entry.id)
+    if args.json:
+        _json([
+            {"seq": op.seq, "group_id": op.group_id, "kind": str(op.kind), "field": op.field, "item_id": op.item_id,
+             "old": op.old, "new": op.new, "base_version": op.base_version, "revision": op.revision,
+             "created_at": op.created_at, "author": op.author, "reason": op.reason, "state": str(op.state)}
+            for op in operations
+        ])
+        return EXIT_OK
+    for op in operations:
+        reason = f"  ({op.reason})" if op.reason else ""
+        print(f"r{op.revision} {op.created_at} {op.author} {op.kind} {op.field or ''} "
+              f"{_short(op.old)} → {_short(op.new)}{reason}")
+    return EXIT_OK
+
+
+def print_summary(ws: Workspace) -> None:
+    info = query.summary(ws)
+    lang = language()
+    _say("summary.title", path=str(ws.folder))
+    _say("summary.department", name=info.department_name, code=info.department_code)
+    _say("summary.counts", entries=info.entries, retired=info.retired, items=info.items)
+    _say("summary.problems", errors=info.with_errors, warnings=info.with_warnings_only, unsynced=info.unsynced)
+    for name, counts in (("sharing_type", info.by_sharing), ("open_type", info.by_open),
+                         ("update_frequency", info.by_frequency)):
+        text_counts = ", ".join(f"{label(name, k, lang) or '-'} {v}" for k, v in counts.items())
+        _say("summary.by", vocabulary=vocabulary(name).label(lang), counts=text_counts)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        if args.json:
+            _json({"path": str(ws.folder), **query.summary(ws).to_dict()})
+        else:
+            print_summary(ws)
+    return EXIT_OK
+
+
+def open_default_workspace(folder: Path | None = None) -> Workspace:
+    """The workspace the app starts on: created with sample data the first time."""
+    folder = folder or default_path()
+    if (folder / "workspace.sqlite").exists():
+        return Workspace.open(folder)
+    department = sample.DEPARTMENTS[0]
+    ws = Workspace.create(folder, department.code, department.name)
+    add_sample(ws, DEMO_ENTRIES, seed=1)
+    return ws
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    with open_default_workspace(Path(args.dir) if args.dir else None) as ws:
+        print_summary(ws)
+    return EXIT_OK
+
+
+def has_display() -> bool:
+    """Whether a window can open: on Linux and BSD it needs an X or Wayland display (or a chosen Qt platform)."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd")):
+        return any(os.environ.get(n) for n in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    return True
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        # By name, so that the core never imports the Qt client unless a window is asked for.
+        app = importlib.import_module("ui.app")
+    except ImportError as error:
+        print(render("gui.unavailable", {"error": str(error)}), file=sys.stderr)
+        return EXIT_UNUSABLE
+    return app.run(args.dir, smoke=args.smoke, started=STARTED)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """`steward` alone: the window where one can open, else the default workspace's summary."""
+    if has_display():
+        return cmd_gui(argparse.Namespace(dir=None, smoke=False))
+    print(render("gui.no_display"), file=sys.stderr)
+    return cmd_default(argparse.Namespace(dir=None))
+
+
+# Parsing ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="steward", description="Steward: keep a department's entries in the data catalogue.")
+    parser.add_argument("--version", action="version", version=f"steward {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("init", cmd_init, "Create a workspace for a department.")
+    p.add_argument("dir")
+    p.add_argument("--department-code", required=True, help="the department's 统一社会信用代码")
+    p.add_argument("--department-name", required=True)
+
+    p = command("sample", cmd_sample, "Add generated sample entries to a workspace.")
+    p.add_argument("dir")
+    p.add_argument("--entries", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = command("validate", cmd_validate, "Check every entry against the catalogue rules.")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+
+    p = command("search", cmd_search, "Find entries by text (Chinese substrings) and filters.")
+    p.add_argument("dir")
+    p.add_argument("text", nargs="?", default="")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--sharing", action="append", help="sharing type (repeatable)")
+    p.add_argument("--open", action="append", help="open attribute (repeatable)")
+    p.add_argument("--frequency", action="append", help="update frequency (repeatable)")
+    p.add_argument("--classification", help="classification prefix, e.g. 2 or 202")
+    p.add_argument("--problems", action="store_true", help="only entries with problems")
+    p.add_argument("--json", action="store_true")
+
+    p = command("show", cmd_show, "Show one entry by resource code or id.")
+    p.add_argument("dir")
+    p.add_argument("key", metavar="CODE_OR_ID")
+    p.add_argument("--json", action="store_true")
+
+    p = command("set", cmd_set, "Change fields of one entry (recorded like edits in the window).")
+    p.add_argument("dir")
+    p.add_argument("key", metavar="CODE_OR_ID")
+    p.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
+    p.add_argument("--reason", help="why (recorded with the change)")
+    p.add_argument("--json", action="store_true")
+
+    p = command("pending", cmd_pending, "List changes not yet synced.")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+
+    p = command("history", cmd_history, "List the recorded changes of one entry.")
+    p.add_argument("dir")
+    p.add_argument("key", metavar="CODE_OR_ID")
+    p.add_argument("--json", action="store_true")
+
+    p = command("info", cmd_info, "Summarise a workspace.")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+
+    p = command("gui", cmd_gui, "Open the desktop window (on DIR, or the last or default workspace).")
+    p.add_argument("dir", nargs="?")
+    p.add_argument("--smoke", action="store_true", help="open, wait for the table's first paint, print timings")
+
+    p = command("demo", cmd_default, "Open (or create, with sample data) the default workspace and summarise it.")
+    p.add_argument("dir", nargs="?")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        handler = cmd_start
+    try:
+        return handler(args)
+    except StewardError as error:
+        print(error.message(), file=sys.stderr)
+        return EXIT_UNUSABLE
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped listening: not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print(render("cli.interrupted"), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if os.environ.get("STEWARD_DEBUG"):
+            traceback.print_exc()
+        print(render("cli.internal", {"error": f"{type(error).__name__}: {error}"}), file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

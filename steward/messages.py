@@ -1,0 +1,230 @@
+"""Every message the core shows a person, by stable code, in Chinese and English.
+
+Templates use named placeholders only. A placeholder called `field` holds a field key and is
+shown as that field's label in the reader's language; `value` holds a vocabulary key in the
+vocabulary named by `vocabulary` when that parameter is present.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+
+from steward.model import ENTRY_FIELD, ITEM_FIELD
+from steward.vocabulary import label as vocab_label
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Rules (problems of an entry)
+    "required": ("{field}不能为空", "{field} is required"),
+    "item.required": ("第{position}个信息项的{field}不能为空", "{field} of data item {position} is required"),
+    "items.empty": ("至少需要一个信息项", "At least one data item is required"),
+    "vocab.unknown": ("{field}的值“{value}”不在规定的取值范围内", "{field}: “{value}” is not an allowed value"),
+    "item.vocab.unknown": (
+        "第{position}个信息项的{field}“{value}”不在规定的取值范围内",
+        "{field} of data item {position}: “{value}” is not an allowed value",
+    ),
+    "item.length.invalid": (
+        "第{position}个信息项的数据长度必须是正整数",
+        "The length of data item {position} must be a positive whole number",
+    ),
+    "item.name.duplicate": (
+        "信息项名称“{name}”重复出现",
+        "The data item name “{name}” appears more than once",
+    ),
+    "classification.invalid": (
+        "信息资源分类“{value}”格式不正确:应为类(1位,1–3)+项(2位)+目(3位)+细目(可选)",
+        "Classification “{value}” is malformed: class (1 digit, 1–3) + item (2) + group (3) + sub-group (optional)",
+    ),
+    "code.invalid": (
+        "信息资源代码“{value}”格式不正确:应为“分类码/顺序码”,如 202003/000001",
+        "Resource code “{value}” is malformed: it must be “classification/sequence”, e.g. 202003/000001",
+    ),
+    "code.classification_mismatch": (
+        "信息资源代码的分类码“{code_class}”与信息资源分类“{classification}”不一致",
+        "The resource code's classification “{code_class}” differs from the classification “{classification}”",
+    ),
+    "code.duplicate": (
+        "信息资源代码“{value}”与其他条目重复",
+        "Resource code “{value}” is used by another entry",
+    ),
+    "provider_code.invalid": (
+        "提供方代码“{value}”不是有效的统一社会信用代码",
+        "Provider code “{value}” is not a valid unified social credit code",
+    ),
+    "provider_code.foreign": (
+        "提供方代码“{value}”与本工作区部门({department})不一致",
+        "Provider code “{value}” is not this workspace's department ({department})",
+    ),
+    "sharing.conditions_required": (
+        "有条件共享须填写共享条件",
+        "Sharing on conditions needs the conditions",
+    ),
+    "sharing.basis_required": (
+        "不予共享须在共享条件中写明法律、法规或政策依据",
+        "Not sharing needs its legal or policy basis in the sharing conditions",
+    ),
+    "sharing.method_required": (
+        "可共享的资源须填写共享方式",
+        "A shared resource needs its sharing method",
+    ),
+    "open.conditions_required": (
+        "有条件开放须填写开放条件",
+        "Opening on conditions needs the open conditions",
+    ),
+    "open.not_shared_but_open": (
+        "不予共享的资源必须不予开放(公众不能看到比其他部门更多的数据)",
+        "A resource that is not shared must not be open (the public may never see more than other departments)",
+    ),
+    "item.more_open_than_entry": (
+        "第{position}个信息项“{name}”的{field}比资源本身更开放",
+        "Data item {position} “{name}”: its {field} is more open than the resource's",
+    ),
+    "related.invalid": (
+        "关联资源代码“{value}”格式不正确",
+        "Related resource code “{value}” is malformed",
+    ),
+    "related.self": (
+        "关联资源代码不能指向本条目自身",
+        "An entry cannot be related to itself",
+    ),
+    "published.invalid": (
+        "发布日期“{value}”无效:应为 YYYY-MM-DD 格式的有效日期",
+        "Publication date “{value}” is invalid: it must be a real date written YYYY-MM-DD",
+    ),
+    "published.future": (
+        "发布日期“{value}”在未来",
+        "Publication date “{value}” is in the future",
+    ),
+    # A field label that depends on other fields: the sharing conditions of a resource not shared
+    "label.sharing_basis": ("不予共享依据", "Basis for not sharing"),
+    # Workspace and command line
+    "workspace.missing": (
+        "“{path}”不是 Steward 工作区(找不到 {file});可用 steward init 创建",
+        "“{path}” is not a Steward workspace (no {file}); create one with steward init",
+    ),
+    "workspace.exists": ("“{path}”已经是一个工作区", "“{path}” is already a workspace"),
+    "workspace.corrupt": (
+        "工作区文件“{path}”已损坏或不是 Steward 工作区:{reason}",
+        "The workspace file “{path}” is damaged or not a Steward workspace: {reason}",
+    ),
+    "workspace.newer": (
+        "工作区“{path}”由更新版本的 Steward 创建(架构版本 {revision}),请升级 Steward 后再打开",
+        "The workspace “{path}” was made by a newer Steward (schema {revision}); upgrade Steward to open it",
+    ),
+    "workspace.locked": (
+        "工作区“{path}”正被另一个程序使用,请稍后再试",
+        "The workspace “{path}” is in use by another program; try again shortly",
+    ),
+    "workspace.readonly": (
+        "无法写入工作区“{path}”:{reason}",
+        "Cannot write to the workspace “{path}”: {reason}",
+    ),
+    "workspace.migrated": (
+        "工作区已升级到新版本,升级前的备份保存在 {backup}",
+        "The workspace was upgraded; a backup of the old version is at {backup}",
+    ),
+    "department.code_invalid": (
+        "部门代码“{value}”不是有效的统一社会信用代码(18位,含校验位)",
+        "Department code “{value}” is not a valid unified social credit code (18 characters with check digit)",
+    ),
+    "department.name_required": ("部门名称不能为空", "The department name is required"),
+    "entry.not_found": ("找不到条目“{key}”", "No entry “{key}”"),
+    "entry.ambiguous": (
+        "“{key}”对应多个条目,请改用条目 ID",
+        "“{key}” matches several entries; use the entry id instead",
+    ),
+    "entry.erase_synced": (
+        "条目“{key}”已同步过,只能停用,不能删除",
+        "Entry “{key}” has been synced: it can be retired but not erased",
+    ),
+    "reason.required": (
+        "将{field}改为更严格的类别须说明理由(命令行用 --reason)",
+        "Making the {field} more restrictive needs a reason (--reason on the command line)",
+    ),
+    "set.syntax": (
+        "无法理解“{text}”:应写成 字段=值",
+        "Cannot read “{text}”: write FIELD=VALUE",
+    ),
+    "set.unknown_field": (
+        "未知字段“{key}”;可用字段见 docs/cli.md",
+        "Unknown field “{key}”; docs/cli.md lists the fields",
+    ),
+    "set.bad_value": (
+        "{field}不接受“{value}”:{reason}",
+        "{field} does not accept “{value}”: {reason}",
+    ),
+    "set.no_item": ("没有第{position}个信息项", "There is no data item {position}"),
+    "value.vocab": ("可选值:{choices}", "allowed values: {choices}"),
+    "value.int": ("应为整数", "a whole number is expected"),
+    "sample.count": ("条目数必须是正整数", "The number of entries must be a positive whole number"),
+    # Command-line output
+    "cli.created": ("已创建工作区 {path}({department})", "Created workspace {path} ({department})"),
+    "cli.sampled": ("已生成 {count} 个示例条目", "Generated {count} sample entries"),
+    "cli.valid": ("{entries} 个条目均无错误({warnings} 个警告)", "{entries} entries, no errors ({warnings} warnings)"),
+    "cli.invalid": (
+        "{entries} 个条目中有 {bad} 个存在错误:共 {errors} 个错误、{warnings} 个警告",
+        "{bad} of {entries} entries have errors: {errors} errors, {warnings} warnings",
+    ),
+    "cli.found": ("共找到 {total} 个条目", "{total} entries found"),
+    "cli.set": ("已修改 {count} 处({code})", "{count} changes made ({code})"),
+    "cli.unchanged": ("没有变化", "Nothing changed"),
+    "cli.no_pending": ("没有未同步的修改", "No unsynced changes"),
+    "cli.internal": (
+        "内部错误:{error}(设置 STEWARD_DEBUG=1 可查看详细信息)",
+        "Internal error: {error} (set STEWARD_DEBUG=1 for details)",
+    ),
+    "cli.interrupted": (
+        "已中断:已完成的部分已保存,工作区保持一致",
+        "Interrupted: what was finished is saved and the workspace is consistent",
+    ),
+    "gui.unavailable": (
+        "无法启动窗口界面:{error}(请安装 PySide6-Essentials)",
+        "The window cannot start: {error} (install PySide6-Essentials)",
+    ),
+    "gui.no_display": (
+        "没有可用的显示器,改为显示默认工作区摘要;在桌面环境中运行 steward 可打开窗口",
+        "No display available: showing the default workspace's summary instead; "
+        "run steward on a desktop for the window",
+    ),
+    "summary.title": ("工作区 {path}", "Workspace {path}"),
+    "summary.department": ("部门:{name}({code})", "Department: {name} ({code})"),
+    "summary.counts": (
+        "条目 {entries} 个(停用 {retired} 个),信息项 {items} 个",
+        "{entries} entries ({retired} retired), {items} data items",
+    ),
+    "summary.problems": (
+        "有错误的条目 {errors} 个,仅有警告的 {warnings} 个,未同步 {unsynced} 个",
+        "{errors} entries with errors, {warnings} with warnings only, {unsynced} unsynced",
+    ),
+    "summary.by": ("{vocabulary}:{counts}", "{vocabulary}: {counts}"),
+}
+
+
+def language() -> str:
+    """'zh' or 'en' from STEWARD_LANG, then the locale environment, then the system locale."""
+    for name in ("STEWARD_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    system = locale.getlocale()[0] or ""
+    return "zh" if system.lower().startswith(("zh", "chinese")) else "en"
+
+
+def render(code: str, params: dict[str, object] | None = None, lang: str | None = None) -> str:
+    """The message `code` in `lang`, with field keys and vocabulary keys shown as labels."""
+    lang = lang or language()
+    zh, en = MESSAGES.get(code, (code, code))
+    values = dict(params or {})
+    field_key = values.get("field")
+    if isinstance(field_key, str):
+        spec = ITEM_FIELD.get(field_key) if values.get("of_item") else ENTRY_FIELD.get(field_key)
+        spec = spec or ENTRY_FIELD.get(field_key) or ITEM_FIELD.get(field_key)
+        if spec:
+            values["field"] = spec.label(lang)
+    vocab_name = values.get("vocabulary")
+    if isinstance(vocab_name, str) and isinstance(values.get("value"), str):
+        values["value"] = vocab_label(vocab_name, values["value"], lang)
+    try:
+        return (zh if lang == "zh" else en).format(**values)
+    except (KeyError, IndexError):
+        return zh if lang == "zh" else en
