@@ -1,0 +1,1152 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>BulkEditDialog</name>
+    <message>
+        <source>Bulk edit</source>
+        <translation>批量修改</translation>
+    </message>
+    <message numerus="yes">
+        <source>Set one field to the same value on all %n selected entries. The change is one step: one undo takes it back on every entry.</source>
+        <translation>
+            <numerusform>将所选 %n 个条目的某一字段统一设为同一个值。本次修改是一步操作：撤销一次即可在所有条目上还原。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>&amp;Field:</source>
+        <translation>字段(&amp;F)：</translation>
+    </message>
+    <message>
+        <source>&amp;Value:</source>
+        <translation>取值(&amp;V)：</translation>
+    </message>
+    <message>
+        <source>Field to set</source>
+        <translation>要设置的字段</translation>
+    </message>
+    <message>
+        <source>New value</source>
+        <translation>新值</translation>
+    </message>
+    <message>
+        <source>New classification code</source>
+        <translation>新的信息资源分类代码</translation>
+    </message>
+    <message>
+        <source>e.g. 202003</source>
+        <translation>例如：202003</translation>
+    </message>
+    <message>
+        <source>Reason for the change</source>
+        <translation>修改原因</translation>
+    </message>
+    <message>
+        <source>&amp;Apply to all</source>
+        <translation>全部应用(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message numerus="yes">
+        <source>&amp;Reason (required: %n entries become more restrictive; it is recorded with the change):</source>
+        <translation>
+            <numerusform>原因（必填：%n 个条目的属性将更加严格；原因将随本次修改一并记录）(&amp;R)：</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>&amp;Reason (optional, recorded with the change):</source>
+        <translation>原因（选填，将随本次修改一并记录）(&amp;R)：</translation>
+    </message>
+    <message>
+        <source>The selected entries could not be read: %1</source>
+        <translation>无法读取所选条目：%1</translation>
+    </message>
+    <message>
+        <source>Reading the selected entries…</source>
+        <translation>正在读取所选条目…</translation>
+    </message>
+    <message>
+        <source>Enter a valid value.</source>
+        <translation>请输入有效的值。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries will change.</source>
+        <translation>
+            <numerusform>将修改 %n 个条目。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n already have this value.</source>
+        <translation>
+            <numerusform>%n 个条目已是该值。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n no longer exist.</source>
+        <translation>
+            <numerusform>%n 个条目已不存在。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Class (1 digit: 1, 2 or 3) + item (2 digits) + group (3 digits) + optional sub-group.</source>
+        <translation>类（1 位：1、2 或 3）+ 项（2 位）+ 目（3 位）+ 细目（可选）。</translation>
+    </message>
+    <message>
+        <source>Incomplete: at least 6 digits are needed.</source>
+        <translation>代码不完整：至少需要 6 位数字。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Set %1 on %n entries</source>
+        <translation>
+            <numerusform>批量设置 %n 个条目的%1</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>CatalogueModel</name>
+    <message>
+        <source>Resource code</source>
+        <translation>信息资源代码</translation>
+    </message>
+    <message>
+        <source>Resource name</source>
+        <translation>信息资源名称</translation>
+    </message>
+    <message>
+        <source>Sharing</source>
+        <translation>共享类型</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>开放属性</translation>
+    </message>
+    <message>
+        <source>Update frequency</source>
+        <translation>更新周期</translation>
+    </message>
+    <message>
+        <source>Problems</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Changed</source>
+        <translation>已修改</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n problem(s), %1 error(s)</source>
+        <translation>
+            <numerusform>%n 个问题，其中 %1 个错误</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Changed since the last sync</source>
+        <translation>上次同步后已修改</translation>
+    </message>
+    <message>
+        <source>Retired</source>
+        <translation>已停用</translation>
+    </message>
+</context>
+<context>
+    <name>ChangeDescriber</name>
+    <message>
+        <source>Whole entry</source>
+        <translation>整个条目</translation>
+    </message>
+    <message>
+        <source>Data item “%1”</source>
+        <translation>信息项“%1”</translation>
+    </message>
+    <message>
+        <source>Data item “%1”: %2</source>
+        <translation>信息项“%1”：%2</translation>
+    </message>
+    <message>
+        <source>(did not exist)</source>
+        <translation>（不存在）</translation>
+    </message>
+    <message>
+        <source>Existed</source>
+        <translation>存在</translation>
+    </message>
+    <message>
+        <source>(no such data item)</source>
+        <translation>（无此信息项）</translation>
+    </message>
+    <message>
+        <source>Present</source>
+        <translation>存在</translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation>已新建</translation>
+    </message>
+    <message>
+        <source>Erased</source>
+        <translation>已删除</translation>
+    </message>
+    <message>
+        <source>Added</source>
+        <translation>已添加</translation>
+    </message>
+    <message>
+        <source>Removed</source>
+        <translation>已移除</translation>
+    </message>
+    <message>
+        <source>(as the entry)</source>
+        <translation>（同条目）</translation>
+    </message>
+    <message>
+        <source>(empty)</source>
+        <translation>（空）</translation>
+    </message>
+</context>
+<context>
+    <name>ClassificationTree</name>
+    <message>
+        <source>Classification</source>
+        <translation>信息资源分类</translation>
+    </message>
+    <message>
+        <source>All entries (%1)</source>
+        <translation>全部条目（%1）</translation>
+    </message>
+</context>
+<context>
+    <name>CrashReporter</name>
+    <message>
+        <source>Steward hit an unexpected error</source>
+        <translation>Steward 遇到意外错误</translation>
+    </message>
+    <message>
+        <source>Something went wrong. Your edits up to this moment are saved in the workspace.</source>
+        <translation>程序运行出错。截至目前的修改均已保存在工作区中。</translation>
+    </message>
+    <message>
+        <source>Details are in the log file:
+%1
+
+%2</source>
+        <translation>详细信息已记录在日志文件中：
+%1
+
+%2</translation>
+    </message>
+</context>
+<context>
+    <name>EntryEditor</name>
+    <message>
+        <source>No entry selected.</source>
+        <translation>未选择条目。</translation>
+    </message>
+    <message>
+        <source>This entry no longer exists.</source>
+        <translation>该条目已不存在。</translation>
+    </message>
+    <message>
+        <source>(untitled)</source>
+        <translation>（未命名）</translation>
+    </message>
+    <message>
+        <source>Edit %1</source>
+        <translation>修改%1</translation>
+    </message>
+    <message>
+        <source>Changing %1 from “%2” to “%3” makes the entry more restrictive. Please give the reason; it is recorded with the change.</source>
+        <translation>将%1由“%2”改为“%3”会使该条目的属性更加严格。请填写原因，原因将随本次修改一并记录。</translation>
+    </message>
+    <message>
+        <source>Basic information</source>
+        <translation>基本信息</translation>
+    </message>
+    <message>
+        <source>Sharing with other departments</source>
+        <translation>共享属性（部门间共享）</translation>
+    </message>
+    <message>
+        <source>Opening to the public</source>
+        <translation>开放属性（向社会开放）</translation>
+    </message>
+    <message>
+        <source>Data items</source>
+        <translation>信息项</translation>
+    </message>
+    <message>
+        <source>Problems</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>YYYY-MM-DD</source>
+        <translation>YYYY-MM-DD</translation>
+    </message>
+    <message>
+        <source>Resource codes, separated by commas</source>
+        <translation>信息资源代码，多个代码用逗号分隔</translation>
+    </message>
+    <message>
+        <source>Data items of the entry</source>
+        <translation>本条目的信息项</translation>
+    </message>
+    <message>
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Move up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <source>Add a data item at the end</source>
+        <translation>在末尾添加一个信息项</translation>
+    </message>
+    <message>
+        <source>Remove the selected data items</source>
+        <translation>移除所选信息项</translation>
+    </message>
+    <message>
+        <source>Move the current data item up</source>
+        <translation>将当前信息项上移</translation>
+    </message>
+    <message>
+        <source>Move the current data item down</source>
+        <translation>将当前信息项下移</translation>
+    </message>
+</context>
+<context>
+    <name>FilterPanel</name>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Has problems</source>
+        <translation>存在问题</translation>
+    </message>
+    <message>
+        <source>Changed since last sync</source>
+        <translation>上次同步后有修改</translation>
+    </message>
+    <message>
+        <source>Hide retired entries</source>
+        <translation>隐藏已停用的条目</translation>
+    </message>
+</context>
+<context>
+    <name>FirstStartDialog</name>
+    <message>
+        <source>Welcome to Steward</source>
+        <translation>欢迎使用 Steward</translation>
+    </message>
+    <message>
+        <source>There is no workspace on this computer yet. A workspace holds your department&apos;s catalogue entries. How would you like to start?</source>
+        <translation>本机尚无工作区。工作区用于保存本部门的目录条目。请选择开始方式：</translation>
+    </message>
+    <message>
+        <source>C&amp;reate a workspace for my department</source>
+        <translation>为本部门新建工作区(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Open the &amp;sample workspace (to try Steward out)</source>
+        <translation>打开示例工作区（用于试用 Steward）(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Open an existing workspace folder</source>
+        <translation>打开已有的工作区文件夹(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Department &amp;name:</source>
+        <translation>部门名称(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>Department name</source>
+        <translation>部门名称</translation>
+    </message>
+    <message>
+        <source>e.g. 上海市市场监督管理局</source>
+        <translation>例如：上海市市场监督管理局</translation>
+    </message>
+    <message>
+        <source>Unified social credit &amp;code:</source>
+        <translation>统一社会信用代码(&amp;C)：</translation>
+    </message>
+    <message>
+        <source>Unified social credit code of the department</source>
+        <translation>部门的统一社会信用代码</translation>
+    </message>
+    <message>
+        <source>18 characters, e.g. 11310000MB2F41826X</source>
+        <translation>18 位，例如：11310000MB2F41826X</translation>
+    </message>
+    <message>
+        <source>&amp;Folder:</source>
+        <translation>文件夹(&amp;F)：</translation>
+    </message>
+    <message>
+        <source>Folder of the new workspace</source>
+        <translation>新工作区的文件夹</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>浏览(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Choose the folder of the new workspace</source>
+        <translation>选择新工作区的文件夹</translation>
+    </message>
+    <message>
+        <source>A made-up department with %1 generated entries, kept in %2. Creating it takes a moment.</source>
+        <translation>一个虚构的部门，含 %1 个自动生成的条目，保存在 %2。创建需要一点时间。</translation>
+    </message>
+    <message>
+        <source>Fol&amp;der:</source>
+        <translation>文件夹(&amp;D)：</translation>
+    </message>
+    <message>
+        <source>Folder of the existing workspace</source>
+        <translation>已有工作区的文件夹</translation>
+    </message>
+    <message>
+        <source>Bro&amp;wse…</source>
+        <translation>浏览(&amp;W)…</translation>
+    </message>
+    <message>
+        <source>Choose the folder of the existing workspace</source>
+        <translation>选择已有工作区的文件夹</translation>
+    </message>
+    <message>
+        <source>Con&amp;tinue</source>
+        <translation>继续(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Required: the 18-character code on the department&apos;s certificate.</source>
+        <translation>必填：部门统一社会信用代码证书上的 18 位代码。</translation>
+    </message>
+    <message>
+        <source>A unified social credit code has 18 characters; %1 typed.</source>
+        <translation>统一社会信用代码应为 18 位，当前已输入 %1 位。</translation>
+    </message>
+    <message>
+        <source>Valid, though codes of government organs usually start with 11.</source>
+        <translation>代码有效，但机关单位的代码通常以 11 开头。</translation>
+    </message>
+    <message>
+        <source>The workspace could not be prepared.</source>
+        <translation>无法准备工作区。</translation>
+    </message>
+    <message>
+        <source>Choose the folder of the workspace.</source>
+        <translation>请选择工作区所在的文件夹。</translation>
+    </message>
+    <message>
+        <source>Choose the folder of the new workspace.</source>
+        <translation>请选择新工作区的文件夹。</translation>
+    </message>
+    <message>
+        <source>Creating the workspace…</source>
+        <translation>正在创建工作区…</translation>
+    </message>
+    <message>
+        <source>Preparing the sample workspace…</source>
+        <translation>正在准备示例工作区…</translation>
+    </message>
+    <message>
+        <source>Opening the workspace…</source>
+        <translation>正在打开工作区…</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryDialog</name>
+    <message>
+        <source>Entry history</source>
+        <translation>条目历史</translation>
+    </message>
+    <message>
+        <source>Earlier versions of the entry</source>
+        <translation>条目的历史版本</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>关闭(&amp;C)</translation>
+    </message>
+    <message>
+        <source>The history could not be read: %1</source>
+        <translation>无法读取历史记录：%1</translation>
+    </message>
+    <message>
+        <source>Reading the history…</source>
+        <translation>正在读取历史记录…</translation>
+    </message>
+    <message>
+        <source>History of %1</source>
+        <translation>%1 的历史记录</translation>
+    </message>
+    <message>
+        <source>%1: nothing recorded yet.</source>
+        <translation>%1：尚无记录。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1: %n edit(s) recorded, newest first.</source>
+        <translation>
+            <numerusform>%1：共 %n 次修改记录，最新的在前。</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>HistoryModel</name>
+    <message>
+        <source>Revision</source>
+        <translation>版本</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Author</source>
+        <translation>修改人</translation>
+    </message>
+    <message>
+        <source>What changed</source>
+        <translation>修改内容</translation>
+    </message>
+    <message>
+        <source>Before</source>
+        <translation>修改前</translation>
+    </message>
+    <message>
+        <source>After</source>
+        <translation>修改后</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>r%1</source>
+        <translation>第 %1 版</translation>
+    </message>
+    <message>
+        <source>Synced</source>
+        <translation>已同步</translation>
+    </message>
+    <message>
+        <source>Local, not synced</source>
+        <translation>本地修改，未同步</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n fields changed</source>
+        <translation>
+            <numerusform>修改了 %n 个字段</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(undo of an earlier change)</source>
+        <translation>（撤销先前的修改）</translation>
+    </message>
+</context>
+<context>
+    <name>ItemsModel</name>
+    <message>
+        <source>Add data item</source>
+        <translation>添加信息项</translation>
+    </message>
+    <message numerus="yes">
+        <source>Remove %n data item(s)</source>
+        <translation>
+            <numerusform>移除 %n 个信息项</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Move data item</source>
+        <translation>移动信息项</translation>
+    </message>
+    <message>
+        <source>The data items changed meanwhile; look again and repeat the edit.</source>
+        <translation>信息项已在此期间发生变化，请重新查看后再次修改。</translation>
+    </message>
+    <message>
+        <source>Edit %1 of data item %2</source>
+        <translation>修改第 %2 个信息项的%1</translation>
+    </message>
+</context>
+<context>
+    <name>LengthDelegate</name>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Steward — %1</source>
+        <translation>Steward — %1</translation>
+    </message>
+    <message>
+        <source>Search name, code, abstract, data items (Ctrl+F)</source>
+        <translation>搜索名称、代码、摘要、信息项（Ctrl+F）</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <source>Catalogue entries</source>
+        <translation>目录条目</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Sync</source>
+        <translation>同步(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>Main toolbar</source>
+        <translation>主工具栏</translation>
+    </message>
+    <message>
+        <source>&amp;New entry</source>
+        <translation>新建条目(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Create a new catalogue entry</source>
+        <translation>新建一个目录条目</translation>
+    </message>
+    <message>
+        <source>&amp;Duplicate entry</source>
+        <translation>复制条目(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Copy the current entry as a new one</source>
+        <translation>将当前条目复制为一个新条目</translation>
+    </message>
+    <message>
+        <source>Re&amp;tire entry</source>
+        <translation>停用条目(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Retire the current entry (it stays on record)</source>
+        <translation>停用当前条目（条目记录仍会保留）</translation>
+    </message>
+    <message>
+        <source>Re&amp;store entry</source>
+        <translation>恢复条目(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Make a retired entry active again</source>
+        <translation>重新启用已停用的条目</translation>
+    </message>
+    <message>
+        <source>&amp;Erase entry</source>
+        <translation>删除条目(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Delete an entry that was never synced</source>
+        <translation>删除从未同步过的条目</translation>
+    </message>
+    <message>
+        <source>&amp;Bulk edit…</source>
+        <translation>批量修改(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Set one field for all selected entries</source>
+        <translation>为所有选中的条目统一设置某一字段</translation>
+    </message>
+    <message>
+        <source>&amp;Find</source>
+        <translation>查找(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Search the catalogue</source>
+        <translation>在目录中搜索</translation>
+    </message>
+    <message>
+        <source>&amp;Pending changes</source>
+        <translation>待同步的修改(&amp;P)</translation>
+    </message>
+    <message>
+        <source>What changed since the last sync</source>
+        <translation>上次同步以来的修改</translation>
+    </message>
+    <message>
+        <source>Entry &amp;history</source>
+        <translation>条目历史(&amp;H)</translation>
+    </message>
+    <message>
+        <source>Earlier versions of the current entry</source>
+        <translation>当前条目的历史版本</translation>
+    </message>
+    <message>
+        <source>&amp;Clear filters</source>
+        <translation>清除筛选(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Show every entry again</source>
+        <translation>重新显示全部条目</translation>
+    </message>
+    <message>
+        <source>Re&amp;load</source>
+        <translation>重新加载(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Read the catalogue again</source>
+        <translation>重新读取目录</translation>
+    </message>
+    <message>
+        <source>Sync with the central exchange (not configured)</source>
+        <translation>与中心交换平台同步（尚未配置）</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>设置(&amp;S)…</translation>
+    </message>
+    <message>
+        <source>Language, exchange address, certificates, proxy</source>
+        <translation>语言、交换平台地址、证书、代理</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Close Steward</source>
+        <translation>关闭 Steward</translation>
+    </message>
+    <message>
+        <source>&amp;About Steward</source>
+        <translation>关于 Steward(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Version and licence</source>
+        <translation>版本与许可协议</translation>
+    </message>
+    <message>
+        <source>Go to &amp;table</source>
+        <translation>转到表格(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Move the keyboard focus to the table</source>
+        <translation>将键盘焦点移到条目表格</translation>
+    </message>
+    <message>
+        <source>Go to &amp;editor</source>
+        <translation>转到编辑区(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Move the keyboard focus to the editor</source>
+        <translation>将键盘焦点移到条目编辑区</translation>
+    </message>
+    <message>
+        <source>Go to c&amp;lassification</source>
+        <translation>转到分类(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Move the focus to the tree</source>
+        <translation>将焦点移到分类树</translation>
+    </message>
+    <message>
+        <source>Workspace: %1</source>
+        <translation>工作区：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries</source>
+        <translation>
+            <numerusform>共 %n 个条目</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>New entry</source>
+        <translation>新建条目</translation>
+    </message>
+    <message>
+        <source> (copy)</source>
+        <translation>（副本）</translation>
+    </message>
+    <message>
+        <source>Duplicate entry</source>
+        <translation>复制条目</translation>
+    </message>
+    <message>
+        <source>Retiring keeps the entry on record but withdraws it from the catalogue.</source>
+        <translation>停用后，条目记录仍会保留，但将从目录中撤下。</translation>
+    </message>
+    <message>
+        <source>Retire entry</source>
+        <translation>停用条目</translation>
+    </message>
+    <message>
+        <source>Restore entry</source>
+        <translation>恢复条目</translation>
+    </message>
+    <message>
+        <source>Erase entry</source>
+        <translation>删除条目</translation>
+    </message>
+    <message>
+        <source>Erase this entry? Only an entry that was never synced can be erased; this can be undone.</source>
+        <translation>确定要删除此条目吗？只有从未同步过的条目才能删除；删除后可以撤销。</translation>
+    </message>
+    <message>
+        <source>About Steward</source>
+        <translation>关于 Steward</translation>
+    </message>
+    <message>
+        <source>Steward %1
+
+Keeps a department&apos;s entries in the government data resource catalogue.</source>
+        <translation>Steward %1
+
+用于维护本部门在政务数据资源目录中的条目。</translation>
+    </message>
+    <message>
+        <source>Department: %1 (%2)</source>
+        <translation>部门：%1（%2）</translation>
+    </message>
+    <message>
+        <source>Unsynced: %1</source>
+        <translation>未同步：%1</translation>
+    </message>
+    <message>
+        <source>Last sync: %1</source>
+        <translation>上次同步：%1</translation>
+    </message>
+    <message>
+        <source>Never synced</source>
+        <translation>从未同步</translation>
+    </message>
+    <message>
+        <source>No signing key</source>
+        <translation>无签名密钥</translation>
+    </message>
+    <message>
+        <source>Steward</source>
+        <translation>Steward</translation>
+    </message>
+</context>
+<context>
+    <name>PendingChangesDialog</name>
+    <message>
+        <source>Pending changes</source>
+        <translation>待同步的修改</translation>
+    </message>
+    <message>
+        <source>Changes not yet synced</source>
+        <translation>尚未同步的修改</translation>
+    </message>
+    <message>
+        <source>&amp;Show entry</source>
+        <translation>显示条目(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Select this entry in the main window (Enter or double-click)</source>
+        <translation>在主窗口中选中此条目（按回车键或双击）</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>关闭(&amp;C)</translation>
+    </message>
+    <message>
+        <source>The pending changes could not be read: %1</source>
+        <translation>无法读取待同步的修改：%1</translation>
+    </message>
+    <message>
+        <source>Reading the pending changes…</source>
+        <translation>正在读取待同步的修改…</translation>
+    </message>
+    <message>
+        <source>Nothing changed since the last sync.</source>
+        <translation>上次同步以来没有修改。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n change(s) not yet synced. Reverting one puts back the synced value.</source>
+        <translation>
+            <numerusform>%n 处修改尚未同步。还原一处修改即恢复为上次同步时的值。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>&amp;Revert %n changes</source>
+        <translation>
+            <numerusform>还原 %n 处修改(&amp;R)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>&amp;Revert this change</source>
+        <translation>还原此修改(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Put back the value of the last sync (Delete)</source>
+        <translation>恢复为上次同步时的值（Delete）</translation>
+    </message>
+    <message>
+        <source>Reverted an unsynced change</source>
+        <translation>还原了未同步的修改</translation>
+    </message>
+    <message numerus="yes">
+        <source>Revert %n changes</source>
+        <translation>
+            <numerusform>还原 %n 处修改</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Revert %1 of %2</source>
+        <translation>还原 %2 的%1</translation>
+    </message>
+</context>
+<context>
+    <name>PendingModel</name>
+    <message>
+        <source>Resource code</source>
+        <translation>信息资源代码</translation>
+    </message>
+    <message>
+        <source>Resource name</source>
+        <translation>信息资源名称</translation>
+    </message>
+    <message>
+        <source>What changed</source>
+        <translation>修改内容</translation>
+    </message>
+    <message>
+        <source>Before</source>
+        <translation>修改前</translation>
+    </message>
+    <message>
+        <source>After</source>
+        <translation>修改后</translation>
+    </message>
+</context>
+<context>
+    <name>ProblemsPanel</name>
+    <message>
+        <source>Error: %1</source>
+        <translation>错误：%1</translation>
+    </message>
+    <message>
+        <source>Warning: %1</source>
+        <translation>警告：%1</translation>
+    </message>
+    <message>
+        <source>No problems found.</source>
+        <translation>未发现问题。</translation>
+    </message>
+    <message>
+        <source>%1 and %2. Click one, or press Enter on it, to go to its field.</source>
+        <translation>%1，%2。单击某个问题或选中后按回车键，即可转到对应字段。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n error(s)</source>
+        <translation>
+            <numerusform>%n 个错误</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n warning(s)</source>
+        <translation>
+            <numerusform>%n 个警告</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Problems of the entry</source>
+        <translation>条目的问题</translation>
+    </message>
+</context>
+<context>
+    <name>ReasonDialog</name>
+    <message>
+        <source>Reason for the change</source>
+        <translation>修改原因</translation>
+    </message>
+    <message>
+        <source>&amp;Reason (recorded with the change):</source>
+        <translation>原因（将随本次修改一并记录）(&amp;R)：</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Follow system</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>&amp;Language:</source>
+        <translation>语言(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>&amp;Exchange address:</source>
+        <translation>交换平台地址(&amp;E)：</translation>
+    </message>
+    <message>
+        <source>Exchange address</source>
+        <translation>交换平台地址</translation>
+    </message>
+    <message>
+        <source>https://exchange.example.gov.cn</source>
+        <translation>https://exchange.example.gov.cn</translation>
+    </message>
+    <message>
+        <source>&amp;Certificate bundle:</source>
+        <translation>证书文件(&amp;C)：</translation>
+    </message>
+    <message>
+        <source>Certificate bundle file</source>
+        <translation>证书文件</translation>
+    </message>
+    <message>
+        <source>Only for a private certificate authority</source>
+        <translation>仅在使用私有证书颁发机构（CA）时填写</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>选择(&amp;H)…</translation>
+    </message>
+    <message>
+        <source>Choose the certificate bundle file</source>
+        <translation>选择证书文件</translation>
+    </message>
+    <message>
+        <source>&amp;Proxy:</source>
+        <translation>代理服务器(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>Proxy</source>
+        <translation>代理服务器</translation>
+    </message>
+    <message>
+        <source>http://proxy.example.gov.cn:8080 (empty: none)</source>
+        <translation>http://proxy.example.gov.cn:8080（留空表示不使用代理）</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>确定</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Enter the address as http://host or https://host, with :port if needed.</source>
+        <translation>请按 http://主机 或 https://主机 的格式填写地址，需要时加上 :端口。</translation>
+    </message>
+    <message>
+        <source>No such file: choose the certificate bundle (.pem or .crt) again.</source>
+        <translation>文件不存在：请重新选择证书文件（.pem 或 .crt）。</translation>
+    </message>
+    <message>
+        <source>Enter the proxy as http://host:port or https://host:port, or leave it empty.</source>
+        <translation>请按 http://主机:端口 或 https://主机:端口 的格式填写代理服务器，或留空。</translation>
+    </message>
+    <message>
+        <source>Certificate bundle</source>
+        <translation>证书文件</translation>
+    </message>
+    <message>
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>证书文件 (*.pem *.crt *.cer);;所有文件 (*)</translation>
+    </message>
+</context>
+<context>
+    <name>VocabularyDelegate</name>
+    <message>
+        <source>(as the entry)</source>
+        <translation>（同条目）</translation>
+    </message>
+</context>
+<context>
+    <name>WorkspaceFailureDialog</name>
+    <message>
+        <source>The workspace could not be opened</source>
+        <translation>无法打开工作区</translation>
+    </message>
+    <message>
+        <source>The workspace could not be opened:</source>
+        <translation>无法打开工作区：</translation>
+    </message>
+    <message>
+        <source>&amp;Open another folder…</source>
+        <translation>打开其他文件夹(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>&amp;Create new…</source>
+        <translation>新建工作区(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Open &amp;sample</source>
+        <translation>打开示例工作区(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Open a workspace folder</source>
+        <translation>打开工作区文件夹</translation>
+    </message>
+    <message>
+        <source>Preparing the sample workspace…</source>
+        <translation>正在准备示例工作区…</translation>
+    </message>
+    <message>
+        <source>The sample workspace could not be made.</source>
+        <translation>无法创建示例工作区。</translation>
+    </message>
+</context>
+<context>
+    <name>progress</name>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>session</name>
+    <message>
+        <source>Undoing or redoing a large change</source>
+        <translation>正在撤销或重做大批量修改</translation>
+    </message>
+</context>
+</TS>

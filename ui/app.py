@@ -1,0 +1,120 @@
+"""Starting the desktop client: the application, its language, the workspace to open, the window."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from steward import __version__
+from steward.errors import StewardError
+from steward.workspace import DB_FILE, Workspace, default_path
+from ui.crash import CrashReporter, setup_logging
+from ui.first_start import FirstStartDialog, choose_workspace_after_failure
+from ui.i18n import Translators, core_language
+from ui.main_window import MainWindow
+from ui.resources import icon
+from ui.session import Session
+from ui.settings import Settings
+
+SMOKE_TIMEOUT_MS = 120_000
+
+
+def _max_rss_mb() -> float | None:
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _open(folder: Path, language: str) -> Workspace | None:
+    """Open `folder`; on failure let the steward pick another (None: they gave up)."""
+    while True:
+        try:
+            return Workspace.open(folder)
+        except StewardError as error:
+            chosen = choose_workspace_after_failure(error.message(language), None)
+            if chosen is None:
+                return None
+            folder = chosen
+
+
+def _choose_workspace(folder: str | None, settings: Settings, language: str) -> Workspace | None:
+    if folder:
+        return _open(Path(folder), language)
+    for candidate in (settings.last_workspace, str(default_path())):
+        if candidate and (Path(candidate) / DB_FILE).is_file():
+            return _open(Path(candidate), language)
+    dialog = FirstStartDialog()
+    if dialog.exec() != FirstStartDialog.DialogCode.Accepted:
+        return None
+    return _open(dialog.chosen_path(), language)
+
+
+def run(folder: str | None = None, smoke: bool = False, started: float | None = None) -> int:
+    """The window's main loop; with `smoke`, open, wait for the table's first paint, print timings, exit."""
+    started = started if started is not None else time.perf_counter()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("Steward")
+    app.setApplicationName("Steward")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(icon("steward"))
+    setup_logging()
+    crash = CrashReporter(app)
+    crash.install()
+    settings = Settings()
+    translators = Translators()
+    language = core_language(translators.install(app, settings.language))
+
+    if smoke:
+        try:
+            workspace: Workspace | None = Workspace.open(folder or default_path())
+        except StewardError as error:
+            print(error.message(language), file=sys.stderr)
+            return 2
+    else:
+        workspace = _choose_workspace(folder, settings, language)
+    if workspace is None:
+        return 0
+    opened = time.perf_counter()
+    settings.last_workspace = str(workspace.folder)
+    session = Session(workspace, settings)
+    session.language = language
+    window = MainWindow(session, translators)
+    timings: dict[str, object] = {"workspace_open_s": round(opened - started, 3)}
+    if smoke:
+        _arm_smoke(app, window, timings, started)
+    window.show()
+    timings["window_shown_s"] = round(time.perf_counter() - started, 3)
+    code = app.exec()
+    session.close()
+    return code if not smoke else int(timings.get("exit_code", 1))  # type: ignore[call-overload]
+
+
+def _arm_smoke(app: QApplication, window: MainWindow, timings: dict[str, object], started: float) -> None:
+    window.model.loaded.connect(lambda seconds: timings.setdefault("table_load_s", round(seconds, 3)))
+
+    def painted() -> None:
+        timings["first_paint_s"] = round(time.perf_counter() - started, 3)
+        timings["rows"] = window.model.rowCount()
+        timings["max_rss_mb"] = _max_rss_mb()
+        timings["platform"] = app.platformName()
+        timings["exit_code"] = 0
+        print(json.dumps(timings), flush=True)
+        window.close()
+        app.quit()
+
+    def too_slow() -> None:
+        timings["exit_code"] = 1
+        print(json.dumps({**timings, "error": "the table never painted"}), flush=True)
+        app.quit()
+
+    window.first_paint.connect(painted)
+    QTimer.singleShot(SMOKE_TIMEOUT_MS, too_slow)
+

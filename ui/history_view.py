@@ -1,0 +1,374 @@
+"""An entry's history: every recorded change, grouped as it was made, with time, author, reason and state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QDateTime,
+    QEvent,
+    QLocale,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from steward import journal
+from steward.errors import StewardError
+from steward.journal import Operation, OpKind, OpState
+from steward.workspace import Workspace
+from ui.pending_view import ChangeDescriber, fill
+from ui.session import Session
+from ui.workers import Job
+
+Index = QModelIndex | QPersistentModelIndex
+
+GroupIdRole = Qt.ItemDataRole.UserRole + 1
+
+MAX_COLUMN_WIDTH = 260
+_TOP = 0  # internalId of a group's index; an operation's index carries its group's row + 1
+
+
+@dataclass
+class HistoryGroup:
+    """The operations one edit (one journal group) made on the entry: one revision."""
+
+    group_id: str
+    operations: list[Operation] = field(default_factory=list)
+
+    @property
+    def first(self) -> Operation:
+        return self.operations[0]
+
+    @property
+    def synced(self) -> bool:
+        return all(op.state is OpState.SYNCED for op in self.operations)
+
+
+@dataclass(frozen=True)
+class EntryHistory:
+    entry_code: str
+    entry_name: str
+    groups: list[HistoryGroup]  # newest first
+    item_names: dict[str, str]
+
+
+def read_history(workspace: Workspace, entry_id: str) -> EntryHistory:
+    """The entry's operations grouped by edit (newest first) with the names its data items had."""
+    operations = journal.history(workspace, entry_id)
+    groups: dict[str, HistoryGroup] = {}
+    for op in operations:
+        groups.setdefault(op.group_id, HistoryGroup(op.group_id)).operations.append(op)
+    item_names = _item_names(operations)
+    with workspace.reading() as conn:
+        db = conn.connection.driver_connection
+        found = db.execute("SELECT pk, code, name FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        if found:
+            item_names.update(db.execute("SELECT id, name FROM items WHERE entry_pk = ?", (found[0],)))
+    code, name = (found[1], found[2]) if found else _snapshot_names(operations)
+    return EntryHistory(code, name, list(reversed(groups.values())), item_names)
+
+
+def _item_names(operations: list[Operation]) -> dict[str, str]:
+    """Names of data items as the journal recorded them: a removed item keeps the name it had."""
+    names: dict[str, str] = {}
+    for op in operations:
+        for snapshot in (op.old, op.new):
+            if not isinstance(snapshot, dict):
+                continue
+            if op.kind in (OpKind.CREATE, OpKind.ERASE):
+                names.update((i["id"], i.get("name", "")) for i in snapshot.get("items", []) if "id" in i)
+            elif "id" in snapshot:
+                names[snapshot["id"]] = snapshot.get("name", "")
+        if op.kind is OpKind.ITEM_SET and op.field == "name" and op.item_id and isinstance(op.new, str):
+            names[op.item_id] = op.new
+    return names
+
+
+def _snapshot_names(operations: list[Operation]) -> tuple[str, str]:
+    """An erased entry's code and name, from the last snapshot the journal holds."""
+    for op in reversed(operations):
+        for snapshot in (op.old, op.new):
+            if op.kind in (OpKind.CREATE, OpKind.ERASE) and isinstance(snapshot, dict):
+                return snapshot.get("code", ""), snapshot.get("name", "")
+    return "", ""
+
+
+def local_time(stamp: str) -> str:
+    """A journal time (UTC, ISO 8601) as the steward's local time, to the second."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    local = QDateTime.fromSecsSinceEpoch(int(moment.timestamp())).toLocalTime()
+    return QLocale().toString(local, "yyyy-MM-dd HH:mm:ss")
+
+
+class HistoryModel(QAbstractItemModel):
+    """A tree: one row per edit (newest first); an edit that changed several fields has one child per field."""
+
+    REVISION, TIME, AUTHOR, WHAT, BEFORE, AFTER, REASON, STATE = range(8)
+    COLUMNS = 8
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.describer = ChangeDescriber(session, self)
+        self._groups: list[HistoryGroup] = []
+        self._item_names: dict[str, str] = {}
+
+    def set_history(self, history: EntryHistory) -> None:
+        self.beginResetModel()
+        self._groups = list(history.groups)
+        self._item_names = dict(history.item_names)
+        self.endResetModel()
+
+    def group(self, row: int) -> HistoryGroup | None:
+        return self._groups[row] if 0 <= row < len(self._groups) else None
+
+    def retranslate(self) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMNS - 1)
+        if not self._groups:
+            return
+        last = self.COLUMNS - 1
+        self.dataChanged.emit(self.index(0, 0), self.index(len(self._groups) - 1, last))
+        for row in range(len(self._groups)):  # dataChanged covers one parent's rows: each branch too
+            parent = self.index(row, 0)
+            count = self.rowCount(parent)
+            if count:
+                self.dataChanged.emit(self.index(0, 0, parent), self.index(count - 1, last, parent))
+
+    # Tree structure -------------------------------------------------------------------
+
+    def _children(self, group: HistoryGroup) -> list[Operation]:
+        # An edit of one field is shown on its own row; only several make a branch.
+        return group.operations if len(group.operations) > 1 else []
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, _TOP)
+        if parent.internalId() == _TOP:
+            return self.createIndex(row, column, parent.row() + 1)
+        return QModelIndex()
+
+    def parent(self, child: Index | None = None) -> Any:  # type: ignore[override]
+        if child is None:  # QObject.parent()
+            return QObject.parent(self)
+        if not child.isValid() or child.internalId() == _TOP:
+            return QModelIndex()
+        return self.createIndex(child.internalId() - 1, 0, _TOP)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if not parent.isValid():
+            return len(self._groups)
+        if parent.internalId() != _TOP or parent.column() != 0:
+            return 0
+        group = self.group(parent.row())
+        return len(self._children(group)) if group else 0
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return self.COLUMNS
+
+    def _at(self, index: Index) -> tuple[HistoryGroup, Operation | None] | None:
+        """The group of `index`, and its operation for a child row (None on a group's row)."""
+        if index.internalId() == _TOP:
+            group = self.group(index.row())
+            return (group, None) if group else None
+        group = self.group(index.internalId() - 1)
+        if group is None:
+            return None
+        children = self._children(group)
+        return (group, children[index.row()]) if 0 <= index.row() < len(children) else None
+
+    # Data -------------------------------------------------------------------------------
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if not 0 <= section < self.COLUMNS:
+            return None
+        return (self.tr("Revision"), self.tr("Time"), self.tr("Author"), self.tr("What changed"), self.tr("Before"),
+                self.tr("After"), self.tr("Reason"), self.tr("State"))[section]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        found = self._at(index)
+        if found is None:
+            return None
+        group, op = found
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _one_line(self._text(group, op, index.column()))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._text(group, op, index.column()) or None
+        if role == GroupIdRole:
+            return group.group_id
+        return None
+
+    def _text(self, group: HistoryGroup, op: Operation | None, column: int) -> str:
+        if op is not None:
+            return self._operation_text(op, column)
+        first = group.first
+        if column == self.REVISION:
+            return fill(self.tr("r%1"), str(first.revision))
+        if column == self.TIME:
+            return local_time(first.created_at)
+        if column == self.AUTHOR:
+            return first.author
+        if column == self.REASON:
+            return self._reason(first)
+        if column == self.STATE:
+            return self.tr("Synced") if group.synced else self.tr("Local, not synced")
+        if len(group.operations) == 1:
+            return self._operation_text(first, column)
+        if column == self.WHAT:
+            return self.tr("%n fields changed", "", len(group.operations))
+        return ""
+
+    def _operation_text(self, op: Operation, column: int) -> str:
+        item_name = self._item_names.get(op.item_id or "", "")
+        if column == self.WHAT:
+            return self.describer.what(op.kind, op.field, item_name)
+        if column == self.BEFORE:
+            return self.describer.before(op.kind, op.field, op.old)
+        if column == self.AFTER:
+            return self.describer.after(op.kind, op.field, op.new)
+        if column == self.STATE:
+            return self.tr("Synced") if op.state is OpState.SYNCED else self.tr("Local, not synced")
+        return ""
+
+    def _reason(self, op: Operation) -> str:
+        if op.reason:
+            return op.reason
+        return self.tr("(undo of an earlier change)") if op.undoes else ""
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class HistoryDialog(QDialog):
+    """The history of one entry; it follows the entry as it changes."""
+
+    loaded = Signal()  # the history was (re)read
+
+    def __init__(self, session: Session, entry_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # opened with show(); nothing keeps it after
+        self.session = session
+        self.entry_id = entry_id
+        self._history: EntryHistory | None = None
+        self._generation = 0
+        self._loading = False
+        self.model = HistoryModel(session, self)
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(0)
+        self._reload_timer.timeout.connect(self.reload)
+        self._build()
+        self.retranslate()
+        session.entries_changed.connect(self._entries_changed)
+        session.catalogue_changed.connect(self._reload_timer.start)
+        self.reload()
+
+    def _build(self) -> None:
+        self.heading = QLabel(self)
+        self.heading.setWordWrap(True)
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)  # entry names are typed text, never markup
+        self.view = QTreeView(self)
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.header().setStretchLastSection(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.buttons)
+        self.resize(960, 480)
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("Entry history"))
+        self.view.setAccessibleName(self.tr("Earlier versions of the entry"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("&Close"))
+        self.model.retranslate()
+        self._show_heading()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    # Loading -----------------------------------------------------------------------------
+
+    def _entries_changed(self, entry_ids: set[str]) -> None:
+        if self.entry_id in entry_ids:
+            self._reload_timer.start()
+
+    def reload(self) -> None:
+        self._generation += 1
+        self._loading = True
+        generation, workspace, entry_id = self._generation, self.session.workspace, self.entry_id
+
+        def read(_job: Job) -> tuple[int, EntryHistory]:
+            return generation, read_history(workspace, entry_id)
+
+        self.session.runner.read(read, self._loaded, self._failed)
+
+    def _loaded(self, result: tuple[int, EntryHistory]) -> None:
+        generation, history = result
+        if generation != self._generation:
+            return
+        self._loading = False
+        self._history = history
+        self.model.set_history(history)
+        self.view.expandAll()  # the branches are short: a few fields per edit
+        for column in range(HistoryModel.COLUMNS - 1):
+            # Long values (an abstract) would push the reason off screen; their tooltip has them whole.
+            self.view.resizeColumnToContents(column)
+            self.view.setColumnWidth(column, min(self.view.columnWidth(column), MAX_COLUMN_WIDTH))
+        self._show_heading()
+        self.loaded.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self._loading = False
+        message = error.message(self.session.language) if isinstance(error, StewardError) else str(error)
+        self.heading.setText(self.tr("The history could not be read: %1").replace("%1", message))
+
+    def is_loading(self) -> bool:
+        return self._loading
+
+    def _show_heading(self) -> None:
+        history = self._history
+        if history is None:
+            self.heading.setText(self.tr("Reading the history…"))
+            return
+        title = " ".join(part for part in (history.entry_code, history.entry_name) if part)
+        self.setWindowTitle(fill(self.tr("History of %1"), title))
+        if not history.groups:
+            self.heading.setText(fill(self.tr("%1: nothing recorded yet."), title))
+        else:
+            self.heading.setText(fill(self.tr("%1: %n edit(s) recorded, newest first.", "", len(history.groups)),
+                                      title))

@@ -1,0 +1,50 @@
+"""Installing the UI language: our own translations and Qt's, switchable while the app runs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+from ui.resources import resource_dir
+
+
+def effective_language(choice: str) -> str:
+    """'zh_CN' or 'en' for a settings choice ('system', 'zh_CN', 'en')."""
+    if choice in ("zh_CN", "en"):
+        return choice
+    return "zh_CN" if QLocale.system().language() == QLocale.Language.Chinese else "en"
+
+
+def core_language(ui_language: str) -> str:
+    """The core's language code ('zh' or 'en') for a UI language."""
+    return "zh" if ui_language.startswith("zh") else "en"
+
+
+class Translators:
+    """Keeps the installed translators so a language switch can replace them (Qt then sends LanguageChange)."""
+
+    def __init__(self) -> None:
+        self._installed: list[QTranslator] = []
+        self.language = "en"
+
+    def install(self, app: QCoreApplication, choice: str) -> str:
+        for translator in self._installed:
+            app.removeTranslator(translator)
+        self._installed = []
+        self.language = effective_language(choice)
+        if self.language == "en":
+            QLocale.setDefault(QLocale(QLocale.Language.English))
+            return self.language
+        QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+        qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        for name, folder in (
+            ("qtbase_zh_CN.qm", qt_dir),
+            ("steward_zh_CN.qm", str(resource_dir() / "translations")),
+        ):
+            translator = QTranslator(app)
+            if translator.load(name, folder):
+                app.installTranslator(translator)
+                self._installed.append(translator)
+        return self.language
+
+    def has_steward_catalogue(self) -> bool:
+        return any(t.filePath().endswith("steward_zh_CN.qm") for t in self._installed)

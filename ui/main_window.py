@@ -1,0 +1,506 @@
+"""The main window: classification tree and quick filters, the catalogue table, the entry editor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from steward import __version__, drafts, query, store
+from steward.journal import CreateEntry, EraseEntry, SetField
+from ui.bulk_edit import BulkEditDialog
+from ui.catalogue_model import CatalogueModel, EntryIdRole
+from ui.classification_tree import ClassificationTree
+from ui.entry_editor import EntryEditor
+from ui.filter_panel import FilterPanel
+from ui.history_view import HistoryDialog
+from ui.i18n import Translators, core_language
+from ui.pending_view import PendingChangesDialog
+from ui.reason_dialog import ReasonDialog
+from ui.resources import icon
+from ui.session import Session
+from ui.settings_dialog import SettingsDialog
+from ui.workers import Job
+
+SEARCH_DELAY_MS = 250
+
+
+class MainWindow(QMainWindow):
+    first_paint = Signal()  # the table painted rows for the first time (smoke runs and benchmarks wait for it)
+
+    def __init__(self, session: Session, translators: Translators | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.translators = translators or Translators()
+        session.dialog_parent = self
+        session.failed.connect(self._show_failure)
+        self.model = CatalogueModel(session, self)
+        self._painted = False
+        self._pending_dialog: PendingChangesDialog | None = None
+        self._build_widgets()
+        self._build_actions()
+        self._build_status_bar()
+        self._restore_state()
+        self.retranslate()
+        self.model.loaded.connect(self._after_load)
+        # Bound methods, not lambdas: Qt drops the connections when this window is destroyed.
+        self.session.undo_stack.indexChanged.connect(self._status_soon)
+        self.session.entries_changed.connect(self._status_soon)
+        self.session.catalogue_changed.connect(self._status_soon)
+        self.model.reload()
+        self._refresh_status()
+
+    # Building -------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.tree = ClassificationTree(self.session, self)
+        self.tree.prefix_chosen.connect(lambda _prefix: self._apply_filter())
+        self.filters = FilterPanel(self.session.language, self)
+        self.filters.changed.connect(self._apply_filter)
+        filter_scroll = QScrollArea(self)
+        filter_scroll.setWidget(self.filters)
+        filter_scroll.setWidgetResizable(True)
+        self.left = QSplitter(Qt.Orientation.Vertical, self)
+        self.left.addWidget(self.tree)
+        self.left.addWidget(filter_scroll)
+
+        self.search = QLineEdit(self)
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._apply_filter)
+        self.search.textEdited.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._apply_filter)
+
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(CatalogueModel.CODE, Qt.SortOrder.AscendingOrder)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        # Fixed row heights and interactive columns: the view then never measures every row.
+        vertical = self.table.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        vertical.hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        for column, width in ((0, 130), (1, 320), (2, 100), (3, 100), (4, 80), (5, 60), (6, 50)):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        self.table.doubleClicked.connect(lambda _index: self.editor.setFocus())
+        self.table.viewport().installEventFilter(self)
+
+        centre = QWidget(self)
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.addWidget(self.search)
+        centre_layout.addWidget(self.table)
+        self.count_label = QLabel(centre)
+        centre_layout.addWidget(self.count_label)
+
+        self.editor = EntryEditor(self.session, self)
+        self.main_split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.main_split.addWidget(self.left)
+        self.main_split.addWidget(centre)
+        self.main_split.addWidget(self.editor)
+        self.main_split.setStretchFactor(0, 0)
+        self.main_split.setStretchFactor(1, 3)
+        self.main_split.setStretchFactor(2, 2)
+        self.main_split.setSizes([240, 640, 520])
+        self.setCentralWidget(self.main_split)
+        self.resize(1400, 860)
+        self.setTabOrder(self.search, self.table)
+        self.setTabOrder(self.table, self.editor)
+
+    def _action(self, slot: Callable[[], object], shortcut: QKeySequence | str | None = None,
+                icon_name: str | None = None) -> QAction:
+        action = QAction(self)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        std = QKeySequence.StandardKey
+        stack = self.session.undo_stack
+        self.undo_action = stack.createUndoAction(self)
+        self.undo_action.setShortcut(QKeySequence(std.Undo))
+        self.undo_action.setIcon(icon("undo"))
+        self.redo_action = stack.createRedoAction(self)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(std.Redo)])
+        self.redo_action.setIcon(icon("redo"))
+        self.new_action = self._action(self.new_entry, std.New, "new")
+        self.duplicate_action = self._action(self.duplicate_entry, "Ctrl+D", "duplicate")
+        self.retire_action = self._action(self.retire_entry, "Ctrl+Shift+R", "retire")
+        self.restore_action = self._action(self.restore_entry)
+        self.erase_action = self._action(self.erase_entry, "Ctrl+Shift+Del")
+        self.bulk_action = self._action(self.bulk_edit, "Ctrl+B", "bulk")
+        self.find_action = self._action(self.focus_search, std.Find)
+        self.pending_action = self._action(self.show_pending, "Ctrl+Shift+P", "pending")
+        self.history_action = self._action(self.show_history, "Ctrl+H", "history")
+        self.reset_filters_action = self._action(self.reset_filters, "Ctrl+Shift+L")
+        self.reload_action = self._action(self.model.reload, std.Refresh)
+        self.sync_action = self._action(self.sync, "Ctrl+S", "sync")
+        self.sync_action.setEnabled(False)  # the exchange client is not part of this build yet
+        self.settings_action = self._action(self.show_settings, std.Preferences)
+        self.quit_action = self._action(self.close, std.Quit)
+        self.about_action = self._action(self.show_about)
+        self.focus_table_action = self._action(self.table.setFocus, "Ctrl+1")
+        self.focus_editor_action = self._action(self.editor.setFocus, "Ctrl+2")
+        self.focus_tree_action = self._action(self.tree.setFocus, "Ctrl+3")
+
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("")
+        self.file_menu.addActions([self.settings_action])
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.quit_action)
+        self.edit_menu = bar.addMenu("")
+        self.edit_menu.addActions([self.undo_action, self.redo_action])
+        self.edit_menu.addSeparator()
+        self.edit_menu.addActions([self.new_action, self.duplicate_action, self.retire_action, self.restore_action,
+                                   self.erase_action])
+        self.edit_menu.addSeparator()
+        self.edit_menu.addActions([self.bulk_action, self.find_action])
+        self.view_menu = bar.addMenu("")
+        self.view_menu.addActions([self.pending_action, self.history_action, self.reset_filters_action,
+                                   self.reload_action])
+        self.view_menu.addSeparator()
+        self.view_menu.addActions([self.focus_table_action, self.focus_editor_action, self.focus_tree_action])
+        self.sync_menu = bar.addMenu("")
+        self.sync_menu.addAction(self.sync_action)
+        self.help_menu = bar.addMenu("")
+        self.help_menu.addAction(self.about_action)
+
+        self.toolbar = QToolBar(self)
+        self.toolbar.setObjectName("main_toolbar")
+        self.toolbar.addActions([self.new_action, self.duplicate_action, self.retire_action])
+        self.toolbar.addSeparator()
+        self.toolbar.addActions([self.undo_action, self.redo_action])
+        self.toolbar.addSeparator()
+        self.toolbar.addActions([self.bulk_action, self.pending_action, self.history_action])
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.sync_action)
+        self.addToolBar(self.toolbar)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.workspace_label = QLabel(self)
+        self.department_label = QLabel(self)
+        self.unsynced_label = QLabel(self)
+        self.last_sync_label = QLabel(self)
+        self.key_label = QLabel(self)
+        for widget in (self.workspace_label, self.department_label, self.unsynced_label, self.last_sync_label,
+                       self.key_label):
+            bar.addPermanentWidget(widget)
+        self._status_timer = QTimer(self, singleShot=True, interval=300)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._status: query.Summary | None = None
+        self._facts: dict[str, str] = {}
+
+    # Translation ----------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("Steward — %1").replace("%1", self.session.workspace.department_name))
+        self.search.setPlaceholderText(self.tr("Search name, code, abstract, data items (Ctrl+F)"))
+        self.search.setAccessibleName(self.tr("Search"))
+        self.table.setAccessibleName(self.tr("Catalogue entries"))
+        self.file_menu.setTitle(self.tr("&File"))
+        self.edit_menu.setTitle(self.tr("&Edit"))
+        self.view_menu.setTitle(self.tr("&View"))
+        self.sync_menu.setTitle(self.tr("&Sync"))
+        self.help_menu.setTitle(self.tr("&Help"))
+        self.toolbar.setWindowTitle(self.tr("Main toolbar"))
+        texts = {
+            self.new_action: (self.tr("&New entry"), self.tr("Create a new catalogue entry")),
+            self.duplicate_action: (self.tr("&Duplicate entry"), self.tr("Copy the current entry as a new one")),
+            self.retire_action: (self.tr("Re&tire entry"), self.tr("Retire the current entry (it stays on record)")),
+            self.restore_action: (self.tr("Re&store entry"), self.tr("Make a retired entry active again")),
+            self.erase_action: (self.tr("&Erase entry"), self.tr("Delete an entry that was never synced")),
+            self.bulk_action: (self.tr("&Bulk edit…"), self.tr("Set one field for all selected entries")),
+            self.find_action: (self.tr("&Find"), self.tr("Search the catalogue")),
+            self.pending_action: (self.tr("&Pending changes"), self.tr("What changed since the last sync")),
+            self.history_action: (self.tr("Entry &history"), self.tr("Earlier versions of the current entry")),
+            self.reset_filters_action: (self.tr("&Clear filters"), self.tr("Show every entry again")),
+            self.reload_action: (self.tr("Re&load"), self.tr("Read the catalogue again")),
+            self.sync_action: (self.tr("&Sync"), self.tr("Sync with the central exchange (not configured)")),
+            self.settings_action: (self.tr("&Settings…"), self.tr("Language, exchange address, certificates, proxy")),
+            self.quit_action: (self.tr("&Quit"), self.tr("Close Steward")),
+            self.about_action: (self.tr("&About Steward"), self.tr("Version and licence")),
+            self.focus_table_action: (self.tr("Go to &table"), self.tr("Move the keyboard focus to the table")),
+            self.focus_editor_action: (self.tr("Go to &editor"), self.tr("Move the keyboard focus to the editor")),
+            self.focus_tree_action: (self.tr("Go to c&lassification"), self.tr("Move the focus to the tree")),
+        }
+        for action, (text, tip) in texts.items():
+            action.setText(text)
+            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                              if not action.shortcut().isEmpty() else tip)
+            action.setStatusTip(tip)
+        self.workspace_label.setText(self.tr("Workspace: %1").replace("%1", str(self.session.workspace.folder)))
+        self._show_status()
+        self._show_count()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def apply_language(self, choice: str) -> None:
+        """Switch the language now: core labels first, then Qt's LanguageChange retranslates the widgets."""
+        app = QApplication.instance()
+        self.session.settings.language = choice
+        language = self.translators.install(app, choice) if app else "en"
+        self.session.language = core_language(language)
+        self.filters.set_language(self.session.language)
+        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.model.columnCount() - 1)
+        self.model.refresh_all()
+        self.retranslate()
+
+    # Filtering and selection ----------------------------------------------------------
+
+    def _apply_filter(self) -> None:
+        self._search_timer.stop()
+        prefix = self.tree.current_prefix() or ""
+        self.model.set_filter(self.filters.entry_filter(self.search.text(), prefix))
+
+    def reset_filters(self) -> None:
+        self.filters.blockSignals(True)
+        self.filters.clear()
+        self.filters.blockSignals(False)
+        self.search.clear()
+        self.tree.setCurrentIndex(self.tree.tree_model.index(0, 0))
+        self._apply_filter()
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _after_load(self, _seconds: float) -> None:
+        self._show_count()
+        if self.model.rowCount() and not self.table.currentIndex().isValid():
+            self.table.setCurrentIndex(self.model.index(0, 0))
+        elif not self.model.rowCount():
+            self.editor.set_entry(None)
+
+    def _show_count(self) -> None:
+        self.count_label.setText(self.tr("%n entries", "", self.model.rowCount()))
+
+    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        entry_id = current.data(EntryIdRole) if current.isValid() else None
+        self.editor.set_entry(entry_id or None)
+        self._update_actions()
+
+    def current_entry_id(self) -> str | None:
+        return self.editor.entry_id
+
+    def select_entry(self, entry_id: str) -> None:
+        """Select an entry in the table, clearing filters if it is not shown."""
+        with self.session.workspace.reading() as conn:
+            pks = list(conn.exec_driver_sql("SELECT pk FROM entries WHERE id = ?", (entry_id,)).scalars())
+        if not pks:
+            return
+        row = self.model.row_of_pk(pks[0])
+        if row is None:
+            self.editor.set_entry(entry_id)
+            return
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.scrollTo(index)
+
+    def selected_rows(self) -> list[int]:
+        rows: list[int] = []
+        for selection_range in self.table.selectionModel().selection():
+            rows.extend(range(selection_range.top(), selection_range.bottom() + 1))
+        return sorted(set(rows))
+
+    def _update_actions(self) -> None:
+        row = self.model.entry_row(self.table.currentIndex().row()) if self.table.currentIndex().isValid() else None
+        has_entry = row is not None and bool(row.id)
+        self.duplicate_action.setEnabled(has_entry)
+        self.history_action.setEnabled(has_entry)
+        self.retire_action.setEnabled(has_entry and row is not None and row.status != "retired")
+        self.restore_action.setEnabled(has_entry and row is not None and row.status == "retired")
+        self.erase_action.setEnabled(has_entry)
+
+    # Entry actions --------------------------------------------------------------------
+
+    def new_entry(self) -> None:
+        entry = drafts.blank_entry(self.session.workspace)
+        if self.session.apply([CreateEntry(entry)], self.tr("New entry")):
+            self._select_when_loaded(entry.id)
+
+    def duplicate_entry(self) -> None:
+        entry_id = self.current_entry_id()
+        if not entry_id:
+            return
+        source = query.get_entry(self.session.workspace, entry_id)
+        copy = drafts.duplicate_entry(self.session.workspace, source, self.tr(" (copy)"))
+        if self.session.apply([CreateEntry(copy)], self.tr("Duplicate entry")):
+            self._select_when_loaded(copy.id)
+
+    def _select_when_loaded(self, entry_id: str) -> None:
+        def select(_seconds: float) -> None:
+            self.model.loaded.disconnect(select)
+            self.select_entry(entry_id)
+            self.editor.setFocus()
+
+        self.model.loaded.connect(select)
+
+    def retire_entry(self) -> None:
+        entry_id = self.current_entry_id()
+        if not entry_id:
+            return
+        reason = ReasonDialog.ask(self.tr("Retiring keeps the entry on record but withdraws it from the catalogue."),
+                                  self)
+        if reason is not None:
+            self.session.apply([SetField(entry_id, "status", "retired")], self.tr("Retire entry"), reason=reason)
+
+    def restore_entry(self) -> None:
+        entry_id = self.current_entry_id()
+        if entry_id:
+            self.session.apply([SetField(entry_id, "status", "active")], self.tr("Restore entry"))
+
+    def erase_entry(self) -> None:
+        entry_id = self.current_entry_id()
+        if not entry_id:
+            return
+        answer = QMessageBox.question(
+            self, self.tr("Erase entry"),
+            self.tr("Erase this entry? Only an entry that was never synced can be erased; this can be undone."),
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.session.apply([EraseEntry(entry_id)], self.tr("Erase entry"))
+
+    def bulk_edit(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        pks = self.model.pks(rows)
+        workspace = self.session.workspace
+
+        def ids(_job: Job) -> list[str]:
+            with workspace.reading() as conn:
+                return list(store.ids_for_pks(conn, pks))
+
+        ok, entry_ids = self.session.runner.wait(self.session.runner.read(ids))
+        if ok and entry_ids:
+            BulkEditDialog(self.session, entry_ids, self).exec()
+
+    def show_pending(self) -> None:
+        if self._pending_dialog is None:
+            self._pending_dialog = PendingChangesDialog(self.session, self)
+            self._pending_dialog.entry_activated.connect(self.select_entry)
+        self._pending_dialog.show()
+        self._pending_dialog.raise_()
+        self._pending_dialog.activateWindow()
+
+    def show_history(self) -> None:
+        entry_id = self.current_entry_id()
+        if entry_id:
+            HistoryDialog(self.session, entry_id, self).show()
+
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.session.settings, self)
+        dialog.language_changed.connect(self.apply_language)
+        dialog.exec()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, self.tr("About Steward"),
+            self.tr("Steward %1\n\nKeeps a department's entries in the government data resource catalogue.")
+            .replace("%1", __version__),
+        )
+
+    def sync(self) -> None:
+        """Sync arrives with the exchange client; the action stays disabled until then."""
+
+    # Status ---------------------------------------------------------------------------
+
+    def _status_soon(self, *_args: object) -> None:
+        self._status_timer.start()
+
+    def _refresh_status(self) -> None:
+        workspace = self.session.workspace
+
+        def read(_job: Job) -> tuple[query.Summary, dict[str, str]]:
+            return query.summary(workspace), workspace.facts()
+
+        def show(result: tuple[query.Summary, dict[str, str]]) -> None:
+            self._status, self._facts = result
+            self._show_status()
+
+        self.session.runner.read(read, show)
+
+    def _show_status(self) -> None:
+        workspace = self.session.workspace
+        self.department_label.setText(
+            self.tr("Department: %1 (%2)").replace("%1", workspace.department_name).replace("%2",
+                                                                                            workspace.department_code)
+        )
+        unsynced = self._status.unsynced if self._status else 0
+        self.unsynced_label.setText(self.tr("Unsynced: %1").replace("%1", str(unsynced)))
+        last = self._facts.get("last_sync")
+        self.last_sync_label.setText(self.tr("Last sync: %1").replace("%1", last) if last else self.tr("Never synced"))
+        self.key_label.setText(self.tr("No signing key"))
+
+    def _show_failure(self, message: str) -> None:
+        QMessageBox.warning(self, self.tr("Steward"), message)
+
+    # Window state ---------------------------------------------------------------------
+
+    def _restore_state(self) -> None:
+        settings = self.session.settings
+        for key, restore in (
+            ("geometry", self.restoreGeometry),
+            ("window", self.restoreState),
+            ("main_split", self.main_split.restoreState),
+            ("left_split", self.left.restoreState),
+            ("table_header", self.table.horizontalHeader().restoreState),
+        ):
+            state = settings.state(key)
+            if state is not None:
+                restore(state)
+
+    def save_state(self) -> None:
+        settings = self.session.settings
+        settings.set_state("geometry", self.saveGeometry())
+        settings.set_state("window", self.saveState())
+        settings.set_state("main_split", self.main_split.saveState())
+        settings.set_state("left_split", self.left.saveState())
+        settings.set_state("table_header", self.table.horizontalHeader().saveState())
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.editor.flush()  # text typed a moment ago is saved before the window goes
+        self.save_state()
+        super().closeEvent(event)
+
+    def eventFilter(self, watched: object, event: QEvent) -> bool:
+        if (not self._painted and watched is self.table.viewport() and event.type() == QEvent.Type.Paint
+                and self.model.rowCount() > 0):
+            self._painted = True
+            QTimer.singleShot(0, self.first_paint.emit)
+        return super().eventFilter(watched, event)

@@ -1,0 +1,73 @@
+"""The app's settings on QSettings: a steward's preferences, and window state kept between runs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+LANGUAGES = ("system", "zh_CN", "en")
+
+
+class Settings:
+    """Typed access to QSettings; tests pass their own QSettings file."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store or QSettings("Steward", "Steward")
+
+    def _text(self, key: str, default: str = "") -> str:
+        value = self.store.value(key, default)
+        return value if isinstance(value, str) else default
+
+    # Preferences ------------------------------------------------------------------------
+
+    @property
+    def language(self) -> str:
+        value = self._text("prefs/language", "system")
+        return value if value in LANGUAGES else "system"
+
+    @language.setter
+    def language(self, value: str) -> None:
+        self.store.setValue("prefs/language", value if value in LANGUAGES else "system")
+
+    @property
+    def exchange_url(self) -> str:
+        return self._text("prefs/exchange_url")
+
+    @exchange_url.setter
+    def exchange_url(self, value: str) -> None:
+        self.store.setValue("prefs/exchange_url", value.strip())
+
+    @property
+    def ca_bundle(self) -> str:
+        return self._text("prefs/ca_bundle")
+
+    @ca_bundle.setter
+    def ca_bundle(self, value: str) -> None:
+        self.store.setValue("prefs/ca_bundle", value.strip())
+
+    @property
+    def proxy(self) -> str:
+        return self._text("prefs/proxy")
+
+    @proxy.setter
+    def proxy(self, value: str) -> None:
+        self.store.setValue("prefs/proxy", value.strip())
+
+    @property
+    def last_workspace(self) -> str:
+        return self._text("state/last_workspace")
+
+    @last_workspace.setter
+    def last_workspace(self, value: str) -> None:
+        self.store.setValue("state/last_workspace", value)
+
+    # Window state -----------------------------------------------------------------------
+
+    def state(self, key: str) -> QByteArray | None:
+        value = self.store.value(f"state/{key}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_state(self, key: str, value: QByteArray) -> None:
+        self.store.setValue(f"state/{key}", value)
+
+    def sync(self) -> None:
+        self.store.sync()
