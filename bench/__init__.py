@@ -1,0 +1,1 @@
+"""Steward's benchmarks: `make bench` (python -m bench) prints a table and writes bench/results/*.json."""
