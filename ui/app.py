@@ -25,6 +25,17 @@ SMOKE_TIMEOUT_MS = 120_000
 
 
 def _max_rss_mb() -> float | None:
+    """This process's peak resident memory.
+
+    On Linux, VmHWM: getrusage's ru_maxrss carries the parent's peak across exec, so a smoke run
+    started by a large process (a benchmark) would report the parent's memory as its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     try:
         import resource  # not on Windows
     except ImportError:
