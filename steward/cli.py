@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from steward import STARTED, __version__, journal, query, sample, store
+from steward import STARTED, __version__, identity, journal, query, sample, store
 from steward.assignments import changes_for, parse_value
 from steward.errors import StewardError
+from steward.keys import spaced
 from steward.messages import language, render
 from steward.model import ENTRY_FIELD
 from steward.vocabulary import label, vocabulary
@@ -254,6 +255,47 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _key_json(ws: Workspace, info: identity.KeyInfo) -> dict[str, Any]:
+    return {"key_id": info.key_id, "fingerprint": info.fingerprint, "public_key": info.public.to_b64(),
+            "storage": str(info.storage), "steward": info.steward, "created_at": info.created_at,
+            "department_code": ws.department_code}
+
+
+def _show_key(ws: Workspace, info: identity.KeyInfo, message: str, as_json: bool) -> None:
+    if as_json:
+        _json(_key_json(ws, info))
+    else:
+        _say(message, key_id=info.key_id, fingerprint=spaced(info.fingerprint),
+             storage=render(f"storage.{info.storage}"))
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        info = identity.create_key(ws, identity.passphrase_prompt, args.steward)
+        _show_key(ws, info, "cli.key_created", args.json)
+    return EXIT_OK
+
+
+def cmd_keys_show(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        _show_key(ws, identity.require_key(ws), "cli.key_shown", args.json)
+    return EXIT_OK
+
+
+def cmd_keys_export(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        path = identity.export_public_key(ws, Path(args.file))
+    _say("cli.key_exported", path=str(path))
+    return EXIT_OK
+
+
+def cmd_keys_delete(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        info = identity.delete_key(ws)
+    _say("cli.key_deleted", key_id=info.key_id)
+    return EXIT_OK
+
+
 def print_summary(ws: Workspace) -> None:
     info = query.summary(ws)
     lang = language()
@@ -376,6 +418,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("key", metavar="CODE_OR_ID")
     p.add_argument("--json", action="store_true")
+
+    keys = command("keys", lambda _args: keys.print_help() or EXIT_UNUSABLE,  # type: ignore[func-returns-value]
+                   "The steward's signing key: new, show, export, delete.")
+    key_commands = keys.add_subparsers(dest="keys_command")
+    for name, handler, help_text in (
+        ("new", cmd_keys_new, "Create the workspace's Ed25519 signing key (secret in the OS keyring)."),
+        ("show", cmd_keys_show, "Print the key id and fingerprint."),
+        ("export", cmd_keys_export, "Write the public key file for enrollment at the exchange."),
+        ("delete", cmd_keys_delete, "Delete the workspace's signing key."),
+    ):
+        p = key_commands.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        p.add_argument("dir")
+        if name == "export":
+            p.add_argument("file")
+        if name in ("new", "show"):
+            p.add_argument("--json", action="store_true")
+        if name == "new":
+            p.add_argument("--steward", help="the steward's name, recorded with the key (default: the login name)")
 
     p = command("info", cmd_info, "Summarise a workspace.")
     p.add_argument("dir")

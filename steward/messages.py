@@ -157,6 +157,87 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "value.vocab": ("可选值:{choices}", "allowed values: {choices}"),
     "value.int": ("应为整数", "a whole number is expected"),
     "sample.count": ("条目数必须是正整数", "The number of entries must be a positive whole number"),
+    # Steward keys
+    "keys.exists": (
+        "本工作区已有签名密钥 {key_id};如需更换请先运行 steward keys delete",
+        "This workspace already has signing key {key_id}; run steward keys delete first to replace it",
+    ),
+    "keys.none": (
+        "本工作区还没有签名密钥:请运行 steward keys new",
+        "This workspace has no signing key: run steward keys new",
+    ),
+    "keys.public_file_invalid": ("公钥文件 {path} 无效:{reason}", "The public key file {path} is not valid: {reason}"),
+    "keys.passphrase_missing": (
+        "没有可用的系统密钥环,密钥须以口令加密保存:请输入口令,或设置环境变量 {variable}",
+        "No system keyring is available, so the key is kept encrypted with a passphrase: "
+        "enter one, or set {variable}",
+    ),
+    "keys.passphrase_prompt": ("签名密钥口令:", "Signing key passphrase:"),
+    "keys.passphrase_again": ("再次输入口令:", "The passphrase again:"),
+    "keys.passphrase_short": ("口令至少需要 {minimum} 个字符", "The passphrase needs at least {minimum} characters"),
+    "keys.passphrase_mismatch": ("两次输入的口令不一致", "The two passphrases differ"),
+    "keys.passphrase_wrong": ("口令错误,无法解开签名密钥", "Wrong passphrase: the signing key cannot be unlocked"),
+    "keys.file_missing": ("找不到密钥文件 {path}", "The key file {path} is missing"),
+    "keys.file_invalid": ("密钥文件 {path} 已损坏:{reason}", "The key file {path} is damaged: {reason}"),
+    "keys.keyring_failed": ("系统密钥环出错:{reason}", "The system keyring failed: {reason}"),
+    "keys.not_in_keyring": (
+        "系统密钥环中没有密钥 {key_id}(可能在另一台电脑或另一个用户下创建)",
+        "Key {key_id} is not in the system keyring (it may have been made on another computer or user)",
+    ),
+    "keys.mismatch": (
+        "取出的密钥与记录的密钥 {key_id} 不符",
+        "The stored key does not match the recorded key {key_id}",
+    ),
+    "cli.key_created": (
+        "已创建签名密钥 {key_id}(保存在{storage}中)\n指纹:{fingerprint}",
+        "Created signing key {key_id} (kept in the {storage})\nFingerprint: {fingerprint}",
+    ),
+    "cli.key_shown": (
+        "签名密钥 {key_id}(保存在{storage}中)\n指纹:{fingerprint}",
+        "Signing key {key_id} (kept in the {storage})\nFingerprint: {fingerprint}",
+    ),
+    "cli.key_exported": (
+        "已写出公钥 {path};请将此文件交给交换平台管理员登记",
+        "Wrote the public key to {path}; give this file to the exchange's administrator for enrollment",
+    ),
+    "cli.key_deleted": ("已删除签名密钥 {key_id}", "Deleted signing key {key_id}"),
+    # Talking to the exchange
+    "exchange.unreachable": (
+        "无法连接交换平台 {url}:{reason}(修改会保留在本地,下次同步时继续)",
+        "Cannot reach the exchange at {url}: {reason} (changes stay here and the next sync continues)",
+    ),
+    "exchange.tls": (
+        "交换平台 {url} 的证书无法验证:{reason}(如单位使用自有证书,请在设置中指定证书文件)",
+        "The certificate of the exchange at {url} cannot be verified: {reason} "
+        "(if your office uses its own certificate authority, name its certificate file in Settings)",
+    ),
+    "exchange.bad_answer": (
+        "交换平台 {url} 的应答无法识别(HTTP {status}):{reason}",
+        "The exchange at {url} gave an answer that cannot be read (HTTP {status}): {reason}",
+    ),
+    # The exchange's administration (steward-exchange)
+    "exchange.serving": (
+        "交换平台运行于 {url}(数据库 {db})\n平台密钥指纹:{fingerprint}",
+        "Exchange serving at {url} (database {db})\nExchange key fingerprint: {fingerprint}",
+    ),
+    "exchange.department_added": ("已登记部门 {code} {name}", "Registered department {code} {name}"),
+    "exchange.enrolled": (
+        "已为部门 {department} 登记密钥 {key_id}\n指纹:{fingerprint}",
+        "Enrolled key {key_id} for department {department}\nFingerprint: {fingerprint}",
+    ),
+    "exchange.department_mismatch": (
+        "公钥文件属于部门 {declared},不能登记到部门 {department}",
+        "The public key file belongs to department {declared}, not {department}",
+    ),
+    "exchange.revoked": ("已吊销密钥 {key_id}", "Revoked key {key_id}"),
+    "exchange.log_sound": (
+        "处理记录完整:签名、哈希链与目录均一致",
+        "The log is sound: signatures, hash chain and catalogue agree",
+    ),
+    "exchange.log_unsound": ("处理记录发现 {count} 处问题", "The log has {count} problems"),
+    "exchange.database_failed": ("无法使用数据库:{reason}", "The database cannot be used: {reason}"),
+    "storage.keyring": ("系统密钥环", "system keyring"),
+    "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
     # Command-line output
     "cli.created": ("已创建工作区 {path}({department})", "Created workspace {path} ({department})"),
     "cli.sampled": ("已生成 {count} 个示例条目", "Generated {count} sample entries"),

@@ -1,0 +1,279 @@
+"""The exchange's HTTP API (FastAPI). docs/protocol.md specifies it; /openapi.json describes it.
+
+Handlers are thin: they authenticate the request, read and bound the body, and hand over to
+the ledger on a worker thread (database work is synchronous). Every refusal has the same body:
+{"error": {"code", "message", "details"}}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from exchange import ledger, server_key
+from exchange.db import default_db_url, default_key_file, make_engine, migrate
+from exchange.ledger import KeyRecord, Refused
+from steward import __version__
+from steward.changeset import MAX_OPERATIONS
+from steward.keys import SigningKey
+from steward.protocol import API, HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, verify_request
+
+PROTOCOL = "steward-exchange/1"
+MAX_BODY_BYTES = 16 * 1024 * 1024
+DRAIN_BYTES = 64 * 1024 * 1024  # read (and drop) this much of an oversized body so the client sees our answer
+FEED_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Exchange:
+    engine: Engine
+    key: SigningKey
+    id: str
+
+
+# Documentation shapes (the handlers build their JSON directly; these describe it in /openapi.json) --
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[Any]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ServerInfo(BaseModel):
+    protocol: str
+    exchange_id: str
+    public_key: str
+    key_id: str
+    fingerprint: str
+    version: str
+    limits: dict[str, int]
+
+
+class Receipt(BaseModel):
+    exchange_id: str
+    changeset_id: str
+    changeset_sha256: str
+    position: int
+    hash: str
+    versions: dict[str, int]
+    accepted_at: str
+    signature: str
+
+
+class Checkpoint(BaseModel):
+    exchange_id: str
+    position: int
+    hash: str
+    issued_at: str
+    signature: str
+
+
+class FeedRecord(BaseModel):
+    position: int
+    changeset: dict[str, Any]
+    changeset_sha256: str
+    versions: dict[str, int]
+    prev_hash: str
+    hash: str
+    accepted_at: str
+
+
+class FeedPage(BaseModel):
+    records: list[FeedRecord]
+    checkpoint: Checkpoint
+    more: bool
+
+
+class ChangesetStatus(BaseModel):
+    status: str
+    receipt: Receipt | None = None
+
+
+ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422)}
+
+
+def _refusal(error: Refused) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Steward-Ed25519"} if error.status == 401 else None
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("an object has the same member twice")
+    return result
+
+
+def decode_json(body: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN or Infinity, no duplicate members (they would make signing ambiguous)."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise Refused(400, "malformed_json", f"the body is not valid JSON: {error}") from error
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        await _drain(request)
+        raise Refused(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            await _drain(request)
+            raise Refused(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _drain(request: Request) -> None:
+    drained = 0
+    try:
+        async for chunk in request.stream():
+            drained += len(chunk)
+            if drained > DRAIN_BYTES:
+                break
+    except Exception:  # the stream may be consumed or cut already; the refusal stands either way
+        return
+
+
+def _target(request: Request) -> str:
+    """The request target exactly as sent (path and query), which the signature covers."""
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    return (path + (b"?" + query if query else b"")).decode("latin-1")
+
+
+def _authenticate(exchange: Exchange, request: Request, body: bytes) -> KeyRecord:
+    key_id = request.headers.get(HEADER_KEY)
+    timestamp = request.headers.get(HEADER_TIME)
+    signature = request.headers.get(HEADER_SIGNATURE)
+    if not (key_id and timestamp and signature):
+        raise Refused(401, "unauthenticated",
+                      f"sign the request: headers {HEADER_KEY}, {HEADER_TIME} and {HEADER_SIGNATURE} are required")
+    key = ledger.lookup_key(exchange.engine, key_id)
+    if key is None:
+        raise Refused(401, "unauthenticated", f"key {key_id} is not enrolled at this exchange")
+    why = verify_request(key.public, request.method, _target(request), body, timestamp, signature)
+    if why is not None:
+        raise Refused(401, "unauthenticated", f"the request signature is not valid: {why}")
+    if key.revoked_at is not None:
+        raise Refused(403, "key_revoked", f"key {key_id} was revoked at {key.revoked_at}")
+    return key
+
+
+def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[str, Any]]:
+    """Authenticate, decode, check and apply one push (on a worker thread: all of it is CPU or database work)."""
+    key = _authenticate(exchange, request, body)
+    document = decode_json(body)
+    operations = document.get("operations") if isinstance(document, dict) else None
+    if isinstance(operations, list) and len(operations) > MAX_OPERATIONS:
+        raise Refused(413, "too_many_operations", f"a changeset may hold at most {MAX_OPERATIONS} operations")
+    return ledger.push(exchange.engine, exchange.key, exchange.id, ledger.parse_changeset(document), key.key_id)
+
+
+def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastAPI:
+    engine = make_engine(db_url or default_db_url())
+    migrate(engine)
+    exchange = Exchange(engine, server_key.load_or_create(key_file or default_key_file()), ledger.exchange_id(engine))
+    app = FastAPI(title="Steward exchange", version=__version__,
+                  description="The central exchange of the government data resource catalogue. See docs/protocol.md.")
+    app.state.exchange = exchange
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, error: Refused) -> JSONResponse:
+        return _refusal(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return _refusal(Refused(error.status_code, code, str(error.detail)))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(_request: Request, error: RequestValidationError) -> JSONResponse:
+        details = [{"path": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
+                   for e in error.errors()]
+        return _refusal(Refused(400, "bad_parameters", "the request's parameters are not valid", details))
+
+    @app.get(f"{API}/server", response_model=ServerInfo, tags=["exchange"])
+    def server_info() -> dict[str, Any]:
+        """Who this exchange is: its public key (pin it on first contact) and its limits. No authentication."""
+        public = exchange.key.public
+        return {"protocol": PROTOCOL, "exchange_id": exchange.id, "public_key": public.to_b64(),
+                "key_id": public.key_id, "fingerprint": public.fingerprint, "version": __version__,
+                "limits": {"max_body_bytes": MAX_BODY_BYTES, "max_operations": MAX_OPERATIONS,
+                           "feed_limit": FEED_LIMIT}}
+
+    @app.post(f"{API}/changesets", status_code=201, response_model=Receipt,
+              responses={200: {"model": Receipt}, **ERRORS}, tags=["changesets"])
+    async def push(request: Request) -> JSONResponse:
+        """Push one signed changeset: 201 with the receipt, 200 with the original receipt for a re-send."""
+        body = await _read_body(request)
+        status, receipt = await run_in_threadpool(_push, exchange, request, body)
+        return JSONResponse(receipt, status_code=status)
+
+    @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus,
+             responses={404: {"model": ChangesetStatus}, 401: {"model": ErrorBody}}, tags=["changesets"])
+    async def changeset_status(changeset_id: str, request: Request) -> JSONResponse:
+        """Whether a changeset landed: 200 with its receipt, or 404 with status "unknown"."""
+        await run_in_threadpool(_authenticate, exchange, request, b"")
+        receipt = await run_in_threadpool(ledger.changeset_receipt, exchange.engine, changeset_id)
+        if receipt is None:
+            return JSONResponse({"status": "unknown", "receipt": None}, status_code=404)
+        return JSONResponse({"status": "accepted", "receipt": receipt})
+
+    @app.get(f"{API}/feed", response_model=FeedPage, responses=ERRORS, tags=["feed"])
+    async def read_feed(request: Request, after: int = 0, limit: int = 200) -> JSONResponse:
+        """Accepted changesets after position `after`, in order, with the hash chain and a signed checkpoint."""
+        await run_in_threadpool(_authenticate, exchange, request, b"")
+        if after < 0 or not 1 <= limit <= FEED_LIMIT:
+            raise Refused(400, "bad_parameters", f"after must be >= 0 and limit from 1 to {FEED_LIMIT}")
+        page = await run_in_threadpool(ledger.feed, exchange.engine, exchange.key, exchange.id, after, limit)
+        return JSONResponse(page)
+
+    @app.get(f"{API}/checkpoint", response_model=Checkpoint, responses=ERRORS, tags=["feed"])
+    async def read_checkpoint(request: Request) -> JSONResponse:
+        """The head of the log (position and hash), signed by the exchange."""
+        await run_in_threadpool(_authenticate, exchange, request, b"")
+        return JSONResponse(await run_in_threadpool(ledger.checkpoint, exchange.engine, exchange.key, exchange.id))
+
+    @app.get(f"{API}/keys", responses=ERRORS, tags=["exchange"])
+    async def read_keys(request: Request) -> JSONResponse:
+        """Every enrolled steward key with its department, each enrollment signed by the exchange."""
+        await run_in_threadpool(_authenticate, exchange, request, b"")
+        return JSONResponse({"keys": await run_in_threadpool(ledger.signed_keys, exchange.engine, exchange.key)})
+
+    @app.get(f"{API}/departments", responses=ERRORS, tags=["exchange"])
+    async def read_departments(request: Request) -> JSONResponse:
+        """The registered departments (code and name)."""
+        await run_in_threadpool(_authenticate, exchange, request, b"")
+        return JSONResponse({"departments": await run_in_threadpool(ledger.departments, exchange.engine)})
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for `uvicorn --factory` worker processes: configuration comes through the environment."""
+    key = os.environ.get("STEWARD_EXCHANGE_KEY")
+    return create_app(os.environ.get("STEWARD_EXCHANGE_DB"), Path(key) if key else None)

@@ -1,0 +1,168 @@
+"""`steward-exchange`: serve the exchange, and administer departments, keys and the log.
+
+Exit codes: 0 success, 1 verify-log found the log unsound, 2 unusable input (a bad argument,
+an unknown department or key, a database that cannot be opened).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from exchange import ledger, server_key
+from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
+from exchange.ledger import Refused
+from steward import __version__
+from steward.errors import StewardError
+from steward.keys import read_public_key_file, spaced
+from steward.messages import render
+
+EXIT_OK, EXIT_UNSOUND, EXIT_UNUSABLE = 0, 1, 2
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8700
+
+
+def _say(code: str, /, **params: object) -> None:
+    print(render(code, params))
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    engine = make_engine(args.db or default_db_url())
+    migrate(engine)
+    return engine
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn  # only the server needs it
+
+    db_url = args.db or default_db_url()
+    key_file = Path(args.key_file) if args.key_file else default_key_file()
+    migrate(make_engine(db_url))
+    key = server_key.load_or_create(key_file)
+    _say("exchange.serving", url=f"http://{args.host}:{args.port}", db=_safe_url(db_url),
+         fingerprint=spaced(key.public.fingerprint))
+    options = {"host": args.host, "port": args.port, "access_log": args.access_log, "log_level": args.log_level}
+    if args.workers > 1:
+        # Worker processes build their own app; they learn the database and key through the environment.
+        os.environ[DB_ENV], os.environ[KEY_ENV] = db_url, str(key_file)
+        uvicorn.run("exchange.app:app_from_environment", factory=True, workers=args.workers, **options)
+    else:
+        from exchange.app import create_app
+
+        uvicorn.run(create_app(db_url, key_file), **options)
+    return EXIT_OK
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_department_add(args: argparse.Namespace) -> int:
+    ledger.add_department(_engine(args), args.code, args.name)
+    _say("exchange.department_added", code=args.code.strip().upper(), name=args.name.strip())
+    return EXIT_OK
+
+
+def cmd_department_list(args: argparse.Namespace) -> int:
+    for department in ledger.departments(_engine(args)):
+        print(f"{department['code']}  {department['name']}")
+    return EXIT_OK
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    public, document = read_public_key_file(Path(args.public_key_file))
+    declared = str(document.get("department_code", "")).upper()
+    department = args.department.strip().upper()
+    if declared and declared != department:
+        raise Refused(422, "department_mismatch", render("exchange.department_mismatch",
+                                                          {"declared": declared, "department": department}))
+    key_id = ledger.enroll(_engine(args), department, public, str(document.get("steward", "")))
+    print(key_id)
+    _say("exchange.enrolled", key_id=key_id, department=department, fingerprint=spaced(public.fingerprint))
+    return EXIT_OK
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    ledger.revoke(_engine(args), args.key_id)
+    _say("exchange.revoked", key_id=args.key_id)
+    return EXIT_OK
+
+
+def cmd_verify_log(args: argparse.Namespace) -> int:
+    key_file = Path(args.key_file) if args.key_file else default_key_file()
+    public = server_key.load(key_file).public
+    problems = ledger.verify_log(_engine(args), public)
+    for problem in problems:
+        print(problem)
+    if problems:
+        _say("exchange.log_unsound", count=len(problems))
+        return EXIT_UNSOUND
+    _say("exchange.log_sound")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="steward-exchange",
+                                     description="The central exchange of the data resource catalogue.")
+    parser.add_argument("--version", action="version", version=f"steward-exchange {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(parent: argparse._SubParsersAction, name: str, handler: object, help_text: str,
+                key_file: bool = False) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        p.add_argument("--db", help=f"database URL (default: ${DB_ENV} or a SQLite file in the user data folder)")
+        if key_file:
+            p.add_argument("--key-file", help=f"the exchange's signing key (default: ${KEY_ENV} or beside the DB)")
+        return p
+
+    p = command(sub, "serve", cmd_serve, "Serve the exchange over HTTP.", key_file=True)
+    p.add_argument("--host", default=DEFAULT_HOST)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--workers", type=int, default=1, help="server processes (use with PostgreSQL)")
+    p.add_argument("--no-access-log", dest="access_log", action="store_false")
+    p.add_argument("--log-level", default="info")
+
+    department = sub.add_parser("department", help="Register and list departments.")
+    department_sub = department.add_subparsers(dest="department_command", required=True)
+    p = command(department_sub, "add", cmd_department_add, "Register a department.")
+    p.add_argument("code", help="the department's 统一社会信用代码")
+    p.add_argument("name")
+    command(department_sub, "list", cmd_department_list, "List the registered departments.")
+
+    p = command(sub, "enroll", cmd_enroll, "Enroll a steward's public key for a department; prints the key id.")
+    p.add_argument("--department", required=True)
+    p.add_argument("public_key_file")
+    p = command(sub, "revoke", cmd_revoke, "Revoke a steward key: its later changesets are refused.")
+    p.add_argument("key_id")
+    command(sub, "verify-log", cmd_verify_log, "Check signatures, the hash chain and the catalogue.", key_file=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except Refused as error:
+        print(error.message, file=sys.stderr)
+        return EXIT_UNUSABLE
+    except (StewardError, server_key.ServerKeyError) as error:
+        print(error.message() if isinstance(error, StewardError) else str(error), file=sys.stderr)
+        return EXIT_UNUSABLE
+    except SQLAlchemyError as error:
+        print(render("exchange.database_failed", {"reason": str(error.__cause__ or error).splitlines()[0]}),
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""The exchange's record: departments and keys, the catalogue, and the hash-chained log of changesets.
+
+`push` is the only way the catalogue changes. It verifies, authorizes and checks a changeset,
+then applies it and appends it to the log in one transaction that holds the write lock, or
+changes nothing and says why (`Refused`, with an HTTP status and a structured body).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from exchange.db import reading, writing
+from steward import rules
+from steward.changeset import (
+    Changeset,
+    ChangesetInvalid,
+    apply_operations,
+    canonical,
+    entry_document,
+    entry_from_document,
+    parse,
+    verify,
+)
+from steward.keys import PublicKey, SigningKey
+from steward.model import Entry
+from steward.protocol import (
+    CHECKPOINT_TAG,
+    ENROLLMENT_TAG,
+    GENESIS,
+    RECEIPT_TAG,
+    Record,
+    checkpoint_body,
+    enrollment_body,
+    receipt_body,
+    server_sign,
+    server_verify,
+    utc_now,
+)
+from steward.rules import is_valid_uscc
+
+CHUNK = 500
+FEED_BYTES = 8 * 1024 * 1024  # a feed page stops growing past this many bytes of changesets
+
+
+class Refused(Exception):
+    """A request the exchange turns down: nothing was changed."""
+
+    def __init__(self, status: int, code: str, message: str, details: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _in(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """An IN clause with named parameters (portable between SQLite and PostgreSQL)."""
+    params = {f"{name}{n}": value for n, value in enumerate(values)}
+    return ", ".join(f":{key}" for key in params), params
+
+
+# The exchange's identity ------------------------------------------------------------------
+
+
+def exchange_id(engine: Engine) -> str:
+    """The exchange's stable id, made on first use."""
+    with writing(engine) as conn:
+        conn.execute(
+            text("INSERT INTO exchange_meta(key, value) VALUES ('exchange_id', :v) ON CONFLICT (key) DO NOTHING"),
+            {"v": str(uuid.uuid4())},
+        )
+        return conn.execute(text("SELECT value FROM exchange_meta WHERE key = 'exchange_id'")).scalar_one()
+
+
+# Departments and keys ---------------------------------------------------------------------
+
+
+def add_department(engine: Engine, code: str, name: str) -> None:
+    code = code.strip().upper()
+    if not is_valid_uscc(code):
+        raise Refused(422, "department_code_invalid", f"{code} is not a valid 统一社会信用代码")
+    if not name.strip():
+        raise Refused(422, "department_name_required", "a department needs a name")
+    with writing(engine) as conn:
+        if conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": code}).first():
+            raise Refused(409, "department_exists", f"department {code} exists already")
+        conn.execute(text("INSERT INTO departments(code, name, created_at) VALUES (:c, :n, :t)"),
+                     {"c": code, "n": name.strip(), "t": utc_now()})
+
+
+def departments(engine: Engine) -> list[dict[str, str]]:
+    with reading(engine) as conn:
+        rows = conn.execute(text("SELECT code, name FROM departments ORDER BY code")).all()
+    return [{"code": code, "name": name} for code, name in rows]
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    key_id: str
+    department: str
+    public: PublicKey
+    steward: str
+    enrolled_at: str
+    revoked_at: str | None
+    last_seq: int
+
+    def enrollment(self) -> dict[str, Any]:
+        return enrollment_body(self.key_id, self.public.to_b64(), self.department, self.enrolled_at, self.revoked_at)
+
+
+_KEY_COLUMNS = "key_id, department_code, public_key, steward, enrolled_at, revoked_at, last_seq"
+
+
+def _key_record(row: Sequence[Any]) -> KeyRecord:
+    return KeyRecord(row[0], row[1], PublicKey.from_b64(row[2]), row[3], row[4], row[5], row[6])
+
+
+def find_key(conn: Connection, key_id: str) -> KeyRecord | None:
+    row = conn.execute(text(f"SELECT {_KEY_COLUMNS} FROM steward_keys WHERE key_id = :k"), {"k": key_id}).first()
+    return _key_record(row) if row else None
+
+
+def lookup_key(engine: Engine, key_id: str) -> KeyRecord | None:
+    with reading(engine) as conn:
+        return find_key(conn, key_id)
+
+
+def enroll(engine: Engine, department: str, public: PublicKey, steward: str = "") -> str:
+    department = department.strip().upper()
+    with writing(engine) as conn:
+        if not conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": department}).first():
+            raise Refused(404, "department_unknown", f"department {department} is not registered")
+        if find_key(conn, public.key_id) is not None:
+            raise Refused(409, "key_enrolled", f"key {public.key_id} is enrolled already")
+        conn.execute(
+            text("INSERT INTO steward_keys(key_id, department_code, public_key, steward, enrolled_at) "
+                 "VALUES (:k, :d, :p, :s, :t)"),
+            {"k": public.key_id, "d": department, "p": public.to_b64(), "s": steward, "t": utc_now()},
+        )
+    return public.key_id
+
+
+def revoke(engine: Engine, key_id: str) -> None:
+    with writing(engine) as conn:
+        key = find_key(conn, key_id)
+        if key is None:
+            raise Refused(404, "key_unknown", f"no key {key_id} is enrolled")
+        if key.revoked_at is None:
+            conn.execute(text("UPDATE steward_keys SET revoked_at = :t WHERE key_id = :k"),
+                         {"t": utc_now(), "k": key_id})
+
+
+def signed_keys(engine: Engine, server_key: SigningKey) -> list[dict[str, Any]]:
+    """Every enrolled key, each enrollment signed by the exchange, so clients can verify the feed."""
+    with reading(engine) as conn:
+        rows = conn.execute(text(f"SELECT {_KEY_COLUMNS} FROM steward_keys ORDER BY enrolled_at, key_id")).all()
+    return [server_sign(server_key, ENROLLMENT_TAG, _key_record(row).enrollment()) for row in rows]
+
+
+# Pushing ----------------------------------------------------------------------------------
+
+
+def parse_changeset(document: Any) -> Changeset:
+    try:
+        return parse(document)
+    except ChangesetInvalid as error:
+        raise Refused(422, "invalid_changeset", "the changeset does not follow the format",
+                      [p.to_dict() for p in error.problems]) from error
+
+
+def _authorize(key: KeyRecord | None, cs: Changeset, request_key_id: str) -> KeyRecord:
+    if key is None:
+        raise Refused(403, "key_unknown", f"key {cs.key_id} is not enrolled at this exchange")
+    if key.revoked_at is not None:
+        raise Refused(403, "key_revoked", f"key {cs.key_id} was revoked at {key.revoked_at}")
+    if request_key_id != cs.key_id:
+        raise Refused(403, "key_mismatch", "the request is authenticated by another key than the changeset's")
+    if key.department != cs.department:
+        raise Refused(403, "wrong_department",
+                      f"key {cs.key_id} belongs to department {key.department}, not {cs.department}")
+    return key
+
+
+def _existing_receipt(conn: Connection, cs: Changeset, digest: str) -> dict[str, Any] | None:
+    row = conn.execute(text("SELECT sha256, receipt FROM changesets WHERE id = :i"), {"i": cs.id}).first()
+    if row is None:
+        return None
+    if row[0] != digest:
+        raise Refused(409, "changeset_id_reused", f"changeset {cs.id} was accepted with other content")
+    return json.loads(row[1])
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    department: str
+    version: int
+    document: dict[str, Any]
+
+
+def _load_entries(conn: Connection, ids: Sequence[str]) -> dict[str, StoredEntry]:
+    found: dict[str, StoredEntry] = {}
+    for chunk in _chunks(ids):
+        marks, params = _in("i", chunk)
+        rows = conn.execute(text(f"SELECT id, department_code, version, document FROM entries WHERE id IN ({marks})"),
+                            params)
+        for entry_id, department, version, document in rows:
+            found[entry_id] = StoredEntry(department, version, json.loads(document))
+    return found
+
+
+def _codes_elsewhere(conn: Connection, entries: dict[str, Entry]) -> dict[str, int]:
+    """How many entries outside `entries` hold each of their resource codes."""
+    codes = sorted({e.code for e in entries.values() if e.code})
+    counts: dict[str, int] = {}
+    for chunk in _chunks(codes):
+        marks, params = _in("c", chunk)
+        rows = conn.execute(text(f"SELECT id, code FROM entries WHERE code IN ({marks})"), params)
+        for entry_id, code in rows:
+            if entry_id not in entries:
+                counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def _rule_problems(conn: Connection, department: str, entries: dict[str, Entry]) -> list[dict[str, Any]]:
+    """The errors that make entries invalid to publish (warnings do not refuse a changeset)."""
+    elsewhere = _codes_elsewhere(conn, entries)
+    seen: dict[str, int] = {}
+    for entry in entries.values():
+        seen[entry.code] = seen.get(entry.code, 0) + 1
+    duplicates = frozenset(code for code, n in seen.items() if code and n + elsewhere.get(code, 0) > 1)
+
+    def code_exists(code: str) -> bool:
+        return conn.execute(text("SELECT 1 FROM entries WHERE code = :c LIMIT 1"), {"c": code}).first() is not None
+
+    ctx = rules.Context(department_code=department, duplicate_codes=duplicates, code_exists=code_exists)
+    found = []
+    for entry in entries.values():
+        for problem in rules.check(entry, ctx):
+            if problem.severity is rules.Severity.ERROR:
+                found.append({**problem.to_dict("en"), "entry_code": entry.code})
+    return found
+
+
+def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
+         request_key_id: str) -> tuple[int, dict[str, Any]]:
+    """Apply and log `cs` (201 and the receipt), recognise a re-send (200 and the original receipt), or refuse."""
+    digest = cs.digest()
+    with reading(engine) as conn:
+        receipt = _existing_receipt(conn, cs, digest)
+        key = find_key(conn, cs.key_id)
+    if receipt is not None:
+        return 200, receipt
+    key = _authorize(key, cs, request_key_id)
+    if not verify(cs, key.public):
+        raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
+    with writing(engine) as conn:
+        receipt = _existing_receipt(conn, cs, digest)  # an identical push may have landed meanwhile
+        if receipt is not None:
+            return 200, receipt
+        key = _authorize(find_key(conn, cs.key_id), cs, request_key_id)  # revoked meanwhile?
+        if cs.seq <= key.last_seq:
+            raise Refused(409, "sequence_reused", f"sequence number {cs.seq} is not after {key.last_seq}",
+                          [{"seq": cs.seq, "last_seq": key.last_seq}])
+        return 201, _apply(conn, server_key, exchange, cs, digest)
+
+
+def _apply(conn: Connection, server_key: SigningKey, exchange: str, cs: Changeset, digest: str) -> dict[str, Any]:
+    touched_ids = cs.entry_ids()
+    stored = _load_entries(conn, touched_ids)
+    foreign = [{"entry_id": i, "department": s.department} for i, s in stored.items() if s.department != cs.department]
+    if foreign:
+        raise Refused(403, "foreign_entries", "the changeset touches entries of another department", foreign)
+    entries = {i: entry_from_document(i, s.document) for i, s in stored.items()}
+    versions = {i: s.version for i, s in stored.items()}
+    conflicts = apply_operations(entries, versions, cs.operations)
+    if conflicts:
+        raise Refused(409, "conflict", "some operations were made on another version of their entry",
+                      [c.to_dict() for c in conflicts])
+    touched = {i: entries[i] for i in touched_ids}
+    moved = [{"entry_id": e.id, "provider_code": e.provider_code} for e in touched.values()
+             if e.provider_code != cs.department]
+    if moved:
+        raise Refused(403, "provider_not_department",
+                      f"entries must name department {cs.department} as their provider", moved)
+    problems = _rule_problems(conn, cs.department, touched)
+    if problems:
+        raise Refused(422, "rules", "entries would break catalogue rules", problems)
+    head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+    position = head_position + 1
+    new_versions = {i: versions.get(i, 0) + 1 for i in touched_ids}
+    record = Record(position, cs.id, digest, new_versions, head_hash, utc_now())
+    receipt = server_sign(server_key, RECEIPT_TAG, receipt_body(exchange, record))
+    _write_entries(conn, cs.department, touched, versions, new_versions, position, record.accepted_at)
+    conn.execute(
+        text("INSERT INTO changesets(position, id, key_id, department_code, seq, body, sha256, versions, prev_hash, "
+             "hash, accepted_at, receipt) VALUES (:position, :id, :key_id, :department, :seq, :body, :sha256, "
+             ":versions, :prev_hash, :hash, :accepted_at, :receipt)"),
+        {"position": position, "id": cs.id, "key_id": cs.key_id, "department": cs.department, "seq": cs.seq,
+         "body": canonical(cs.to_dict()).decode("utf-8"), "sha256": digest,
+         "versions": json.dumps(new_versions, separators=(",", ":")), "prev_hash": head_hash,
+         "hash": record.hash(), "accepted_at": record.accepted_at, "receipt": json.dumps(receipt)},
+    )
+    conn.execute(text("UPDATE head SET position = :p, hash = :h WHERE id = 1"), {"p": position, "h": record.hash()})
+    conn.execute(text("UPDATE steward_keys SET last_seq = :s WHERE key_id = :k"), {"s": cs.seq, "k": cs.key_id})
+    return receipt
+
+
+def _write_entries(conn: Connection, department: str, touched: dict[str, Entry], old: dict[str, int],
+                   new: dict[str, int], position: int, stamp: str) -> None:
+    rows = [
+        {"id": i, "department": department, "code": e.code, "status": e.status, "version": new[i],
+         "document": json.dumps(entry_document(e), ensure_ascii=False, separators=(",", ":")),
+         "position": position, "updated_at": stamp}
+        for i, e in touched.items()
+    ]
+    created = [r for r in rows if r["id"] not in old]
+    updated = [r for r in rows if r["id"] in old]
+    if created:
+        conn.execute(text("INSERT INTO entries(id, department_code, code, status, version, document, position, "
+                          "updated_at) VALUES (:id, :department, :code, :status, :version, :document, :position, "
+                          ":updated_at)"), created)
+    if updated:
+        conn.execute(text("UPDATE entries SET code = :code, status = :status, version = :version, "
+                          "document = :document, position = :position, updated_at = :updated_at WHERE id = :id"),
+                     updated)
+
+
+# Reading the log --------------------------------------------------------------------------
+
+
+def changeset_receipt(engine: Engine, changeset_id: str) -> dict[str, Any] | None:
+    with reading(engine) as conn:
+        row = conn.execute(text("SELECT receipt FROM changesets WHERE id = :i"), {"i": changeset_id}).first()
+    return json.loads(row[0]) if row else None
+
+
+def checkpoint(engine: Engine, server_key: SigningKey, exchange: str, conn: Connection | None = None) -> dict[str, Any]:
+    """The head of the log, signed by the exchange."""
+    if conn is None:
+        with reading(engine) as own:
+            return checkpoint(engine, server_key, exchange, own)
+    position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+    return server_sign(server_key, CHECKPOINT_TAG, checkpoint_body(exchange, position, head_hash, utc_now()))
+
+
+def feed(engine: Engine, server_key: SigningKey, exchange: str, after: int, limit: int) -> dict[str, Any]:
+    """Accepted changesets after position `after`, oldest first, with a signed checkpoint of the head."""
+    records: list[dict[str, Any]] = []
+    size = 0
+    with reading(engine) as conn:
+        rows = conn.execute(
+            text("SELECT position, body, sha256, versions, prev_hash, hash, accepted_at FROM changesets "
+                 "WHERE position > :after ORDER BY position LIMIT :limit"),
+            {"after": after, "limit": limit + 1},
+        ).all()
+        head = checkpoint(engine, server_key, exchange, conn)
+    for position, body, sha256, versions, prev_hash, record_hash, accepted_at in rows[:limit]:
+        if records and size + len(body) > FEED_BYTES:
+            break
+        size += len(body)
+        records.append({"position": position, "changeset": json.loads(body), "changeset_sha256": sha256,
+                        "versions": json.loads(versions), "prev_hash": prev_hash, "hash": record_hash,
+                        "accepted_at": accepted_at})
+    more = len(records) < len(rows)
+    return {"records": records, "checkpoint": head, "more": more}
+
+
+# Checking the whole log -------------------------------------------------------------------
+
+
+def verify_log(engine: Engine, server_public: PublicKey) -> list[str]:
+    """Every way the stored log and catalogue disagree with what was signed; empty when all is sound.
+
+    Checks each changeset's steward signature against its enrolled key, the hash chain, every
+    receipt's exchange signature, the head, and that replaying the log gives the stored catalogue.
+    """
+    problems: list[str] = []
+    with reading(engine) as conn:
+        keys = {row[0]: _key_record(row) for row in conn.execute(text(f"SELECT {_KEY_COLUMNS} FROM steward_keys"))}
+        head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+        replayed: dict[str, Entry] = {}
+        versions: dict[str, int] = {}
+        previous, expected_position = GENESIS, 1
+        rows = conn.execute(text("SELECT position, body, sha256, versions, prev_hash, hash, accepted_at, receipt "
+                                 "FROM changesets ORDER BY position"))
+        for position, body, sha256, stored_versions, prev_hash, record_hash, accepted_at, receipt in rows:
+            problems.extend(_check_record(position, body, sha256, json.loads(stored_versions), prev_hash,
+                                          record_hash, accepted_at, json.loads(receipt), keys, server_public,
+                                          previous, expected_position, replayed, versions))
+            previous, expected_position = record_hash, position + 1
+        if (head_position, head_hash) != (expected_position - 1, previous):
+            problems.append(f"the head ({head_position}, {head_hash}) is not the last record "
+                            f"({expected_position - 1}, {previous})")
+        problems.extend(_compare_catalogue(conn, replayed, versions))
+    return problems
+
+
+def _check_record(position: int, body: str, sha256: str, stored_versions: dict[str, int], prev_hash: str,
+                  record_hash: str, accepted_at: str, receipt: dict[str, Any], keys: dict[str, KeyRecord],
+                  server_public: PublicKey, previous: str, expected_position: int, replayed: dict[str, Entry],
+                  versions: dict[str, int]) -> Iterable[str]:
+    where = f"record {position}"
+    if position != expected_position:
+        yield f"{where}: expected position {expected_position}"
+    if prev_hash != previous:
+        yield f"{where}: its previous hash does not match record {position - 1}"
+    try:
+        cs = parse(json.loads(body))
+    except (ValueError, ChangesetInvalid) as error:
+        yield f"{where}: the stored changeset is malformed ({error})"
+        return
+    if cs.digest() != sha256:
+        yield f"{where}: the changeset's content does not match its recorded digest"
+    key = keys.get(cs.key_id)
+    if key is None or not verify(cs, key.public):
+        yield f"{where}: the steward signature of changeset {cs.id} does not verify"
+    record = Record(position, cs.id, sha256, stored_versions, prev_hash, accepted_at)
+    if record.hash() != record_hash:
+        yield f"{where}: its hash does not match its content"
+    if not server_verify(server_public, RECEIPT_TAG, receipt) or receipt.get("hash") != record_hash:
+        yield f"{where}: the receipt's exchange signature does not verify"
+    entries = {i: replayed[i] for i in cs.entry_ids() if i in replayed}
+    if apply_operations(entries, versions, cs.operations):
+        yield f"{where}: its operations do not apply to the replayed catalogue"
+    replayed.update(entries)
+    for entry_id in cs.entry_ids():
+        versions[entry_id] = versions.get(entry_id, 0) + 1
+    if {i: versions[i] for i in cs.entry_ids()} != stored_versions:
+        yield f"{where}: its recorded versions do not follow from the log"
+
+
+def _compare_catalogue(conn: Connection, replayed: dict[str, Entry], versions: dict[str, int]) -> Iterable[str]:
+    stored = conn.execute(text("SELECT id, version, document FROM entries"))
+    seen = set()
+    for entry_id, version, document in stored:
+        seen.add(entry_id)
+        entry = replayed.get(entry_id)
+        if entry is None:
+            yield f"entry {entry_id} is in the catalogue but no changeset made it"
+        elif version != versions.get(entry_id) or json.loads(document) != entry_document(entry):
+            yield f"entry {entry_id} differs from what the log says"
+    for entry_id in set(replayed) - seen:
+        yield f"entry {entry_id} was made by the log but is missing from the catalogue"

@@ -1,0 +1,146 @@
+"""What client and exchange both compute: request signatures, the feed's hash chain, receipts, checkpoints.
+
+Every signed thing starts with its own domain tag, so a signature made for one purpose can
+never be passed off as another (a request signature as a changeset, a receipt as a checkpoint).
+docs/protocol.md specifies each form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from steward.changeset import canonical, sha256_hex
+from steward.keys import PublicKey, SigningKey, b64, unb64
+
+API = "/v1"
+REQUEST_TAG = b"steward-request-v1\n"
+RECORD_TAG = b"steward-feed-record-v1\n"
+RECEIPT_TAG = b"steward-receipt-v1\n"
+CHECKPOINT_TAG = b"steward-checkpoint-v1\n"
+ENROLLMENT_TAG = b"steward-enrollment-v1\n"
+GENESIS = "0" * 64  # the previous hash of the first record
+CLOCK_SKEW_S = 300  # how far a request's timestamp may be from the server's clock
+
+HEADER_KEY = "Steward-Key"
+HEADER_TIME = "Steward-Timestamp"
+HEADER_SIGNATURE = "Steward-Signature"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# Request authentication -------------------------------------------------------------------
+
+
+def request_message(method: str, target: str, timestamp: str, body: bytes, key_id: str) -> bytes:
+    """What a request signature covers: method, path with query exactly as sent, time, body hash, key."""
+    return REQUEST_TAG + canonical({
+        "method": method.upper(),
+        "target": target,
+        "timestamp": timestamp,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "key_id": key_id,
+    })
+
+
+def sign_request(key: SigningKey, method: str, target: str, body: bytes = b"",
+                 timestamp: str | None = None) -> dict[str, str]:
+    """The headers that authenticate one request."""
+    timestamp = timestamp or utc_now()
+    signature = key.sign(request_message(method, target, timestamp, body, key.key_id))
+    return {HEADER_KEY: key.key_id, HEADER_TIME: timestamp, HEADER_SIGNATURE: b64(signature)}
+
+
+def parse_time(timestamp: str) -> datetime:
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp without a time zone")
+    return moment
+
+
+def verify_request(public: PublicKey, method: str, target: str, body: bytes, timestamp: str, signature: str,
+                   now: datetime | None = None) -> str | None:
+    """None if the request is authentic and fresh, else why not."""
+    try:
+        moment = parse_time(timestamp)
+    except ValueError:
+        return "timestamp is not RFC 3339"
+    now = now or datetime.now(UTC)
+    if abs((now - moment).total_seconds()) > CLOCK_SKEW_S:
+        return f"timestamp is more than {CLOCK_SKEW_S} s from the server's clock"
+    try:
+        raw = unb64(signature)
+    except ValueError:
+        return "signature is not base64"
+    if not public.verify(raw, request_message(method, target, timestamp, body, public.key_id)):
+        return "signature does not verify"
+    return None
+
+
+# The feed's hash chain --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    """One accepted changeset's place in the feed."""
+
+    position: int
+    changeset_id: str
+    changeset_sha256: str
+    versions: dict[str, int]  # entry id -> its version after this changeset
+    prev_hash: str
+    accepted_at: str
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "changeset_id": self.changeset_id,
+            "changeset_sha256": self.changeset_sha256,
+            "versions": self.versions,
+            "prev_hash": self.prev_hash,
+            "accepted_at": self.accepted_at,
+        }
+
+    def hash(self) -> str:
+        return sha256_hex(RECORD_TAG + canonical(self.header()))
+
+
+# Server signatures ------------------------------------------------------------------------
+
+
+def server_sign(key: SigningKey, tag: bytes, body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "signature": b64(key.sign(tag + canonical(body)))}
+
+
+def server_verify(public: PublicKey, tag: bytes, signed: dict[str, Any]) -> bool:
+    body = {k: v for k, v in signed.items() if k != "signature"}
+    try:
+        return public.verify(unb64(str(signed.get("signature", ""))), tag + canonical(body))
+    except ValueError:
+        return False
+
+
+def receipt_body(exchange_id: str, record: Record) -> dict[str, Any]:
+    return {
+        "exchange_id": exchange_id,
+        "changeset_id": record.changeset_id,
+        "changeset_sha256": record.changeset_sha256,
+        "position": record.position,
+        "hash": record.hash(),
+        "versions": record.versions,
+        "accepted_at": record.accepted_at,
+    }
+
+
+def checkpoint_body(exchange_id: str, position: int, head_hash: str, issued_at: str) -> dict[str, Any]:
+    return {"exchange_id": exchange_id, "position": position, "hash": head_hash, "issued_at": issued_at}
+
+
+def enrollment_body(key_id: str, public_key: str, department: str, enrolled_at: str,
+                    revoked_at: str | None) -> dict[str, Any]:
+    return {"key_id": key_id, "public_key": public_key, "department": department, "enrolled_at": enrolled_at,
+            "revoked_at": revoked_at}
