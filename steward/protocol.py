@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.changeset import canonical, sha256_hex
+from steward.changeset import Changeset, ChangesetInvalid, canonical, sha256_hex
+from steward.changeset import parse as parse_changeset
+from steward.changeset import verify as verify_changeset
 from steward.keys import PublicKey, SigningKey, b64, unb64
 
 API = "/v1"
@@ -144,3 +146,72 @@ def enrollment_body(key_id: str, public_key: str, department: str, enrolled_at: 
                     revoked_at: str | None) -> dict[str, Any]:
     return {"key_id": key_id, "public_key": public_key, "department": department, "enrolled_at": enrolled_at,
             "revoked_at": revoked_at}
+
+
+# Checking what the feed serves ------------------------------------------------------------
+
+
+class FeedInvalid(Exception):
+    """The feed cannot be trusted from this record on: nothing from it may be applied."""
+
+    def __init__(self, position: int, reason: str) -> None:
+        super().__init__(f"record {position}: {reason}")
+        self.position = position
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    record: Record
+    changeset: Changeset
+
+
+def trusted_keys(enrollments: list[dict[str, Any]], server_public: PublicKey) -> dict[str, dict[str, Any]]:
+    """The enrollments the exchange really signed, by key id (others are ignored)."""
+    return {e["key_id"]: e for e in enrollments
+            if server_verify(server_public, ENROLLMENT_TAG, e)
+            and PublicKey.from_b64(e["public_key"]).key_id == e["key_id"]}
+
+
+def verify_feed(records: list[dict[str, Any]], checkpoint: dict[str, Any] | None, server_public: PublicKey,
+                keys: dict[str, dict[str, Any]], prev_position: int, prev_hash: str) -> list[VerifiedRecord]:
+    """Check a feed page against the chain so far; raise FeedInvalid at the first record that fails.
+
+    Each record must follow the previous one, hash to what it claims, carry a changeset whose
+    digest it names and that verifies with an enrolled key of the changeset's department, and the
+    last record must be the exchange's signed checkpoint when the checkpoint is at that position.
+    """
+    verified: list[VerifiedRecord] = []
+    for raw in records:
+        position = raw.get("position")
+        expected = prev_position + 1
+        if position != expected:
+            raise FeedInvalid(expected, f"position {position} where {expected} was expected")
+        try:
+            cs = parse_changeset(raw["changeset"])
+        except (ChangesetInvalid, KeyError, TypeError) as error:
+            raise FeedInvalid(expected, f"the changeset is malformed: {error}") from error
+        record = Record(expected, cs.id, cs.digest(), raw.get("versions") or {}, raw.get("prev_hash", ""),
+                        raw.get("accepted_at", ""))
+        if raw.get("changeset_sha256") != record.changeset_sha256:
+            raise FeedInvalid(expected, "the changeset does not match its recorded digest")
+        if record.prev_hash != prev_hash:
+            raise FeedInvalid(expected, "the chain is broken: it does not follow the previous record")
+        if raw.get("hash") != record.hash():
+            raise FeedInvalid(expected, "the record's hash does not match its content")
+        enrollment = keys.get(cs.key_id)
+        if enrollment is None or enrollment["department"] != cs.department:
+            raise FeedInvalid(expected, f"changeset {cs.id} is signed by key {cs.key_id}, not enrolled for "
+                                        f"department {cs.department}")
+        if not verify_changeset(cs, PublicKey.from_b64(enrollment["public_key"])):
+            raise FeedInvalid(expected, f"the steward signature of changeset {cs.id} does not verify")
+        verified.append(VerifiedRecord(record, cs))
+        prev_position, prev_hash = expected, record.hash()
+    if checkpoint is not None:
+        if not server_verify(server_public, CHECKPOINT_TAG, checkpoint):
+            raise FeedInvalid(prev_position, "the checkpoint is not signed by the pinned exchange key")
+        if checkpoint.get("position") == prev_position and checkpoint.get("hash") != prev_hash:
+            raise FeedInvalid(prev_position, "the exchange's signed checkpoint names another history")
+        if not isinstance(checkpoint.get("position"), int) or checkpoint["position"] < prev_position:
+            raise FeedInvalid(prev_position, "the signed checkpoint is behind the records served")
+    return verified

@@ -17,6 +17,8 @@ DEPARTMENT = sample.DEPARTMENTS[0]  # 上海市市场监督管理局, 11310000MB
 DEPARTMENT_CODE = DEPARTMENT.code
 DEPARTMENT_NAME = DEPARTMENT.name
 
+ROOT = Path(__file__).resolve().parents[1]
+
 _FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 

@@ -1,0 +1,206 @@
+"""A real exchange for each test module: `steward-exchange serve` in a subprocess, on SQLite and on PostgreSQL.
+
+PostgreSQL is the server at 127.0.0.1:5432 (user postgres); each module gets a fresh database,
+dropped afterwards. Where no server answers, those tests skip locally and fail on CI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import Engine, text
+
+from exchange import ledger, server_key
+from exchange.db import make_engine, migrate
+from steward import changeset, sample
+from steward.changeset import Changeset
+from steward.exchange_client import Connection, ExchangeClient
+from steward.keys import SigningKey
+from steward.model import Entry
+from steward.protocol import utc_now
+from tests.helpers import make_clean_entry, require
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN):
+            return None
+    except Exception as error:  # any failure to connect means: no usable server here
+        return f"PostgreSQL at 127.0.0.1:5432 does not answer ({type(error).__name__}: {error})"
+
+
+@contextlib.contextmanager
+def new_database(kind: str, folder: Path) -> Iterator[str]:
+    """A new, empty database of `kind` (sqlite or postgresql); a PostgreSQL one is dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'exchange.sqlite'}"
+        return
+    why = _pg_available()
+    require(why is None, why or "")
+    import psycopg
+
+    name = f"steward_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def db_url(request, tmp_path_factory) -> Iterator[str]:
+    """One database per test module and backend, shared by the module's tests."""
+    with new_database(request.param, tmp_path_factory.mktemp("exchange")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_db_url(request, tmp_path) -> Iterator[str]:
+    """A database of the test's own, for tests that damage it on purpose."""
+    with new_database(request.param, tmp_path) as url:
+        yield url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: str, key_file: Path, log: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "exchange.cli", "serve", "--db", db, "--key-file", str(key_file), "--port",
+               str(port), "--no-access-log", "--log-level", "warning", *extra]
+    handle = log.open("w")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"steward-exchange serve exited: {log.read_text()}")
+        try:
+            if requests.get(f"{url}/v1/server", timeout=1).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"steward-exchange serve did not answer: {log.read_text()}")
+        time.sleep(0.1)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+_departments = itertools.cycle(sample.DEPARTMENTS)
+
+
+@dataclass
+class Steward:
+    """An enrolled steward: a key, its department, and the next sequence number."""
+
+    key: SigningKey
+    department: str
+    department_name: str
+    client: ExchangeClient
+    seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def changeset(self, operations: list[dict[str, Any]], seq: int | None = None,
+                  department: str | None = None) -> Changeset:
+        return changeset.new_changeset(department or self.department, self.key,
+                                       seq if seq is not None else next(self.seq), utc_now(), "测试", operations)
+
+    def entry(self, **overrides: Any) -> Entry:
+        """A clean entry of this steward's department."""
+        values: dict[str, Any] = {"provider": self.department_name, "provider_code": self.department}
+        values.update(overrides)
+        return make_clean_entry(**values)
+
+
+@dataclass
+class Server:
+    url: str
+    db_url: str
+    key_file: Path
+    engine: Engine
+    process: subprocess.Popen
+
+    @property
+    def public(self):
+        return server_key.load(self.key_file).public
+
+    def steward(self, department: Any = None) -> Steward:
+        dept = department or next(_departments)
+        key = SigningKey.generate()
+        ledger.enroll(self.engine, dept.code, key.public, "测试员")
+        return Steward(key, dept.code, dept.name, ExchangeClient(Connection(self.url, retries=0), key))
+
+    def head(self) -> tuple[int, str]:
+        with self.engine.connect() as conn:
+            return tuple(conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one())
+
+    def catalogue(self) -> list[tuple[Any, ...]]:
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text("SELECT id, version, document FROM entries ORDER BY id"))]
+
+    def verify_log(self) -> list[str]:
+        return ledger.verify_log(self.engine, self.public)
+
+    @contextlib.contextmanager
+    def unchanged(self) -> Iterator[None]:
+        """Asserts that the block changed neither the catalogue nor the log, and that the log still verifies."""
+        before = (self.head(), self.catalogue())
+        yield
+        assert (self.head(), self.catalogue()) == before
+        assert self.verify_log() == []
+
+    def raw_post(self, body: bytes, key: SigningKey | None, headers: dict[str, str] | None = None):
+        from steward.protocol import sign_request
+
+        signed = sign_request(key, "POST", "/v1/changesets", body) if key else {}
+        return requests.post(f"{self.url}/v1/changesets", data=body,
+                             headers={"Content-Type": "application/json", **signed, **(headers or {})}, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(db_url, tmp_path_factory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("server")
+    engine = make_engine(db_url)
+    migrate(engine)
+    for department in sample.DEPARTMENTS:
+        ledger.add_department(engine, department.code, department.name)
+    process, url = start_server(db_url, folder / "server-key.json", folder / "serve.log")
+    try:
+        yield Server(url, db_url, folder / "server-key.json", engine, process)
+    finally:
+        stop_server(process)
+        engine.dispose()
+
+
+os.environ.setdefault("STEWARD_LANG", "en")
