@@ -7,9 +7,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench import core, gui
+from bench import core, exchange, gui
 from bench.harness import Report
 from steward.workspace import Workspace
+
+GROUPS = ("core", "gui", "exchange")
 
 
 def main() -> int:
@@ -18,21 +20,18 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="build the workspaces in DIR and keep them")
     parser.add_argument("--reuse", action="store_true", help="with --keep: use the workspace already in DIR")
     parser.add_argument("--no-gui", action="store_true", help="skip the window scenarios")
+    parser.add_argument("--only", choices=GROUPS, action="append",
+                        help="run only these groups (repeatable); default: all")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="steward-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     report = Report()
+    groups = set(args.only or GROUPS) - ({"gui"} if args.no_gui else set())
     try:
-        if args.reuse and args.keep:
-            ws = Workspace.open(folder / "bench")
-            core.searching(report, ws)
-            core.load_entry(report, ws)
-            core.validate_all(report, ws)
-        else:
-            ws = core.run(report, folder, args.entries)
-        ws.close()
-        if not args.no_gui:
-            gui.run(report, ws.folder)
+        if groups & {"core", "gui"}:
+            _catalogue(report, folder, args, "gui" in groups)
+        if "exchange" in groups:
+            exchange.run(report, folder)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -40,6 +39,20 @@ def main() -> int:
     path = report.write({"entries": args.entries})
     print(f"\nwritten {path}")
     return 0
+
+
+def _catalogue(report: Report, folder: Path, args: argparse.Namespace, with_gui: bool) -> None:
+    """The core scenarios on a workspace of args.entries entries, then the window's on the same workspace."""
+    if args.reuse and args.keep:
+        ws = Workspace.open(folder / "bench")
+        core.searching(report, ws)
+        core.load_entry(report, ws)
+        core.validate_all(report, ws)
+    else:
+        ws = core.run(report, folder, args.entries)
+    ws.close()
+    if with_gui:
+        gui.run(report, ws.folder)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from steward.changeset import (
     Changeset,
     ChangesetInvalid,
     apply_operations,
-    canonical,
     entry_document,
     entry_from_document,
     parse,
@@ -310,7 +309,7 @@ def _apply(conn: Connection, server_key: SigningKey, exchange: str, cs: Changese
              "hash, accepted_at, receipt) VALUES (:position, :id, :key_id, :department, :seq, :body, :sha256, "
              ":versions, :prev_hash, :hash, :accepted_at, :receipt)"),
         {"position": position, "id": cs.id, "key_id": cs.key_id, "department": cs.department, "seq": cs.seq,
-         "body": canonical(cs.to_dict()).decode("utf-8"), "sha256": digest,
+         "body": cs.canonical_bytes.decode("utf-8"), "sha256": digest,
          "versions": json.dumps(new_versions, separators=(",", ":")), "prev_hash": head_hash,
          "hash": record.hash(), "accepted_at": record.accepted_at, "receipt": json.dumps(receipt)},
     )

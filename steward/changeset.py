@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import rfc8785
@@ -118,8 +119,21 @@ class Changeset:
     def to_dict(self) -> dict[str, Any]:
         return {**self.unsigned(), "signature": self.signature}
 
+    @cached_property
+    def canonical_unsigned(self) -> bytes:
+        return canonical(self.unsigned())
+
+    @cached_property
+    def canonical_bytes(self) -> bytes:
+        """canonical(self.to_dict()), made from the unsigned form without canonicalising it all again.
+
+        RFC 8785 sorts members, and "signature" sorts after every other member of a changeset, so the
+        signed form is the unsigned one with the signature added last (tests/test_changeset.py checks it).
+        """
+        return self.canonical_unsigned[:-1] + b',"signature":' + canonical(self.signature) + b"}"
+
     def signed_message(self) -> bytes:
-        return SIGNING_TAG + canonical(self.unsigned())
+        return SIGNING_TAG + self.canonical_unsigned
 
     def sign(self, key: SigningKey) -> Changeset:
         if key.key_id != self.key_id:
@@ -129,7 +143,7 @@ class Changeset:
 
     def digest(self) -> str:
         """SHA-256 of the canonical signed changeset: its identity in the exchange's hash chain."""
-        return sha256_hex(canonical(self.to_dict()))
+        return sha256_hex(self.canonical_bytes)
 
     def entry_ids(self) -> list[str]:
         return list(dict.fromkeys(op["entry_id"] for op in self.operations))

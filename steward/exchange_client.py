@@ -15,7 +15,7 @@ import truststore
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from steward.changeset import Changeset, canonical
+from steward.changeset import Changeset
 from steward.errors import StewardError
 from steward.keys import SigningKey
 from steward.protocol import API, sign_request
@@ -121,7 +121,7 @@ class ExchangeClient:
 
     def push(self, changeset: Changeset) -> tuple[int, dict[str, Any]]:
         """(201, receipt) when accepted now, (200, receipt) when it had landed before; else ExchangeRefused."""
-        return self._request("POST", "/changesets", canonical(changeset.to_dict()), expect=(200, 201))
+        return self._request("POST", "/changesets", changeset.canonical_bytes, expect=(200, 201))
 
     def changeset_status(self, changeset_id: str) -> dict[str, Any] | None:
         """The receipt of a changeset that landed, or None if the exchange never accepted it."""

@@ -96,8 +96,11 @@ class DataItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataItem:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        # Spelled out: loading a catalogue makes this call for every data item (a million and more),
+        # and this is several times faster than filtering the keys against dataclasses.fields().
+        get = data.get
+        return cls(get("name", ""), get("data_type"), get("length"), get("sharing_type"), get("open_type"),
+                   get("position", 0), get("id") or new_id())
 
 
 @dataclass(slots=True)
@@ -138,8 +141,7 @@ class Entry:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in names and k != "items"}
+        values = {k: v for k, v in data.items() if k in _ENTRY_NAMES and k != "items"}
         values["related_codes"] = list(values.get("related_codes") or [])
         entry = cls(**values)
         entry.items = [DataItem.from_dict(item) for item in data.get("items", [])]
@@ -159,3 +161,6 @@ class Entry:
             DataItem(i.name, i.data_type, i.length, i.sharing_type, i.open_type, i.position, i.id) for i in self.items
         ]
         return clone
+
+
+_ENTRY_NAMES = frozenset(f.name for f in fields(Entry))

@@ -47,6 +47,14 @@ def test_changing_any_signed_text_breaks_the_signature(name, other):
     assert verify(parse(document), KEY.public) == (other == name)
 
 
+@settings(max_examples=40, deadline=None)
+@given(author=text_values, name=text_values)
+def test_the_spliced_signed_form_is_the_canonical_form(author, name):
+    cs = changeset.new_changeset(DEPARTMENT_CODE, KEY, 1, "2026-11-25T08:00:00.000Z", author,
+                                 [changeset.op_create(make_clean_entry(name=name))])
+    assert cs.canonical_bytes == canonical(cs.to_dict())
+
+
 @pytest.mark.parametrize("member", ["id", "department", "seq", "created_at", "author", "key_id"])
 def test_changing_any_header_member_breaks_the_signature(member):
     cs = _signed(changeset.op_create(make_clean_entry()))

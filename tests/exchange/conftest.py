@@ -9,10 +9,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +21,7 @@ from sqlalchemy import Engine, text
 
 from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
+from exchange.local import LocalExchange
 from steward import changeset, sample
 from steward.changeset import Changeset
 from steward.exchange_client import Connection, ExchangeClient
@@ -34,7 +31,6 @@ from steward.protocol import utc_now
 from tests.helpers import make_clean_entry, require
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pg_available() -> str | None:
@@ -81,43 +77,6 @@ def fresh_db_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db: str, key_file: Path, log: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "exchange.cli", "serve", "--db", db, "--key-file", str(key_file), "--port",
-               str(port), "--no-access-log", "--log-level", "warning", *extra]
-    handle = log.open("w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"steward-exchange serve exited: {log.read_text()}")
-        try:
-            if requests.get(f"{url}/v1/server", timeout=1).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"steward-exchange serve did not answer: {log.read_text()}")
-        time.sleep(0.1)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 _departments = itertools.cycle(sample.DEPARTMENTS)
 
 
@@ -149,7 +108,6 @@ class Server:
     db_url: str
     key_file: Path
     engine: Engine
-    process: subprocess.Popen
 
     @property
     def public(self):
@@ -195,11 +153,11 @@ def server(db_url, tmp_path_factory) -> Iterator[Server]:
     migrate(engine)
     for department in sample.DEPARTMENTS:
         ledger.add_department(engine, department.code, department.name)
-    process, url = start_server(db_url, folder / "server-key.json", folder / "serve.log")
+    local = LocalExchange.start(db_url, folder / "server-key.json", folder / "serve.log")
     try:
-        yield Server(url, db_url, folder / "server-key.json", engine, process)
+        yield Server(local.url, db_url, folder / "server-key.json", engine)
     finally:
-        stop_server(process)
+        local.stop()
         engine.dispose()
 
 

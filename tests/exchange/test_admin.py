@@ -18,8 +18,7 @@ from exchange.db import make_engine, migrate
 from steward import changeset, sample
 from steward.keys import SigningKey
 from steward.protocol import utc_now
-from tests.exchange.conftest import ROOT, stop_server
-from tests.helpers import make_clean_entry, run_cli, steward_env
+from tests.helpers import ROOT, make_clean_entry, run_cli, steward_env
 
 DEPARTMENT = sample.DEPARTMENTS[0]
 
@@ -157,4 +156,5 @@ def test_serve_with_no_options_just_works_on_127_0_0_1_8700(tmp_path):
         for name in ("exchange.sqlite", "server-key.json"):
             assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
     finally:
-        stop_server(process)
+        process.terminate()
+        process.wait(timeout=10)
