@@ -190,7 +190,7 @@ def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[
     operations = document.get("operations") if isinstance(document, dict) else None
     if isinstance(operations, list) and len(operations) > MAX_OPERATIONS:
         raise Refused(413, "too_many_operations", f"a changeset may hold at most {MAX_OPERATIONS} operations")
-    return ledger.push(exchange.engine, exchange.key, exchange.id, ledger.parse_changeset(document), key.key_id)
+    return ledger.push(exchange.engine, exchange.key, exchange.id, ledger.parse_changeset(document), key)
 
 
 def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastAPI:

@@ -2,7 +2,9 @@
 
 Every push runs in one write transaction that first locks the single `head` row, so pushes are
 applied one after another whatever the number of server processes: on PostgreSQL through
-`SELECT ... FOR UPDATE`, on SQLite through `BEGIN IMMEDIATE`.
+`SELECT ... FOR UPDATE`, on SQLite through `BEGIN IMMEDIATE`. On SQLite a process's own writers
+also queue on a lock first: SQLite makes a waiting writer sleep and retry in steps of up to
+100 ms, which under many concurrent pushes turns into long tail latencies.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +28,9 @@ from sqlalchemy.engine import make_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 DB_ENV = "STEWARD_EXCHANGE_DB"
 KEY_ENV = "STEWARD_EXCHANGE_KEY"
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def data_dir() -> Path:
@@ -65,6 +72,7 @@ def _sqlite_engine(url: str, database: str) -> Engine:
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
+    _sqlite_writers[engine] = threading.Lock()
     return engine
 
 
@@ -95,7 +103,7 @@ def migrate(engine: Engine) -> None:
 @contextlib.contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A transaction that holds the exchange's write lock until it commits or rolls back."""
-    with engine.connect() as conn:
+    with _sqlite_writers.get(engine) or contextlib.nullcontext(), engine.connect() as conn:
         conn.execution_options(write=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":

@@ -182,12 +182,13 @@ def parse_changeset(document: Any) -> Changeset:
 
 
 def _authorize(key: KeyRecord | None, cs: Changeset, request_key_id: str) -> KeyRecord:
+    """The changeset's key, if it may push this changeset on behalf of the request's key."""
+    if request_key_id != cs.key_id:
+        raise Refused(403, "key_mismatch", "the request is authenticated by another key than the changeset's")
     if key is None:
         raise Refused(403, "key_unknown", f"key {cs.key_id} is not enrolled at this exchange")
     if key.revoked_at is not None:
         raise Refused(403, "key_revoked", f"key {cs.key_id} was revoked at {key.revoked_at}")
-    if request_key_id != cs.key_id:
-        raise Refused(403, "key_mismatch", "the request is authenticated by another key than the changeset's")
     if key.department != cs.department:
         raise Refused(403, "wrong_department",
                       f"key {cs.key_id} belongs to department {key.department}, not {cs.department}")
@@ -255,22 +256,20 @@ def _rule_problems(conn: Connection, department: str, entries: dict[str, Entry])
 
 
 def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
-         request_key_id: str) -> tuple[int, dict[str, Any]]:
-    """Apply and log `cs` (201 and the receipt), recognise a re-send (200 and the original receipt), or refuse."""
+         request_key: KeyRecord) -> tuple[int, dict[str, Any]]:
+    """Apply and log `cs` (201 and the receipt), recognise a re-send (200 and the original receipt), or refuse.
+
+    `request_key` is the key that authenticated the request; it must be the changeset's own.
+    """
     digest = cs.digest()
-    with reading(engine) as conn:
-        receipt = _existing_receipt(conn, cs, digest)
-        key = find_key(conn, cs.key_id)
-    if receipt is not None:
-        return 200, receipt
-    key = _authorize(key, cs, request_key_id)
+    key = _authorize(request_key, cs, request_key.key_id)
     if not verify(cs, key.public):
         raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
     with writing(engine) as conn:
-        receipt = _existing_receipt(conn, cs, digest)  # an identical push may have landed meanwhile
+        receipt = _existing_receipt(conn, cs, digest)  # a re-send, or an identical push that landed meanwhile
         if receipt is not None:
             return 200, receipt
-        key = _authorize(find_key(conn, cs.key_id), cs, request_key_id)  # revoked meanwhile?
+        key = _authorize(find_key(conn, cs.key_id), cs, request_key.key_id)  # revoked meanwhile?
         if cs.seq <= key.last_seq:
             raise Refused(409, "sequence_reused", f"sequence number {cs.seq} is not after {key.last_seq}",
                           [{"seq": cs.seq, "last_seq": key.last_seq}])

@@ -102,7 +102,7 @@ def logged(fresh_db_url, tmp_path):
     entries = [make_clean_entry() for _ in range(3)]
     for seq, entry in enumerate(entries, start=1):
         cs = changeset.new_changeset(DEPARTMENT.code, steward, seq, utc_now(), "t", [changeset.op_create(entry)])
-        ledger.push(engine, server, exchange, cs, steward.key_id)
+        ledger.push(engine, server, exchange, cs, ledger.lookup_key(engine, steward.key_id))
     yield engine, key_file, entries
     engine.dispose()
 

@@ -263,7 +263,7 @@ def test_an_unknown_key_is_refused(server):
         as_stranger = server.raw_post(canonical(cs.to_dict()), stranger)
         relayed = server.raw_post(canonical(cs.to_dict()), steward.key)  # an enrolled key relaying it
     assert (as_stranger.status_code, as_stranger.json()["error"]["code"]) == (401, "unauthenticated")
-    assert (relayed.status_code, relayed.json()["error"]["code"]) == (403, "key_unknown")
+    assert (relayed.status_code, relayed.json()["error"]["code"]) == (403, "key_mismatch")
 
 
 def test_a_changeset_relayed_under_another_enrolled_key_is_refused(server):
