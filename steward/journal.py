@@ -18,10 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from steward import search, store
+from steward import search, shadow, store
 from steward.errors import StewardError
-from steward.model import ENTRY_FIELD, ITEM_FIELD, DataItem, Entry, Kind, new_id
+from steward.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, ITEM_FIELDS, DataItem, Entry, Kind, new_id
 from steward.rules import tightens
+from steward.shadow import Shadow
 from steward.workspace import Workspace, now
 
 
@@ -264,7 +265,7 @@ class _Batch:
         self.record(entry, OpKind.CREATE, None, _snapshot(entry))
 
     def _erase(self, entry: Entry) -> None:
-        if entry.version > 0 or _ever_synced(self.conn, entry.id):
+        if entry.version > 0 or _exchange_may_have(self.conn, entry.id):
             raise StewardError("entry.erase_synced", key=entry.code or entry.id)
         del self.working[entry.id]
         if self.created.pop(entry.id, None) is None:
@@ -278,9 +279,15 @@ def _snapshot(entry: Entry) -> dict[str, Any]:
     return data
 
 
-def _ever_synced(conn: Connection, entry_id: str) -> bool:
+def _exchange_may_have(conn: Connection, entry_id: str) -> bool:
+    """Whether the exchange has the entry, or may have it: sent in a changeset whose answer is not known yet."""
     db = conn.connection.driver_connection
-    row = db.execute("SELECT 1 FROM operations WHERE entry_id = ? AND state != 'pending' LIMIT 1", (entry_id,))
+    row = db.execute(
+        "SELECT 1 FROM server_entries WHERE entry_id = ? "
+        "UNION ALL SELECT 1 FROM outbox WHERE state != 'refused' AND instr(entry_ids, ?) > 0 "
+        "UNION ALL SELECT 1 FROM operations WHERE entry_id = ? AND state != 'pending' LIMIT 1",
+        (entry_id, f'"{entry_id}"', entry_id),
+    )
     return row.fetchone() is not None
 
 
@@ -326,10 +333,10 @@ def apply(
             batch.run(change)
         if not reason and undoes is None:
             _require_reason(batch.operations)
-        recheck_dirty = _write(conn, batch, workspace.department_code, meta["created_at"])
+        changed = _write(conn, batch, workspace.department_code, meta["created_at"])
         _write_operations(conn, batch.operations)
-        # An entry that was already unsynced may have been brought back to where it started (undo).
-        _refresh_dirty(conn, recheck_dirty)
+        # A changed entry may be back where the exchange has it (an undo, a revert, a change and back).
+        refresh_dirty(conn, changed)
         if progress:
             progress(len(changes), len(changes))
     touched = set(batch.created) | set(batch.erased) | {op.entry_id for op in batch.operations}
@@ -343,8 +350,8 @@ def _require_reason(operations: list[Operation]) -> None:
             raise StewardError("reason.required", field=op.field)
 
 
-def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) -> list[int]:
-    """Store the batch's entries, index and check them; returns the pks whose unsynced mark needs a recount."""
+def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) -> dict[int, Entry]:
+    """Store the batch's entries, index and check them; returns the changed (not created) entries by pk."""
     created = list(batch.created.values())
     for entry in created:
         entry.revision = batch.revision[entry.id]
@@ -354,7 +361,6 @@ def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) ->
     affected_codes = {e.code for e in created}
     changed: dict[int, Entry] = {}
     reindexed: dict[int, Entry] = {}
-    was_dirty = store.dirty_flags(conn, [batch.pk[i] for i in batch.working if i in batch.pk])
     for entry_id, after in batch.working.items():
         before = batch.before.get(entry_id)
         if before is None or entry_id not in batch.revision:
@@ -377,11 +383,7 @@ def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) ->
     checked.update(store.load_entries(conn, pks=others))
     ctx = store.rule_context(conn, department_code, store.duplicate_codes(conn, affected_codes))
     store.store_problems(conn, checked, ctx)
-    # An unsynced entry may be back where it started (undo); so may one whose changes in this batch
-    # cancel out (a field set and set back), whatever its mark was. An entry never synced is
-    # unsynced for as long as it exists, so it needs no recount (bulk edits of new entries stay cheap).
-    net = {c.entry_id for c in _net(op for op in batch.operations if op.entry_id in batch.before)}
-    return [pk for pk, entry in changed.items() if entry.version > 0 and (was_dirty.get(pk) or entry.id not in net)]
+    return changed
 
 
 def _write_operations(conn: Connection, operations: list[Operation]) -> None:
@@ -469,10 +471,13 @@ def group(workspace: Workspace, group_id: str) -> list[Operation]:
 
 @dataclass(frozen=True)
 class PendingChange:
-    """The net local change to one field (or one data item, or the whole entry) since the last sync."""
+    """One local change the exchange does not have: a field, a data item, or the whole new entry.
+
+    `before` is the exchange's value (as last synced), `after` the local one.
+    """
 
     entry_id: str
-    kind: OpKind  # CREATE, SET, ITEM_ADD, ITEM_SET, ITEM_REMOVE or ERASE
+    kind: OpKind  # CREATE, SET, ITEM_ADD, ITEM_SET or ITEM_REMOVE
     field: str | None
     item_id: str | None
     before: Any
@@ -481,12 +486,10 @@ class PendingChange:
     last_seq: int
 
     def revert(self) -> Change:
-        """The change that puts this one back as it was at the last sync."""
+        """The change that puts this one back as the exchange has it."""
         match self.kind:
             case OpKind.CREATE:
                 return EraseEntry(self.entry_id)
-            case OpKind.ERASE:
-                return CreateEntry(Entry.from_dict(self.before))
             case OpKind.SET:
                 return SetField(self.entry_id, self.field or "", self.before)
             case OpKind.ITEM_SET:
@@ -498,118 +501,76 @@ class PendingChange:
         raise ValueError(self.kind)
 
 
-def _net(operations: Iterable[Operation]) -> list[PendingChange]:
-    """Fold operations (oldest first) into net changes, dropping those that came back to their start."""
-    entry_state: dict[str, PendingChange] = {}  # entry-level create/erase
-    fields: dict[tuple[str, str | None, str | None], PendingChange] = {}
-    items: dict[tuple[str, str], PendingChange] = {}
-    for op in operations:
-        if op.kind in (OpKind.CREATE, OpKind.ERASE):
-            first = entry_state.get(op.entry_id)
-            before = first.before if first else op.old
-            entry_state[op.entry_id] = PendingChange(
-                op.entry_id,
-                op.kind if not first else _fold_kind(first.kind, op.kind),
-                None,
-                None,
-                before,
-                op.new,
-                first.base_version if first else op.base_version,
-                op.seq or 0,
-            )
-            if op.kind is OpKind.ERASE:
-                for key in [k for k in fields if k[0] == op.entry_id]:
-                    del fields[key]
-                for key in [k for k in items if k[0] == op.entry_id]:
-                    del items[key]
+_ITEM_DIFF_KEYS = tuple(spec.key for spec in ITEM_FIELDS)
+
+
+def diff(entry: Entry, server: Shadow | None, last_seq: int = 0) -> list[PendingChange]:
+    """How `entry` differs from the exchange's copy: field by field, item by item (or all of it, if new)."""
+    if server is None:
+        return [PendingChange(entry.id, OpKind.CREATE, None, None, None, _snapshot(entry), 0, last_seq)]
+    base, version = server.entry(), server.version
+    changes = [
+        PendingChange(entry.id, OpKind.SET, spec.key, None, getattr(base, spec.key), getattr(entry, spec.key),
+                      version, last_seq)
+        for spec in ENTRY_FIELDS
+        if getattr(base, spec.key) != getattr(entry, spec.key)
+    ]
+    base_items = {item.id: item for item in base.items}
+    local_ids = set()
+    for item in entry.items:
+        local_ids.add(item.id)
+        old = base_items.get(item.id)
+        if old is None:
+            changes.append(PendingChange(entry.id, OpKind.ITEM_ADD, None, item.id, None, item.to_dict(), version,
+                                         last_seq))
             continue
-        if op.kind in (OpKind.ITEM_ADD, OpKind.ITEM_REMOVE):
-            key_item = (op.entry_id, op.item_id or "")
-            first = items.get(key_item)
-            kind = op.kind if not first else _fold_kind(first.kind, op.kind)
-            items[key_item] = PendingChange(
-                op.entry_id,
-                kind,
-                None,
-                op.item_id,
-                first.before if first else op.old,
-                op.new,
-                first.base_version if first else op.base_version,
-                op.seq or 0,
-            )
-            if op.kind is OpKind.ITEM_REMOVE:
-                for key in [k for k in fields if k[0] == op.entry_id and k[1] == op.item_id]:
-                    del fields[key]
-            continue
-        key = (op.entry_id, op.item_id, op.field)
-        first = fields.get(key)
-        fields[key] = PendingChange(
-            op.entry_id,
-            op.kind,
-            op.field,
-            op.item_id,
-            first.before if first else op.old,
-            op.new,
-            first.base_version if first else op.base_version,
-            op.seq or 0,
+        changes.extend(
+            PendingChange(entry.id, OpKind.ITEM_SET, key, item.id, getattr(old, key), getattr(item, key), version,
+                          last_seq)
+            for key in _ITEM_DIFF_KEYS
+            if getattr(old, key) != getattr(item, key)
         )
-    result: list[PendingChange] = []
-    for change in entry_state.values():
-        if change.kind is OpKind.SET:  # created then erased, or erased then re-created identically
-            continue
-        result.append(change)
-    created = {c.entry_id for c in result if c.kind is OpKind.CREATE}
-    whole = created | {c.entry_id for c in result if c.kind is OpKind.ERASE}
-    for change in items.values():
-        if change.kind is OpKind.SET or change.entry_id in whole:
-            continue
-        result.append(change)
-    added_items = {c.item_id for c in result if c.kind is OpKind.ITEM_ADD}
-    for change in fields.values():
-        if change.before == change.after or change.entry_id in whole or change.item_id in added_items:
-            continue
-        result.append(change)
-    result.sort(key=lambda c: c.last_seq)
-    return result
-
-
-def _fold_kind(first: OpKind, latest: OpKind) -> OpKind:
-    """The net kind of an add/create followed by a remove/erase (or the reverse): SET means 'no net change'."""
-    if first is latest:
-        return first
-    pairs = {
-        (OpKind.CREATE, OpKind.ERASE),
-        (OpKind.ERASE, OpKind.CREATE),
-        (OpKind.ITEM_ADD, OpKind.ITEM_REMOVE),
-        (OpKind.ITEM_REMOVE, OpKind.ITEM_ADD),
-    }
-    return OpKind.SET if (first, latest) in pairs else latest
+    changes.extend(
+        PendingChange(entry.id, OpKind.ITEM_REMOVE, None, item.id, item.to_dict(), None, version, last_seq)
+        for item in base.items
+        if item.id not in local_ids
+    )
+    return changes
 
 
 def pending_changes(workspace: Workspace, entry_ids: Iterable[str] | None = None) -> list[PendingChange]:
-    """What changed locally since the last sync, net, in the order it was last touched."""
+    """What changed locally and the exchange does not have, in the order it was last touched."""
     with workspace.reading() as conn:
-        return _pending(conn, None if entry_ids is None else list(entry_ids))
+        return pending_of(conn, None if entry_ids is None else list(entry_ids))
 
 
-def _pending(conn: Connection, entry_ids: list[str] | None) -> list[PendingChange]:
+def pending_of(conn: Connection, entry_ids: list[str] | None) -> list[PendingChange]:
     db = conn.connection.driver_connection
-    select = f"SELECT {_OP_COLUMNS} FROM operations WHERE state = 'pending'"
     if entry_ids is None:
-        return _net(_operation(r) for r in db.execute(f"{select} ORDER BY seq"))
-    rows: list[Operation] = []
-    for chunk in store.chunked(entry_ids):
-        rows.extend(
-            _operation(r) for r in db.execute(f"{select} AND entry_id IN ({store.placeholders(len(chunk))})", chunk)
-        )
-    rows.sort(key=lambda op: op.seq or 0)
-    return _net(rows)
+        ids = [row[0] for row in db.execute("SELECT id FROM entries WHERE dirty = 1")]
+    else:
+        ids = []
+        for chunk in store.chunked(entry_ids):
+            ids.extend(row[0] for row in db.execute(
+                f"SELECT id FROM entries WHERE dirty = 1 AND id IN ({store.placeholders(len(chunk))})", chunk))
+    entries = store.load_entries(conn, ids=ids)
+    servers = shadow.load(conn, ids)
+    last: dict[str, int] = {}
+    for chunk in store.chunked(ids):
+        last.update(db.execute(
+            f"SELECT entry_id, MAX(seq) FROM operations WHERE entry_id IN ({store.placeholders(len(chunk))}) "
+            "GROUP BY entry_id", chunk))
+    changes = [c for e in entries.values() for c in diff(e, servers.get(e.id), last.get(e.id, 0))]
+    changes.sort(key=lambda c: c.last_seq)
+    return changes
 
 
-def _refresh_dirty(conn: Connection, pks: list[int]) -> None:
-    if not pks:
+def refresh_dirty(conn: Connection, entries: dict[int, Entry]) -> None:
+    """Mark each entry unsynced exactly when it differs from the exchange's copy (or has none)."""
+    if not entries:
         return
-    db = conn.connection.driver_connection
-    ids = store.ids_for_pks(conn, pks)
-    still = {c.entry_id for c in _pending(conn, list(ids))}
-    db.executemany("UPDATE entries SET dirty = ? WHERE pk = ?", [(1 if i in still else 0, pk) for i, pk in ids.items()])
+    servers = shadow.load(conn, [e.id for e in entries.values()])
+    conn.connection.driver_connection.executemany(
+        "UPDATE entries SET dirty = ? WHERE pk = ?",
+        [(int(shadow.differs(entry, servers.get(entry.id))), pk) for pk, entry in entries.items()],
+    )

@@ -85,6 +85,11 @@ operations = Table(
     Column("reason", Text),
     Column("state", Text, nullable=False, server_default="pending"),
     Column("undoes", Text),  # the group this group reverts, if it is an undo
+    Column("origin", Text, nullable=False, server_default="local"),  # local, or remote (from the exchange)
+    Column("changeset_id", Text),  # for remote operations: the changeset, its key and department,
+    Column("key_id", Text),
+    Column("department_code", Text),
+    Column("verified", Integer),  # and whether its signature verified
     Index("ix_operations_entry", "entry_id", "seq"),
     Index("ix_operations_state", "state", "seq"),
     Index("ix_operations_group", "group_id"),
@@ -106,3 +111,43 @@ problems = Table(
 #   search_tri(text)   trigram tokenizer: substrings of 3+ characters
 #   search_bi(tokens)  contentless; the text's single characters and character pairs
 FTS_TABLES = ("search_tri", "search_bi")
+
+server_entries = Table(
+    "server_entries",
+    metadata,
+    Column("entry_id", Text, primary_key=True),
+    Column("department_code", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", Text, nullable=False),  # JSON, as changeset.entry_document
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("body", Text, nullable=False),  # the signed changeset, canonical JSON
+    Column("entry_ids", Text, nullable=False),  # JSON list
+    Column("op_seq", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("receipt", Text),
+    Column("error", Text),
+    Index("ix_outbox_state", "state", "seq"),
+)
+
+conflicts = Table(
+    "conflicts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("item_id", Text),
+    Column("base", Text),
+    Column("mine", Text),
+    Column("theirs", Text),
+    Column("changeset_id", Text),
+    Column("created_at", Text, nullable=False),
+    Column("resolved_at", Text),
+    Index("ix_conflicts_entry", "entry_id", "resolved_at"),
+)

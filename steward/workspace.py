@@ -17,7 +17,7 @@ from platformdirs import user_data_path
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 
-from steward import search, store
+from steward import search, shadow, store
 from steward.errors import StewardError
 from steward.rules import is_valid_uscc
 
@@ -114,6 +114,7 @@ class Workspace:
                     "department_name": department_name.strip(),
                     "created_at": now(),
                     "index_version": search.INDEX_VERSION,
+                    "shadow_version": shadow.SHADOW_VERSION,
                 }
                 conn.execute(
                     text("INSERT INTO meta(key, value) VALUES (:key, :value)"),
@@ -196,8 +197,17 @@ class Workspace:
             )
 
     def _refresh_derived(self) -> None:
-        """Rebuild the search index and stored problems if they were made by other code."""
-        if self.facts().get("index_version") == search.INDEX_VERSION:
+        """Rebuild what older code did not keep or kept differently: the exchange's copies, the index, problems."""
+        facts = self.facts()
+        if facts.get("shadow_version") != shadow.SHADOW_VERSION:
+            with self.writing() as conn:
+                shadow.build_missing(conn, self.department_code)
+                conn.execute(
+                    text("INSERT INTO meta(key, value) VALUES ('shadow_version', :v) "
+                         "ON CONFLICT(key) DO UPDATE SET value = :v"),
+                    {"v": shadow.SHADOW_VERSION},
+                )
+        if facts.get("index_version") == search.INDEX_VERSION:
             return
         with self.writing() as conn:
             search.rebuild(conn)

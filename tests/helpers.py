@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from steward import sample
+from steward import outbox, sample, shadow
 from steward.model import DataItem, Entry
 
 DEPARTMENT = sample.DEPARTMENTS[0]  # 上海市市场监督管理局, 11310000MB2F41826L
@@ -97,3 +97,19 @@ def run_cli(*args: str | Path, lang: str = "en", cwd: Path | None = None) -> sub
         timeout=120,
         check=False,
     )
+
+
+def accept_pending(ws, entry_ids=None, version: int | None = None) -> None:
+    """What a sync does when the exchange accepts the local changes: the same code path, without the network.
+
+    Each entry gets `version`, or one more than the exchange's copy had.
+    """
+    with ws.writing() as conn:
+        if entry_ids is None:
+            entry_ids = [row[0] for row in conn.exec_driver_sql("SELECT id FROM entries WHERE dirty = 1")]
+        out = outbox.outgoing(conn, entry_ids)
+        known = shadow.load(conn, out.operations)
+        versions = {i: version if version is not None else (known[i].version if i in known else 0) + 1
+                    for i in out.operations}
+        operations = [op for ops in out.operations.values() for op in ops]
+        outbox.accept(conn, operations, versions, out.op_seq, ws.department_code)

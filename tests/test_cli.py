@@ -16,7 +16,7 @@ import pytest
 
 from steward import journal
 from steward.workspace import DB_FILE, Workspace
-from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, make_clean_entry, run_cli
+from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry, run_cli
 
 BAD_CODE = DEPARTMENT_CODE[:-1] + "X"  # wrong check character
 
@@ -381,11 +381,8 @@ def test_set_the_same_value_changes_nothing(one_entry):
 
 def test_pending_and_history_of_a_synced_entry(one_entry):
     folder, entry = one_entry
-    conn = sqlite3.connect(folder / DB_FILE)
-    with conn:  # as if the exchange had accepted everything
-        conn.execute("UPDATE operations SET state = 'synced'")
-        conn.execute("UPDATE entries SET dirty = 0, version = 1")
-    conn.close()
+    with Workspace.open(folder) as ws:  # the exchange accepted everything (the real accept path, no network)
+        accept_pending(ws)
     assert as_json(run_cli("pending", folder, "--json")) == []
     ok(run_cli("set", folder, entry.code, "信息资源名称=新名字", "--reason", "改名"))
     assert as_json(run_cli("pending", folder, "--json")) == [{

@@ -19,6 +19,7 @@ from steward.journal import (
     SetItemField,
 )
 from steward.model import DataItem
+from tests.helpers import accept_pending
 
 OP_COLUMNS = (
     "seq, id, group_id, entry_id, item_id, kind, field, old_value, new_value, base_version, revision, created_at, "
@@ -64,10 +65,8 @@ def create(ws, *entries, **kwargs):
 
 
 def mark_synced(ws, entry_id, version: int = 1) -> None:
-    """Pretend the exchange accepted everything recorded for the entry so far."""
-    with ws.writing() as conn:
-        conn.exec_driver_sql("UPDATE operations SET state = 'synced' WHERE entry_id = ?", (entry_id,))
-        conn.exec_driver_sql("UPDATE entries SET dirty = 0, version = ? WHERE id = ?", (version, entry_id))
+    """The exchange accepted everything recorded for the entry so far (the real accept path, no network)."""
+    accept_pending(ws, [entry_id], version)
 
 
 def dirty(ws, entry_id) -> int:

@@ -8,19 +8,14 @@ from PySide6.QtCore import Qt
 from steward import journal, query
 from steward.journal import AddItem, OpKind, RemoveItem, SetField, SetItemField
 from steward.model import DataItem
+from tests.helpers import accept_pending
 from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow, fill
-
-
-def _mark_synced(workspace) -> None:
-    """What a sync will do (it is not written yet): the exchange accepted every pending operation."""
-    with workspace.writing() as conn:
-        conn.exec_driver_sql("UPDATE operations SET state = 'synced'")
-        conn.exec_driver_sql("UPDATE entries SET dirty = 0, version = 1")
 
 
 @pytest.fixture
 def synced(session):
-    _mark_synced(session.workspace)
+    """The exchange accepted everything (the real accept path of a sync, without the network)."""
+    accept_pending(session.workspace)
     return session
 
 
