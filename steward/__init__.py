@@ -8,5 +8,5 @@ from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
 try:
     __version__ = version("steward")
-except PackageNotFoundError:  # running from a source tree or a bundle without metadata
-    __version__ = "0.1.0"
+except PackageNotFoundError:  # a source tree never installed: the number lives in pyproject.toml alone
+    __version__ = "0+unknown"

@@ -116,6 +116,10 @@ def _arm_smoke(app: QApplication, window: MainWindow, timings: dict[str, object]
         timings["rows"] = window.model.rowCount()
         timings["max_rss_mb"] = _max_rss_mb()
         timings["platform"] = app.platformName()
+        # What the window found of its resources: a frozen build's tests check these came from inside it.
+        timings["language"] = window.translators.language
+        timings["catalogues"] = window.translators.catalogues()
+        timings["icon"] = not app.windowIcon().pixmap(32, 32).isNull()
         timings["exit_code"] = 0
         print(json.dumps(timings), flush=True)
         window.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from ui.resources import resource_dir
@@ -48,3 +50,7 @@ class Translators:
 
     def has_steward_catalogue(self) -> bool:
         return any(t.filePath().endswith("steward_zh_CN.qm") for t in self._installed)
+
+    def catalogues(self) -> list[str]:
+        """The file names of the installed catalogues, ours and Qt's (empty in English)."""
+        return [Path(t.filePath()).name for t in self._installed]
