@@ -1,7 +1,8 @@
 """The `steward` command line: scripted work on a workspace, and the entry point of the app.
 
-Exit codes: 0 success, 1 the catalogue has rule errors (validate), 2 unusable input (a missing,
-damaged or newer workspace, a bad argument), 3 an internal error, 130 interrupted.
+Exit codes: 0 success, 1 the catalogue has rule errors (validate) or rows were refused (import),
+2 unusable input (a missing, damaged or newer workspace, a bad argument, a file that cannot be
+imported), 3 an internal error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from steward import STARTED, __version__, identity, journal, query, sample, store
+from steward import STARTED, __version__, conflicts, identity, journal, query, sample, store, sync
 from steward.assignments import changes_for, parse_value
 from steward.errors import StewardError
+from steward.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.keys import spaced
 from steward.messages import language, render
 from steward.model import ENTRY_FIELD
@@ -296,6 +298,181 @@ def cmd_keys_delete(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# Catalogue files: the template, import, export. Their modules load openpyxl, which every other
+# command (and the window's start) can do without: they are imported when one of these runs.
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from steward import template
+
+    template.write_template(Path(args.file))
+    _say("cli.template_written", path=args.file)
+    return EXIT_OK
+
+
+def _print_problems(problems: Iterable[Any]) -> None:
+    for p in problems:
+        marker = "✗" if p.severity == "error" else "!"
+        print(marker, render("import.at", {"where": p.location(), "message": p.message()}))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from steward import importer
+
+    paths = [Path(f) for f in args.files]
+    with Workspace.open(args.dir) as ws:
+        try:
+            plan = importer.plan(ws, paths, progress=_progress)
+        except importer.ImportUnusable as error:
+            if args.json:
+                _json({"usable": False, "problems": [p.to_dict() for p in error.problems]})
+            else:
+                _print_problems(error.problems)
+            return EXIT_UNUSABLE
+        refused = bool(plan.rejected) and not args.skip_invalid
+        result = None
+        rejected_file = None
+        if not args.dry_run and not refused:
+            result = importer.apply(ws, plan, skip_invalid=args.skip_invalid, progress=_progress)
+            if plan.rejected:
+                rejected_file = Path(args.rejected) if args.rejected else importer.rejected_path(paths[0])
+                importer.write_rejected(plan, rejected_file)
+    summary = plan.summary()
+    if args.json:
+        _json({
+            "usable": True, "dry_run": args.dry_run, "applied": result is not None, **summary,
+            "group_id": result.group_id if result else None,
+            "operations": len(result.operations) if result else 0,
+            "rejected_file": str(rejected_file) if rejected_file else None,
+            "entries": [{"code": e.code, "name": e.name, "action": str(e.action), "sheet": e.sheet, "row": e.row}
+                        for e in plan.entries],
+            "problems": [p.to_dict() for p in plan.problems],
+        })
+    else:
+        _print_problems(plan.problems)
+        _say("cli.import_summary", entries=summary["entries_read"], items=summary["items_read"],
+             created=summary["created"], updated=summary["updated"], unchanged=summary["unchanged"],
+             rejected=plan.rejected_rows)
+        _say("cli.import_problems", errors=len(plan.errors), warnings=len(plan.warnings))
+        if args.dry_run:
+            _say("cli.import_dry_run")
+        elif refused:
+            _say("cli.import_refused", rows=plan.rejected_rows)
+        elif result is not None:
+            _say("cli.import_done", operations=len(result.operations))
+        else:
+            _say("cli.import_nothing")
+        if rejected_file:
+            _say("cli.import_rejected_file", rows=plan.rejected_rows, path=str(rejected_file))
+    return EXIT_RULE_ERRORS if plan.rejected else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from steward import exporter
+    from steward.dcat import DcatOptions
+
+    path = Path(args.file)
+    fmt = exporter.format_for(path, args.format)
+    options = DcatOptions(args.base_uri, args.license)
+    with Workspace.open(args.dir) as ws:
+        result = exporter.export(ws, path, fmt, options=options, progress=_progress)
+    if args.json:
+        _json({"path": str(result.path), "format": str(result.format), "written": result.written,
+               "left_out_uncoded": result.left_out_uncoded, "left_out_closed": result.left_out_closed,
+               "files": [str(p) for p in (result.path, *result.extra_paths)]})
+        return EXIT_OK
+    for extra in (result.path, *result.extra_paths):
+        _say("cli.exported", count=result.written, path=str(extra))
+    if result.left_out_uncoded:
+        _say("cli.export_skipped_uncoded", count=result.left_out_uncoded)
+    if result.left_out_closed:
+        _say("cli.export_skipped_closed", count=result.left_out_closed)
+    return EXIT_OK
+
+
+def _trust_prompt(expected: str | None) -> Callable[[str], bool]:
+    """Confirming the exchange's fingerprint on first contact: --trust-server-key, or `yes` typed or piped in."""
+    def trust(fingerprint: str) -> bool:
+        if expected is not None:
+            return expected.replace(" ", "").lower() == fingerprint
+        print(render("sync.server_untrusted", {"url": "", "fingerprint": spaced(fingerprint)}), file=sys.stderr)
+        print(render("sync.trust_prompt"), end=" ", file=sys.stderr, flush=True)
+        return sys.stdin.readline().strip().lower() in ("yes", "y", "是")
+    return trust
+
+
+def _sync_progress(stage: str, done: int, total: int) -> None:
+    _progress(done, total)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        url = args.exchange or ws.facts().get("exchange_url")
+        if not url:
+            raise StewardError("sync.no_exchange")
+        key = identity.signing_key(ws, identity.passphrase_prompt)
+        client = ExchangeClient(Connection(url, ca_bundle=args.ca_bundle, proxy=args.proxy), key)
+        try:
+            report = sync.sync(ws, client, key, trust=_trust_prompt(args.trust_server_key), progress=_sync_progress)
+        except ExchangeRefused as refusal:
+            if refusal.status == 401:
+                raise StewardError("sync.not_enrolled", key_id=key.key_id) from refusal
+            raise
+        finally:
+            client.close()
+    if args.json:
+        _json(report.to_dict())
+    else:
+        _say("cli.synced", pulled=report.pulled, pushed=report.pushed, operations=report.operations,
+             confirmed=report.confirmed, conflicts=report.conflicts)
+        if report.held_back:
+            reasons = sorted({h.reason for h in report.held_back})
+            _say("cli.held_back", count=len(report.held_back), reasons=", ".join(render(f"held.{r}") for r in reasons))
+        for refused in report.refused:
+            _say("cli.refused", changeset=refused["changeset"], message=refused["message"])
+    return EXIT_RULE_ERRORS if report.refused else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        current = sync.status(ws)
+    if args.json:
+        _json(current.to_dict())
+        return EXIT_OK
+    fingerprint = spaced(current.exchange_fingerprint) if current.exchange_fingerprint else "-"
+    for name, value in (("unsynced", current.unsynced), ("conflicts", current.conflicts),
+                        ("waiting", current.waiting), ("last_sync", current.last_sync or "-"),
+                        ("exchange", current.exchange_url or "-"), ("exchange_key", fingerprint),
+                        ("key_id", current.key_id or "-"), ("position", current.position)):
+        print(f"{render('status.' + name)}: {value}")
+    return EXIT_OK
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        found = conflicts.unresolved(ws)
+        with ws.reading() as conn:
+            codes = {e.id: e.code for e in store.load_entries(conn, ids={c.entry_id for c in found}).values()}
+    if args.json:
+        _json([{**c.to_dict(), "entry_code": codes.get(c.entry_id, "")} for c in found])
+        return EXIT_OK
+    if not found:
+        _say("cli.no_conflicts")
+    for c in found:
+        where = f"{c.field}[{c.item_id}]" if c.item_id else c.field
+        print(f"{codes.get(c.entry_id, c.entry_id)}  {where}  {_short(c.base)} → "
+              f"{render('conflict.mine')}: {_short(c.mine)} | {render('conflict.theirs')}: {_short(c.theirs)}")
+    return EXIT_OK
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        entry = query.find_entry(ws, args.key)
+        conflicts.resolve_all(ws, entry.id, conflicts.Take(args.take))
+    _say("cli.resolved", code=entry.code or entry.id)
+    return EXIT_OK
+
+
 def print_summary(ws: Workspace) -> None:
     info = query.summary(ws)
     lang = language()
@@ -437,6 +614,49 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true")
         if name == "new":
             p.add_argument("--steward", help="the steward's name, recorded with the key (default: the login name)")
+
+    p = command("template", cmd_template, "Write a blank catalogue template (编目模板) to fill in Excel or WPS.")
+    p.add_argument("file", metavar="FILE.xlsx")
+
+    p = command("import", cmd_import, "Import entries from an xlsx in the template layout, or CSV files.")
+    p.add_argument("dir")
+    p.add_argument("files", nargs="+", metavar="FILE", help="an .xlsx; or a CSV of entries and one of data items")
+    p.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="import the valid entries; write the rejected rows with their reasons to a new workbook")
+    p.add_argument("--rejected", metavar="FILE.xlsx", help="where --skip-invalid writes the rejected rows")
+    p.add_argument("--json", action="store_true")
+
+    p = command("export", cmd_export, "Export the catalogue: xlsx or CSV (template layout), DCAT-AP, data.json.")
+    p.add_argument("dir")
+    p.add_argument("file")
+    p.add_argument("--format", choices=("xlsx", "csv", "dcat", "datajson"),
+                   help="default: from the file name (.xlsx, .csv, .jsonld or .ttl for dcat, .json for datajson)")
+    p.add_argument("--base-uri", help="the open data portal's address: dataset IRIs and landing pages start with it")
+    p.add_argument("--license", help="the licence's IRI, e.g. "
+                   "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0")
+    p.add_argument("--json", action="store_true")
+
+    p = command("sync", cmd_sync, "Sync with the exchange: confirm, pull and merge, then push signed changesets.")
+    p.add_argument("dir")
+    p.add_argument("--exchange", metavar="URL", help="the exchange's address (remembered after the first sync)")
+    p.add_argument("--trust-server-key", metavar="FINGERPRINT", help="confirm the exchange's key on first contact")
+    p.add_argument("--ca-bundle", metavar="FILE", help="an extra CA certificate file (an office's own authority)")
+    p.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy (default: HTTP_PROXY / HTTPS_PROXY)")
+    p.add_argument("--json", action="store_true")
+
+    p = command("status", cmd_status, "Unsynced changes, conflicts, last sync, the exchange and the keys.")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+
+    p = command("conflicts", cmd_conflicts, "List the unresolved conflicts with other stewards' changes.")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+
+    p = command("resolve", cmd_resolve, "Resolve an entry's conflicts by taking mine or theirs for each.")
+    p.add_argument("dir")
+    p.add_argument("key", metavar="CODE_OR_ID")
+    p.add_argument("--take", choices=[t.value for t in conflicts.Take], required=True)
 
     p = command("info", cmd_info, "Summarise a workspace.")
     p.add_argument("dir")

@@ -93,6 +93,18 @@ Change = CreateEntry | SetField | AddItem | SetItemField | RemoveItem | EraseEnt
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where remote changes come from: a changeset the exchange accepted from another steward."""
+
+    changeset_id: str
+    key_id: str
+    department_code: str
+    author: str
+    created_at: str
+    verified: bool
+
+
+@dataclass(frozen=True)
 class Operation:
     id: str
     group_id: str
@@ -110,6 +122,12 @@ class Operation:
     state: OpState = OpState.PENDING
     undoes: str | None = None
     seq: int | None = None
+    # Remote operations: the changeset that brought them, its key and department, and whether it verified.
+    origin: str = "local"
+    changeset_id: str | None = None
+    key_id: str | None = None
+    department_code: str | None = None
+    verified: bool | None = None
 
     def inverse(self) -> Change:
         """The change that takes this operation back."""
@@ -174,11 +192,18 @@ class _Batch:
         self.erased: dict[str, Entry] = {}
         self.operations: list[Operation] = []
         self.revision: dict[str, int] = {}
+        # Another department's entries arrive from the exchange and are read-only here.
+        own = meta["department_code"]
+        self.foreign = {} if meta["origin"] is not None else {
+            s.entry_id: s.department_code for s in shadow.load(conn, wanted).values() if s.department_code != own
+        }
 
     def entry(self, entry_id: str) -> Entry:
         entry = self.working.get(entry_id)
         if entry is None:
             raise StewardError("entry.not_found", key=entry_id)
+        if entry_id in self.foreign:
+            raise StewardError("entry.read_only", key=entry.code or entry_id, department=self.foreign[entry_id])
         return entry
 
     def record(
@@ -202,6 +227,7 @@ class _Batch:
                 author=self.meta["author"],
                 reason=self.meta["reason"],
                 undoes=self.meta["undoes"],
+                **self.meta["provenance"],
             )
         )
 
@@ -318,27 +344,51 @@ def apply(
 
     `progress(done, total)` is called now and then on long lists; it may raise Cancelled.
     """
+    with workspace.writing() as conn:
+        return apply_on(conn, workspace.department_code, changes, reason=reason, author=author, undoes=undoes,
+                        progress=progress)
+
+
+def apply_on(
+    conn: Connection,
+    department_code: str,
+    changes: Sequence[Change],
+    *,
+    reason: str | None = None,
+    author: str | None = None,
+    undoes: str | None = None,
+    progress: Progress | None = None,
+    origin: Origin | None = None,
+) -> ApplyResult:
+    """`apply` inside a transaction the caller holds; with `origin`, the changes are another steward's, synced."""
+    provenance: dict[str, Any] = {}
+    if origin is not None:
+        provenance = {"origin": "remote", "state": OpState.SYNCED, "changeset_id": origin.changeset_id,
+                      "key_id": origin.key_id, "department_code": origin.department_code,
+                      "verified": origin.verified}
     meta = {
         "group_id": new_id(),
-        "created_at": now(),
-        "author": author if author is not None else default_author(),
+        "created_at": origin.created_at if origin else now(),
+        "author": origin.author if origin else (author if author is not None else default_author()),
         "reason": reason or None,
         "undoes": undoes,
+        "origin": origin,
+        "department_code": department_code,
+        "provenance": provenance,
     }
-    with workspace.writing() as conn:
-        batch = _Batch(conn, changes, meta)
-        for n, change in enumerate(changes):
-            if progress and n % 500 == 0:
-                progress(n, len(changes))
-            batch.run(change)
-        if not reason and undoes is None:
-            _require_reason(batch.operations)
-        changed = _write(conn, batch, workspace.department_code, meta["created_at"])
-        _write_operations(conn, batch.operations)
-        # A changed entry may be back where the exchange has it (an undo, a revert, a change and back).
-        refresh_dirty(conn, changed)
-        if progress:
-            progress(len(changes), len(changes))
+    batch = _Batch(conn, changes, meta)
+    for n, change in enumerate(changes):
+        if progress and n % 500 == 0:
+            progress(n, len(changes))
+        batch.run(change)
+    if not reason and undoes is None and origin is None:
+        _require_reason(batch.operations)
+    changed = _write(conn, batch, department_code, now())
+    _write_operations(conn, batch.operations)
+    # A changed entry may be back where the exchange has it (an undo, a revert, a change and back).
+    refresh_dirty(conn, changed)
+    if progress:
+        progress(len(changes), len(changes))
     touched = set(batch.created) | set(batch.erased) | {op.entry_id for op in batch.operations}
     return ApplyResult(meta["group_id"], batch.operations, touched)
 
@@ -390,7 +440,8 @@ def _write_operations(conn: Connection, operations: list[Operation]) -> None:
     db = conn.connection.driver_connection
     db.executemany(
         "INSERT INTO operations(id, group_id, entry_id, item_id, kind, field, old_value, new_value, base_version, "
-        "revision, created_at, author, reason, state, undoes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "revision, created_at, author, reason, state, undoes, origin, changeset_id, key_id, department_code, "
+        "verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 op.id,
@@ -408,6 +459,11 @@ def _write_operations(conn: Connection, operations: list[Operation]) -> None:
                 op.reason,
                 str(op.state),
                 op.undoes,
+                op.origin,
+                op.changeset_id,
+                op.key_id,
+                op.department_code,
+                None if op.verified is None else int(op.verified),
             )
             for op in operations
         ],
@@ -426,7 +482,7 @@ def _load(text: str | None) -> Any:
 
 _OP_COLUMNS = (
     "seq, id, group_id, entry_id, kind, field, item_id, old_value, new_value, base_version, revision, "
-    "created_at, author, reason, state, undoes"
+    "created_at, author, reason, state, undoes, origin, changeset_id, key_id, department_code, verified"
 )
 
 
@@ -449,6 +505,11 @@ def _operation(row: Sequence[Any]) -> Operation:
         state=OpState(state),
         undoes=rest[0],
         seq=seq,
+        origin=rest[1],
+        changeset_id=rest[2],
+        key_id=rest[3],
+        department_code=rest[4],
+        verified=None if rest[5] is None else bool(rest[5]),
     )
 
 

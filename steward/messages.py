@@ -129,6 +129,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "department.name_required": ("部门名称不能为空", "The department name is required"),
     "entry.not_found": ("找不到条目“{key}”", "No entry “{key}”"),
+    "conflict.reason": ("解决同步冲突", "Resolving a sync conflict"),
+    "conflict.unresolved": (
+        "条目“{key}”还有 {count} 处冲突未选择处理方式",
+        "Entry “{key}” still has {count} conflicts without a choice",
+    ),
+    "entry.read_only": (
+        "条目“{key}”属于部门 {department},在本工作区只读",
+        "Entry “{key}” belongs to department {department} and is read-only here",
+    ),
     "entry.ambiguous": (
         "“{key}”对应多个条目,请改用条目 ID",
         "“{key}” matches several entries; use the entry id instead",
@@ -215,6 +224,70 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "交换平台 {url} 的应答无法识别(HTTP {status}):{reason}",
         "The exchange at {url} gave an answer that cannot be read (HTTP {status}): {reason}",
     ),
+    # Syncing
+    "sync.server_untrusted": (
+        "首次连接交换平台 {url}:请与平台管理员核对其密钥指纹后确认:\n{fingerprint}",
+        "First contact with the exchange at {url}: check its key fingerprint with its administrator, then confirm:\n"
+        "{fingerprint}",
+    ),
+    "sync.server_key_changed": (
+        "警告:交换平台 {url} 的密钥已改变,已拒绝同步。原指纹 {pinned},现指纹 {offered}。"
+        "请联系平台管理员;在确认之前不要继续。",
+        "Warning: the key of the exchange at {url} has changed, so the sync was refused. Pinned {pinned}, "
+        "offered {offered}. Contact the exchange's administrator and do not go on until this is explained.",
+    ),
+    "sync.feed_invalid": (
+        "警告:交换平台发来的第 {position} 条处理记录无法验证({reason}),从该条起未应用任何内容。",
+        "Warning: record {position} from the exchange does not verify ({reason}); nothing from it on was applied.",
+    ),
+    "sync.bad_receipt": (
+        "交换平台对变更集 {changeset} 的回执无法验证",
+        "The exchange's receipt for changeset {changeset} does not verify",
+    ),
+    "sync.copy_diverged": (
+        "本地保存的平台副本与第 {position} 条处理记录不一致:请联系技术支持",
+        "The workspace's copy of the exchange disagrees with record {position}: contact support",
+    ),
+    "sync.no_exchange": (
+        "尚未设置交换平台地址:请用 --exchange 指定",
+        "No exchange address is set: give one with --exchange",
+    ),
+    "sync.not_enrolled": (
+        "交换平台不认可本工作区的密钥 {key_id}:请先把公钥(steward keys export)交平台管理员登记",
+        "The exchange does not accept this workspace's key {key_id}: have its public key (steward keys export) "
+        "enrolled by the exchange's administrator first",
+    ),
+    "sync.trust_prompt": ("信任此指纹吗?(输入 yes 确认)", "Trust this fingerprint? (type yes to confirm)"),
+    "sync.cancelled": (
+        "同步已取消:已完成的部分已保存,下次同步继续",
+        "Sync cancelled: what was finished is kept, the next sync continues",
+    ),
+    "cli.synced": (
+        "同步完成:拉取 {pulled} 个变更集,推送 {pushed} 个({operations} 项操作),"
+        "确认 {confirmed} 个,新冲突 {conflicts} 个",
+        "Synced: pulled {pulled} changesets, pushed {pushed} ({operations} operations), confirmed {confirmed}, "
+        "{conflicts} new conflicts",
+    ),
+    "cli.held_back": ("暂未发送 {count} 个条目:{reasons}", "{count} entries held back: {reasons}"),
+    "held.errors": ("存在错误", "rule errors"),
+    "held.conflict": ("有未解决的冲突", "unresolved conflicts"),
+    "held.provider": ("提供方不是本部门", "another department is named as provider"),
+    "cli.refused": (
+        "交换平台拒绝了变更集 {changeset}:{message}",
+        "The exchange refused changeset {changeset}: {message}",
+    ),
+    "cli.no_conflicts": ("没有未解决的冲突", "No unresolved conflicts"),
+    "conflict.mine": ("本地", "mine"),
+    "conflict.theirs": ("平台", "theirs"),
+    "status.unsynced": ("未同步条目", "Unsynced entries"),
+    "status.conflicts": ("未解决冲突", "Unresolved conflicts"),
+    "status.waiting": ("待确认的变更集", "Changesets awaiting an answer"),
+    "status.last_sync": ("上次同步", "Last sync"),
+    "status.exchange": ("交换平台", "Exchange"),
+    "status.exchange_key": ("平台密钥指纹", "Exchange key fingerprint"),
+    "status.key_id": ("本人密钥", "Steward key"),
+    "status.position": ("已同步到处理记录", "Synced up to record"),
+    "cli.resolved": ("已解决条目 {code} 的冲突", "Resolved the conflicts of entry {code}"),
     # The exchange's administration (steward-exchange)
     "exchange.serving": (
         "交换平台运行于 {url}(数据库 {db})\n平台密钥指纹:{fingerprint}",
@@ -238,6 +311,137 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "exchange.database_failed": ("无法使用数据库:{reason}", "The database cannot be used: {reason}"),
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
+    # Import (steward/sheets.py, steward/importer.py): files that cannot be used at all
+    "import.unreadable": ("无法读取“{path}”:{reason}", "Cannot read “{path}”: {reason}"),
+    "import.empty": ("“{path}”是空文件,没有可导入的内容", "“{path}” is empty: there is nothing to import"),
+    "import.not_spreadsheet": (
+        "“{path}”不是 Excel 工作簿(.xlsx)或 CSV 文件",
+        "“{path}” is not an Excel workbook (.xlsx) or a CSV file",
+    ),
+    "import.legacy_xls": (
+        "“{path}”是旧版 Excel 文件(.xls):请在 Excel 或 WPS 中另存为 .xlsx 后再导入",
+        "“{path}” is an old Excel file (.xls): save it as .xlsx in Excel or WPS, then import that",
+    ),
+    "import.encrypted": (
+        "“{path}”设有打开密码:请在 Excel 或 WPS 中取消密码并保存后再导入",
+        "“{path}” is password-protected: remove the password in Excel or WPS, save, and import again",
+    ),
+    "import.corrupt": (
+        "“{path}”已损坏,无法读取({reason})",
+        "“{path}” is damaged and cannot be read ({reason})",
+    ),
+    "import.encoding": (
+        "无法识别“{path}”的文字编码:应为 UTF-8 或 GBK/GB18030",
+        "The text encoding of “{path}” is not recognised: it must be UTF-8 or GBK/GB18030",
+    ),
+    "import.no_tables": (
+        "“{path}”中没有资源目录表或信息项表:表头中须有“信息资源代码”列",
+        "“{path}” holds no catalogue or data item table: the header row must have a 信息资源代码 column",
+    ),
+    "import.no_rows": (
+        "“{path}”中没有数据行,没有可导入的内容",
+        "“{path}” has no data rows: there is nothing to import",
+    ),
+    "import.no_header": (
+        "找不到表头:前 {rows} 行中没有“信息资源代码”列",
+        "No header row: none of the first {rows} rows has a 信息资源代码 (resource code) column",
+    ),
+    "import.missing_column": ("缺少“{column}”列", "The column “{column}” is missing"),
+    "import.merged_header": (
+        "表头中有合并单元格 {range}:表头须是一行,每列一个字段名",
+        "The header row has merged cells {range}: the header must be one row with one field name per column",
+    ),
+    "import.duplicate_column": (
+        "“{header}”列出现了两次({first} 列和 {second} 列)",
+        "The column “{header}” appears twice (columns {first} and {second})",
+    ),
+    "import.refused": (
+        "{rows} 行有错误,未导入任何内容",
+        "{rows} rows have errors: nothing was imported",
+    ),
+    # Import: one column, row or cell
+    "import.unknown_column": (
+        "“{header}”不是模板中的字段,这一列已忽略",
+        "“{header}” is not a template field: the column was ignored",
+    ),
+    "import.merged_cells": (
+        "合并单元格 {range} 跨越多列:请取消合并后再导入",
+        "The merged cells {range} span several columns: unmerge them and import again",
+    ),
+    "import.cell_error": ("单元格的值是错误值 {value}", "The cell holds the error value {value}"),
+    "import.formula": (
+        "单元格是没有计算结果的公式 {formula}:请在 Excel 或 WPS 中打开并保存,或复制后“粘贴为数值”",
+        "The cell is a formula without a computed value ({formula}): open and save the file in Excel or WPS, "
+        "or paste the values",
+    ),
+    "import.undecodable": (
+        "这一行有不是 {encoding} 编码的字节,无法读取;请检查文件的编码",
+        "This row has bytes that are not valid {encoding}: check the file's encoding",
+    ),
+    "import.code_missing": (
+        "没有信息资源代码,无法对应到条目",
+        "No resource code: the row cannot be matched to an entry",
+    ),
+    "import.required": ("{field}不能为空", "{field} is required"),
+    "import.vocab": (
+        "“{value}”不是{field}的取值(可选:{choices})",
+        "“{value}” is not a value of {field} (allowed: {choices})",
+    ),
+    "import.date": (
+        "“{value}”不是有效日期:应为 YYYY-MM-DD,如 2024-03-01",
+        "“{value}” is not a valid date: write YYYY-MM-DD, e.g. 2024-03-01",
+    ),
+    "import.int": ("{field}“{value}”不是整数", "{field}: “{value}” is not a whole number"),
+    "import.duplicate_code": (
+        "信息资源代码“{value}”在文件中出现了多次(第 {rows} 行)",
+        "The resource code “{value}” appears more than once in the file (rows {rows})",
+    ),
+    "import.unknown_entry": (
+        "信息资源代码“{value}”在资源目录表和工作区中都找不到",
+        "The resource code “{value}” is neither in the catalogue sheet nor in the workspace",
+    ),
+    "import.ambiguous": (
+        "工作区中有多个条目使用信息资源代码“{value}”,无法确定更新哪一个",
+        "Several entries in the workspace use the resource code “{value}”: it is unclear which to update",
+    ),
+    "import.with_entry": (
+        "所属条目({sheet} 第 {row} 行)有错误,这一行一并未导入",
+        "Its entry ({sheet} row {row}) has errors, so this row was not imported either",
+    ),
+    "import.items_follow": (
+        "它的 {count} 个信息项行({sheet} 第 {rows} 行)一并未导入",
+        "Its {count} data item rows ({sheet} rows {rows}) were not imported either",
+    ),
+    "import.with_items": (
+        "同一条目的其他行有错误({sheet} 第 {rows} 行),整个条目未导入",
+        "Other rows of this entry have errors ({sheet} rows {rows}), so the whole entry was not imported",
+    ),
+    # Import: where a problem is, and what the import records
+    "import.where_sheet": ("{sheet}", "{sheet}"),
+    "import.where_row": ("{sheet} 第 {row} 行", "{sheet} row {row}"),
+    "import.where_column": ("{sheet} {column} 列({header})", "{sheet} column {column} ({header})"),
+    "import.where_cell": ("{sheet} 第 {row} 行 {column} 列({header})", "{sheet} row {row}, column {column} ({header})"),
+    "import.at": ("{where}:{message}", "{where}: {message}"),
+    "import.reason": ("导入 {file}", "Imported from {file}"),
+    # Export
+    "export.format": (
+        "无法从“{path}”判断导出格式:请用 --format 指定 xlsx、csv、dcat 或 datajson",
+        "Cannot tell the export format from “{path}”: name it with --format xlsx, csv, dcat or datajson",
+    ),
+    "export.failed": ("无法写入“{path}”:{reason}", "Cannot write “{path}”: {reason}"),
+    "export.base_uri": (
+        "“{value}”不是以 http:// 或 https:// 开头、以 / 结尾的地址",
+        "“{value}” is not an address starting with http:// or https:// and ending with /",
+    ),
+    "export.license": ("“{value}”不是 http:// 或 https:// 地址", "“{value}” is not an http:// or https:// address"),
+    "dcat.catalogue_title": ("{department}政务数据资源开放目录", "Open data catalogue of {department}"),
+    "dcat.catalogue_description": (
+        "{department}在政务数据资源目录中登记的、开放属性为无条件开放或有条件开放的数据资源",
+        "The data resources {department} registered in the government data resource catalogue as open "
+        "(unconditionally or on conditions)",
+    ),
+    "dcat.distribution": ("{method}提供,格式:{format}", "Provided by {method}; format: {format}"),
+    "dcat.distribution_unknown": ("格式:{format}", "Format: {format}"),
     # Command-line output
     "cli.created": ("已创建工作区 {path}({department})", "Created workspace {path} ({department})"),
     "cli.sampled": ("已生成 {count} 个示例条目", "Generated {count} sample entries"),
@@ -250,6 +454,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.set": ("已修改 {count} 处({code})", "{count} changes made ({code})"),
     "cli.unchanged": ("没有变化", "Nothing changed"),
     "cli.no_pending": ("没有未同步的修改", "No unsynced changes"),
+    "cli.template_written": ("已写出编目模板 {path}", "Catalogue template written to {path}"),
+    "cli.import_summary": (
+        "读取条目 {entries} 行、信息项 {items} 行:新建 {created} 个条目,更新 {updated} 个,无变化 {unchanged} 个,"
+        "未导入 {rejected} 行",
+        "Read {entries} entry rows and {items} data item rows: {created} entries new, {updated} updated, "
+        "{unchanged} unchanged, {rejected} rows rejected",
+    ),
+    "cli.import_problems": ("{errors} 个错误、{warnings} 个警告", "{errors} errors, {warnings} warnings"),
+    "cli.import_done": (
+        "已导入:{operations} 处修改,作为一步记录,可撤销,下次同步时提交",
+        "Imported: {operations} changes recorded as one step (undoable, sent with the next sync)",
+    ),
+    "cli.import_nothing": ("没有需要导入的修改", "Nothing to import: the workspace already holds these values"),
+    "cli.import_dry_run": ("试运行:工作区未做任何修改", "Dry run: the workspace was not changed"),
+    "cli.import_refused": (
+        "{rows} 行有错误,工作区未做任何修改;改正后重新导入,或用 --skip-invalid 只导入无误的行",
+        "{rows} rows have errors, so the workspace was not changed; fix them and import again, "
+        "or use --skip-invalid to import the valid rows only",
+    ),
+    "cli.import_rejected_file": (
+        "未导入的 {rows} 行及其原因已写入 {path},改正后可再次导入",
+        "The {rows} rejected rows and their reasons are in {path}: fix them there and import that file",
+    ),
+    "cli.exported": ("已导出 {count} 个条目到 {path}", "Exported {count} entries to {path}"),
+    "cli.export_skipped_uncoded": (
+        "{count} 个条目没有信息资源代码,未导出",
+        "{count} entries have no resource code and were left out",
+    ),
+    "cli.export_skipped_closed": (
+        "{count} 个条目不予开放、开放属性未填、不予共享或已停用,未导出",
+        "{count} entries were left out: not open, open attribute not set, not shared, or retired",
+    ),
     "cli.internal": (
         "内部错误:{error}(设置 STEWARD_DEBUG=1 可查看详细信息)",
         "Internal error: {error} (set STEWARD_DEBUG=1 for details)",

@@ -1,0 +1,105 @@
+"""Stewards with real workspaces and keys, syncing with a real exchange in a subprocess (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import pytest
+from sqlalchemy import Engine
+
+from exchange import ledger
+from exchange.db import make_engine, migrate
+from exchange.local import LocalExchange
+from steward import identity, query, sample, sync
+from steward.exchange_client import Connection, ExchangeClient
+from steward.keys import SigningKey, fingerprint
+from steward.model import Entry
+from steward.workspace import Workspace
+from tests.exchange.conftest import new_database
+from tests.keyring_backend import MemoryKeyring
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def exchange(request, tmp_path_factory) -> Iterator[tuple[LocalExchange, Engine]]:
+    folder = tmp_path_factory.mktemp("exchange")
+    with new_database(request.param, folder) as url:
+        engine = make_engine(url)
+        migrate(engine)
+        for department in sample.DEPARTMENTS[:3]:
+            ledger.add_department(engine, department.code, department.name)
+        local = LocalExchange.start(url, folder / "server-key.json", folder / "serve.log")
+        try:
+            yield local, engine
+        finally:
+            local.stop()
+            engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@dataclass
+class Steward:
+    """A steward's workspace, enrolled at the exchange, able to sync."""
+
+    ws: Workspace
+    key: SigningKey
+    url: str
+    server_fingerprint: str
+
+    def sync(self, **options) -> sync.SyncReport:
+        client = ExchangeClient(Connection(self.url, retries=0), self.key)
+        try:
+            options.setdefault("trust", lambda offered: offered == self.server_fingerprint)
+            return sync.sync(self.ws, client, self.key, **options)
+        finally:
+            client.close()
+
+    def entry(self, entry_id: str) -> Entry:
+        return query.get_entry(self.ws, entry_id)
+
+    def catalogue(self) -> dict[str, dict]:
+        """Every entry's content (not the local edit counter), by id."""
+        with self.ws.reading() as conn:
+            ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM entries")]
+        result = {}
+        for entry_id in ids:
+            data = self.entry(entry_id).to_dict()
+            del data["revision"]
+            result[entry_id] = data
+        return result
+
+
+@pytest.fixture
+def make_steward(exchange, tmp_path) -> Iterator:
+    local, engine = exchange
+    made: list[Steward] = []
+    server_fp = fingerprint(__import__("exchange.server_key", fromlist=["load"]).load(local.key_file).public.raw)
+
+    def make(department: sample.Department = sample.DEPARTMENTS[0]) -> Steward:
+        ws = Workspace.create(tmp_path / f"ws{next(_numbers)}", department.code, department.name)
+        identity.create_key(ws, lambda _new: "", steward=f"测试员{len(made) + 1}")
+        key = identity.signing_key(ws, lambda _new: "")
+        ledger.enroll(engine, department.code, key.public, "测试员")
+        steward = Steward(ws, key, local.url, server_fp)
+        made.append(steward)
+        return steward
+
+    yield make
+    for steward in made:
+        steward.ws.close()
+
+
+def folder_of(steward: Steward) -> Path:
+    return steward.ws.folder
