@@ -19,7 +19,7 @@ from typing import Any
 import rfc8785
 
 from steward.keys import PublicKey, SigningKey, b64, unb64
-from steward.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, DataItem, Entry, Kind
+from steward.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, DataItem, Entry, Kind, item_order
 from steward.rules import is_valid_uscc
 
 FORMAT = "steward.changeset/1"
@@ -383,7 +383,7 @@ def entry_from_document(entry_id: str, document: dict[str, Any]) -> Entry:
     values = {spec.key: document[spec.key] for spec in ENTRY_FIELDS if spec.key in document}
     entry = Entry(id=entry_id, **values)
     entry.related_codes = list(entry.related_codes)
-    entry.items = sorted((DataItem.from_dict(item) for item in document.get("items", [])), key=lambda i: i.position)
+    entry.items = sorted((DataItem.from_dict(item) for item in document.get("items", [])), key=item_order)
     return entry
 
 
@@ -456,7 +456,7 @@ def _apply_one(entry: Entry, op: dict[str, Any]) -> Conflict | None:
         if entry.item(op["item"]["id"]) is not None:
             return _conflict(entry, op, "item_exists", op["base_version"])
         entry.items.append(DataItem.from_dict(op["item"]))
-        entry.items.sort(key=lambda i: i.position)
+        entry.items.sort(key=item_order)
         return None
     item = entry.item(op["item_id"])
     if item is None:
@@ -467,5 +467,5 @@ def _apply_one(entry: Entry, op: dict[str, Any]) -> Conflict | None:
     if getattr(item, op["field"]) != op["base"]:
         return _conflict(entry, op, "value", op["base_version"])
     setattr(item, op["field"], op["value"])
-    entry.items.sort(key=lambda i: i.position)
+    entry.items.sort(key=item_order)
     return None

@@ -20,7 +20,17 @@ from sqlalchemy import Connection
 
 from steward import search, shadow, store
 from steward.errors import StewardError
-from steward.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, ITEM_FIELDS, DataItem, Entry, Kind, new_id
+from steward.model import (
+    ENTRY_FIELD,
+    ENTRY_FIELDS,
+    ITEM_FIELD,
+    ITEM_FIELDS,
+    DataItem,
+    Entry,
+    Kind,
+    item_order,
+    new_id,
+)
 from steward.rules import tightens
 from steward.shadow import Shadow
 from steward.workspace import Workspace, now
@@ -257,7 +267,7 @@ class _Batch:
                 old = getattr(item, key)
                 if old != value:
                     setattr(item, key, value)
-                    entry.items.sort(key=lambda i: i.position)
+                    entry.items.sort(key=item_order)
                     self.record(entry, OpKind.ITEM_SET, old, value, key, item_id)
             case AddItem(entry_id=entry_id, item=item):
                 entry = self.entry(entry_id)
@@ -266,7 +276,7 @@ class _Batch:
                 if not item.position:
                     item = replace(item, position=max((i.position for i in entry.items), default=0) + 1)
                 entry.items.append(replace(item))
-                entry.items.sort(key=lambda i: i.position)
+                entry.items.sort(key=item_order)
                 self.record(entry, OpKind.ITEM_ADD, None, item.to_dict(), item_id=item.id)
             case RemoveItem(entry_id=entry_id, item_id=item_id):
                 entry = self.entry(entry_id)

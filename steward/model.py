@@ -164,3 +164,11 @@ class Entry:
 
 
 _ENTRY_NAMES = frozenset(f.name for f in fields(Entry))
+
+
+def item_order(item: DataItem) -> tuple[int, str]:
+    """The order of an entry's data items: by position, and by id where two share one.
+
+    Two stewards may each add an item at the same position; every copy must still list them alike.
+    """
+    return item.position, item.id

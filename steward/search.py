@@ -79,7 +79,7 @@ def rebuild(conn: Connection) -> None:
     dbapi.execute("DELETE FROM search_tri")
     dbapi.execute("INSERT INTO search_bi(search_bi) VALUES ('delete-all')")
     names: dict[int, list[str]] = {}
-    for entry_pk, name in dbapi.execute("SELECT entry_pk, name FROM items ORDER BY entry_pk, position"):
+    for entry_pk, name in dbapi.execute("SELECT entry_pk, name FROM items ORDER BY entry_pk, position, id"):
         names.setdefault(entry_pk, []).append(name)
     rows = [
         (pk, document(name, code, abstract, names.get(pk, ())))

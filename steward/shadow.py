@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from steward import store
 from steward.changeset import entry_document, entry_from_document
-from steward.model import DataItem, Entry
+from steward.model import DataItem, Entry, item_order
 from steward.store import chunked, placeholders
 
 
@@ -117,4 +117,4 @@ def _take_back(entry: Entry, kind: str, field: str | None, item_id: str | None, 
         entry.items = [i for i in entry.items if i.id != item_id]
     elif kind == "item_remove" and old:
         entry.items.append(DataItem.from_dict(old))
-    entry.items.sort(key=lambda i: i.position)
+    entry.items.sort(key=item_order)

@@ -117,7 +117,7 @@ def load_entries(conn: Connection, *, ids: Iterable[str] = (), pks: Iterable[int
     for chunk in chunked(list(result)):
         rows = db.execute(
             "SELECT entry_pk, id, position, name, data_type, length, sharing_type, open_type FROM items "
-            f"WHERE entry_pk IN ({placeholders(len(chunk))}) ORDER BY entry_pk, position, pk",
+            f"WHERE entry_pk IN ({placeholders(len(chunk))}) ORDER BY entry_pk, position, id",
             chunk,
         )
         for entry_pk, item_id, position, name, data_type, length, sharing, opening in rows:
@@ -280,7 +280,7 @@ def revalidate_all(conn: Connection, department_code: str) -> None:
     ctx = rule_context(conn, department_code, duplicate_codes(conn))
     item_rows = db.execute(
         "SELECT entry_pk, id, position, name, data_type, length, sharing_type, open_type FROM items "
-        "ORDER BY entry_pk, position, pk"
+        "ORDER BY entry_pk, position, id"
     )
     next_item = next(item_rows, None)
     checked: list[tuple[int, list[rules.Problem]]] = []

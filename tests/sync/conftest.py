@@ -11,12 +11,12 @@ import keyring
 import pytest
 from sqlalchemy import Engine
 
-from exchange import ledger
+from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
 from steward import identity, query, sample, sync
 from steward.exchange_client import Connection, ExchangeClient
-from steward.keys import SigningKey, fingerprint
+from steward.keys import SigningKey
 from steward.model import Entry
 from steward.workspace import Workspace
 from tests.exchange.conftest import new_database
@@ -85,7 +85,7 @@ class Steward:
 def make_steward(exchange, tmp_path) -> Iterator:
     local, engine = exchange
     made: list[Steward] = []
-    server_fp = fingerprint(__import__("exchange.server_key", fromlist=["load"]).load(local.key_file).public.raw)
+    server_fp = server_key.load(local.key_file).public.fingerprint
 
     def make(department: sample.Department = sample.DEPARTMENTS[0]) -> Steward:
         ws = Workspace.create(tmp_path / f"ws{next(_numbers)}", department.code, department.name)
