@@ -232,11 +232,14 @@ class HistoryModel(QAbstractItemModel):
         if column == self.TIME:
             return local_time(first.created_at)
         if column == self.AUTHOR:
+            if first.origin == "remote":
+                return fill(self.tr("%1 (department %2)"), first.author, first.department_code or "")
             return first.author
         if column == self.REASON:
             return self._reason(first)
         if column == self.STATE:
-            return self.tr("Synced") if group.synced else self.tr("Local, not synced")
+            return self._state(first) if first.origin == "remote" else (
+                self.tr("Synced") if group.synced else self.tr("Local, not synced"))
         if len(group.operations) == 1:
             return self._operation_text(first, column)
         if column == self.WHAT:
@@ -252,8 +255,15 @@ class HistoryModel(QAbstractItemModel):
         if column == self.AFTER:
             return self.describer.after(op.kind, op.field, op.new)
         if column == self.STATE:
-            return self.tr("Synced") if op.state is OpState.SYNCED else self.tr("Local, not synced")
+            return self._state(op)
         return ""
+
+    def _state(self, op: Operation) -> str:
+        if op.origin == "remote":
+            if op.verified:
+                return self.tr("From the exchange, signature verified")
+            return self.tr("From the exchange, signature NOT verified")
+        return self.tr("Synced") if op.state is OpState.SYNCED else self.tr("Local, not synced")
 
     def _reason(self, op: Operation) -> str:
         if op.reason:

@@ -69,19 +69,20 @@ class Session(QObject):
             )
             if not ok:
                 if not isinstance(outcome, Cancelled):
-                    self._report(outcome)
+                    self.report_failure(outcome)
                 return None
             result = outcome
         else:
             try:
                 result = journal.apply(self.workspace, changes, reason=reason, undoes=undoes)
             except StewardError as error:
-                self._report(error)
+                self.report_failure(error)
                 return None
         self._announce(result)
         return result
 
-    def _report(self, error: BaseException) -> None:
+    def report_failure(self, error: BaseException) -> None:
+        """Show a StewardError to the steward; anything else is a bug and goes to the crash handler."""
         if isinstance(error, StewardError):
             self.failed.emit(error.message(self.language))
         else:
