@@ -1,4 +1,4 @@
-"""`make screenshots`: PNGs of the main window, the editor with problems, bulk edit and pending changes.
+"""`make screenshots`: PNGs of the main window, the editor with problems, bulk edit, pending changes, import.
 
 Runs offscreen on a generated sample workspace in Chinese. Chinese text needs a CJK font
 installed (fonts-noto-cjk on Debian); without one it renders as boxes.
@@ -17,11 +17,12 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication, QWidget
 
-from steward import journal, query, sample
+from steward import journal, query, sample, template
 from steward.journal import SetField
 from steward.workspace import Workspace
 from ui.bulk_edit import BulkEditDialog
 from ui.i18n import Translators
+from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
 from ui.pending_view import PendingChangesDialog
 from ui.session import Session
@@ -98,9 +99,46 @@ def main(folder: Path) -> int:
     _settle(app)
     _save(pending, folder, "pending-changes")
     pending.close()
+
+    wizard = ImportWizard(session, window)
+    wizard.set_files([_import_sample(work / "部门编目表.xlsx", department)])
+    wizard.show()
+    wizard.next()
+    while wizard.plan is None and wizard.failure is None:
+        app.processEvents()
+    _settle(app)
+    _save(wizard, folder, "import-wizard")
+    wizard.close()
     window.close()
     session.close()
     return 0
+
+
+def _import_sample(path: Path, department: sample.Department) -> Path:
+    """A department's sheet as they come: new entries, local words, and a few cells the import must refuse."""
+    entries = list(sample.generate(department, 14, seed=23, first_sequence=900))
+    entries[2].sharing_type = "conditional"
+    entries[2].sharing_conditions = ""
+    with template.open_workbook(path) as (entry_sheet, item_sheet):
+        for n, entry in enumerate(entries):
+            cells = template.entry_cells(entry)
+            columns = {c.key: i for i, c in enumerate(template.ENTRY_COLUMNS)}
+            if n == 1:
+                cells[columns["sharing_type"]] = "按需共享"  # a local word: understood
+                cells[columns["sharing_conditions"]] = "经审批后用于市场监管"
+            if n == 4:
+                cells[columns["open_type"]] = "看情况开放"
+            if n == 6:
+                cells[columns["published"]] = "明年三月"
+            if n == 9:
+                cells[columns["code"]] = template.entry_cells(entries[8])[columns["code"]]
+            entry_sheet.append(cells)
+            for m, item in enumerate(entry.items):
+                row = template.item_cells(entry.code if n != 9 else entries[8].code, item)
+                if n == 11 and m == 2:
+                    row[3] = "十八"
+                item_sheet.append(row)
+    return path
 
 
 if __name__ == "__main__":

@@ -53,6 +53,23 @@ class Settings:
         self.store.setValue("prefs/proxy", value.strip())
 
     @property
+    def export_base_uri(self) -> str:
+        """The open data portal's address the DCAT-AP and data.json exports build on (File ▸ Export)."""
+        return self._text("prefs/export_base_uri")
+
+    @export_base_uri.setter
+    def export_base_uri(self, value: str) -> None:
+        self.store.setValue("prefs/export_base_uri", value.strip())
+
+    @property
+    def export_license(self) -> str:
+        return self._text("prefs/export_license")
+
+    @export_license.setter
+    def export_license(self, value: str) -> None:
+        self.store.setValue("prefs/export_license", value.strip())
+
+    @property
     def last_workspace(self) -> str:
         return self._text("state/last_workspace")
 
