@@ -28,8 +28,9 @@ translations: $(QM)
 update-translations: $(STAMP)
 	$(BIN)/pyside6-lupdate -silent -no-obsolete -locations none ui/*.py -ts $(TS)
 
+# The demo: sample data and a local exchange of its own (its data apart from real work; see README).
 run: $(STAMP) $(QM)
-	$(BIN)/steward
+	$(BIN)/steward gui --demo
 
 test: $(STAMP) $(QM)
 	$(BIN)/python -m pytest

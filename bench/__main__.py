@@ -7,11 +7,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench import core, exchange, gui
+from bench import core, exchange, formats, gui, packaging, sync
 from bench.harness import Report
 from steward.workspace import Workspace
 
-GROUPS = ("core", "gui", "exchange")
+GROUPS = ("core", "gui", "exchange", "sync", "formats", "packaging")
 
 
 def main() -> int:
@@ -32,6 +32,12 @@ def main() -> int:
             _catalogue(report, folder, args, "gui" in groups)
         if "exchange" in groups:
             exchange.run(report, folder)
+        if "sync" in groups:
+            sync.run(report, folder, args.entries)
+        if "formats" in groups:
+            formats.run(report, folder)  # its own 10,000-entry catalogue, as the issue sets the targets
+        if "packaging" in groups:
+            packaging.run(report)  # dist/ as make dist and make deb leave it, built when missing
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -86,7 +86,7 @@ class Checkpoint(BaseModel):
 
 class FeedRecord(BaseModel):
     position: int
-    changeset: dict[str, Any]
+    changeset_json: str  # the signed changeset exactly as signed: canonical JSON text
     changeset_sha256: str
     versions: dict[str, int]
     prev_hash: str

@@ -23,6 +23,7 @@ from steward.changeset import (
     apply_operations,
     entry_document,
     entry_from_document,
+    from_canonical,
     parse,
     verify,
 )
@@ -370,7 +371,8 @@ def feed(engine: Engine, server_key: SigningKey, exchange: str, after: int, limi
         if records and size + len(body) > FEED_BYTES:
             break
         size += len(body)
-        records.append({"position": position, "changeset": json.loads(body), "changeset_sha256": sha256,
+        # The exact bytes the steward signed: clients verify them as they are, without canonicalising again.
+        records.append({"position": position, "changeset_json": body, "changeset_sha256": sha256,
                         "versions": json.loads(versions), "prev_hash": prev_hash, "hash": record_hash,
                         "accepted_at": accepted_at})
     more = len(records) < len(rows)
@@ -417,8 +419,8 @@ def _check_record(position: int, body: str, sha256: str, stored_versions: dict[s
     if prev_hash != previous:
         yield f"{where}: its previous hash does not match record {position - 1}"
     try:
-        cs = parse(json.loads(body))
-    except (ValueError, ChangesetInvalid) as error:
+        cs = from_canonical(body.encode("utf-8"))
+    except ChangesetInvalid as error:
         yield f"{where}: the stored changeset is malformed ({error})"
         return
     if cs.digest() != sha256:

@@ -9,6 +9,7 @@ the client use. `parse` refuses anything outside the format (docs/protocol.md), 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -313,6 +314,10 @@ def _is_uuid(value: str) -> bool:
 
 def parse(document: Any) -> Changeset:
     """A Changeset from decoded JSON, or ChangesetInvalid naming every problem (at most 100)."""
+    return _parse_header(document, deep=True)
+
+
+def _parse_header(document: Any, deep: bool) -> Changeset:
     check = _Checker()
     if not isinstance(document, dict):
         raise ChangesetInvalid([FormatProblem("", "a changeset is a JSON object")])
@@ -342,11 +347,46 @@ def parse(document: Any) -> Changeset:
         check.fail("operations", f"more than {MAX_OPERATIONS} operations")
         operations = []
     for n, op in enumerate(operations):
-        check.operation(f"operations[{n}]", op)
+        if deep:
+            check.operation(f"operations[{n}]", op)
+        elif not isinstance(op, dict) or op.get("kind") not in KINDS or not isinstance(op.get("entry_id"), str):
+            check.fail(f"operations[{n}]", "not an operation")
     if check.problems:
         raise ChangesetInvalid(check.problems)
     return Changeset(document["id"], department, document["key_id"], document["seq"], created,  # type: ignore[arg-type]
                      document["author"], tuple(operations), signature)
+
+
+_SIGNED_TAIL = re.compile(rb',"signature":"([A-Za-z0-9+/]{86}==)"\}\Z')
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("an object has the same member twice")
+    return result
+
+
+def from_canonical(body: bytes) -> Changeset:
+    """A changeset from the exact canonical bytes it was signed as (what the feed serves).
+
+    The signature is checked over these very bytes (without their trailing signature member), so
+    nothing needs canonicalising again, and the digest is theirs. The header is checked in full;
+    the operations only for their shape, since a steward's verified signature and the exchange's
+    own checks at acceptance stand behind them.
+    """
+    tail = _SIGNED_TAIL.search(body)
+    try:
+        document = json.loads(body, object_pairs_hook=_strict_object)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ChangesetInvalid([FormatProblem("", f"not JSON: {error}")]) from error
+    if tail is None or not isinstance(document, dict) or document.get("signature") != tail.group(1).decode():
+        raise ChangesetInvalid([FormatProblem("signature", "the body does not end with its signature member")])
+    cs = _parse_header(document, deep=False)
+    # Frozen dataclass: fill the cached properties directly, so digest() and verify() use these bytes.
+    cs.__dict__["canonical_unsigned"] = body[: tail.start()] + b"}"
+    cs.__dict__["canonical_bytes"] = body
+    return cs
 
 
 def _is_b64_signature(text: str) -> bool:

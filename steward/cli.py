@@ -526,7 +526,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(render("gui.unavailable", {"error": str(error)}), file=sys.stderr)
         return EXIT_UNUSABLE
-    return app.run(args.dir, smoke=args.smoke, started=STARTED)
+    return app.run(args.dir, smoke=args.smoke, started=STARTED, demo=getattr(args, "demo", False))
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -665,6 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("gui", cmd_gui, "Open the desktop window (on DIR, or the last or default workspace).")
     p.add_argument("dir", nargs="?")
     p.add_argument("--smoke", action="store_true", help="open, wait for the table's first paint, print timings")
+    p.add_argument("--demo", action="store_true",
+                   help="open the demo: sample data and a local exchange of its own, apart from real work")
 
     p = command("demo", cmd_default, "Open (or create, with sample data) the default workspace and summarise it.")
     p.add_argument("dir", nargs="?")

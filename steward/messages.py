@@ -417,7 +417,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Other rows of this entry have errors ({sheet} rows {rows}), so the whole entry was not imported",
     ),
     # Import: where a problem is, and what the import records
-    "import.where_sheet": ("{sheet}", "{sheet}"),
+    "import.where_sheet": ("{sheet} 表", "sheet {sheet}"),
     "import.where_row": ("{sheet} 第 {row} 行", "{sheet} row {row}"),
     "import.where_column": ("{sheet} {column} 列({header})", "{sheet} column {column} ({header})"),
     "import.where_cell": ("{sheet} 第 {row} 行 {column} 列({header})", "{sheet} row {row}, column {column} ({header})"),

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.changeset import Changeset, ChangesetInvalid, canonical, sha256_hex
-from steward.changeset import parse as parse_changeset
+from steward.changeset import Changeset, ChangesetInvalid, canonical, from_canonical, sha256_hex
 from steward.changeset import verify as verify_changeset
 from steward.keys import PublicKey, SigningKey, b64, unb64
 
@@ -188,7 +187,7 @@ def verify_feed(records: list[dict[str, Any]], checkpoint: dict[str, Any] | None
         if position != expected:
             raise FeedInvalid(expected, f"position {position} where {expected} was expected")
         try:
-            cs = parse_changeset(raw["changeset"])
+            cs = from_canonical(str(raw["changeset_json"]).encode("utf-8"))
         except (ChangesetInvalid, KeyError, TypeError) as error:
             raise FeedInvalid(expected, f"the changeset is malformed: {error}") from error
         record = Record(expected, cs.id, cs.digest(), raw.get("versions") or {}, raw.get("prev_hash", ""),

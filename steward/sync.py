@@ -88,6 +88,13 @@ def _set_facts(conn: Connection, values: dict[str, str]) -> None:
     )
 
 
+def pin_exchange(ws: Workspace, url: str, exchange_id: str, public: PublicKey) -> None:
+    """Trust an exchange without asking: for one this machine made itself (the demo), whose key is known."""
+    with ws.writing() as conn:
+        _set_facts(conn, {"exchange_url": url, "exchange_id": exchange_id, "exchange_key": public.to_b64(),
+                          "feed_position": "0", "feed_hash": GENESIS})
+
+
 class Syncer:
     """One sync of one workspace with one exchange."""
 
@@ -135,9 +142,7 @@ class Syncer:
             if self.trust is None or not self.trust(offered.fingerprint):
                 raise StewardError("sync.server_untrusted", url=self.client.base,
                                    fingerprint=spaced(offered.fingerprint))
-            with self.ws.writing() as conn:
-                _set_facts(conn, {"exchange_url": self.client.base, "exchange_id": info["exchange_id"],
-                                  "exchange_key": offered.to_b64(), "feed_position": "0", "feed_hash": GENESIS})
+            pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)
         self.server_public = offered
         self._refresh_keys()
 
@@ -238,7 +243,10 @@ class Syncer:
             journal.apply_on(conn, self.ws.department_code, changes, origin=origin)
         db = conn.connection.driver_connection
         db.executemany("UPDATE entries SET version = ? WHERE id = ?", [(versions[i], i) for i in ids])
-        journal.refresh_dirty(conn, store.load_entries(conn, ids=ids))
+        # An entry made here from the exchange's copy equals it; only those we already had can differ.
+        new = [i for i in ids if i not in local]
+        db.executemany("UPDATE entries SET dirty = 0 WHERE id = ?", [(i,) for i in new])
+        journal.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
         self.report.conflicts += conflicts.record(conn, found, cs.id)
         self.report.pulled += 1
 

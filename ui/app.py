@@ -6,9 +6,10 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from steward import __version__
 from steward.errors import StewardError
@@ -20,6 +21,9 @@ from ui.main_window import MainWindow
 from ui.resources import icon
 from ui.session import Session
 from ui.settings import Settings
+
+if TYPE_CHECKING:
+    from ui.demo_mode import DemoMode
 
 SMOKE_TIMEOUT_MS = 120_000
 
@@ -68,8 +72,27 @@ def _choose_workspace(folder: str | None, settings: Settings, language: str) -> 
     return _open(dialog.chosen_path(), language)
 
 
-def run(folder: str | None = None, smoke: bool = False, started: float | None = None) -> int:
-    """The window's main loop; with `smoke`, open, wait for the table's first paint, print timings, exit."""
+def _start_demo(settings: Settings) -> DemoMode | None:
+    """The demo's exchange and first steward (made on first use); None, after saying why, if it cannot start."""
+    try:
+        # Imported here: the demo needs the exchange package, which a department's installer leaves out.
+        from exchange import demo
+        from ui.demo_mode import DemoMode
+
+        return DemoMode(demo.prepare(), settings)
+    except (ImportError, RuntimeError, StewardError) as error:
+        text = error.message() if isinstance(error, StewardError) else str(error)
+        QMessageBox.critical(None, QCoreApplication.translate("app", "Steward"),
+                             QCoreApplication.translate("app", "The demo cannot start: %1")
+                             .replace("%1", text))
+        return None
+
+
+def run(folder: str | None = None, smoke: bool = False, started: float | None = None, demo: bool = False) -> int:
+    """The window's main loop; with `smoke`, open, wait for the table's first paint, print timings, exit.
+
+    With `demo`, open the demo: sample data and a local exchange of its own (see exchange/demo.py).
+    """
     started = started if started is not None else time.perf_counter()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("Steward")
@@ -83,9 +106,14 @@ def run(folder: str | None = None, smoke: bool = False, started: float | None = 
     translators = Translators()
     language = core_language(translators.install(app, settings.language))
 
-    if smoke:
+    demo_mode = _start_demo(settings) if demo else None
+    if demo and demo_mode is None:
+        return 2
+    if demo_mode is not None:
+        workspace: Workspace | None = Workspace.open(demo_mode.demo.workspace_folder(1))
+    elif smoke:
         try:
-            workspace: Workspace | None = Workspace.open(folder or default_path())
+            workspace = Workspace.open(folder or default_path())
         except StewardError as error:
             print(error.message(language), file=sys.stderr)
             return 2
@@ -94,16 +122,23 @@ def run(folder: str | None = None, smoke: bool = False, started: float | None = 
     if workspace is None:
         return 0
     opened = time.perf_counter()
-    settings.last_workspace = str(workspace.folder)
+    if demo_mode is None:  # the demo's workspace is no place to come back to without its exchange
+        settings.last_workspace = str(workspace.folder)
     session = Session(workspace, settings)
     session.language = language
     window = MainWindow(session, translators)
+    if demo_mode is not None:
+        demo_mode.attach(window)
     timings: dict[str, object] = {"workspace_open_s": round(opened - started, 3)}
     if smoke:
         _arm_smoke(app, window, timings, started)
     window.show()
     timings["window_shown_s"] = round(time.perf_counter() - started, 3)
-    code = app.exec()
+    try:
+        code = app.exec()
+    finally:
+        if demo_mode is not None:
+            demo_mode.stop()
     session.close()
     return code if not smoke else int(timings.get("exit_code", 1))  # type: ignore[call-overload]
 

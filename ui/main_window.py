@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -22,20 +24,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import __version__, drafts, query, store
+from steward import __version__, drafts, identity, query, store, sync
+from steward.exporter import ExportResult
 from steward.journal import CreateEntry, EraseEntry, SetField
 from ui.bulk_edit import BulkEditDialog
 from ui.catalogue_model import CatalogueModel, EntryIdRole
 from ui.classification_tree import ClassificationTree
+from ui.conflict_dialog import ConflictDialog
 from ui.entry_editor import EntryEditor
+from ui.export_dialog import ExportDialog
 from ui.filter_panel import FilterPanel
 from ui.history_view import HistoryDialog
 from ui.i18n import Translators, core_language
+from ui.import_wizard import ImportWizard
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
 from ui.resources import icon
 from ui.session import Session
 from ui.settings_dialog import SettingsDialog
+from ui.sync_controller import SyncController
 from ui.workers import Job
 
 SEARCH_DELAY_MS = 250
@@ -51,6 +58,8 @@ class MainWindow(QMainWindow):
         session.dialog_parent = self
         session.failed.connect(self._show_failure)
         self.model = CatalogueModel(session, self)
+        self.sync_controller = SyncController(session, self)
+        self.sync_controller.conflicts_found.connect(self.show_conflicts)
         self._painted = False
         self._pending_dialog: PendingChangesDialog | None = None
         self._build_widgets()
@@ -163,8 +172,12 @@ class MainWindow(QMainWindow):
         self.reset_filters_action = self._action(self.reset_filters, "Ctrl+Shift+L")
         self.reload_action = self._action(self.model.reload, std.Refresh)
         self.sync_action = self._action(self.sync, "Ctrl+S", "sync")
-        self.sync_action.setEnabled(False)  # the exchange client is not part of this build yet
+        self.conflicts_action = self._action(self.show_conflicts, "Ctrl+Shift+K")
+        self.create_key_action = self._action(self.sync_controller.create_key)
+        self.export_key_action = self._action(self.export_public_key)
         self.settings_action = self._action(self.show_settings, std.Preferences)
+        self.import_action = self._action(self.import_catalogue, "Ctrl+I")
+        self.export_action = self._action(self.export_catalogue, "Ctrl+E")
         self.quit_action = self._action(self.close, std.Quit)
         self.about_action = self._action(self.show_about)
         self.focus_table_action = self._action(self.table.setFocus, "Ctrl+1")
@@ -173,6 +186,8 @@ class MainWindow(QMainWindow):
 
         bar = self.menuBar()
         self.file_menu = bar.addMenu("")
+        self.file_menu.addActions([self.import_action, self.export_action])
+        self.file_menu.addSeparator()
         self.file_menu.addActions([self.settings_action])
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
@@ -189,7 +204,9 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         self.view_menu.addActions([self.focus_table_action, self.focus_editor_action, self.focus_tree_action])
         self.sync_menu = bar.addMenu("")
-        self.sync_menu.addAction(self.sync_action)
+        self.sync_menu.addActions([self.sync_action, self.conflicts_action])
+        self.sync_menu.addSeparator()
+        self.sync_menu.addActions([self.create_key_action, self.export_key_action])
         self.help_menu = bar.addMenu("")
         self.help_menu.addAction(self.about_action)
 
@@ -211,8 +228,9 @@ class MainWindow(QMainWindow):
         self.unsynced_label = QLabel(self)
         self.last_sync_label = QLabel(self)
         self.key_label = QLabel(self)
-        for widget in (self.workspace_label, self.department_label, self.unsynced_label, self.last_sync_label,
-                       self.key_label):
+        self.conflicts_label = QLabel(self)
+        for widget in (self.workspace_label, self.department_label, self.unsynced_label, self.conflicts_label,
+                       self.last_sync_label, self.key_label):
             bar.addPermanentWidget(widget)
         self._status_timer = QTimer(self, singleShot=True, interval=300)
         self._status_timer.timeout.connect(self._refresh_status)
@@ -244,8 +262,16 @@ class MainWindow(QMainWindow):
             self.history_action: (self.tr("Entry &history"), self.tr("Earlier versions of the current entry")),
             self.reset_filters_action: (self.tr("&Clear filters"), self.tr("Show every entry again")),
             self.reload_action: (self.tr("Re&load"), self.tr("Read the catalogue again")),
-            self.sync_action: (self.tr("&Sync"), self.tr("Sync with the central exchange (not configured)")),
+            self.sync_action: (self.tr("&Sync"), self.tr("Pull other stewards' changes, then send yours (Ctrl+S)")),
+            self.conflicts_action: (self.tr("Resolve &conflicts…"),
+                                    self.tr("Fields another steward changed as well: choose what to keep")),
+            self.create_key_action: (self.tr("Create signing &key…"),
+                                     self.tr("Make the key that signs this workspace's changesets")),
+            self.export_key_action: (self.tr("&Export public key…"),
+                                     self.tr("Write the public key for enrollment at the exchange")),
             self.settings_action: (self.tr("&Settings…"), self.tr("Language, exchange address, certificates, proxy")),
+            self.import_action: (self.tr("&Import…"), self.tr("Import entries from Excel or CSV")),
+            self.export_action: (self.tr("E&xport…"), self.tr("Export as Excel, CSV, DCAT-AP or data.json")),
             self.quit_action: (self.tr("&Quit"), self.tr("Close Steward")),
             self.about_action: (self.tr("&About Steward"), self.tr("Version and licence")),
             self.focus_table_action: (self.tr("Go to &table"), self.tr("Move the keyboard focus to the table")),
@@ -422,6 +448,24 @@ class MainWindow(QMainWindow):
         if entry_id:
             HistoryDialog(self.session, entry_id, self).show()
 
+    def import_catalogue(self) -> ImportWizard:
+        wizard = ImportWizard(self.session, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.imported.connect(lambda summary: self.statusBar().showMessage(summary, 15000))
+        wizard.open()
+        return wizard
+
+    def export_catalogue(self) -> ExportDialog:
+        dialog = ExportDialog(self.session, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.exported.connect(self._exported)
+        dialog.open()
+        return dialog
+
+    def _exported(self, result: ExportResult) -> None:
+        self.statusBar().showMessage(
+            self.tr("Exported %n entries to %1", "", result.written).replace("%1", str(result.path)), 15000)
+
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.session.settings, self)
         dialog.language_changed.connect(self.apply_language)
@@ -435,7 +479,24 @@ class MainWindow(QMainWindow):
         )
 
     def sync(self) -> None:
-        """Sync arrives with the exchange client; the action stays disabled until then."""
+        self.sync_controller.run()
+        self._refresh_status()
+
+    def show_conflicts(self) -> ConflictDialog:
+        dialog = ConflictDialog(self.session, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.resolved.connect(lambda _entry_id: self._refresh_status())
+        dialog.open()
+        return dialog
+
+    def export_public_key(self) -> None:
+        if identity.key_info(self.session.workspace) is None and self.sync_controller.create_key() is None:
+            return
+        path, _filter = QFileDialog.getSaveFileName(self, self.tr("Export public key"), "steward-public-key.json",
+                                                    self.tr("Public key (*.json)"))
+        if path:
+            identity.export_public_key(self.session.workspace, Path(path))
+            self.statusBar().showMessage(self.tr("Public key written to %1").replace("%1", path), 15000)
 
     # Status ---------------------------------------------------------------------------
 
@@ -446,7 +507,9 @@ class MainWindow(QMainWindow):
         workspace = self.session.workspace
 
         def read(_job: Job) -> tuple[query.Summary, dict[str, str]]:
-            return query.summary(workspace), workspace.facts()
+            facts = workspace.facts()
+            facts["open_conflicts"] = str(sync.status(workspace).conflicts)
+            return query.summary(workspace), facts
 
         def show(result: tuple[query.Summary, dict[str, str]]) -> None:
             self._status, self._facts = result
@@ -464,7 +527,11 @@ class MainWindow(QMainWindow):
         self.unsynced_label.setText(self.tr("Unsynced: %1").replace("%1", str(unsynced)))
         last = self._facts.get("last_sync")
         self.last_sync_label.setText(self.tr("Last sync: %1").replace("%1", last) if last else self.tr("Never synced"))
-        self.key_label.setText(self.tr("No signing key"))
+        key_id = self._facts.get("key_id")
+        self.key_label.setText(self.tr("Key %1").replace("%1", key_id[:8]) if key_id else self.tr("No signing key"))
+        open_conflicts = int(self._facts.get("open_conflicts", "0"))
+        self.conflicts_label.setText(self.tr("Conflicts: %1").replace("%1", str(open_conflicts)))
+        self.conflicts_label.setVisible(open_conflicts > 0)
 
     def _show_failure(self, message: str) -> None:
         QMessageBox.warning(self, self.tr("Steward"), message)

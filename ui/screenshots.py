@@ -17,10 +17,14 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication, QWidget
 
-from steward import journal, query, sample, template
+from exchange import demo as demo_setup
+from steward import identity, journal, query, sample, sync, template
+from steward.conflicts import Take
+from steward.exchange_client import Connection, ExchangeClient
 from steward.journal import SetField
 from steward.workspace import Workspace
 from ui.bulk_edit import BulkEditDialog
+from ui.conflict_dialog import ConflictDialog
 from ui.i18n import Translators
 from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
@@ -55,8 +59,12 @@ def main(folder: Path) -> int:
         print("warning: no CJK font installed; Chinese will render as boxes (apt-get install fonts-noto-cjk)")
     work = Path(tempfile.mkdtemp(prefix="steward-shots-"))
     department = sample.DEPARTMENTS[0]
-    workspace = Workspace.create(work / "ws", department.code, department.name)
-    journal.apply(workspace, [journal.CreateEntry(e) for e in sample.generate(department, 400, seed=11)])
+    # The demo's set-up: a sample workspace synced with a local exchange, so the pending view and
+    # the conflict dialog show what a steward meets after a sync.
+    demo = demo_setup.prepare(work / "demo")
+    exchange = demo.start_exchange()
+    workspace = Workspace.open(demo.workspace_folder(1))
+    _sync(workspace, exchange.url)
     settings = Settings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
     settings.language = "zh_CN"
     translators = Translators()
@@ -100,6 +108,8 @@ def main(folder: Path) -> int:
     _save(pending, folder, "pending-changes")
     pending.close()
 
+    _conflict_shot(app, folder, demo, exchange.url, workspace, settings)
+
     wizard = ImportWizard(session, window)
     wizard.set_files([_import_sample(work / "部门编目表.xlsx", department)])
     wizard.show()
@@ -111,7 +121,48 @@ def main(folder: Path) -> int:
     wizard.close()
     window.close()
     session.close()
+    exchange.stop()
     return 0
+
+
+def _sync(workspace: Workspace, url: str) -> None:
+    key = identity.signing_key(workspace, lambda _new: demo_setup.DEMO_PASSPHRASE)
+    client = ExchangeClient(Connection(url), key)
+    try:
+        sync.sync(workspace, client, key)
+    finally:
+        client.close()
+
+
+def _conflict_shot(app: QApplication, folder: Path, demo: demo_setup.Demo, url: str, first: Workspace,
+                   settings: Settings) -> None:
+    """A second steward renames an entry the first renamed too: the dialog a steward then meets."""
+    _sync(first, url)
+    second = Workspace.open(demo_setup.steward_workspace(demo, 2))
+    _sync(second, url)
+    with first.reading() as conn:
+        entry_id = conn.exec_driver_sql(
+            "SELECT id FROM entries WHERE dirty = 0 AND error_count = 0 ORDER BY pk LIMIT 1").scalar_one()
+    entry = query.get_entry(first, entry_id)
+    journal.apply(first, [SetField(entry_id, "name", entry.name + "(按新名录更名)"),
+                          SetField(entry_id, "update_frequency", "weekly")])
+    journal.apply(second, [SetField(entry_id, "name", entry.name + "(二〇二六年版)"),
+                           SetField(entry_id, "update_frequency", "monthly"),
+                           SetField(entry_id, "abstract", entry.abstract + "补充:数据来源为业务系统。")])
+    _sync(first, url)
+    _sync(second, url)
+    session = Session(second, settings)
+    session.language = "zh"
+    dialog = ConflictDialog(session)
+    dialog.resize(1100, 420)
+    dialog.show()
+    while dialog.model.rowCount() == 0:
+        app.processEvents()
+    dialog.model.choose(0, Take.THEIRS)
+    _settle(app)
+    _save(dialog, folder, "conflict-dialog")
+    dialog.close()
+    session.close()
 
 
 def _import_sample(path: Path, department: sample.Department) -> Path:

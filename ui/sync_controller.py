@@ -6,7 +6,7 @@ fingerprint) and shows what happened. The signing key is unlocked for one sync a
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from steward import identity, sync
@@ -19,10 +19,6 @@ from ui.session import Session
 from ui.workers import Job
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("SyncController", text)
-
-
 class SyncController(QObject):
     synced = Signal(object)  # the SyncReport
     conflicts_found = Signal()
@@ -32,6 +28,7 @@ class SyncController(QObject):
         self.session = session
         self.window = parent
         self.exchange_url_override: str | None = None  # the demo's own exchange
+        self.passphrase: str | None = None  # the demo supplies its own key files' passphrase
 
     # What the sync needs ----------------------------------------------------------------------
 
@@ -47,21 +44,21 @@ class SyncController(QObject):
     def _unlock(self) -> SigningKey | None:
         info = identity.key_info(self.session.workspace)
         if info is None:
-            QMessageBox.information(self.window, tr("Sync"), tr(
+            QMessageBox.information(self.window, self.tr("Sync"), self.tr(
                 "This workspace has no signing key yet. Create one (Sync ▸ Create signing key), give the "
                 "exported public key to the exchange's administrator for enrollment, then sync."))
             return None
-        secret: list[str] = []
-        if info.storage is Storage.FILE:
-            text, ok = QInputDialog.getText(self.window, tr("Unlock signing key"), tr("Passphrase of the signing key:"),
-                                            QLineEdit.EchoMode.Password)
+        secret: list[str] = [self.passphrase] if self.passphrase else []
+        if info.storage is Storage.FILE and not secret:
+            text, ok = QInputDialog.getText(self.window, self.tr("Unlock signing key"),
+                                            self.tr("Passphrase of the signing key:"), QLineEdit.EchoMode.Password)
             if not ok:
                 return None
             secret.append(text)
         try:
             return identity.signing_key(self.session.workspace, lambda _new: secret[0] if secret else "")
         except StewardError as error:
-            QMessageBox.warning(self.window, tr("Sync"), error.message(self.session.language))
+            QMessageBox.warning(self.window, self.tr("Sync"), error.message(self.session.language))
             return None
 
     def _confirm_exchange(self, client: ExchangeClient) -> str | None:
@@ -73,7 +70,7 @@ class SyncController(QObject):
             self._report_failure(outcome)
             return None
         fingerprint = PublicKey.from_b64(outcome["public_key"]).fingerprint
-        answer = QMessageBox.question(self.window, tr("Confirm the exchange"), tr(
+        answer = QMessageBox.question(self.window, self.tr("Confirm the exchange"), self.tr(
             "First contact with the exchange at %1. Compare its key fingerprint with the one its administrator "
             "gave you:\n\n%2\n\nTrust this exchange?").replace("%1", client.base).replace("%2", spaced(fingerprint)))
         return fingerprint if answer == QMessageBox.StandardButton.Yes else None
@@ -82,8 +79,8 @@ class SyncController(QObject):
 
     def run(self) -> sync.SyncReport | None:
         if not self.exchange_url():
-            QMessageBox.information(self.window, tr("Sync"),
-                                    tr("No exchange address is set: enter it in File ▸ Settings."))
+            QMessageBox.information(self.window, self.tr("Sync"),
+                                    self.tr("No exchange address is set: enter it in File ▸ Settings."))
             return None
         key = self._unlock()
         if key is None:
@@ -100,7 +97,8 @@ class SyncController(QObject):
                                  progress=lambda _stage, done, total: job.progress(done, total),
                                  cancelled=lambda: job.cancelled)
 
-            ok, outcome = run_with_progress(self.session.runner, self.window, tr("Syncing with the exchange…"), work)
+            title = self.tr("Syncing with the exchange…")
+            ok, outcome = run_with_progress(self.session.runner, self.window, title, work)
         finally:
             client.close()
         # Remote changes may have touched what older undo steps would overwrite: they start afresh.
@@ -114,7 +112,7 @@ class SyncController(QObject):
         return outcome
 
     def _summarise(self, report: sync.SyncReport) -> None:
-        message = (tr("Pulled %1 changesets, pushed %2 (%3 operations), confirmed %4.")
+        message = (self.tr("Pulled %1 changesets, pushed %2 (%3 operations), confirmed %4.")
                    .replace("%1", str(report.pulled)).replace("%2", str(report.pushed))
                    .replace("%3", str(report.operations)).replace("%4", str(report.confirmed)))
         status_bar = getattr(self.window, "statusBar", None)
@@ -122,28 +120,28 @@ class SyncController(QObject):
             status_bar().showMessage(message, 15000)
         details = []
         if report.held_back:
-            details.append(tr("%1 entries were not sent: they have rule errors, open conflicts or another "
+            details.append(self.tr("%1 entries were not sent: they have rule errors, open conflicts or another "
                               "department as provider.").replace("%1", str(len(report.held_back))))
-        details.extend(tr("The exchange refused changeset %1: %2").replace("%1", r["changeset"][:8])
+        details.extend(self.tr("The exchange refused changeset %1: %2").replace("%1", r["changeset"][:8])
                        .replace("%2", r["message"]) for r in report.refused)
         if details:
-            QMessageBox.information(self.window, tr("Sync"), "\n\n".join([message, *details]))
+            QMessageBox.information(self.window, self.tr("Sync"), "\n\n".join([message, *details]))
         if report.conflicts or sync.status(self.session.workspace).conflicts:
             self.conflicts_found.emit()
 
     def _report_failure(self, error: object) -> None:
         if isinstance(error, Cancelled | sync.SyncCancelled):
-            text = tr("Sync cancelled: what was finished is kept; the next sync continues.")
+            text = self.tr("Sync cancelled: what was finished is kept; the next sync continues.")
         elif isinstance(error, ExchangeRefused) and error.status == 401:
-            text = tr("The exchange does not accept this workspace's key. Give the exported public key to the "
+            text = self.tr("The exchange does not accept this workspace's key. Give the exported public key to the "
                       "exchange's administrator for enrollment.")
         elif isinstance(error, StewardError):
             text = error.message(self.session.language)
         elif isinstance(error, ExchangeRefused):
-            text = tr("The exchange refused: %1").replace("%1", error.message)
+            text = self.tr("The exchange refused: %1").replace("%1", error.message)
         else:
             raise error  # type: ignore[misc]  # a bug: the crash handler shows and logs it
-        QMessageBox.warning(self.window, tr("Sync"), text)
+        QMessageBox.warning(self.window, self.tr("Sync"), text)
 
     # Keys ----------------------------------------------------------------------------------------
 
@@ -151,14 +149,14 @@ class SyncController(QObject):
         workspace = self.session.workspace
         existing = identity.key_info(workspace)
         if existing is not None:
-            QMessageBox.information(self.window, tr("Signing key"), tr("This workspace's key:\n%1")
+            QMessageBox.information(self.window, self.tr("Signing key"), self.tr("This workspace's key:\n%1")
                                     .replace("%1", spaced(existing.fingerprint)))
             return existing
 
         def ask(new: bool) -> str:
             text, ok = QInputDialog.getText(
-                self.window, tr("Signing key"),
-                tr("No secure keyring is available here: choose a passphrase (8 characters or more) to protect "
+                self.window, self.tr("Signing key"),
+                self.tr("No secure keyring is available here: choose a passphrase (8 characters or more) to protect "
                    "the key."), QLineEdit.EchoMode.Password)
             if not ok:
                 raise Cancelled()
@@ -169,9 +167,9 @@ class SyncController(QObject):
         except Cancelled:
             return None
         except StewardError as error:
-            QMessageBox.warning(self.window, tr("Signing key"), error.message(self.session.language))
+            QMessageBox.warning(self.window, self.tr("Signing key"), error.message(self.session.language))
             return None
-        QMessageBox.information(self.window, tr("Signing key"), tr(
+        QMessageBox.information(self.window, self.tr("Signing key"), self.tr(
             "Created the signing key. Its fingerprint:\n%1\n\nExport the public key (Sync ▸ Export public key) "
             "and give it to the exchange's administrator for enrollment.").replace("%1", spaced(info.fingerprint)))
         return info

@@ -216,6 +216,68 @@
     </message>
 </context>
 <context>
+    <name>ConflictDialog</name>
+    <message>
+        <source>Resolve conflicts</source>
+        <translation>解决冲突</translation>
+    </message>
+    <message>
+        <source>Another steward changed these fields too. For each field take mine or theirs, or type the merged value; Apply needs a choice for every field.</source>
+        <translation>另一位管理员也修改了这些字段。请为每个字段选择保留本地或采用平台的值,或直接填写合并后的值;每个字段都作出选择后才能应用。</translation>
+    </message>
+    <message>
+        <source>Use &amp;mine (Ctrl+M)</source>
+        <translation>采用本地(&amp;M)(Ctrl+M)</translation>
+    </message>
+    <message>
+        <source>Use &amp;theirs (Ctrl+T)</source>
+        <translation>采用平台(&amp;T)(Ctrl+T)</translation>
+    </message>
+    <message>
+        <source>&amp;Apply</source>
+        <translation>应用(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Entries with conflicts</source>
+        <translation>有冲突的条目</translation>
+    </message>
+    <message>
+        <source>Conflicting fields</source>
+        <translation>冲突的字段</translation>
+    </message>
+</context>
+<context>
+    <name>ConflictModel</name>
+    <message>
+        <source>Data item</source>
+        <translation>信息项</translation>
+    </message>
+    <message>
+        <source>Data item: %1</source>
+        <translation>信息项:%1</translation>
+    </message>
+    <message>
+        <source>(choose)</source>
+        <translation>(请选择)</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <source>Mine</source>
+        <translation>本地</translation>
+    </message>
+    <message>
+        <source>Merged</source>
+        <translation>合并结果</translation>
+    </message>
+    <message>
+        <source>Theirs</source>
+        <translation>平台</translation>
+    </message>
+</context>
+<context>
     <name>CrashReporter</name>
     <message>
         <source>Steward hit an unexpected error</source>
@@ -234,6 +296,33 @@
 %1
 
 %2</translation>
+    </message>
+</context>
+<context>
+    <name>DemoMode</name>
+    <message>
+        <source>Demo mode</source>
+        <translation>演示模式</translation>
+    </message>
+    <message>
+        <source>&amp;Demo</source>
+        <translation>演示(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Open a &amp;second demo steward</source>
+        <translation>打开第二位演示管理员(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Another steward of the same department, in a window of its own, to make a conflict</source>
+        <translation>同一部门的另一位管理员,在单独的窗口中,用来制造一次冲突</translation>
+    </message>
+    <message>
+        <source>&amp;What is demo mode?</source>
+        <translation>什么是演示模式(&amp;W)?</translation>
+    </message>
+    <message>
+        <source>This is a demonstration: the entries are generated samples, and the exchange runs on this computer (%1), with its data in %2. Edit an entry, sync (Ctrl+S), then open a second demo steward, change the same field there and sync both to see a conflict.</source>
+        <translation>这是演示:条目是生成的示例数据,交换平台运行在本机(%1),数据保存在 %2。修改一个条目并同步(Ctrl+S),再打开第二位演示管理员,在那里修改同一字段,两边都同步后即可看到冲突。</translation>
     </message>
 </context>
 <context>
@@ -321,6 +410,148 @@
     <message>
         <source>Move the current data item down</source>
         <translation>将当前信息项下移</translation>
+    </message>
+</context>
+<context>
+    <name>ExportDialog</name>
+    <message>
+        <source>Export catalogue</source>
+        <translation>导出目录</translation>
+    </message>
+    <message>
+        <source>&amp;Format:</source>
+        <translation>格式(&amp;F)：</translation>
+    </message>
+    <message>
+        <source>Excel workbook in the template layout (.xlsx)</source>
+        <translation>按编目模板格式的 Excel 工作簿（.xlsx）</translation>
+    </message>
+    <message>
+        <source>CSV files in the template layout (entries and data items)</source>
+        <translation>按编目模板格式的 CSV 文件（条目和信息项）</translation>
+    </message>
+    <message>
+        <source>DCAT-AP 3.0, JSON-LD (.jsonld)</source>
+        <translation>DCAT-AP 3.0，JSON-LD（.jsonld）</translation>
+    </message>
+    <message>
+        <source>DCAT-AP 3.0, Turtle (.ttl)</source>
+        <translation>DCAT-AP 3.0，Turtle（.ttl）</translation>
+    </message>
+    <message>
+        <source>data.json, Project Open Data 1.1 (.json)</source>
+        <translation>data.json，Project Open Data 1.1（.json）</translation>
+    </message>
+    <message>
+        <source>&amp;Save to:</source>
+        <translation>保存到(&amp;S)：</translation>
+    </message>
+    <message>
+        <source>File to write</source>
+        <translation>要写入的文件</translation>
+    </message>
+    <message>
+        <source>&amp;Choose…</source>
+        <translation>选择(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Open data portal</source>
+        <translation>开放数据平台</translation>
+    </message>
+    <message>
+        <source>Portal &amp;address:</source>
+        <translation>平台地址(&amp;A)：</translation>
+    </message>
+    <message>
+        <source>e.g. https://data.example.gov.cn/catalogue/</source>
+        <translation>如 https://data.example.gov.cn/catalogue/</translation>
+    </message>
+    <message>
+        <source>&amp;Licence:</source>
+        <translation>许可协议(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>Dataset addresses start with the portal&apos;s address; without one they are urn:uuid names. The licence is the web address of the terms the portal publishes under. Both are remembered.</source>
+        <translation>数据集地址以平台地址开头；不填时使用 urn:uuid 名称。许可协议填写平台发布数据所依据条款的网址。两项都会被记住。</translation>
+    </message>
+    <message>
+        <source>&amp;Export</source>
+        <translation>导出(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Only entries open to the public are exported: active, with the open attribute 无条件开放 or 有条件开放. Data items that are not open are not named.</source>
+        <translation>只导出向社会开放的条目：有效、开放属性为无条件开放或有条件开放的条目。不开放的信息项不会出现。</translation>
+    </message>
+    <message>
+        <source>Two files, in UTF-8 as Excel opens it: the entries, and the data items beside them (name_信息项.csv). Every entry with a resource code is exported.</source>
+        <translation>两个文件，采用 Excel 能直接打开的 UTF-8 编码：条目文件，以及同目录下的信息项文件（文件名_信息项.csv）。导出所有有信息资源代码的条目。</translation>
+    </message>
+    <message>
+        <source>The template&apos;s two sheets and its guide; import gives the same catalogue back. Every entry with a resource code is exported.</source>
+        <translation>包含编目模板的两张表和填写说明；再次导入可得到相同的目录。导出所有有信息资源代码的条目。</translation>
+    </message>
+    <message>
+        <source>Files (*%1)</source>
+        <translation>文件（*%1）</translation>
+    </message>
+    <message>
+        <source>Exporting the catalogue</source>
+        <translation>正在导出目录</translation>
+    </message>
+    <message>
+        <source>The export was cancelled; no file was written.</source>
+        <translation>已取消导出，没有写入任何文件。</translation>
+    </message>
+</context>
+<context>
+    <name>FilePage</name>
+    <message>
+        <source>Choose the file to import</source>
+        <translation>选择要导入的文件</translation>
+    </message>
+    <message>
+        <source>An Excel workbook (.xlsx) in the catalogue template&apos;s layout, or CSV files: one of entries and, optionally, one of data items (UTF-8 or GBK, detected). Columns may come in any order; local words such as 按需共享 or 非开放 are understood. Entries whose resource code is already in the workspace are updated. Nothing changes until you finish the wizard.</source>
+        <translation>按编目模板格式填写的 Excel 工作簿（.xlsx），或 CSV 文件：一个条目文件，可再加一个信息项文件（UTF-8 或 GBK 编码，自动识别）。列的先后不限；按需共享、非开放等本地用语都能识别。信息资源代码已在工作区中的条目将被更新。完成向导之前不会做任何修改。</translation>
+    </message>
+    <message>
+        <source>&amp;Files:</source>
+        <translation>文件(&amp;F)：</translation>
+    </message>
+    <message>
+        <source>Files to import</source>
+        <translation>要导入的文件</translation>
+    </message>
+    <message>
+        <source>&amp;Choose…</source>
+        <translation>选择(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Save a blank &amp;template…</source>
+        <translation>保存空白编目模板(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>The catalogue template, with drop-down lists and a guide</source>
+        <translation>编目模板，带下拉列表和填写说明</translation>
+    </message>
+    <message>
+        <source>Import catalogue</source>
+        <translation>导入目录</translation>
+    </message>
+    <message>
+        <source>Catalogue files (*.xlsx *.csv *.txt);;Excel workbooks (*.xlsx);;CSV files (*.csv *.txt)</source>
+        <translation>目录文件 (*.xlsx *.csv *.txt);;Excel 工作簿 (*.xlsx);;CSV 文件 (*.csv *.txt)</translation>
+    </message>
+    <message>
+        <source>Save a blank catalogue template</source>
+        <translation>保存空白编目模板</translation>
+    </message>
+    <message>
+        <source>Excel workbooks (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
     </message>
 </context>
 <context>
@@ -545,6 +776,10 @@
         <translation>第 %1 版</translation>
     </message>
     <message>
+        <source>%1 (department %2)</source>
+        <translation>%1(部门 %2)</translation>
+    </message>
+    <message>
         <source>Synced</source>
         <translation>已同步</translation>
     </message>
@@ -559,8 +794,57 @@
         </translation>
     </message>
     <message>
+        <source>From the exchange, signature verified</source>
+        <translation>来自交换平台,签名已验证</translation>
+    </message>
+    <message>
+        <source>From the exchange, signature NOT verified</source>
+        <translation>来自交换平台,签名未验证</translation>
+    </message>
+    <message>
         <source>(undo of an earlier change)</source>
         <translation>（撤销先前的修改）</translation>
+    </message>
+</context>
+<context>
+    <name>ImportWizard</name>
+    <message>
+        <source>Import catalogue</source>
+        <translation>导入目录</translation>
+    </message>
+    <message>
+        <source>&amp;Import</source>
+        <translation>导入(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Reading was cancelled. Go back and choose the file again to retry.</source>
+        <translation>已取消读取。请返回上一步重新选择文件后再试。</translation>
+    </message>
+    <message>
+        <source>The file cannot be imported as it is laid out:</source>
+        <translation>文件的格式无法导入：</translation>
+    </message>
+    <message>
+        <source>Problems (%1)</source>
+        <translation>问题（%1）</translation>
+    </message>
+    <message>
+        <source>Import %1</source>
+        <translation>导入 %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Imported %1: %n changes.</source>
+        <translation>
+            <numerusform>已导入 %1：%n 处修改。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The rows not imported are in %1.</source>
+        <translation>未导入的行已保存到 %1。</translation>
+    </message>
+    <message>
+        <source>Saving the rows not imported</source>
+        <translation>正在保存未导入的行</translation>
     </message>
 </context>
 <context>
@@ -726,8 +1010,32 @@
         <translation>重新读取目录</translation>
     </message>
     <message>
-        <source>Sync with the central exchange (not configured)</source>
-        <translation>与中心交换平台同步（尚未配置）</translation>
+        <source>Pull other stewards&apos; changes, then send yours (Ctrl+S)</source>
+        <translation>先拉取其他管理员的修改,再发送本地修改(Ctrl+S)</translation>
+    </message>
+    <message>
+        <source>Resolve &amp;conflicts…</source>
+        <translation>解决冲突(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Fields another steward changed as well: choose what to keep</source>
+        <translation>另一位管理员也修改过的字段:选择保留哪个值</translation>
+    </message>
+    <message>
+        <source>Create signing &amp;key…</source>
+        <translation>创建签名密钥(&amp;K)…</translation>
+    </message>
+    <message>
+        <source>Make the key that signs this workspace&apos;s changesets</source>
+        <translation>生成为本工作区变更集签名的密钥</translation>
+    </message>
+    <message>
+        <source>&amp;Export public key…</source>
+        <translation>导出公钥(&amp;E)…</translation>
+    </message>
+    <message>
+        <source>Write the public key for enrollment at the exchange</source>
+        <translation>写出公钥,供交换平台登记</translation>
     </message>
     <message>
         <source>&amp;Settings…</source>
@@ -736,6 +1044,22 @@
     <message>
         <source>Language, exchange address, certificates, proxy</source>
         <translation>语言、交换平台地址、证书、代理</translation>
+    </message>
+    <message>
+        <source>&amp;Import…</source>
+        <translation>导入(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>Import entries from Excel or CSV</source>
+        <translation>从 Excel 或 CSV 文件导入条目</translation>
+    </message>
+    <message>
+        <source>E&amp;xport…</source>
+        <translation>导出(&amp;X)…</translation>
+    </message>
+    <message>
+        <source>Export as Excel, CSV, DCAT-AP or data.json</source>
+        <translation>导出为 Excel、CSV、DCAT-AP 或 data.json</translation>
     </message>
     <message>
         <source>&amp;Quit</source>
@@ -819,6 +1143,12 @@
         <source>Erase this entry? Only an entry that was never synced can be erased; this can be undone.</source>
         <translation>确定要删除此条目吗？只有从未同步过的条目才能删除；删除后可以撤销。</translation>
     </message>
+    <message numerus="yes">
+        <source>Exported %n entries to %1</source>
+        <translation>
+            <numerusform>已导出 %n 个条目到 %1</numerusform>
+        </translation>
+    </message>
     <message>
         <source>About Steward</source>
         <translation>关于 Steward</translation>
@@ -830,6 +1160,18 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>Steward %1
 
 用于维护本部门在政务数据资源目录中的条目。</translation>
+    </message>
+    <message>
+        <source>Export public key</source>
+        <translation>导出公钥</translation>
+    </message>
+    <message>
+        <source>Public key (*.json)</source>
+        <translation>公钥 (*.json)</translation>
+    </message>
+    <message>
+        <source>Public key written to %1</source>
+        <translation>公钥已写入 %1</translation>
     </message>
     <message>
         <source>Department: %1 (%2)</source>
@@ -850,6 +1192,14 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>No signing key</source>
         <translation>无签名密钥</translation>
+    </message>
+    <message>
+        <source>Key %1</source>
+        <translation>密钥 %1</translation>
+    </message>
+    <message>
+        <source>Conflicts: %1</source>
+        <translation>冲突:%1</translation>
     </message>
     <message>
         <source>Steward</source>
@@ -946,6 +1296,133 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>After</source>
         <translation>修改后</translation>
+    </message>
+</context>
+<context>
+    <name>PreviewModel</name>
+    <message>
+        <source>Action</source>
+        <translation>处理</translation>
+    </message>
+    <message>
+        <source>Resource code</source>
+        <translation>信息资源代码</translation>
+    </message>
+    <message>
+        <source>Resource name</source>
+        <translation>信息资源名称</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <source>Update</source>
+        <translation>更新</translation>
+    </message>
+    <message>
+        <source>Unchanged</source>
+        <translation>无变化</translation>
+    </message>
+    <message>
+        <source>Not imported</source>
+        <translation>不导入</translation>
+    </message>
+</context>
+<context>
+    <name>PreviewPage</name>
+    <message>
+        <source>Check what the import will do</source>
+        <translation>检查导入结果</translation>
+    </message>
+    <message>
+        <source>Cancel reading</source>
+        <translation>取消读取</translation>
+    </message>
+    <message>
+        <source>Problems found in the file</source>
+        <translation>文件中发现的问题</translation>
+    </message>
+    <message>
+        <source>Entries in the file</source>
+        <translation>文件中的条目</translation>
+    </message>
+    <message>
+        <source>&amp;Import the valid entries; save the rows with errors, with their reasons, to a workbook to fix and import again</source>
+        <translation>只导入无误的条目；有错误的行连同原因另存为工作簿，改正后可再次导入(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Reading and checking the file…</source>
+        <translation>正在读取并检查文件…</translation>
+    </message>
+    <message>
+        <source>Problems (%1)</source>
+        <translation>问题（%1）</translation>
+    </message>
+    <message>
+        <source>Entries (%1)</source>
+        <translation>条目（%1）</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries will be created, </source>
+        <translation>
+            <numerusform>将新建 %n 个条目，</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n updated, </source>
+        <translation>
+            <numerusform>更新 %n 个，</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unchanged.</source>
+        <translation>
+            <numerusform>%n 个无变化。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries (with their data items) have errors and will not be imported.</source>
+        <translation>
+            <numerusform>%n 个条目（连同其信息项）有错误，不会导入。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>There is nothing to change.</source>
+        <translation>没有需要修改的内容。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n warnings: the entries are imported; see what to fix.</source>
+        <translation>
+            <numerusform>%n 个警告：相关条目仍会导入，请查看需要改正之处。</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ProblemsModel</name>
+    <message>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <source>Problem</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>警告</translation>
     </message>
 </context>
 <context>
@@ -1090,6 +1567,97 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
 </context>
 <context>
+    <name>SyncController</name>
+    <message>
+        <source>Sync</source>
+        <translation>同步</translation>
+    </message>
+    <message>
+        <source>This workspace has no signing key yet. Create one (Sync ▸ Create signing key), give the exported public key to the exchange&apos;s administrator for enrollment, then sync.</source>
+        <translation>本工作区还没有签名密钥。请先创建(同步 ▸ 创建签名密钥),把导出的公钥交给交换平台管理员登记,然后再同步。</translation>
+    </message>
+    <message>
+        <source>Unlock signing key</source>
+        <translation>解锁签名密钥</translation>
+    </message>
+    <message>
+        <source>Passphrase of the signing key:</source>
+        <translation>签名密钥口令:</translation>
+    </message>
+    <message>
+        <source>Confirm the exchange</source>
+        <translation>确认交换平台</translation>
+    </message>
+    <message>
+        <source>First contact with the exchange at %1. Compare its key fingerprint with the one its administrator gave you:
+
+%2
+
+Trust this exchange?</source>
+        <translation>首次连接交换平台 %1。请将其密钥指纹与平台管理员提供的指纹核对:
+
+%2
+
+信任此交换平台吗?</translation>
+    </message>
+    <message>
+        <source>No exchange address is set: enter it in File ▸ Settings.</source>
+        <translation>尚未设置交换平台地址:请在 文件 ▸ 设置 中填写。</translation>
+    </message>
+    <message>
+        <source>Syncing with the exchange…</source>
+        <translation>正在与交换平台同步…</translation>
+    </message>
+    <message>
+        <source>Pulled %1 changesets, pushed %2 (%3 operations), confirmed %4.</source>
+        <translation>拉取 %1 个变更集,推送 %2 个(%3 项操作),确认 %4 个。</translation>
+    </message>
+    <message>
+        <source>%1 entries were not sent: they have rule errors, open conflicts or another department as provider.</source>
+        <translation>有 %1 个条目未发送:存在规则错误、未解决的冲突,或提供方不是本部门。</translation>
+    </message>
+    <message>
+        <source>The exchange refused changeset %1: %2</source>
+        <translation>交换平台拒绝了变更集 %1:%2</translation>
+    </message>
+    <message>
+        <source>Sync cancelled: what was finished is kept; the next sync continues.</source>
+        <translation>同步已取消:已完成的部分已保存,下次同步继续。</translation>
+    </message>
+    <message>
+        <source>The exchange does not accept this workspace&apos;s key. Give the exported public key to the exchange&apos;s administrator for enrollment.</source>
+        <translation>交换平台不认可本工作区的密钥。请把导出的公钥交给交换平台管理员登记。</translation>
+    </message>
+    <message>
+        <source>The exchange refused: %1</source>
+        <translation>交换平台拒绝:%1</translation>
+    </message>
+    <message>
+        <source>Signing key</source>
+        <translation>签名密钥</translation>
+    </message>
+    <message>
+        <source>This workspace&apos;s key:
+%1</source>
+        <translation>本工作区的密钥:
+%1</translation>
+    </message>
+    <message>
+        <source>No secure keyring is available here: choose a passphrase (8 characters or more) to protect the key.</source>
+        <translation>本机没有可用的安全密钥环:请设置一个口令(至少 8 个字符)来保护密钥。</translation>
+    </message>
+    <message>
+        <source>Created the signing key. Its fingerprint:
+%1
+
+Export the public key (Sync ▸ Export public key) and give it to the exchange&apos;s administrator for enrollment.</source>
+        <translation>已创建签名密钥。其指纹:
+%1
+
+请导出公钥(同步 ▸ 导出公钥)并交给交换平台管理员登记。</translation>
+    </message>
+</context>
+<context>
     <name>VocabularyDelegate</name>
     <message>
         <source>(as the entry)</source>
@@ -1133,6 +1701,17 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>The sample workspace could not be made.</source>
         <translation>无法创建示例工作区。</translation>
+    </message>
+</context>
+<context>
+    <name>app</name>
+    <message>
+        <source>Steward</source>
+        <translation>Steward</translation>
+    </message>
+    <message>
+        <source>The demo cannot start: %1</source>
+        <translation>无法启动演示:%1</translation>
     </message>
 </context>
 <context>

@@ -68,7 +68,7 @@ def test_an_update_applies_every_operation_and_bumps_the_version_once(server):
     assert status == 201
     assert receipt["versions"] == {entry.id: 2}
     records = steward.client.feed(receipt["position"] - 1)["records"]
-    assert [r["changeset"]["operations"] for r in records] == [ops]
+    assert [json.loads(r["changeset_json"])["operations"] for r in records] == [ops]
     version, stored = _stored(server, entry.id)
     assert version == 2
     assert stored["name"] == "新的名称" and stored["update_frequency"] == "monthly"

@@ -154,7 +154,8 @@ def test_the_exchange_stopped_mid_sync_loses_nothing_and_the_next_sync_completes
 def _tamper_first_record(body: bytes) -> bytes:
     page = json.loads(body)
     if page["records"]:
-        page["records"][0]["changeset"]["operations"][0]["entry"]["name"] = "被篡改的名称"
+        page["records"][0]["changeset_json"] = page["records"][0]["changeset_json"].replace(
+            '"name":"企业登记信息', '"name":"被篡改的企业登记信息', 1)
     return json.dumps(page).encode()
 
 
