@@ -24,29 +24,11 @@ from steward.keys import SigningKey
 from steward.model import Entry
 from steward.protocol import sign_request, utc_now
 from steward.workspace import Workspace
+from tests.keyring_backend import MemoryKeyring
 
 DEPARTMENT = sample.DEPARTMENTS[0]
 CREATE_BATCH = 1_000
 REMOTE_CHANGES, LOCAL_CHANGES = 1_000, 100
-
-
-class _MemoryKeyring(keyring.backend.KeyringBackend):
-    """The benchmark's steward keys live in memory: no OS keychain is touched."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
 
 
 def _clean(count: int) -> list[Entry]:
@@ -113,7 +95,7 @@ def _floor(url: str, key: SigningKey, folder: Path, entries: list[Entry]) -> flo
 def run(report: Report, folder: Path, entries: int) -> None:
     print(f"Sync scenarios at {entries:,} entries", flush=True)
     previous = keyring.get_keyring()
-    keyring.set_keyring(_MemoryKeyring())
+    keyring.set_keyring(MemoryKeyring())  # the benchmark never touches the OS keychain
     url = f"sqlite:///{folder / 'sync-exchange.sqlite'}"
     engine = make_engine(url)
     migrate(engine)

@@ -7,7 +7,6 @@ the ledger on a worker thread (database work is synchronous). Every refusal has 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from exchange import ledger, server_key
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
 from steward import __version__
-from steward.changeset import MAX_OPERATIONS
+from steward.changeset import MAX_OPERATIONS, strict_json
 from steward.keys import SigningKey
 from steward.protocol import API, HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, verify_request
 
@@ -113,22 +112,10 @@ def _refusal(error: Refused) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
-def _no_constants(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("an object has the same member twice")
-    return result
-
-
 def decode_json(body: bytes) -> Any:
-    """Strict JSON: UTF-8, no NaN or Infinity, no duplicate members (they would make signing ambiguous)."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        return strict_json(body)
+    except ValueError as error:
         raise Refused(400, "malformed_json", f"the body is not valid JSON: {error}") from error
 
 

@@ -360,11 +360,26 @@ def _parse_header(document: Any, deep: bool) -> Changeset:
 _SIGNED_TAIL = re.compile(rb',"signature":"([A-Za-z0-9+/]{86}==)"\}\Z')
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
         raise ValueError("an object has the same member twice")
     return result
+
+
+def strict_json(body: bytes) -> Any:
+    """Decode JSON strictly: UTF-8, no NaN or Infinity, no member twice (which would make a signature ambiguous).
+
+    Raises ValueError (UnicodeDecodeError and RecursionError included) for anything else.
+    """
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_strict_object)
+    except RecursionError as error:
+        raise ValueError("nested too deeply") from error
 
 
 def from_canonical(body: bytes) -> Changeset:
@@ -377,8 +392,8 @@ def from_canonical(body: bytes) -> Changeset:
     """
     tail = _SIGNED_TAIL.search(body)
     try:
-        document = json.loads(body, object_pairs_hook=_strict_object)
-    except (ValueError, UnicodeDecodeError) as error:
+        document = strict_json(body)
+    except ValueError as error:
         raise ChangesetInvalid([FormatProblem("", f"not JSON: {error}")]) from error
     if tail is None or not isinstance(document, dict) or document.get("signature") != tail.group(1).decode():
         raise ChangesetInvalid([FormatProblem("signature", "the body does not end with its signature member")])

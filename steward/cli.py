@@ -417,7 +417,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except ExchangeRefused as refusal:
             if refusal.status == 401:
                 raise StewardError("sync.not_enrolled", key_id=key.key_id) from refusal
-            raise
+            raise StewardError("exchange.refused", url=url, status=refusal.status, answer=refusal.code,
+                               reason=refusal.message) from refusal
         finally:
             client.close()
     if args.json:

@@ -298,7 +298,10 @@ class _Batch:
             item.position = item.position or position
         self.working[entry.id] = entry
         self.created[entry.id] = entry
-        self.record(entry, OpKind.CREATE, None, _snapshot(entry))
+        # Another steward's entry is recorded by name: its whole content is in the exchange's copy, and a
+        # first sync would otherwise write every entry of the catalogue twice.
+        created = {"code": entry.code, "name": entry.name} if self.meta["origin"] else _snapshot(entry)
+        self.record(entry, OpKind.CREATE, None, created)
 
     def _erase(self, entry: Entry) -> None:
         if entry.version > 0 or _exchange_may_have(self.conn, entry.id):

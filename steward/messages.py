@@ -220,6 +220,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The certificate of the exchange at {url} cannot be verified: {reason} "
         "(if your office uses its own certificate authority, name its certificate file in Settings)",
     ),
+    "exchange.refused": (
+        "交换平台 {url} 拒绝了请求(HTTP {status} {answer}):{reason}(修改会保留在本地)",
+        "The exchange at {url} refused the request (HTTP {status} {answer}): {reason} (changes stay here)",
+    ),
     "exchange.bad_answer": (
         "交换平台 {url} 的应答无法识别(HTTP {status}):{reason}",
         "The exchange at {url} gave an answer that cannot be read (HTTP {status}): {reason}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,23 +181,29 @@ class Syncer:
     # Pulling ----------------------------------------------------------------------------------
 
     def _pull(self) -> None:
+        """Fetch the next page while this one is applied: the exchange and this machine work at the same time."""
         assert self.server_public is not None
-        while True:
-            self._check_cancel()
-            facts = _facts(self.ws)
-            position, last_hash = int(facts.get("feed_position", "0")), facts.get("feed_hash", GENESIS)
-            page = self.client.feed(position, FEED_PAGE)
-            verified = self._verify(page, position, last_hash)
-            if verified:
-                with self.ws.writing() as conn:
-                    for record in verified:
-                        self._apply_record(conn, record)
-                    last = verified[-1].record
-                    _set_facts(conn, {"feed_position": str(last.position), "feed_hash": last.hash()})
-                self.report.position = verified[-1].record.position
-            self.progress("pull", self.report.position or position, page["checkpoint"]["position"])
-            if not page.get("more"):
-                return
+        facts = _facts(self.ws)
+        position, last_hash = int(facts.get("feed_position", "0")), facts.get("feed_hash", GENESIS)
+        with ThreadPoolExecutor(1, thread_name_prefix="feed") as fetcher:
+            coming = fetcher.submit(self.client.feed, position, FEED_PAGE)
+            while True:
+                self._check_cancel()
+                page = coming.result()
+                verified = self._verify(page, position, last_hash)
+                if page.get("more") and verified:
+                    coming = fetcher.submit(self.client.feed, verified[-1].record.position, FEED_PAGE)
+                if verified:
+                    with self.ws.writing() as conn:
+                        for record in verified:
+                            self._apply_record(conn, record)
+                        last = verified[-1].record
+                        position, last_hash = last.position, last.hash()
+                        _set_facts(conn, {"feed_position": str(position), "feed_hash": last_hash})
+                    self.report.position = position
+                self.progress("pull", position, page["checkpoint"]["position"])
+                if not page.get("more") or not verified:
+                    return
 
     def _verify(self, page: dict[str, Any], position: int, last_hash: str) -> list[VerifiedRecord]:
         assert self.server_public is not None
@@ -232,11 +239,15 @@ class Syncer:
         changes: list[journal.Change] = []
         found = []
         for entry_id in ids:
+            if entry_id not in local:  # new here: the exchange's copy itself becomes the entry
+                changes.append(journal.CreateEntry(copies[entry_id]))
+                continue
             base = servers[entry_id].entry() if entry_id in servers else None
-            merged = merge(base, copies[entry_id], local.get(entry_id))
+            merged = merge(base, copies[entry_id], local[entry_id])
             changes.extend(merged.changes)
             found.extend(merged.conflicts)
-        # The copies first: the journal then measures what stays unsynced against the exchange's new state.
+        # The copies first (before the journal takes over the new entries): the journal then measures what
+        # stays unsynced against the exchange's new state.
         shadow.save(conn, [shadow.of_entry(copies[i], cs.department, versions[i]) for i in ids])
         if changes:
             origin = journal.Origin(cs.id, cs.key_id, cs.department, cs.author, cs.created_at, verified=True)

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -406,8 +407,9 @@ class PendingChangesDialog(QDialog):
     def select_row(self, row: int) -> None:
         """Select a row of the model (source order), as a click would."""
         index = self.proxy.mapFromSource(self.model.index(row, 0))
-        self.view.setCurrentIndex(index)
-        self.view.selectRow(index.row())
+        # Through the selection model: QTableView.selectRow would read the keyboard's modifiers and toggle.
+        flags = QItemSelectionModel.SelectionFlag
+        self.view.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
 
     def _update_actions(self) -> None:
         count = len(self.view.selectionModel().selectedRows()) if self.view.selectionModel() else 0

@@ -58,8 +58,8 @@ class Steward:
     url: str
     server_fingerprint: str
 
-    def sync(self, **options) -> sync.SyncReport:
-        client = ExchangeClient(Connection(self.url, retries=0), self.key)
+    def sync(self, retries: int = 0, **options) -> sync.SyncReport:
+        client = ExchangeClient(Connection(self.url, retries=retries), self.key)
         try:
             options.setdefault("trust", lambda offered: offered == self.server_fingerprint)
             return sync.sync(self.ws, client, self.key, **options)

@@ -13,8 +13,9 @@ import requests
 
 from exchange.local import free_port
 
-# Given (method, path, body): "forward", "drop" (close the connection without an answer), or a callable run first.
-RequestHook = Callable[[str, str, bytes], str]
+# Given (method, path, body): "forward", "drop" (close the connection without an answer), or an HTTP status
+# to answer with at once (a JSON error body), as an exchange behind a failing gateway would.
+RequestHook = Callable[[str, str, bytes], str | int]
 # Given (method, path, status, body): the body to send back instead.
 ResponseHook = Callable[[str, str, int, bytes], bytes]
 
@@ -24,6 +25,7 @@ class Proxy:
         self.upstream = upstream
         self.on_request: RequestHook = lambda _m, _p, _b: "forward"
         self.on_response: ResponseHook = lambda _m, _p, _s, body: body
+        self.requests: list[tuple[str, str]] = []  # every request seen: (method, path)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,9 +37,14 @@ class Proxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                if proxy.on_request(self.command, self.path, body) == "drop":
+                proxy.requests.append((self.command, self.path))
+                action = proxy.on_request(self.command, self.path, body)
+                if action == "drop":
                     self.close_connection = True
                     self.connection.close()
+                    return
+                if isinstance(action, int):
+                    self._answer(action, b'{"error": {"code": "proxy", "message": "injected", "details": []}}')
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                 try:
@@ -47,9 +54,12 @@ class Proxy:
                     self.close_connection = True
                     self.connection.close()
                     return
-                content = proxy.on_response(self.command, self.path, answer.status_code, answer.content)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                self._answer(answer.status_code,
+                             proxy.on_response(self.command, self.path, answer.status_code, answer.content))
+
+            def _answer(self, status: int, content: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
                 self.wfile.write(content)
