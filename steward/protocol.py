@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.changeset import Changeset, ChangesetInvalid, canonical, from_canonical, sha256_hex
+from steward.changeset import Changeset, ChangesetInvalid, FormatProblem, canonical, from_canonical, sha256_hex
 from steward.changeset import verify as verify_changeset
 from steward.keys import PublicKey, SigningKey, b64, unb64
 
@@ -172,24 +172,42 @@ def trusted_keys(enrollments: list[dict[str, Any]], server_public: PublicKey) ->
             and PublicKey.from_b64(e["public_key"]).key_id == e["key_id"]}
 
 
+Decoded = Changeset | ChangesetInvalid
+
+
+def decode_records(records: list[dict[str, Any]]) -> list[Decoded]:
+    """The changesets of feed records, decoded: the costly part of checking a page, safe on another thread."""
+    decoded: list[Decoded] = []
+    for raw in records:
+        try:
+            decoded.append(from_canonical(str(raw["changeset_json"]).encode("utf-8")))
+        except ChangesetInvalid as error:
+            decoded.append(error)
+        except (KeyError, TypeError):
+            decoded.append(ChangesetInvalid([FormatProblem("changeset_json", "missing")]))
+    return decoded
+
+
 def verify_feed(records: list[dict[str, Any]], checkpoint: dict[str, Any] | None, server_public: PublicKey,
-                keys: dict[str, dict[str, Any]], prev_position: int, prev_hash: str) -> list[VerifiedRecord]:
+                keys: dict[str, dict[str, Any]], prev_position: int, prev_hash: str,
+                decoded: list[Decoded] | None = None) -> list[VerifiedRecord]:
     """Check a feed page against the chain so far; raise FeedInvalid at the first record that fails.
 
     Each record must follow the previous one, hash to what it claims, carry a changeset whose
     digest it names and that verifies with an enrolled key of the changeset's department, and the
     last record must be the exchange's signed checkpoint when the checkpoint is at that position.
+    `decoded` may hold the records' changesets decoded beforehand (decode_records); every check
+    is still made here.
     """
+    decoded = decoded if decoded is not None else decode_records(records)
     verified: list[VerifiedRecord] = []
-    for raw in records:
+    for raw, cs in zip(records, decoded, strict=True):
         position = raw.get("position")
         expected = prev_position + 1
         if position != expected:
             raise FeedInvalid(expected, f"position {position} where {expected} was expected")
-        try:
-            cs = from_canonical(str(raw["changeset_json"]).encode("utf-8"))
-        except (ChangesetInvalid, KeyError, TypeError) as error:
-            raise FeedInvalid(expected, f"the changeset is malformed: {error}") from error
+        if isinstance(cs, ChangesetInvalid):
+            raise FeedInvalid(expected, f"the changeset is malformed: {cs}")
         record = Record(expected, cs.id, cs.digest(), raw.get("versions") or {}, raw.get("prev_hash", ""),
                         raw.get("accepted_at", ""))
         if raw.get("changeset_sha256") != record.changeset_sha256:

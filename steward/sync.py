@@ -24,11 +24,14 @@ from steward.errors import StewardError
 from steward.exchange_client import ExchangeClient, ExchangeRefused
 from steward.keys import PublicKey, SigningKey, spaced
 from steward.merge import merge
+from steward.model import Entry
 from steward.protocol import (
     GENESIS,
     RECEIPT_TAG,
+    Decoded,
     FeedInvalid,
     VerifiedRecord,
+    decode_records,
     server_verify,
     trusted_keys,
     utc_now,
@@ -186,13 +189,13 @@ class Syncer:
         facts = _facts(self.ws)
         position, last_hash = int(facts.get("feed_position", "0")), facts.get("feed_hash", GENESIS)
         with ThreadPoolExecutor(1, thread_name_prefix="feed") as fetcher:
-            coming = fetcher.submit(self.client.feed, position, FEED_PAGE)
+            coming = fetcher.submit(self._fetch, position)
             while True:
                 self._check_cancel()
-                page = coming.result()
-                verified = self._verify(page, position, last_hash)
+                page, decoded = coming.result()
+                verified = self._verify(page, position, last_hash, decoded)
                 if page.get("more") and verified:
-                    coming = fetcher.submit(self.client.feed, verified[-1].record.position, FEED_PAGE)
+                    coming = fetcher.submit(self._fetch, verified[-1].record.position)
                 if verified:
                     with self.ws.writing() as conn:
                         for record in verified:
@@ -205,17 +208,24 @@ class Syncer:
                 if not page.get("more") or not verified:
                     return
 
-    def _verify(self, page: dict[str, Any], position: int, last_hash: str) -> list[VerifiedRecord]:
+    def _fetch(self, after: int) -> tuple[dict[str, Any], list[Decoded]]:
+        """A feed page and its changesets decoded (on the fetch thread: SQLite lets it run while a page is written)."""
+        page = self.client.feed(after, FEED_PAGE)
+        return page, decode_records(page["records"])
+
+    def _verify(self, page: dict[str, Any], position: int, last_hash: str,
+                decoded: list[Decoded]) -> list[VerifiedRecord]:
         assert self.server_public is not None
         try:
-            return verify_feed(page["records"], page["checkpoint"], self.server_public, self.keys, position, last_hash)
+            return verify_feed(page["records"], page["checkpoint"], self.server_public, self.keys, position, last_hash,
+                               decoded)
         except FeedInvalid as first:
             if "not enrolled" not in first.reason:
                 raise StewardError("sync.feed_invalid", position=first.position, reason=first.reason) from first
             self._refresh_keys()  # a steward enrolled since we last asked
             try:
                 return verify_feed(page["records"], page["checkpoint"], self.server_public, self.keys, position,
-                                   last_hash)
+                                   last_hash, decoded)
             except FeedInvalid as error:
                 raise StewardError("sync.feed_invalid", position=error.position, reason=error.reason) from error
 
@@ -231,6 +241,7 @@ class Syncer:
                 self.report.confirmed += 1
             return
         ids = cs.entry_ids()
+        created = _created_whole(cs)
         servers = shadow.load(conn, ids)
         copies = {i: s.entry() for i, s in servers.items()}
         if apply_operations(copies, {i: s.version for i, s in servers.items()}, cs.operations):
@@ -248,7 +259,7 @@ class Syncer:
             found.extend(merged.conflicts)
         # The copies first (before the journal takes over the new entries): the journal then measures what
         # stays unsynced against the exchange's new state.
-        shadow.save(conn, [shadow.of_entry(copies[i], cs.department, versions[i]) for i in ids])
+        shadow.save(conn, [_copy_of(i, copies[i], created.get(i), cs.department, versions[i]) for i in ids])
         if changes:
             origin = journal.Origin(cs.id, cs.key_id, cs.department, cs.author, cs.created_at, verified=True)
             journal.apply_on(conn, self.ws.department_code, changes, origin=origin)
@@ -327,6 +338,24 @@ class Syncer:
         else:
             self.report.confirmed += 1
         return False
+
+
+def _created_whole(cs: Changeset) -> dict[str, dict[str, Any]]:
+    """The entries a changeset only creates (one create, nothing more): their creation carries the whole copy."""
+    counts: dict[str, int] = {}
+    for op in cs.operations:
+        counts[op["entry_id"]] = counts.get(op["entry_id"], 0) + 1
+    return {op["entry_id"]: op["entry"] for op in cs.operations
+            if op["kind"] == "create" and counts[op["entry_id"]] == 1}
+
+
+def _copy_of(entry_id: str, entry: Entry, document: dict[str, Any] | None, department: str,
+             version: int) -> shadow.Shadow:
+    if document is None:
+        return shadow.of_entry(entry, department, version)
+    # The document as created, its items in the order every copy uses (the creator's client may differ).
+    ordered = {**document, "items": sorted(document["items"], key=lambda i: (i["position"], i["id"]))}
+    return shadow.Shadow(entry_id, department, version, ordered)
 
 
 def _outbox_state(conn: Connection, changeset_id: str) -> str | None:
