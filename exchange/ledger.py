@@ -46,6 +46,7 @@ from steward.rules import is_valid_uscc
 
 CHUNK = 500
 FEED_BYTES = 8 * 1024 * 1024  # a feed page stops growing past this many bytes of changesets
+FEED_ROWS_AT_ONCE = 4
 
 
 class Refused(Exception):
@@ -360,22 +361,26 @@ def feed(engine: Engine, server_key: SigningKey, exchange: str, after: int, limi
     """Accepted changesets after position `after`, oldest first, with a signed checkpoint of the head."""
     records: list[dict[str, Any]] = []
     size = 0
+    more = False
     with reading(engine) as conn:
-        rows = conn.execute(
-            text("SELECT position, body, sha256, versions, prev_hash, hash, accepted_at FROM changesets "
-                 "WHERE position > :after ORDER BY position LIMIT :limit"),
-            {"after": after, "limit": limit + 1},
-        ).all()
         head = checkpoint(engine, server_key, exchange, conn)
-    for position, body, sha256, versions, prev_hash, record_hash, accepted_at in rows[:limit]:
-        if records and size + len(body) > FEED_BYTES:
-            break
-        size += len(body)
-        # The exact bytes the steward signed: clients verify them as they are, without canonicalising again.
-        records.append({"position": position, "changeset_json": body, "changeset_sha256": sha256,
-                        "versions": json.loads(versions), "prev_hash": prev_hash, "hash": record_hash,
-                        "accepted_at": accepted_at})
-    more = len(records) < len(rows)
+        # Streamed a few rows at a time: changesets can be megabytes each, and the page stops at FEED_BYTES,
+        # so reading all `limit` rows up front would read (and throw away) most of the log on every page.
+        rows = conn.execution_options(yield_per=FEED_ROWS_AT_ONCE).execute(
+            text("SELECT position, body, sha256, versions, prev_hash, hash, accepted_at FROM changesets "
+                 "WHERE position > :after AND position <= :head ORDER BY position LIMIT :limit"),
+            {"after": after, "head": head["position"], "limit": limit + 1},
+        )
+        for position, body, sha256, versions, prev_hash, record_hash, accepted_at in rows:
+            if len(records) == limit or (records and size + len(body) > FEED_BYTES):
+                more = True
+                break
+            size += len(body)
+            # The exact bytes the steward signed: clients verify them as they are, without canonicalising again.
+            records.append({"position": position, "changeset_json": body, "changeset_sha256": sha256,
+                            "versions": json.loads(versions), "prev_hash": prev_hash, "hash": record_hash,
+                            "accepted_at": accepted_at})
+        rows.close()
     return {"records": records, "checkpoint": head, "more": more}
 
 

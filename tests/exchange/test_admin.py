@@ -158,3 +158,23 @@ def test_serve_with_no_options_just_works_on_127_0_0_1_8700(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_feed_pages_stop_at_the_byte_limit_and_say_more_follows(logged, monkeypatch):
+    engine, key_file, _entries = logged
+    server, exchange = server_key.load(key_file), ledger.exchange_id(engine)
+    whole = ledger.feed(engine, server, exchange, 0, 100)
+    assert [r["position"] for r in whole["records"]] == [1, 2, 3] and whole["more"] is False
+    one = len(whole["records"][0]["changeset_json"])
+    monkeypatch.setattr(ledger, "FEED_BYTES", one + 1)  # room for one changeset per page, never two
+    pages, after = [], 0
+    while True:
+        page = ledger.feed(engine, server, exchange, after, 100)
+        pages.append(([r["position"] for r in page["records"]], page["more"]))
+        if not page["more"]:
+            break
+        after = page["records"][-1]["position"]
+    assert pages == [([1], True), ([2], True), ([3], False)]
+    assert ledger.feed(engine, server, exchange, 0, 2)["more"] is True
+    end = ledger.feed(engine, server, exchange, 3, 2)
+    assert (end["records"], end["more"], end["checkpoint"]["position"]) == ([], False, 3)
