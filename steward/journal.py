@@ -205,7 +205,8 @@ class _Batch:
         # Another department's entries arrive from the exchange and are read-only here.
         own = meta["department_code"]
         self.foreign = {} if meta["origin"] is not None else {
-            s.entry_id: s.department_code for s in shadow.load(conn, wanted).values() if s.department_code != own
+            entry_id: department for entry_id, department in shadow.departments(conn, wanted).items()
+            if department != own
         }
 
     def entry(self, entry_id: str) -> Entry:
@@ -424,6 +425,7 @@ def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) ->
     affected_codes = {e.code for e in created}
     changed: dict[int, Entry] = {}
     reindexed: dict[int, Entry] = {}
+    shadow.before_change(conn, [batch.before[i] for i in batch.revision if i in batch.before])
     for entry_id, after in batch.working.items():
         before = batch.before.get(entry_id)
         if before is None or entry_id not in batch.revision:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -55,7 +55,7 @@ items = Table(
     "items",
     metadata,
     Column("pk", Integer, primary_key=True),
-    Column("id", Text, nullable=False, unique=True),
+    Column("id", Text, nullable=False),
     Column("entry_pk", Integer, ForeignKey("entries.pk", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
     Column("name", Text, nullable=False, server_default=""),
@@ -64,6 +64,7 @@ items = Table(
     Column("sharing_type", Text),
     Column("open_type", Text),
     Index("ix_items_entry", "entry_pk", "position"),
+    UniqueConstraint("entry_pk", "id"),  # an item id is unique within its entry (0004)
 )
 
 operations = Table(
@@ -118,7 +119,7 @@ server_entries = Table(
     Column("entry_id", Text, primary_key=True),
     Column("department_code", Text, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("document", Text, nullable=False),  # JSON, as changeset.entry_document
+    Column("document", Text),  # JSON, as changeset.entry_document; NULL: the same as the entry (0004)
 )
 
 outbox = Table(

@@ -2,6 +2,10 @@
 
 An entry has a shadow once the exchange has accepted it (or sent it to us). Local changes are
 the difference between the entry and its shadow; an entry without one was never synced.
+
+A shadow stored without a document is the entry itself: an entry pulled from the exchange and
+not changed here is stored once, not twice (a first sync would otherwise write the catalogue
+twice). The journal gives such a shadow the entry's content before it first changes the entry.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ class Shadow:
     entry_id: str
     department_code: str
     version: int
-    document: dict[str, Any]
+    document: dict[str, Any]  # as changeset.entry_document
 
     def entry(self) -> Entry:
         """The shadow as an entry (at its version)."""
@@ -39,12 +43,29 @@ def _db(conn: Connection) -> Any:
 
 def load(conn: Connection, entry_ids: Iterable[str]) -> dict[str, Shadow]:
     found: dict[str, Shadow] = {}
+    itself: dict[str, tuple[str, int]] = {}  # stored as "the entry itself"
     for chunk in chunked(list(entry_ids)):
         rows = _db(conn).execute(
             f"SELECT entry_id, department_code, version, document FROM server_entries "
             f"WHERE entry_id IN ({placeholders(len(chunk))})", chunk)
         for entry_id, department, version, document in rows:
-            found[entry_id] = Shadow(entry_id, department, version, json.loads(document))
+            if document is None:
+                itself[entry_id] = (department, version)
+            else:
+                found[entry_id] = Shadow(entry_id, department, version, json.loads(document))
+    for entry in store.load_entries(conn, ids=itself).values():
+        department, version = itself[entry.id]
+        found[entry.id] = Shadow(entry.id, department, version, entry_document(entry))
+    return found
+
+
+def departments(conn: Connection, entry_ids: Iterable[str]) -> dict[str, str]:
+    """The department of each entry the exchange has."""
+    found: dict[str, str] = {}
+    for chunk in chunked(list(entry_ids)):
+        found.update(_db(conn).execute(
+            f"SELECT entry_id, department_code FROM server_entries WHERE entry_id IN ({placeholders(len(chunk))})",
+            chunk))
     return found
 
 
@@ -58,12 +79,34 @@ def has_any(conn: Connection, entry_ids: Sequence[str]) -> set[str]:
 
 
 def save(conn: Connection, shadows: Iterable[Shadow]) -> None:
+    _save(conn, [(s.entry_id, s.department_code, s.version, dump(s.document)) for s in shadows])
+
+
+def save_as_entry(conn: Connection, entry_ids: Iterable[str], department_code: str, versions: dict[str, int]) -> None:
+    """Record that the exchange has these entries exactly as they are stored here."""
+    _save(conn, [(i, department_code, versions[i], None) for i in entry_ids])
+
+
+def _save(conn: Connection, rows: list[tuple[str, str, int, str | None]]) -> None:
     _db(conn).executemany(
         "INSERT INTO server_entries(entry_id, department_code, version, document) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(entry_id) DO UPDATE SET department_code = excluded.department_code, "
         "version = excluded.version, document = excluded.document",
-        [(s.entry_id, s.department_code, s.version, dump(s.document)) for s in shadows],
+        rows,
     )
+
+
+def before_change(conn: Connection, entries: Iterable[Entry]) -> None:
+    """Entries about to change: those whose shadow is the entry itself keep their present content in it."""
+    by_id = {e.id: e for e in entries}
+    db = _db(conn)
+    itself: list[str] = []
+    for chunk in chunked(list(by_id)):
+        itself.extend(r[0] for r in db.execute(
+            f"SELECT entry_id FROM server_entries WHERE document IS NULL AND entry_id IN ({placeholders(len(chunk))})",
+            chunk))
+    db.executemany("UPDATE server_entries SET document = ? WHERE entry_id = ?",
+                   [(dump(entry_document(by_id[i])), i) for i in itself])
 
 
 def of_entry(entry: Entry, department_code: str, version: int) -> Shadow:

@@ -163,7 +163,7 @@ def update_entry(conn: Connection, pk: int, before: Entry, after: Entry, updated
     new_items = {i.id: i for i in after.items}
     removed = [i for i in old_items if i not in new_items]
     if removed:
-        db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in removed])
+        db.executemany("DELETE FROM items WHERE entry_pk = ? AND id = ?", [(pk, i) for i in removed])
     added = [item_row(i, pk) for i in after.items if i.id not in old_items]
     if added:
         db.executemany(
@@ -173,8 +173,8 @@ def update_entry(conn: Connection, pk: int, before: Entry, after: Entry, updated
     if changed:
         db.executemany(
             "UPDATE items SET position = ?, name = ?, data_type = ?, length = ?, sharing_type = ?, open_type = ? "
-            "WHERE id = ?",
-            [(i.position, i.name, i.data_type, i.length, i.sharing_type, i.open_type, i.id) for i in changed],
+            "WHERE entry_pk = ? AND id = ?",
+            [(i.position, i.name, i.data_type, i.length, i.sharing_type, i.open_type, pk, i.id) for i in changed],
         )
 
 

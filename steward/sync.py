@@ -11,7 +11,8 @@ and only then sent; a receipt or a refusal settles each.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,6 @@ from steward.errors import StewardError
 from steward.exchange_client import ExchangeClient, ExchangeRefused
 from steward.keys import PublicKey, SigningKey, spaced
 from steward.merge import merge
-from steward.model import Entry
 from steward.protocol import (
     GENESIS,
     RECEIPT_TAG,
@@ -42,6 +42,7 @@ from steward.workspace import Workspace
 FEED_PAGE = 200
 CHANGESET_OPERATIONS = 5_000  # split bigger pushes: each changeset stays well inside the exchange's limits
 CHANGESET_BYTES = 8 * 1024 * 1024
+PULL_TRANSACTION_SECONDS = 5.0  # at most this much pulled work is lost to a crash; it is fetched again
 PUSH_ROUNDS = 3  # pull and push again after a conflict with a change that arrived meanwhile
 
 Trust = Callable[[str], bool]  # shown the exchange's fingerprint on first contact: does the steward confirm it?
@@ -184,29 +185,59 @@ class Syncer:
     # Pulling ----------------------------------------------------------------------------------
 
     def _pull(self) -> None:
-        """Fetch the next page while this one is applied: the exchange and this machine work at the same time."""
-        assert self.server_public is not None
+        """Apply the feed from where the last sync stopped, a few seconds' worth of pages per transaction.
+
+        Each transaction carries the feed position with what it applied, so stopping anywhere is
+        consistent; fewer, larger transactions save SQLite rewriting (and checkpointing) the same
+        index pages after every page. A cancel or a bad page first commits what was already applied.
+        """
         facts = _facts(self.ws)
-        position, last_hash = int(facts.get("feed_position", "0")), facts.get("feed_hash", GENESIS)
+        self.report.position = int(facts.get("feed_position", "0"))
+        pages = self._verified_pages(self.report.position, facts.get("feed_hash", GENESIS))
+        stop: Exception | None = None
+        try:
+            while stop is None:
+                with self.ws.writing() as conn:
+                    started = time.monotonic()
+                    while time.monotonic() - started < PULL_TRANSACTION_SECONDS:
+                        try:
+                            self._check_cancel()
+                            verified, total = next(pages)
+                        except StopIteration:
+                            return  # the block commits on the way out
+                        except (SyncCancelled, StewardError) as error:
+                            stop = error
+                            break
+                        self._apply_page(conn, verified)
+                        self.progress("pull", self.report.position, total)
+            raise stop
+        finally:
+            pages.close()
+
+    def _verified_pages(self, position: int, last_hash: str) -> Iterator[tuple[list[VerifiedRecord], int]]:
+        """Verified feed pages (and the checkpoint's position); the next is fetched while one is applied."""
+        assert self.server_public is not None
         with ThreadPoolExecutor(1, thread_name_prefix="feed") as fetcher:
             coming = fetcher.submit(self._fetch, position)
             while True:
-                self._check_cancel()
                 page, decoded = coming.result()
                 verified = self._verify(page, position, last_hash, decoded)
                 if page.get("more") and verified:
                     coming = fetcher.submit(self._fetch, verified[-1].record.position)
                 if verified:
-                    with self.ws.writing() as conn:
-                        for record in verified:
-                            self._apply_record(conn, record)
-                        last = verified[-1].record
-                        position, last_hash = last.position, last.hash()
-                        _set_facts(conn, {"feed_position": str(position), "feed_hash": last_hash})
-                    self.report.position = position
-                self.progress("pull", position, page["checkpoint"]["position"])
+                    position, last_hash = verified[-1].record.position, verified[-1].record.hash()
+                yield verified, page["checkpoint"]["position"]
                 if not page.get("more") or not verified:
                     return
+
+    def _apply_page(self, conn: Connection, verified: list[VerifiedRecord]) -> None:
+        if not verified:
+            return
+        for record in verified:
+            self._apply_record(conn, record)
+        last = verified[-1].record
+        _set_facts(conn, {"feed_position": str(last.position), "feed_hash": last.hash()})
+        self.report.position = last.position
 
     def _fetch(self, after: int) -> tuple[dict[str, Any], list[Decoded]]:
         """A feed page and its changesets decoded (on the fetch thread: SQLite lets it run while a page is written)."""
@@ -241,7 +272,6 @@ class Syncer:
                 self.report.confirmed += 1
             return
         ids = cs.entry_ids()
-        created = _created_whole(cs)
         servers = shadow.load(conn, ids)
         copies = {i: s.entry() for i, s in servers.items()}
         if apply_operations(copies, {i: s.version for i, s in servers.items()}, cs.operations):
@@ -258,15 +288,17 @@ class Syncer:
             changes.extend(merged.changes)
             found.extend(merged.conflicts)
         # The copies first (before the journal takes over the new entries): the journal then measures what
-        # stays unsynced against the exchange's new state.
-        shadow.save(conn, [_copy_of(i, copies[i], created.get(i), cs.department, versions[i]) for i in ids])
+        # stays unsynced against the exchange's new state. An entry new here is made from the exchange's
+        # copy itself, so its copy is stored as "the entry".
+        new = [i for i in ids if i not in local]
+        shadow.save(conn, [shadow.of_entry(copies[i], cs.department, versions[i]) for i in ids if i in local])
+        shadow.save_as_entry(conn, new, cs.department, versions)
         if changes:
             origin = journal.Origin(cs.id, cs.key_id, cs.department, cs.author, cs.created_at, verified=True)
             journal.apply_on(conn, self.ws.department_code, changes, origin=origin)
         db = conn.connection.driver_connection
         db.executemany("UPDATE entries SET version = ? WHERE id = ?", [(versions[i], i) for i in ids])
         # An entry made here from the exchange's copy equals it; only those we already had can differ.
-        new = [i for i in ids if i not in local]
         db.executemany("UPDATE entries SET dirty = 0 WHERE id = ?", [(i,) for i in new])
         journal.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
         self.report.conflicts += conflicts.record(conn, found, cs.id)
@@ -338,24 +370,6 @@ class Syncer:
         else:
             self.report.confirmed += 1
         return False
-
-
-def _created_whole(cs: Changeset) -> dict[str, dict[str, Any]]:
-    """The entries a changeset only creates (one create, nothing more): their creation carries the whole copy."""
-    counts: dict[str, int] = {}
-    for op in cs.operations:
-        counts[op["entry_id"]] = counts.get(op["entry_id"], 0) + 1
-    return {op["entry_id"]: op["entry"] for op in cs.operations
-            if op["kind"] == "create" and counts[op["entry_id"]] == 1}
-
-
-def _copy_of(entry_id: str, entry: Entry, document: dict[str, Any] | None, department: str,
-             version: int) -> shadow.Shadow:
-    if document is None:
-        return shadow.of_entry(entry, department, version)
-    # The document as created, its items in the order every copy uses (the creator's client may differ).
-    ordered = {**document, "items": sorted(document["items"], key=lambda i: (i["position"], i["id"]))}
-    return shadow.Shadow(entry_id, department, version, ordered)
 
 
 def _outbox_state(conn: Connection, changeset_id: str) -> str | None:

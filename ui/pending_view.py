@@ -64,30 +64,31 @@ class PendingRow:
 
 
 def read_pending(workspace: Workspace) -> list[PendingRow]:
-    """Pending changes with their entries' codes and names and their data items' names: three queries in all."""
+    """Pending changes with their entries' codes and names and their data items' names."""
     changes = journal.pending_changes(workspace)
     entry_ids = list({c.entry_id for c in changes})
-    item_ids = list({c.item_id for c in changes if c.item_id})
+    with_items = list({c.entry_id for c in changes if c.item_id})
     names: dict[str, tuple[str, str]] = {}
-    items: dict[str, str] = {}
+    items: dict[tuple[str, str], str] = {}
     with workspace.reading() as conn:
         db = conn.connection.driver_connection
         for chunk in store.chunked(entry_ids):
             sql = f"SELECT id, code, name FROM entries WHERE id IN ({store.placeholders(len(chunk))})"
             names.update((i, (code, name)) for i, code, name in db.execute(sql, chunk))
-        for chunk in store.chunked(item_ids):
-            sql = f"SELECT id, name FROM items WHERE id IN ({store.placeholders(len(chunk))})"
-            items.update(db.execute(sql, chunk))
+        for chunk in store.chunked(with_items):  # item ids are unique within their entry
+            sql = ("SELECT e.id, i.id, i.name FROM items i JOIN entries e ON e.pk = i.entry_pk "
+                   f"WHERE e.id IN ({store.placeholders(len(chunk))})")
+            items.update(((entry_id, item_id), item) for entry_id, item_id, item in db.execute(sql, chunk))
     return [_row(c, names, items) for c in changes]
 
 
-def _row(change: PendingChange, names: dict[str, tuple[str, str]], items: dict[str, str]) -> PendingRow:
+def _row(change: PendingChange, names: dict[str, tuple[str, str]], items: dict[tuple[str, str], str]) -> PendingRow:
     code, name = names.get(change.entry_id, ("", ""))
     if not code and not name:  # an erased entry: its snapshot still names it
         snapshot = change.before if isinstance(change.before, dict) else change.after
         if isinstance(snapshot, dict):
             code, name = snapshot.get("code", ""), snapshot.get("name", "")
-    item_name = items.get(change.item_id or "", "")
+    item_name = items.get((change.entry_id, change.item_id or ""), "")
     if change.item_id and not item_name:  # a removed item: its snapshot names it
         for snapshot in (change.before, change.after):
             if isinstance(snapshot, dict) and snapshot.get("name"):

@@ -139,3 +139,34 @@ def test_first_contact_needs_the_fingerprint_confirmed_then_it_is_pinned(make_st
     assert caught.value.code == "sync.server_untrusted"
     alice.sync()
     assert sync.status(alice.ws).exchange_fingerprint == alice.server_fingerprint
+
+
+def _stored_copy(ws, entry_id):
+    with ws.reading() as conn:
+        return conn.exec_driver_sql("SELECT document FROM server_entries WHERE entry_id = ?", (entry_id,)).scalar()
+
+
+def test_a_pulled_entry_is_stored_once_and_its_first_local_edit_keeps_the_exchanges_copy(make_steward):
+    alice, bob = make_steward(), make_steward()
+    [entry] = _create(alice)
+    alice.sync()
+    bob.sync()
+    assert _stored_copy(bob.ws, entry.id) is None  # the exchange's copy is the entry as bob stores it
+    old_name, old_length = entry.name, entry.items[0].length
+    journal.apply(bob.ws, [SetField(entry.id, "name", "乙改的名称"),
+                           SetItemField(entry.id, entry.items[0].id, "length", old_length + 1)])
+    assert _stored_copy(bob.ws, entry.id) is not None
+    pending = {(c.field or "", c.item_id or ""): (c.before, c.after) for c in journal.pending_changes(bob.ws)}
+    assert pending == {("name", ""): (old_name, "乙改的名称"),
+                       ("length", entry.items[0].id): (old_length, old_length + 1)}
+    # Undone, the entry equals the exchange's copy again and nothing is pending.
+    journal.apply(bob.ws, [SetField(entry.id, "name", old_name),
+                           SetItemField(entry.id, entry.items[0].id, "length", old_length)])
+    assert journal.pending_changes(bob.ws) == [] and query.summary(bob.ws).unsynced == 0
+    # A remote change to the entry, stored once here, merges as usual.
+    journal.apply(alice.ws, [SetField(entry.id, "update_frequency", "monthly")])
+    alice.sync()
+    bob.sync()
+    assert bob.entry(entry.id).update_frequency == "monthly"
+    assert bob.catalogue()[entry.id] == alice.catalogue()[entry.id]
+    assert query.summary(bob.ws).unsynced == 0
