@@ -20,7 +20,7 @@ from typing import Any
 import rfc8785
 
 from steward.keys import PublicKey, SigningKey, b64, unb64
-from steward.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, DataItem, Entry, Kind, item_order
+from steward.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, DataItem, Entry, Kind, item_order, new_id
 from steward.rules import is_valid_uscc
 
 FORMAT = "steward.changeset/1"
@@ -153,7 +153,7 @@ class Changeset:
 def new_changeset(department: str, key: SigningKey, seq: int, created_at: str, author: str,
                   operations: Sequence[dict[str, Any]]) -> Changeset:
     """A new changeset, signed."""
-    return Changeset(str(uuid.uuid4()), department, key.key_id, seq, created_at, author, tuple(operations)).sign(key)
+    return Changeset(new_id(), department, key.key_id, seq, created_at, author, tuple(operations)).sign(key)
 
 
 def verify(changeset: Changeset, public: PublicKey) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -66,8 +68,20 @@ ENTRY_FIELD = {spec.key: spec for spec in ENTRY_FIELDS}
 ITEM_FIELD = {spec.key: spec for spec in ITEM_FIELDS}
 
 
+_RAND_B = (1 << 62) - 1
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A UUID version 7 (RFC 9562): a millisecond timestamp, then 74 random bits.
+
+    Time-ordered ids keep every index on them (entries, data items, operations, the exchange's
+    tables) growing at its end: random version 4 ids sent each insert to a random page, which a
+    first sync of 100,000 entries paid for in rewritten pages.
+    """
+    random = int.from_bytes(os.urandom(10), "big")
+    value = ((time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (random >> 62 & 0xFFF) << 64
+             | 0b10 << 62 | random & _RAND_B)
+    return str(uuid.UUID(int=value))
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from steward import shadow, store
 from steward.changeset import (
     Changeset,
     apply_operations,
+    entry_document,
     op_create,
     op_item_add,
     op_item_remove,
@@ -28,7 +29,7 @@ from steward.changeset import (
     op_set,
     parse,
 )
-from steward.journal import OpKind, PendingChange, diff, refresh_dirty
+from steward.journal import OpKind, PendingChange, diff
 from steward.model import DataItem, Entry
 
 
@@ -98,13 +99,17 @@ def accept(conn: Connection, operations: Sequence[dict[str, Any]], versions: dic
     conflicts = apply_operations(copies, known, operations)
     if conflicts:  # our own accepted changeset must apply to our copy of the exchange: anything else is a bug
         raise RuntimeError(f"accepted operations do not apply to the exchange's copy: {conflicts[:3]}")
-    shadow.save(conn, [shadow.of_entry(copies[i], department_code, versions[i]) for i in ids])
+    local = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
+    # Entries now just as the exchange has them (the usual case) are stored once; see shadow.
+    same = {i for i in ids if i in local and entry_document(local[i]) == entry_document(copies[i])}
+    shadow.save(conn, [shadow.of_entry(copies[i], department_code, versions[i]) for i in ids if i not in same])
+    shadow.save_as_entry(conn, same, department_code, versions)
     db = _db(conn)
-    db.executemany("UPDATE entries SET version = ? WHERE id = ?", [(versions[i], i) for i in ids])
+    db.executemany("UPDATE entries SET version = ?, dirty = ? WHERE id = ?",
+                   [(versions[i], int(i not in same), i) for i in ids])
     for chunk in store.chunked(ids):
         db.execute(f"UPDATE operations SET state = 'synced' WHERE state = 'pending' AND seq <= ? "
                    f"AND entry_id IN ({store.placeholders(len(chunk))})", (op_seq, *chunk))
-    refresh_dirty(conn, store.load_entries(conn, ids=ids))
 
 
 # The outbox -------------------------------------------------------------------------------

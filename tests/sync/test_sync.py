@@ -151,7 +151,8 @@ def test_a_pulled_entry_is_stored_once_and_its_first_local_edit_keeps_the_exchan
     [entry] = _create(alice)
     alice.sync()
     bob.sync()
-    assert _stored_copy(bob.ws, entry.id) is None  # the exchange's copy is the entry as bob stores it
+    # Pushed or pulled, the exchange's copy is the entry as each of them stores it.
+    assert _stored_copy(alice.ws, entry.id) is None and _stored_copy(bob.ws, entry.id) is None
     old_name, old_length = entry.name, entry.items[0].length
     journal.apply(bob.ws, [SetField(entry.id, "name", "乙改的名称"),
                            SetItemField(entry.id, entry.items[0].id, "length", old_length + 1)])
