@@ -297,9 +297,9 @@ class Syncer:
             origin = journal.Origin(cs.id, cs.key_id, cs.department, cs.author, cs.created_at, verified=True)
             journal.apply_on(conn, self.ws.department_code, changes, origin=origin)
         db = conn.connection.driver_connection
-        db.executemany("UPDATE entries SET version = ? WHERE id = ?", [(versions[i], i) for i in ids])
         # An entry made here from the exchange's copy equals it; only those we already had can differ.
-        db.executemany("UPDATE entries SET dirty = 0 WHERE id = ?", [(i,) for i in new])
+        db.executemany("UPDATE entries SET version = ?, dirty = 0 WHERE id = ?", [(versions[i], i) for i in new])
+        db.executemany("UPDATE entries SET version = ? WHERE id = ?", [(versions[i], i) for i in ids if i in local])
         journal.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
         self.report.conflicts += conflicts.record(conn, found, cs.id)
         self.report.pulled += 1
