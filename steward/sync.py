@@ -2,9 +2,9 @@
 
 The order matters. Changesets signed before (perhaps sent before a crash) are settled first by
 asking the exchange whether they landed. The pull verifies every record back to enrolled keys
-and the pinned exchange key before anything is applied, and each verified page is applied in
-one transaction with the feed position, so a cancel or a dropped connection leaves the workspace
-consistent and the next sync continues. Local changes are then signed into changesets, stored,
+and the pinned exchange key before anything is applied, and verified pages are applied in
+transactions that carry the feed position, so a cancel or a dropped connection leaves the
+workspace consistent and the next sync continues. Local changes are then signed into changesets, stored,
 and only then sent; a receipt or a refusal settles each.
 """
 
