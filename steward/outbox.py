@@ -19,7 +19,6 @@ from steward import shadow, store
 from steward.changeset import (
     Changeset,
     apply_operations,
-    entry_document,
     op_create,
     op_item_add,
     op_item_remove,
@@ -73,7 +72,7 @@ def outgoing(conn: Connection, entry_ids: Iterable[str]) -> Outgoing:
     op_seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM operations").fetchone()[0]
     ids = list(entry_ids)
     entries = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
-    servers = shadow.load(conn, ids)
+    servers = shadow.load(conn, ids, entries)
     operations = {}
     for entry_id in ids:
         entry = entries.get(entry_id)
@@ -93,16 +92,17 @@ def accept(conn: Connection, operations: Sequence[dict[str, Any]], versions: dic
     the journal's operations on them up to `op_seq` are synced. Edits made since stay unsynced.
     """
     ids = list(versions)
-    servers = shadow.load(conn, ids)
+    local = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
+    servers = shadow.load(conn, ids, local)
     copies = {i: s.entry() for i, s in servers.items()}
     known = {i: s.version for i, s in servers.items()}
     conflicts = apply_operations(copies, known, operations)
     if conflicts:  # our own accepted changeset must apply to our copy of the exchange: anything else is a bug
         raise RuntimeError(f"accepted operations do not apply to the exchange's copy: {conflicts[:3]}")
-    local = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
+    now_held = {i: shadow.of_entry(copies[i], department_code, versions[i]) for i in ids}
     # Entries now just as the exchange has them (the usual case) are stored once; see shadow.
-    same = {i for i in ids if i in local and entry_document(local[i]) == entry_document(copies[i])}
-    shadow.save(conn, [shadow.of_entry(copies[i], department_code, versions[i]) for i in ids if i not in same])
+    same = {i for i in ids if i in local and not shadow.differs(local[i], now_held[i])}
+    shadow.save(conn, [now_held[i] for i in ids if i not in same])
     shadow.save_as_entry(conn, same, department_code, versions)
     db = _db(conn)
     db.executemany("UPDATE entries SET version = ?, dirty = ? WHERE id = ?",

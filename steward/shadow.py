@@ -11,7 +11,7 @@ twice). The journal gives such a shadow the entry's content before it first chan
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,8 @@ def _db(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
-def load(conn: Connection, entry_ids: Iterable[str]) -> dict[str, Shadow]:
+def load(conn: Connection, entry_ids: Iterable[str], entries: dict[str, Entry] | None = None) -> dict[str, Shadow]:
+    """The shadows of these entries; `entries` (by id), where the caller has them loaded, spares reading them again."""
     found: dict[str, Shadow] = {}
     itself: dict[str, tuple[str, int]] = {}  # stored as "the entry itself"
     for chunk in chunked(list(entry_ids)):
@@ -53,7 +54,10 @@ def load(conn: Connection, entry_ids: Iterable[str]) -> dict[str, Shadow]:
                 itself[entry_id] = (department, version)
             else:
                 found[entry_id] = Shadow(entry_id, department, version, json.loads(document))
-    for entry in store.load_entries(conn, ids=itself).values():
+    known = entries or {}
+    loaded = [known[i] for i in itself if i in known]
+    loaded.extend(store.load_entries(conn, ids=[i for i in itself if i not in known]).values())
+    for entry in loaded:
         department, version = itself[entry.id]
         found[entry.id] = Shadow(entry.id, department, version, entry_document(entry))
     return found
@@ -66,15 +70,6 @@ def departments(conn: Connection, entry_ids: Iterable[str]) -> dict[str, str]:
         found.update(_db(conn).execute(
             f"SELECT entry_id, department_code FROM server_entries WHERE entry_id IN ({placeholders(len(chunk))})",
             chunk))
-    return found
-
-
-def has_any(conn: Connection, entry_ids: Sequence[str]) -> set[str]:
-    """Which of `entry_ids` have a shadow."""
-    found: set[str] = set()
-    for chunk in chunked(list(entry_ids)):
-        found.update(r[0] for r in _db(conn).execute(
-            f"SELECT entry_id FROM server_entries WHERE entry_id IN ({placeholders(len(chunk))})", chunk))
     return found
 
 

@@ -4,8 +4,8 @@ The order matters. Changesets signed before (perhaps sent before a crash) are se
 asking the exchange whether they landed. The pull verifies every record back to enrolled keys
 and the pinned exchange key before anything is applied, and verified pages are applied in
 transactions that carry the feed position, so a cancel or a dropped connection leaves the
-workspace consistent and the next sync continues. Local changes are then signed into changesets, stored,
-and only then sent; a receipt or a refusal settles each.
+workspace consistent and the next sync continues. Local changes are then signed into
+changesets, stored, and only then sent; a receipt or a refusal settles each.
 """
 
 from __future__ import annotations
@@ -189,30 +189,36 @@ class Syncer:
 
         Each transaction carries the feed position with what it applied, so stopping anywhere is
         consistent; fewer, larger transactions save SQLite rewriting (and checkpointing) the same
-        index pages after every page. A cancel or a bad page first commits what was already applied.
+        index pages after every page.
         """
         facts = _facts(self.ws)
         self.report.position = int(facts.get("feed_position", "0"))
         pages = self._verified_pages(self.report.position, facts.get("feed_hash", GENESIS))
-        stop: Exception | None = None
         try:
-            while stop is None:
-                with self.ws.writing() as conn:
-                    started = time.monotonic()
-                    while time.monotonic() - started < PULL_TRANSACTION_SECONDS:
-                        try:
-                            self._check_cancel()
-                            verified, total = next(pages)
-                        except StopIteration:
-                            return  # the block commits on the way out
-                        except (SyncCancelled, StewardError) as error:
-                            stop = error
-                            break
-                        self._apply_page(conn, verified)
-                        self.progress("pull", self.report.position, total)
-            raise stop
+            while self._apply_for_a_while(pages):
+                pass
         finally:
             pages.close()
+
+    def _apply_for_a_while(self, pages: Iterator[tuple[list[VerifiedRecord], int]]) -> bool:
+        """One transaction of pages; False once the feed is done. A cancel or a bad page commits what came before."""
+        stop: Exception | None = None
+        with self.ws.writing() as conn:
+            started = time.monotonic()
+            while time.monotonic() - started < PULL_TRANSACTION_SECONDS:
+                try:
+                    self._check_cancel()
+                    verified, total = next(pages)
+                except StopIteration:
+                    return False  # the block commits on the way out
+                except (SyncCancelled, StewardError) as error:
+                    stop = error
+                    break
+                self._apply_page(conn, verified)
+                self.progress("pull", self.report.position, total)
+        if stop is not None:
+            raise stop
+        return True
 
     def _verified_pages(self, position: int, last_hash: str) -> Iterator[tuple[list[VerifiedRecord], int]]:
         """Verified feed pages (and the checkpoint's position); the next is fetched while one is applied."""
@@ -272,11 +278,11 @@ class Syncer:
                 self.report.confirmed += 1
             return
         ids = cs.entry_ids()
-        servers = shadow.load(conn, ids)
+        local = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
+        servers = shadow.load(conn, ids, local)
         copies = {i: s.entry() for i, s in servers.items()}
         if apply_operations(copies, {i: s.version for i, s in servers.items()}, cs.operations):
             raise StewardError("sync.copy_diverged", position=record.record.position)
-        local = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
         changes: list[journal.Change] = []
         found = []
         for entry_id in ids:
