@@ -259,8 +259,13 @@ class _Checker:
         if not isinstance(items, list):
             self.fail(f"{path}.items", "must be a list")
             return
+        seen: set[Any] = set()
         for n, item in enumerate(items):
             self.item(f"{path}.items[{n}]", item)
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if item_id in seen:  # an entry's item ids are unique in every workspace: one twice would stop each pull
+                self.fail(f"{path}.items[{n}].id", "appears twice in this entry")
+            seen.add(item_id)
 
     def operation(self, path: str, op: Any) -> None:
         if not isinstance(op, dict):

@@ -79,6 +79,8 @@ def test_changing_any_header_member_breaks_the_signature(member):
     (lambda d: d["operations"][0]["entry"].update(status="deleted"), "operations[0].entry.status"),
     (lambda d: d["operations"][0]["entry"]["items"][0].update(length="10"), "operations[0].entry.items[0].length"),
     (lambda d: d["operations"][0]["entry"].update(extra=1), "operations[0].entry.extra"),
+    (lambda d: d["operations"][0]["entry"]["items"][1].update(id=d["operations"][0]["entry"]["items"][0]["id"]),
+     "operations[0].entry.items[1].id"),
 ])
 def test_parse_names_the_problem(mutate, path):
     document = _signed(changeset.op_create(make_clean_entry())).to_dict()
