@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from steward import conflicts, journal, outbox, shadow, store
+from steward import collector, conflicts, journal, outbox, shadow, store
 from steward.changeset import Changeset, apply_operations, new_changeset
 from steward.errors import StewardError
 from steward.exchange_client import ExchangeClient, ExchangeRefused
@@ -116,6 +116,10 @@ class Syncer:
         self.keys: dict[str, dict[str, Any]] = {}
 
     def run(self) -> SyncReport:
+        with collector.paced_for_bulk_work():
+            return self._run()
+
+    def _run(self) -> SyncReport:
         self._pin_exchange()
         self._settle_waiting(resend=False)
         self._pull()
