@@ -18,9 +18,11 @@ from ui.crash import CrashReporter, setup_logging
 from ui.first_start import FirstStartDialog, choose_workspace_after_failure
 from ui.i18n import Translators, core_language
 from ui.main_window import MainWindow
+from ui.progress import run_with_progress
 from ui.resources import icon
 from ui.session import Session
 from ui.settings import Settings
+from ui.workers import Runner
 
 if TYPE_CHECKING:
     from ui.demo_mode import DemoMode
@@ -49,15 +51,24 @@ def _max_rss_mb() -> float | None:
 
 
 def _open(folder: Path, language: str) -> Workspace | None:
-    """Open `folder`; on failure let the steward pick another (None: they gave up)."""
+    """Open `folder`; on failure let the steward pick another (None: they gave up).
+
+    On a worker behind a progress dialog: an older workspace is backed up and updated as it opens,
+    which on 100,000 entries takes seconds the screen must not spend frozen.
+    """
+    runner = Runner()
+    text = QCoreApplication.translate("app", "Opening the workspace… An older one is backed up and updated first.")
     while True:
-        try:
-            return Workspace.open(folder)
-        except StewardError as error:
-            chosen = choose_workspace_after_failure(error.message(language), None)
-            if chosen is None:
-                return None
-            folder = chosen
+        ok, outcome = run_with_progress(runner, None, text, lambda _job, f=folder: Workspace.open(f), write=False,
+                                        cancellable=False)
+        if ok:
+            return outcome
+        if not isinstance(outcome, StewardError):
+            raise outcome
+        chosen = choose_workspace_after_failure(outcome.message(language), None)
+        if chosen is None:
+            return None
+        folder = chosen
 
 
 def _choose_workspace(folder: str | None, settings: Settings, language: str) -> Workspace | None:

@@ -1706,6 +1706,10 @@ Export the public key (Sync ▸ Export public key) and give it to the exchange&a
 <context>
     <name>app</name>
     <message>
+        <source>Opening the workspace… An older one is backed up and updated first.</source>
+        <translation>正在打开工作区…旧版本的工作区会先备份，再升级。</translation>
+    </message>
+    <message>
         <source>Steward</source>
         <translation>Steward</translation>
     </message>
