@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from steward.workspace import DB_FILE, _alembic_config
+from steward.workspace import DB_FILE, head_revision
 from tests.test_migrations import make_old_workspace, revision_of
 from ui.app import _open
-
-
-def head_revision() -> str:
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def test_an_older_workspace_is_backed_up_and_updated_on_a_worker_thread(qtbot, tmp_path):
