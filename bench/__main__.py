@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench import core, exchange, formats, gui, packaging, sync
 from bench.harness import Report
-from steward.workspace import Workspace
+from steward.workspace.workspace import Workspace
 
 GROUPS = ("core", "gui", "exchange", "sync", "formats", "packaging")
 

@@ -7,8 +7,9 @@ import sqlite3
 from pathlib import Path
 
 from bench.harness import Report, percentile, stopwatch, timed
-from steward import journal, query, sample, search, store
-from steward.workspace import DB_FILE, Workspace
+from steward import sample
+from steward.workspace import journal, query, search, store
+from steward.workspace.workspace import DB_FILE, Workspace
 
 BATCH = 2000
 LONG_QUERIES = (

@@ -20,12 +20,14 @@ from bench.harness import Report, percentile, stopwatch
 from exchange import ledger
 from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
-from steward import changeset, rules, sample
-from steward.changeset import canonical
-from steward.exchange_client import Connection, ExchangeClient, ExchangeRefused
-from steward.keys import SigningKey, unb64
-from steward.model import Entry
-from steward.protocol import utc_now
+from steward import sample
+from steward.catalogue import rules
+from steward.catalogue.model import Entry
+from steward.sync import changeset
+from steward.sync.changeset import canonical
+from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
+from steward.sync.keys import SigningKey, unb64
+from steward.sync.protocol import utc_now
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 BULK_OPERATIONS = 10_000

@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.harness import Report, stopwatch
-from steward import exporter, importer, journal, query, sample
-from steward.workspace import Workspace
+from steward import sample
+from steward.files import exporter, importer
+from steward.workspace import journal, query
+from steward.workspace.workspace import Workspace
 
 ENTRIES = 10_000
 BATCH = 2000

@@ -39,8 +39,8 @@ def in_process(report: Report, folder: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from steward.journal import SetField
-    from steward.workspace import Workspace
+    from steward.workspace.journal import SetField
+    from steward.workspace.workspace import Workspace
     from ui.main_window import MainWindow
     from ui.session import Session
     from ui.settings import Settings

@@ -24,13 +24,16 @@ from bench.harness import Report, stopwatch
 from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
-from steward import changeset, identity, journal, rules, sample, sync
-from steward.exchange_client import Connection, ExchangeClient
-from steward.journal import SetField
-from steward.keys import PASSPHRASE_ENV, STORAGE_ENV, SigningKey
-from steward.model import Entry
-from steward.protocol import sign_request, utc_now
-from steward.workspace import Workspace
+from steward import sample
+from steward.catalogue import rules
+from steward.catalogue.model import Entry
+from steward.sync import changeset, identity, syncer
+from steward.sync.exchange_client import Connection, ExchangeClient
+from steward.sync.keys import PASSPHRASE_ENV, STORAGE_ENV, SigningKey
+from steward.sync.protocol import sign_request, utc_now
+from steward.workspace import journal
+from steward.workspace.journal import SetField
+from steward.workspace.workspace import Workspace
 from tests.keyring_backend import MemoryKeyring
 
 DEPARTMENT = sample.DEPARTMENTS[0]
@@ -80,10 +83,10 @@ def _sync_command(folder: Path, url: str, fingerprint: str) -> dict:
     return json.loads(done.stdout)
 
 
-def _sync(ws: Workspace, url: str, key: SigningKey, fingerprint: str) -> sync.SyncReport:
+def _sync(ws: Workspace, url: str, key: SigningKey, fingerprint: str) -> syncer.SyncReport:
     client = ExchangeClient(Connection(url, retries=0, read_timeout=600), key)
     try:
-        return sync.sync(ws, client, key, trust=lambda offered: offered == fingerprint)
+        return syncer.sync(ws, client, key, trust=lambda offered: offered == fingerprint)
     finally:
         client.close()
 

@@ -24,9 +24,9 @@ from exchange import ledger, server_key
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
 from steward import __version__
-from steward.changeset import MAX_OPERATIONS, strict_json
-from steward.keys import SigningKey
-from steward.protocol import API, HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, verify_request
+from steward.sync.changeset import MAX_OPERATIONS, strict_json
+from steward.sync.keys import SigningKey
+from steward.sync.protocol import API, HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, verify_request
 
 PROTOCOL = "steward-exchange/1"
 MAX_BODY_BYTES = 16 * 1024 * 1024

@@ -20,9 +20,9 @@ from exchange import ledger, server_key
 from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import Refused
 from steward import __version__
-from steward.errors import StewardError
-from steward.keys import read_public_key_file, spaced
-from steward.messages import render
+from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
+from steward.sync.keys import read_public_key_file, spaced
 
 EXIT_OK, EXIT_UNSOUND, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8700

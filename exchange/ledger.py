@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from exchange.db import reading, writing
-from steward import rules
-from steward.changeset import (
+from steward.catalogue import rules
+from steward.catalogue.model import Entry
+from steward.catalogue.rules import is_valid_uscc
+from steward.sync.changeset import (
     Changeset,
     ChangesetInvalid,
     apply_operations,
@@ -27,9 +29,8 @@ from steward.changeset import (
     parse,
     verify,
 )
-from steward.keys import PublicKey, SigningKey
-from steward.model import Entry
-from steward.protocol import (
+from steward.sync.keys import PublicKey, SigningKey
+from steward.sync.protocol import (
     CHECKPOINT_TAG,
     ENROLLMENT_TAG,
     GENESIS,
@@ -42,7 +43,6 @@ from steward.protocol import (
     server_verify,
     utc_now,
 )
-from steward.rules import is_valid_uscc
 
 CHUNK = 500
 FEED_BYTES = 8 * 1024 * 1024  # a feed page stops growing past this many bytes of changesets

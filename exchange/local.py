@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from steward.protocol import API
+from steward.sync.protocol import API
 
 
 def free_port() -> int:

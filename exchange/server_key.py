@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from steward.keys import SigningKey, b64, unb64
+from steward.sync.keys import SigningKey, b64, unb64
 
 FORMAT = "steward.exchange-key/1"
 

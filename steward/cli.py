@@ -19,19 +19,19 @@ from typing import Any
 
 from sqlalchemy import text
 
-from steward import STARTED, __version__, conflicts, identity, journal, query, sample, store, sync
-from steward.assignments import changes_for, parse_value
-from steward.errors import StewardError
-from steward.exchange_client import Connection, ExchangeClient, ExchangeRefused
-from steward.keys import spaced
-from steward.messages import language, render
-from steward.model import ENTRY_FIELD
-from steward.vocabulary import label, vocabulary
-from steward.workspace import Workspace, default_path
+from steward import STARTED, __version__, sample
+from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import language, render
+from steward.catalogue.model import ENTRY_FIELD
+from steward.catalogue.vocabulary import label, vocabulary
+from steward.sync import conflicts, identity, syncer
+from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
+from steward.sync.keys import spaced
+from steward.workspace import journal, query, store
+from steward.workspace.assignments import changes_for, parse_value
+from steward.workspace.workspace import Workspace, default_path
 
 EXIT_OK, EXIT_RULE_ERRORS, EXIT_UNUSABLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-SAMPLE_BATCH = 2000
-DEMO_ENTRIES = 300
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,28 +66,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_sample(ws: Workspace, count: int, seed: int, progress: Callable[[int, int], None] = _progress) -> int:
-    """Add `count` generated entries, numbered after the highest sequence already used."""
-    with ws.reading() as conn:
-        last = conn.execute(
-            text("SELECT MAX(CAST(substr(code, instr(code, '/') + 1) AS INTEGER)) FROM entries WHERE code LIKE '%/%'")
-        ).scalar()
-    department = sample.department_for(ws.department_code, ws.department_name)
-    entries = sample.generate(department, count, seed=seed, first_sequence=(last or 0) + 1)
-    done = 0
-    while done < count:
-        batch = [next(entries) for _ in range(min(SAMPLE_BATCH, count - done))]
-        journal.apply(ws, [journal.CreateEntry(e) for e in batch], reason="sample")
-        done += len(batch)
-        progress(done, count)
-    return done
-
-
 def cmd_sample(args: argparse.Namespace) -> int:
     if args.entries <= 0:
         raise StewardError("sample.count")
     with Workspace.open(args.dir) as ws:
-        count = add_sample(ws, args.entries, args.seed)
+        count = sample.add_sample(ws, args.entries, args.seed, progress=_progress)
     _say("cli.sampled", count=count)
     return EXIT_OK
 
@@ -303,7 +286,7 @@ def cmd_keys_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from steward import template
+    from steward.files import template
 
     template.write_template(Path(args.file))
     _say("cli.template_written", path=args.file)
@@ -317,7 +300,7 @@ def _print_problems(problems: Iterable[Any]) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from steward import importer
+    from steward.files import importer
 
     paths = [Path(f) for f in args.files]
     with Workspace.open(args.dir) as ws:
@@ -368,8 +351,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from steward import exporter
-    from steward.dcat import DcatOptions
+    from steward.files import exporter
+    from steward.files.dcat import DcatOptions
 
     path = Path(args.file)
     fmt = exporter.format_for(path, args.format)
@@ -413,7 +396,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         key = identity.signing_key(ws, identity.passphrase_prompt)
         client = ExchangeClient(Connection(url, ca_bundle=args.ca_bundle, proxy=args.proxy), key)
         try:
-            report = sync.sync(ws, client, key, trust=_trust_prompt(args.trust_server_key), progress=_sync_progress)
+            report = syncer.sync(ws, client, key, trust=_trust_prompt(args.trust_server_key), progress=_sync_progress)
         except ExchangeRefused as refusal:
             if refusal.status == 401:
                 raise StewardError("sync.not_enrolled", key_id=key.key_id) from refusal
@@ -436,7 +419,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir) as ws:
-        current = sync.status(ws)
+        current = syncer.status(ws)
     if args.json:
         _json(current.to_dict())
         return EXIT_OK
@@ -503,7 +486,7 @@ def open_default_workspace(folder: Path | None = None) -> Workspace:
         return Workspace.open(folder)
     department = sample.DEPARTMENTS[0]
     ws = Workspace.create(folder, department.code, department.name)
-    add_sample(ws, DEMO_ENTRIES, seed=1)
+    sample.add_sample(ws, sample.DEMO_ENTRIES, seed=1, progress=_progress)
     return ws
 
 

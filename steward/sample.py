@@ -7,14 +7,16 @@ dozen entries; about one entry in a hundred carries a defect the rules report.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from stdnum.cn import uscc
 
-from steward.model import DataItem, Entry
-from steward.vocabulary import OpenType, SharingType, vocabulary
+from steward.catalogue.model import DataItem, Entry
+from steward.catalogue.vocabulary import OpenType, SharingType, vocabulary
+from steward.workspace import drafts, journal
+from steward.workspace.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -229,3 +231,23 @@ def generate(department: Department, count: int, seed: int = 0, first_sequence: 
     generator = _Generator(department, seed)
     for n in range(count):
         yield generator.entry(n, first_sequence + n)
+
+
+DEMO_ENTRIES = 300  # the default workspace's and the demo's sample size
+SAMPLE_BATCH = 2000
+
+
+def add_sample(
+    ws: Workspace, count: int, seed: int, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Add `count` generated entries, numbered after the highest sequence already used."""
+    department = department_for(ws.department_code, ws.department_name)
+    entries = generate(department, count, seed=seed, first_sequence=drafts.highest_sequence(ws) + 1)
+    done = 0
+    while done < count:
+        batch = [next(entries) for _ in range(min(SAMPLE_BATCH, count - done))]
+        journal.apply(ws, [journal.CreateEntry(e) for e in batch], reason="sample")
+        done += len(batch)
+        if progress:
+            progress(done, count)
+    return done

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import keyring
 import pytest
 
-from steward.workspace import Workspace
+from steward.workspace.workspace import Workspace
 from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, make_clean_entry
 from tests.helpers import require as _require
+from tests.keyring_backend import MemoryKeyring
 
 
 @pytest.fixture
@@ -38,3 +40,12 @@ def clean_entry():
 def require():
     """require(condition, reason): skip when false, but fail when CI is set (see tests/helpers.py)."""
     return _require
+
+
+@pytest.fixture
+def memory_keyring():
+    """Secrets kept in memory for the test: no test touches the machine's keyring."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    yield
+    keyring.set_keyring(previous)

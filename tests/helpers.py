@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from steward import outbox, sample, shadow
-from steward.model import DataItem, Entry
+from steward import sample
+from steward.catalogue.model import DataItem, Entry
+from steward.sync import outbox, shadow
 
 DEPARTMENT = sample.DEPARTMENTS[0]  # 上海市市场监督管理局, 11310000MB2F41826L
 DEPARTMENT_CODE = DEPARTMENT.code

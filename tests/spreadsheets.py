@@ -12,7 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from steward.template import ENTRY_COLUMNS, ITEM_COLUMNS
+from steward.files.template import ENTRY_COLUMNS, ITEM_COLUMNS
 from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME
 
 ENTRY_HEADERS = [c.header for c in ENTRY_COLUMNS]

@@ -26,12 +26,14 @@ def all_modules() -> list[str]:
 
 def test_the_walk_finds_the_core_modules():
     modules = set(all_modules())
-    assert {"steward.cli", "steward.journal", "steward.query", "steward.rules", "steward.workspace"} <= modules
-    assert "steward.migrations.versions" in modules
+    assert {"steward.cli", "steward.workspace.journal", "steward.workspace.query", "steward.catalogue.rules",
+            "steward.workspace.workspace", "steward.sync.syncer", "steward.files.importer"} <= modules
+    assert "steward.workspace.migrations.versions" in modules
 
 
 def test_importing_every_module_loads_no_qt():
-    modules = [m for m in all_modules() if not m.startswith("steward.migrations.")]  # alembic loads those itself
+    # alembic loads the migrations itself
+    modules = [m for m in all_modules() if not m.startswith("steward.workspace.migrations.")]
     script = textwrap.dedent(f"""
         import importlib, sys
         for name in {modules!r}:
@@ -100,3 +102,94 @@ def test_the_import_check_would_notice_qt():
     assert list(imports(tree)) == [("os", True), ("PySide6.QtCore", True), ("ui.app", False)]
     assert IMPORT_LINE.search("x = 1\nfrom PySide6 import QtCore\n")
     assert not IMPORT_LINE.search('MESSAGE = "install PySide6-Essentials"\n')
+
+
+# No import circle between files ------------------------------------------------------------------
+
+PACKAGES = ("steward", "ui", "exchange")
+ROOT = STEWARD_DIR.parent
+
+
+def module_files() -> dict[str, Path]:
+    """Every module of steward/, ui/ and exchange/ by dotted name (packages by their __init__)."""
+    found: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            if ".migrations." not in f"{name}.":  # alembic loads those as scripts
+                found[name] = path
+    return found
+
+
+def import_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Module name -> the modules among `sources` it imports, at module level or inside a function."""
+    graph: dict[str, set[str]] = {name: set() for name in sources}
+    for name, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+                "import_module", "__import__"
+            ):
+                targets = [a.value for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            for target in targets:
+                if target in sources and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circle_between_files():
+    files = module_files()
+    assert {"steward.cli", "ui.app", "exchange.app", "steward.sync.syncer"} <= set(files)
+    graph = import_graph({name: path.read_text(encoding="utf-8") for name, path in files.items()})
+    assert "ui.app" in graph["steward.cli"]  # the lazy import of the window counts too
+    assert circles(graph) == []
+
+
+def test_the_circle_check_would_notice_one():
+    sources = {
+        "steward.a": "from steward import b\n",
+        "steward.b": "def f():\n    import steward.c\n",
+        "steward.c": "from steward.a import thing\n",
+        "steward.d": "import steward.a\n",
+    }
+    assert circles(import_graph(sources)) == [["steward.a", "steward.b", "steward.c"]]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from steward import journal
-from steward.workspace import DB_FILE, Workspace
+from steward.workspace import journal
+from steward.workspace.workspace import DB_FILE, Workspace
 from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry, run_cli
 
 BAD_CODE = DEPARTMENT_CODE[:-1] + "X"  # wrong check character

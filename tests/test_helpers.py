@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from steward.rules import Context, check
+from steward.catalogue.rules import Context, check
 from tests.helpers import DEPARTMENT_CODE, in_ci, require
 
 

@@ -12,8 +12,8 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from steward import __version__
-from steward.errors import StewardError
-from steward.workspace import DB_FILE, Workspace, default_path
+from steward.catalogue.errors import StewardError
+from steward.workspace.workspace import DB_FILE, Workspace, default_path
 from ui.crash import CrashReporter, setup_logging
 from ui.first_start import FirstStartDialog, choose_workspace_after_failure
 from ui.i18n import Translators, core_language
@@ -87,7 +87,7 @@ def _start_demo(settings: Settings) -> DemoMode | None:
     """The demo's exchange and first steward (made on first use); None, after saying why, if it cannot start."""
     try:
         # Imported here: the demo needs the exchange package, which a department's installer leaves out.
-        from exchange import demo
+        from ui import demo
         from ui.demo_mode import DemoMode
 
         return DemoMode(demo.prepare(), settings)
@@ -102,7 +102,7 @@ def _start_demo(settings: Settings) -> DemoMode | None:
 def run(folder: str | None = None, smoke: bool = False, started: float | None = None, demo: bool = False) -> int:
     """The window's main loop; with `smoke`, open, wait for the table's first paint, print timings, exit.
 
-    With `demo`, open the demo: sample data and a local exchange of its own (see exchange/demo.py).
+    With `demo`, open the demo: sample data and a local exchange of its own (see ui/demo.py).
     """
     started = started if started is not None else time.perf_counter()
     app = QApplication.instance() or QApplication(sys.argv[:1])

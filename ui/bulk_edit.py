@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import bulk
-from steward.bulk import BULK_FIELDS, BulkPlan
-from steward.classification import is_valid_classification, level_label, levels
-from steward.errors import StewardError
-from steward.model import ENTRY_FIELD
-from steward.vocabulary import vocabulary
+from steward.catalogue.classification import is_valid_classification, level_label, levels
+from steward.catalogue.errors import StewardError
+from steward.catalogue.model import ENTRY_FIELD
+from steward.catalogue.vocabulary import vocabulary
+from steward.workspace import bulk
+from steward.workspace.bulk import BULK_FIELDS, BulkPlan
 from ui.session import Session
 from ui.workers import Job
 

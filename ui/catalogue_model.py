@@ -14,9 +14,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from steward import query
-from steward.query import EntryFilter, EntryRow, SortKey
-from steward.vocabulary import label
+from steward.catalogue.vocabulary import label
+from steward.workspace import query
+from steward.workspace.query import EntryFilter, EntryRow, SortKey
 from ui.session import Session
 from ui.workers import Job
 

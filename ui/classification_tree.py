@@ -6,9 +6,9 @@ from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
-from steward import query
-from steward.classification import level_label
-from steward.vocabulary import vocabulary
+from steward.catalogue.classification import level_label
+from steward.catalogue.vocabulary import vocabulary
+from steward.workspace import query
 from ui.session import Session
 from ui.workers import Job
 

@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import conflicts, store
-from steward.conflicts import Conflict, Take
-from steward.merge import WHOLE_ITEM
-from steward.model import ENTRY_FIELD, ITEM_FIELD, Kind
-from steward.vocabulary import label
+from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD, Kind
+from steward.catalogue.vocabulary import label
+from steward.sync import conflicts
+from steward.sync.conflicts import Conflict, Take
+from steward.sync.merge import WHOLE_ITEM
+from steward.workspace import store
 from ui.session import Session
 from ui.workers import Job
 

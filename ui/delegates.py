@@ -11,7 +11,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QSpinBox, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from steward.vocabulary import vocabulary
+from steward.catalogue.vocabulary import vocabulary
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -6,9 +6,9 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from exchange.demo import DEMO_PASSPHRASE, Demo, steward_workspace
 from exchange.local import LocalExchange
-from steward.workspace import Workspace
+from steward.workspace.workspace import Workspace
+from ui.demo import DEMO_PASSPHRASE, Demo, steward_workspace
 from ui.main_window import MainWindow
 from ui.session import Session
 from ui.settings import Settings

@@ -33,15 +33,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import query, rules
-from steward.assignments import parse_value
-from steward.classification import clean_code, is_valid_classification, level_label, levels
-from steward.errors import StewardError
-from steward.journal import SetField
-from steward.messages import render
-from steward.model import ENTRY_FIELD, Entry, Kind
-from steward.rules import Problem, Severity
-from steward.vocabulary import label, vocabulary
+from steward.catalogue import rules
+from steward.catalogue.classification import clean_code, is_valid_classification, level_label, levels
+from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
+from steward.catalogue.model import ENTRY_FIELD, Entry, Kind
+from steward.catalogue.rules import Problem, Severity
+from steward.catalogue.vocabulary import label, vocabulary
+from steward.workspace import query
+from steward.workspace.assignments import parse_value
+from steward.workspace.journal import SetField
 from ui.delegates import LengthDelegate, VocabularyDelegate
 from ui.items_model import ItemsModel
 from ui.problems_panel import ProblemsPanel

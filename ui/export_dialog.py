@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import exporter
-from steward.dcat import DcatOptions
-from steward.errors import StewardError
-from steward.exporter import ExportResult, Format
-from steward.journal import Cancelled
+from steward.catalogue.errors import StewardError
+from steward.files import exporter
+from steward.files.dcat import DcatOptions
+from steward.files.exporter import ExportResult, Format
+from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
 from ui.session import Session
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QVBoxLayout, QWidget
 
-from steward.query import EntryFilter
-from steward.vocabulary import vocabulary
+from steward.catalogue.vocabulary import vocabulary
+from steward.workspace.query import EntryFilter
 
 
 class FilterPanel(QWidget):

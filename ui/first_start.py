@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import cli, sample
-from steward.errors import StewardError
-from steward.messages import render
-from steward.rules import is_valid_uscc
-from steward.workspace import DB_FILE, Workspace, default_path
+from steward import sample
+from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
+from steward.catalogue.rules import is_valid_uscc
+from steward.workspace.workspace import DB_FILE, Workspace, default_path
 from ui.i18n import core_language
 from ui.progress import run_with_progress
 from ui.workers import Job, Runner
@@ -52,7 +52,7 @@ def open_or_make_sample(folder: Path, progress: Callable[[int, int], None]) -> P
         return folder
     department = sample.DEPARTMENTS[0]
     with Workspace.create(folder, department.code, department.name) as workspace:
-        cli.add_sample(workspace, cli.DEMO_ENTRIES, seed=1, progress=progress)
+        sample.add_sample(workspace, sample.DEMO_ENTRIES, seed=1, progress=progress)
     return folder
 
 
@@ -187,7 +187,7 @@ class FirstStartDialog(QDialog):
         self.folder_button.setAccessibleName(self.tr("Choose the folder of the new workspace"))
         self.sample_note.setText(
             self.tr("A made-up department with %1 generated entries, kept in %2. Creating it takes a moment.")
-            .replace("%1", str(cli.DEMO_ENTRIES)).replace("%2", str(self.default_folder))
+            .replace("%1", str(sample.DEMO_ENTRIES)).replace("%2", str(self.default_folder))
         )
         self.open_label.setText(self.tr("Fol&der:"))
         self.open_edit.setAccessibleName(self.tr("Folder of the existing workspace"))

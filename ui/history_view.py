@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import journal
-from steward.errors import StewardError
-from steward.journal import Operation, OpKind, OpState
-from steward.workspace import Workspace
+from steward.catalogue.errors import StewardError
+from steward.workspace import journal
+from steward.workspace.journal import Operation, OpKind, OpState
+from steward.workspace.workspace import Workspace
 from ui.pending_view import ChangeDescriber, fill
 from ui.session import Session
 from ui.workers import Job

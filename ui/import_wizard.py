@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from steward import importer, template
-from steward.errors import StewardError
-from steward.importer import Action, ImportPlan, ImportProblem, Severity
-from steward.journal import Cancelled
-from steward.messages import render
+from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
+from steward.files import importer, template
+from steward.files.importer import Action, ImportPlan, ImportProblem, Severity
+from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
 from ui.resources import icon
 from ui.session import Session

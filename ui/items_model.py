@@ -14,12 +14,12 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon
 
-from steward.assignments import parse_value
-from steward.errors import StewardError
-from steward.journal import AddItem, Change, RemoveItem, SetItemField
-from steward.model import ITEM_FIELD, DataItem, Entry
-from steward.rules import Problem, Severity
-from steward.vocabulary import label
+from steward.catalogue.errors import StewardError
+from steward.catalogue.model import ITEM_FIELD, DataItem, Entry
+from steward.catalogue.rules import Problem, Severity
+from steward.catalogue.vocabulary import label
+from steward.workspace.assignments import parse_value
+from steward.workspace.journal import AddItem, Change, RemoveItem, SetItemField
 from ui.resources import icon
 from ui.session import Session
 

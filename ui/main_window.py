@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import __version__, drafts, identity, query, store, sync
-from steward.exporter import ExportResult
-from steward.journal import CreateEntry, EraseEntry, SetField
+from steward import __version__
+from steward.files.exporter import ExportResult
+from steward.sync import identity, syncer
+from steward.workspace import drafts, query, store
+from steward.workspace.journal import CreateEntry, EraseEntry, SetField
 from ui.bulk_edit import BulkEditDialog
 from ui.catalogue_model import CatalogueModel, EntryIdRole
 from ui.classification_tree import ClassificationTree
@@ -508,7 +510,7 @@ class MainWindow(QMainWindow):
 
         def read(_job: Job) -> tuple[query.Summary, dict[str, str]]:
             facts = workspace.facts()
-            facts["open_conflicts"] = str(sync.status(workspace).conflicts)
+            facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
             return query.summary(workspace), facts
 
         def show(result: tuple[query.Summary, dict[str, str]]) -> None:

@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward import journal, store
-from steward.errors import StewardError
-from steward.journal import OpKind, PendingChange
-from steward.model import ENTRY_FIELD, ITEM_FIELD, Kind
-from steward.vocabulary import label
-from steward.workspace import Workspace
+from steward.catalogue.errors import StewardError
+from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD, Kind
+from steward.catalogue.vocabulary import label
+from steward.workspace import journal, store
+from steward.workspace.journal import OpKind, PendingChange
+from steward.workspace.workspace import Workspace
 from ui.session import Session
 from ui.workers import Job
 

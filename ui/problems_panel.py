@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStyle, QVBoxLayout, QWidget
 
-from steward.rules import Problem, Severity
+from steward.catalogue.rules import Problem, Severity
 from ui.resources import icon
 
 ProblemIndexRole = Qt.ItemDataRole.UserRole + 1

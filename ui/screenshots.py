@@ -17,12 +17,15 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication, QWidget
 
-from exchange import demo as demo_setup
-from steward import identity, journal, query, sample, sync, template
-from steward.conflicts import Take
-from steward.exchange_client import Connection, ExchangeClient
-from steward.journal import SetField
-from steward.workspace import Workspace
+from steward import sample
+from steward.files import template
+from steward.sync import identity, syncer
+from steward.sync.conflicts import Take
+from steward.sync.exchange_client import Connection, ExchangeClient
+from steward.workspace import journal, query
+from steward.workspace.journal import SetField
+from steward.workspace.workspace import Workspace
+from ui import demo as demo_setup
 from ui.bulk_edit import BulkEditDialog
 from ui.conflict_dialog import ConflictDialog
 from ui.i18n import Translators
@@ -129,7 +132,7 @@ def _sync(workspace: Workspace, url: str) -> None:
     key = identity.signing_key(workspace, lambda _new: demo_setup.DEMO_PASSPHRASE)
     client = ExchangeClient(Connection(url), key)
     try:
-        sync.sync(workspace, client, key)
+        syncer.sync(workspace, client, key)
     finally:
         client.close()
 

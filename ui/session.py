@@ -8,10 +8,10 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
 
-from steward import journal
-from steward.errors import StewardError
-from steward.journal import ApplyResult, Cancelled, Change, OpKind
-from steward.workspace import Workspace
+from steward.catalogue.errors import StewardError
+from steward.workspace import journal
+from steward.workspace.journal import ApplyResult, Cancelled, Change, OpKind
+from steward.workspace.workspace import Workspace
 from ui.progress import run_with_progress
 from ui.settings import Settings
 from ui.undo_commands import ApplyCommand

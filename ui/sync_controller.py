@@ -9,11 +9,11 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from steward import identity, sync
-from steward.errors import StewardError
-from steward.exchange_client import Connection, ExchangeClient, ExchangeRefused
-from steward.journal import Cancelled
-from steward.keys import PublicKey, SigningKey, Storage, spaced
+from steward.catalogue.errors import StewardError
+from steward.sync import identity, syncer
+from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
+from steward.sync.keys import PublicKey, SigningKey, Storage, spaced
+from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
 from ui.session import Session
 from ui.workers import Job
@@ -77,7 +77,7 @@ class SyncController(QObject):
 
     # Syncing ------------------------------------------------------------------------------------
 
-    def run(self) -> sync.SyncReport | None:
+    def run(self) -> syncer.SyncReport | None:
         if not self.exchange_url():
             QMessageBox.information(self.window, self.tr("Sync"),
                                     self.tr("No exchange address is set: enter it in File ▸ Settings."))
@@ -92,8 +92,8 @@ class SyncController(QObject):
                 return None
             workspace = self.session.workspace
 
-            def work(job: Job) -> sync.SyncReport:
-                return sync.sync(workspace, client, key, trust=lambda offered: offered == confirmed,
+            def work(job: Job) -> syncer.SyncReport:
+                return syncer.sync(workspace, client, key, trust=lambda offered: offered == confirmed,
                                  progress=lambda _stage, done, total: job.progress(done, total),
                                  cancelled=lambda: job.cancelled)
 
@@ -111,7 +111,7 @@ class SyncController(QObject):
         self._summarise(outcome)
         return outcome
 
-    def _summarise(self, report: sync.SyncReport) -> None:
+    def _summarise(self, report: syncer.SyncReport) -> None:
         message = (self.tr("Pulled %1 changesets, pushed %2 (%3 operations), confirmed %4.")
                    .replace("%1", str(report.pulled)).replace("%2", str(report.pushed))
                    .replace("%3", str(report.operations)).replace("%4", str(report.confirmed)))
@@ -126,11 +126,11 @@ class SyncController(QObject):
                        .replace("%2", r["message"]) for r in report.refused)
         if details:
             QMessageBox.information(self.window, self.tr("Sync"), "\n\n".join([message, *details]))
-        if report.conflicts or sync.status(self.session.workspace).conflicts:
+        if report.conflicts or syncer.status(self.session.workspace).conflicts:
             self.conflicts_found.emit()
 
     def _report_failure(self, error: object) -> None:
-        if isinstance(error, Cancelled | sync.SyncCancelled):
+        if isinstance(error, Cancelled | syncer.SyncCancelled):
             text = self.tr("Sync cancelled: what was finished is kept; the next sync continues.")
         elif isinstance(error, ExchangeRefused) and error.status == 401:
             text = self.tr("The exchange does not accept this workspace's key. Give the exported public key to the "

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from PySide6.QtGui import QUndoCommand
 
-from steward.journal import ApplyResult, Change
+from steward.workspace.journal import ApplyResult, Change
 
-if TYPE_CHECKING:
-    from ui.session import Session
+
+class ChangeRunner(Protocol):
+    """What an undo step needs of the session (which owns the stack): a way to apply changes again."""
+
+    def run_changes(self, changes: Sequence[Change], *, long: bool, undoes: str | None) -> ApplyResult | None: ...
 
 _MERGE_ID = 4242  # QUndoCommand ids only need to differ from other kinds of command
 
@@ -17,7 +21,7 @@ _MERGE_ID = 4242  # QUndoCommand ids only need to differ from other kinds of com
 class ApplyCommand(QUndoCommand):
     """One undo step over one or more journal groups (merged typing in one field makes one step)."""
 
-    def __init__(self, session: Session, result: ApplyResult, text: str, *, long: bool = False,
+    def __init__(self, session: ChangeRunner, result: ApplyResult, text: str, *, long: bool = False,
                  merge_key: tuple[str, ...] | None = None) -> None:
         super().__init__(text)
         self.session = session

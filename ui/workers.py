@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, QRunnable, QThreadPool, Signal
 
-from steward.journal import Cancelled
+from steward.workspace.journal import Cancelled
 
 
 class Job(QObject):

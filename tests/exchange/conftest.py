@@ -22,12 +22,13 @@ from sqlalchemy import Engine, text
 from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
-from steward import changeset, sample
-from steward.changeset import Changeset
-from steward.exchange_client import Connection, ExchangeClient
-from steward.keys import SigningKey
-from steward.model import Entry
-from steward.protocol import utc_now
+from steward import sample
+from steward.catalogue.model import Entry
+from steward.sync import changeset
+from steward.sync.changeset import Changeset
+from steward.sync.exchange_client import Connection, ExchangeClient
+from steward.sync.keys import SigningKey
+from steward.sync.protocol import utc_now
 from tests.helpers import make_clean_entry, require
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
@@ -139,7 +140,7 @@ class Server:
         assert self.verify_log() == []
 
     def raw_post(self, body: bytes, key: SigningKey | None, headers: dict[str, str] | None = None):
-        from steward.protocol import sign_request
+        from steward.sync.protocol import sign_request
 
         signed = sign_request(key, "POST", "/v1/changesets", body) if key else {}
         return requests.post(f"{self.url}/v1/changesets", data=body,

@@ -15,9 +15,10 @@ from sqlalchemy import text
 
 from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
-from steward import changeset, sample
-from steward.keys import SigningKey
-from steward.protocol import utc_now
+from steward import sample
+from steward.sync import changeset
+from steward.sync.keys import SigningKey
+from steward.sync.protocol import utc_now
 from tests.helpers import ROOT, make_clean_entry, run_cli, steward_env
 
 DEPARTMENT = sample.DEPARTMENTS[0]

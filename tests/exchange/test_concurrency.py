@@ -6,8 +6,9 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from steward import changeset, sample
-from steward.exchange_client import ExchangeRefused
+from steward import sample
+from steward.sync import changeset
+from steward.sync.exchange_client import ExchangeRefused
 
 ROUNDS = 15
 

@@ -6,9 +6,10 @@ import copy
 
 import pytest
 
-from steward import changeset, sample
-from steward.keys import SigningKey
-from steward.protocol import GENESIS, FeedInvalid, trusted_keys, verify_feed
+from steward import sample
+from steward.sync import changeset
+from steward.sync.keys import SigningKey
+from steward.sync.protocol import GENESIS, FeedInvalid, trusted_keys, verify_feed
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_a_dropped_or_reordered_record_is_detected(server, history):
 
 
 def test_a_checkpoint_not_signed_by_the_pinned_key_is_refused(server, history):
-    from steward.protocol import CHECKPOINT_TAG, server_sign
+    from steward.sync.protocol import CHECKPOINT_TAG, server_sign
 
     records, checkpoint, keys = history
     impostor = server_sign(SigningKey.generate(), CHECKPOINT_TAG, {k: v for k, v in checkpoint.items()

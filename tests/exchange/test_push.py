@@ -11,11 +11,12 @@ import json
 import pytest
 import requests
 
-from steward import changeset, sample
-from steward.changeset import MAX_OPERATIONS, canonical
-from steward.exchange_client import ExchangeRefused
-from steward.keys import SigningKey, b64
-from steward.protocol import RECEIPT_TAG, server_verify, sign_request
+from steward import sample
+from steward.sync import changeset
+from steward.sync.changeset import MAX_OPERATIONS, canonical
+from steward.sync.exchange_client import ExchangeRefused
+from steward.sync.keys import SigningKey, b64
+from steward.sync.protocol import RECEIPT_TAG, server_verify, sign_request
 
 
 def _created(steward, **overrides):

@@ -7,20 +7,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import keyring
 import pytest
 from sqlalchemy import Engine
 
 from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
-from steward import identity, query, sample, sync
-from steward.exchange_client import Connection, ExchangeClient
-from steward.keys import SigningKey
-from steward.model import Entry
-from steward.workspace import Workspace
+from steward import sample
+from steward.catalogue.model import Entry
+from steward.sync import identity, syncer
+from steward.sync.exchange_client import Connection, ExchangeClient
+from steward.sync.keys import SigningKey
+from steward.workspace import query
+from steward.workspace.workspace import Workspace
 from tests.exchange.conftest import new_database
-from tests.keyring_backend import MemoryKeyring
 
 _numbers = itertools.count(1)
 
@@ -42,11 +42,8 @@ def exchange(request, tmp_path_factory) -> Iterator[tuple[LocalExchange, Engine]
 
 
 @pytest.fixture(autouse=True)
-def memory_keyring():
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    yield
-    keyring.set_keyring(previous)
+def _keys_in_memory(memory_keyring):
+    """Every sync test keeps its steward keys in memory."""
 
 
 @dataclass
@@ -58,11 +55,11 @@ class Steward:
     url: str
     server_fingerprint: str
 
-    def sync(self, retries: int = 0, **options) -> sync.SyncReport:
+    def sync(self, retries: int = 0, **options) -> syncer.SyncReport:
         client = ExchangeClient(Connection(self.url, retries=retries), self.key)
         try:
             options.setdefault("trust", lambda offered: offered == self.server_fingerprint)
-            return sync.sync(self.ws, client, self.key, **options)
+            return syncer.sync(self.ws, client, self.key, **options)
         finally:
             client.close()
 

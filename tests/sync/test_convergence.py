@@ -5,9 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from steward import conflicts, journal, query
-from steward.journal import AddItem, CreateEntry, RemoveItem, SetField, SetItemField
-from steward.model import DataItem
+from steward.catalogue.model import DataItem
+from steward.sync import conflicts
+from steward.workspace import journal, query
+from steward.workspace.journal import AddItem, CreateEntry, RemoveItem, SetField, SetItemField
 from tests.helpers import make_clean_entry
 
 ENTRIES = 3

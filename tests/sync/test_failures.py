@@ -17,11 +17,13 @@ from sqlalchemy import text
 from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
-from steward import identity, journal, outbox, query, sample
-from steward.errors import StewardError
-from steward.journal import CreateEntry
-from steward.keys import STORAGE_ENV
-from steward.workspace import Workspace
+from steward import sample
+from steward.catalogue.errors import StewardError
+from steward.sync import identity, outbox
+from steward.sync.keys import STORAGE_ENV
+from steward.workspace import journal, query
+from steward.workspace.journal import CreateEntry
+from steward.workspace.workspace import Workspace
 from tests.helpers import ROOT, make_clean_entry, steward_env
 from tests.sync.conftest import Steward
 from tests.sync.proxy import Proxy

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from steward import conflicts, journal, query, sync
-from steward.errors import StewardError
-from steward.journal import CreateEntry, SetField, SetItemField
+from steward.catalogue.errors import StewardError
+from steward.sync import conflicts, syncer
+from steward.workspace import journal, query
+from steward.workspace.journal import CreateEntry, SetField, SetItemField
 from tests.helpers import make_clean_entry
 
 
@@ -138,7 +139,7 @@ def test_first_contact_needs_the_fingerprint_confirmed_then_it_is_pinned(make_st
         alice.sync(trust=lambda _fp: False)
     assert caught.value.code == "sync.server_untrusted"
     alice.sync()
-    assert sync.status(alice.ws).exchange_fingerprint == alice.server_fingerprint
+    assert syncer.status(alice.ws).exchange_fingerprint == alice.server_fingerprint
 
 
 def _stored_copy(ws, entry_id):

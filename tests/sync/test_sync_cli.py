@@ -9,10 +9,12 @@ import sys
 import pytest
 
 from exchange import ledger, server_key
-from steward import identity, journal, sample
-from steward.journal import CreateEntry, SetField
-from steward.keys import STORAGE_ENV, spaced
-from steward.workspace import Workspace
+from steward import sample
+from steward.sync import identity
+from steward.sync.keys import STORAGE_ENV, spaced
+from steward.workspace import journal
+from steward.workspace.journal import CreateEntry, SetField
+from steward.workspace.workspace import Workspace
 from tests.helpers import ROOT, make_clean_entry, steward_env
 from tests.sync.proxy import Proxy
 

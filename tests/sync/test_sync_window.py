@@ -10,9 +10,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from steward import conflicts, journal, query
-from steward.conflicts import Take
-from steward.journal import CreateEntry, SetField
+from steward.sync import conflicts
+from steward.sync.conflicts import Take
+from steward.workspace import journal, query
+from steward.workspace.journal import CreateEntry, SetField
 from tests.helpers import make_clean_entry
 from ui.conflict_dialog import ConflictDialog
 from ui.main_window import MainWindow

@@ -9,8 +9,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import QSettings
 
-from steward import journal, sample
-from steward.workspace import Workspace
+from steward import sample
+from steward.workspace import journal
+from steward.workspace.workspace import Workspace
 from ui.session import Session
 from ui.settings import Settings
 

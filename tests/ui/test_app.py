@@ -7,8 +7,8 @@ import threading
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from steward.workspace import DB_FILE, head_revision
-from tests.test_migrations import make_old_workspace, revision_of
+from steward.workspace.workspace import DB_FILE, head_revision
+from tests.workspace.test_migrations import make_old_workspace, revision_of
 from ui.app import _open
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from steward import bulk, journal
-from steward.journal import OpKind
+from steward.workspace import bulk, journal
+from steward.workspace.journal import OpKind
 from ui.bulk_edit import BulkEditDialog
 
 

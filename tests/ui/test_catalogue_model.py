@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from steward import journal, query
-from steward.journal import SetField
-from steward.query import EntryFilter
+from steward.workspace import journal, query
+from steward.workspace.journal import SetField
+from steward.workspace.query import EntryFilter
 from ui.catalogue_model import PAGE, CatalogueModel, EntryIdRole
 from ui.classification_tree import ClassificationTree
 

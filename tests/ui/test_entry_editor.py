@@ -7,11 +7,12 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QInputMethodEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QPlainTextEdit
 
-from steward import journal, query, rules
-from steward.journal import OpKind
-from steward.messages import render
-from steward.model import ENTRY_FIELDS, DataItem, Entry
-from steward.vocabulary import label
+from steward.catalogue import rules
+from steward.catalogue.messages import render
+from steward.catalogue.model import ENTRY_FIELDS, DataItem, Entry
+from steward.catalogue.vocabulary import label
+from steward.workspace import journal, query
+from steward.workspace.journal import OpKind
 from tests.ui.conftest import DEPARTMENT
 from ui import entry_editor
 from ui.entry_editor import EntryEditor

@@ -7,7 +7,7 @@ import json
 from openpyxl import load_workbook
 from PySide6.QtWidgets import QDialogButtonBox
 
-from steward import query
+from steward.workspace import query
 from ui.export_dialog import CHOICES, ExportDialog
 from ui.main_window import MainWindow
 

@@ -6,8 +6,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
-from steward import journal, query, sample
-from steward.workspace import DB_FILE, Workspace
+from steward import sample
+from steward.workspace import journal, query
+from steward.workspace.workspace import DB_FILE, Workspace
 from ui import first_start
 from ui.first_start import FirstStartDialog, WorkspaceFailureDialog, choose_workspace_after_failure
 
@@ -86,7 +87,7 @@ def test_the_sample_workspace_is_created_with_entries(dialog, tmp_path):
     dialog.accept()
     assert dialog.chosen_path() == tmp_path / "default"
     with Workspace.open(tmp_path / "default") as ws:
-        assert query.summary(ws).entries == first_start.cli.DEMO_ENTRIES
+        assert query.summary(ws).entries == sample.DEMO_ENTRIES
 
 
 def test_opening_a_folder_that_is_no_workspace_shows_why(qtbot, dialog, tmp_path):

@@ -8,8 +8,8 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from steward import journal, query
-from steward.journal import RemoveItem, SetField
+from steward.workspace import journal, query
+from steward.workspace.journal import RemoveItem, SetField
 from ui.history_view import HistoryDialog, HistoryModel, local_time
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWizard
 
-from steward import query
-from steward.journal import OpKind
+from steward.workspace import query
+from steward.workspace.journal import OpKind
 from tests.spreadsheets import catalogue_xlsx, entry_row, item_rows
 from ui.import_wizard import ImportWizard, SeverityRole
 
@@ -110,7 +110,7 @@ def test_the_import_is_recorded_with_its_reason(qtbot, session, tmp_path):
     wizard = open_preview(qtbot, session, [path])
     with qtbot.waitSignal(session.entries_changed, timeout=20000):
         wizard.accept()
-    from steward import journal
+    from steward.workspace import journal
 
     operations = [op for op in journal.history(session.workspace, existing.id) if op.kind is OpKind.SET]
     assert {op.reason for op in operations if op.field == "sharing_type"} == {"导入 收紧.xlsx"}

@@ -12,9 +12,9 @@ from PySide6.QtCore import QLocale, Qt
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication
 
-from steward import journal, query
-from steward.errors import StewardError
-from steward.journal import SetField
+from steward.catalogue.errors import StewardError
+from steward.workspace import journal, query
+from steward.workspace.journal import SetField
 from ui.catalogue_model import CatalogueModel, EntryIdRole
 from ui.main_window import MainWindow
 

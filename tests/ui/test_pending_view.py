@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from steward import journal, query
-from steward.journal import AddItem, OpKind, RemoveItem, SetField, SetItemField
-from steward.model import DataItem
+from steward.catalogue.model import DataItem
+from steward.workspace import journal, query
+from steward.workspace.journal import AddItem, OpKind, RemoveItem, SetField, SetItemField
 from tests.helpers import accept_pending
 from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow, fill
 
@@ -110,7 +110,7 @@ def test_data_item_and_whole_entry_changes_are_described_in_words(qtbot, synced)
 
 
 def _data_type_label(key: str | None) -> str:
-    from steward.vocabulary import label
+    from steward.catalogue.vocabulary import label
 
     return label("data_type", key, "en")
 
@@ -216,6 +216,6 @@ def test_retranslates_labels_on_language_change(qtbot, synced):
 
 
 def entry_label(key, lang):
-    from steward.vocabulary import label
+    from steward.catalogue.vocabulary import label
 
     return label("update_frequency", key, lang)

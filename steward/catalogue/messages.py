@@ -1,0 +1,551 @@
+"""Every message the core shows a person, by stable code, in Chinese and English.
+
+Templates use named placeholders only. A placeholder called `field` holds a field key and is
+shown as that field's label in the reader's language; `value` holds a vocabulary key in the
+vocabulary named by `vocabulary` when that parameter is present.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+
+from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD
+from steward.catalogue.vocabulary import label as vocab_label
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Rules (problems of an entry)
+    "required": ("{field}不能为空", "{field} is required"),
+    "item.required": ("第{position}个信息项的{field}不能为空", "{field} of data item {position} is required"),
+    "items.empty": ("至少需要一个信息项", "At least one data item is required"),
+    "vocab.unknown": ("{field}的值“{value}”不在规定的取值范围内", "{field}: “{value}” is not an allowed value"),
+    "item.vocab.unknown": (
+        "第{position}个信息项的{field}“{value}”不在规定的取值范围内",
+        "{field} of data item {position}: “{value}” is not an allowed value",
+    ),
+    "item.length.invalid": (
+        "第{position}个信息项的数据长度必须是正整数",
+        "The length of data item {position} must be a positive whole number",
+    ),
+    "item.name.duplicate": (
+        "信息项名称“{name}”重复出现",
+        "The data item name “{name}” appears more than once",
+    ),
+    "classification.invalid": (
+        "信息资源分类“{value}”格式不正确:应为类(1位,1–3)+项(2位)+目(3位)+细目(可选)",
+        "Classification “{value}” is malformed: class (1 digit, 1–3) + item (2) + group (3) + sub-group (optional)",
+    ),
+    "code.invalid": (
+        "信息资源代码“{value}”格式不正确:应为“分类码/顺序码”,如 202003/000001",
+        "Resource code “{value}” is malformed: it must be “classification/sequence”, e.g. 202003/000001",
+    ),
+    "code.classification_mismatch": (
+        "信息资源代码的分类码“{code_class}”与信息资源分类“{classification}”不一致",
+        "The resource code's classification “{code_class}” differs from the classification “{classification}”",
+    ),
+    "code.duplicate": (
+        "信息资源代码“{value}”与其他条目重复",
+        "Resource code “{value}” is used by another entry",
+    ),
+    "provider_code.invalid": (
+        "提供方代码“{value}”不是有效的统一社会信用代码",
+        "Provider code “{value}” is not a valid unified social credit code",
+    ),
+    "provider_code.foreign": (
+        "提供方代码“{value}”与本工作区部门({department})不一致",
+        "Provider code “{value}” is not this workspace's department ({department})",
+    ),
+    "sharing.conditions_required": (
+        "有条件共享须填写共享条件",
+        "Sharing on conditions needs the conditions",
+    ),
+    "sharing.basis_required": (
+        "不予共享须在共享条件中写明法律、法规或政策依据",
+        "Not sharing needs its legal or policy basis in the sharing conditions",
+    ),
+    "sharing.method_required": (
+        "可共享的资源须填写共享方式",
+        "A shared resource needs its sharing method",
+    ),
+    "open.conditions_required": (
+        "有条件开放须填写开放条件",
+        "Opening on conditions needs the open conditions",
+    ),
+    "open.not_shared_but_open": (
+        "不予共享的资源必须不予开放(公众不能看到比其他部门更多的数据)",
+        "A resource that is not shared must not be open (the public may never see more than other departments)",
+    ),
+    "item.more_open_than_entry": (
+        "第{position}个信息项“{name}”的{field}比资源本身更开放",
+        "Data item {position} “{name}”: its {field} is more open than the resource's",
+    ),
+    "related.invalid": (
+        "关联资源代码“{value}”格式不正确",
+        "Related resource code “{value}” is malformed",
+    ),
+    "related.self": (
+        "关联资源代码不能指向本条目自身",
+        "An entry cannot be related to itself",
+    ),
+    "published.invalid": (
+        "发布日期“{value}”无效:应为 YYYY-MM-DD 格式的有效日期",
+        "Publication date “{value}” is invalid: it must be a real date written YYYY-MM-DD",
+    ),
+    "published.future": (
+        "发布日期“{value}”在未来",
+        "Publication date “{value}” is in the future",
+    ),
+    # A field label that depends on other fields: the sharing conditions of a resource not shared
+    "label.sharing_basis": ("不予共享依据", "Basis for not sharing"),
+    # Workspace and command line
+    "workspace.missing": (
+        "“{path}”不是 Steward 工作区(找不到 {file});可用 steward init 创建",
+        "“{path}” is not a Steward workspace (no {file}); create one with steward init",
+    ),
+    "workspace.exists": ("“{path}”已经是一个工作区", "“{path}” is already a workspace"),
+    "workspace.corrupt": (
+        "工作区文件“{path}”已损坏或不是 Steward 工作区:{reason}",
+        "The workspace file “{path}” is damaged or not a Steward workspace: {reason}",
+    ),
+    "workspace.newer": (
+        "工作区“{path}”由更新版本的 Steward 创建(架构版本 {revision}),请升级 Steward 后再打开",
+        "The workspace “{path}” was made by a newer Steward (schema {revision}); upgrade Steward to open it",
+    ),
+    "workspace.locked": (
+        "工作区“{path}”正被另一个程序使用,请稍后再试",
+        "The workspace “{path}” is in use by another program; try again shortly",
+    ),
+    "workspace.readonly": (
+        "无法写入工作区“{path}”:{reason}",
+        "Cannot write to the workspace “{path}”: {reason}",
+    ),
+    "workspace.migrated": (
+        "工作区已升级到新版本,升级前的备份保存在 {backup}",
+        "The workspace was upgraded; a backup of the old version is at {backup}",
+    ),
+    "department.code_invalid": (
+        "部门代码“{value}”不是有效的统一社会信用代码(18位,含校验位)",
+        "Department code “{value}” is not a valid unified social credit code (18 characters with check digit)",
+    ),
+    "department.name_required": ("部门名称不能为空", "The department name is required"),
+    "entry.not_found": ("找不到条目“{key}”", "No entry “{key}”"),
+    "conflict.reason": ("解决同步冲突", "Resolving a sync conflict"),
+    "conflict.unresolved": (
+        "条目“{key}”还有 {count} 处冲突未选择处理方式",
+        "Entry “{key}” still has {count} conflicts without a choice",
+    ),
+    "entry.read_only": (
+        "条目“{key}”属于部门 {department},在本工作区只读",
+        "Entry “{key}” belongs to department {department} and is read-only here",
+    ),
+    "entry.ambiguous": (
+        "“{key}”对应多个条目,请改用条目 ID",
+        "“{key}” matches several entries; use the entry id instead",
+    ),
+    "entry.erase_synced": (
+        "条目“{key}”已同步过,只能停用,不能删除",
+        "Entry “{key}” has been synced: it can be retired but not erased",
+    ),
+    "reason.required": (
+        "将{field}改为更严格的类别须说明理由(命令行用 --reason)",
+        "Making the {field} more restrictive needs a reason (--reason on the command line)",
+    ),
+    "set.syntax": (
+        "无法理解“{text}”:应写成 字段=值",
+        "Cannot read “{text}”: write FIELD=VALUE",
+    ),
+    "set.unknown_field": (
+        "未知字段“{key}”;可用字段见 docs/cli.md",
+        "Unknown field “{key}”; docs/cli.md lists the fields",
+    ),
+    "set.bad_value": (
+        "{field}不接受“{value}”:{reason}",
+        "{field} does not accept “{value}”: {reason}",
+    ),
+    "set.no_item": ("没有第{position}个信息项", "There is no data item {position}"),
+    "value.vocab": ("可选值:{choices}", "allowed values: {choices}"),
+    "value.int": ("应为整数", "a whole number is expected"),
+    "sample.count": ("条目数必须是正整数", "The number of entries must be a positive whole number"),
+    # Steward keys
+    "keys.exists": (
+        "本工作区已有签名密钥 {key_id};如需更换请先运行 steward keys delete",
+        "This workspace already has signing key {key_id}; run steward keys delete first to replace it",
+    ),
+    "keys.none": (
+        "本工作区还没有签名密钥:请运行 steward keys new",
+        "This workspace has no signing key: run steward keys new",
+    ),
+    "keys.public_file_invalid": ("公钥文件 {path} 无效:{reason}", "The public key file {path} is not valid: {reason}"),
+    "keys.passphrase_missing": (
+        "没有可用的系统密钥环,密钥须以口令加密保存:请输入口令,或设置环境变量 {variable}",
+        "No system keyring is available, so the key is kept encrypted with a passphrase: "
+        "enter one, or set {variable}",
+    ),
+    "keys.passphrase_prompt": ("签名密钥口令:", "Signing key passphrase:"),
+    "keys.passphrase_again": ("再次输入口令:", "The passphrase again:"),
+    "keys.passphrase_short": ("口令至少需要 {minimum} 个字符", "The passphrase needs at least {minimum} characters"),
+    "keys.passphrase_mismatch": ("两次输入的口令不一致", "The two passphrases differ"),
+    "keys.passphrase_wrong": ("口令错误,无法解开签名密钥", "Wrong passphrase: the signing key cannot be unlocked"),
+    "keys.file_missing": ("找不到密钥文件 {path}", "The key file {path} is missing"),
+    "keys.file_invalid": ("密钥文件 {path} 已损坏:{reason}", "The key file {path} is damaged: {reason}"),
+    "keys.keyring_failed": ("系统密钥环出错:{reason}", "The system keyring failed: {reason}"),
+    "keys.not_in_keyring": (
+        "系统密钥环中没有密钥 {key_id}(可能在另一台电脑或另一个用户下创建)",
+        "Key {key_id} is not in the system keyring (it may have been made on another computer or user)",
+    ),
+    "keys.mismatch": (
+        "取出的密钥与记录的密钥 {key_id} 不符",
+        "The stored key does not match the recorded key {key_id}",
+    ),
+    "cli.key_created": (
+        "已创建签名密钥 {key_id}(保存在{storage}中)\n指纹:{fingerprint}",
+        "Created signing key {key_id} (kept in the {storage})\nFingerprint: {fingerprint}",
+    ),
+    "cli.key_shown": (
+        "签名密钥 {key_id}(保存在{storage}中)\n指纹:{fingerprint}",
+        "Signing key {key_id} (kept in the {storage})\nFingerprint: {fingerprint}",
+    ),
+    "cli.key_exported": (
+        "已写出公钥 {path};请将此文件交给交换平台管理员登记",
+        "Wrote the public key to {path}; give this file to the exchange's administrator for enrollment",
+    ),
+    "cli.key_deleted": ("已删除签名密钥 {key_id}", "Deleted signing key {key_id}"),
+    # Talking to the exchange
+    "exchange.unreachable": (
+        "无法连接交换平台 {url}:{reason}(修改会保留在本地,下次同步时继续)",
+        "Cannot reach the exchange at {url}: {reason} (changes stay here and the next sync continues)",
+    ),
+    "exchange.tls": (
+        "交换平台 {url} 的证书无法验证:{reason}(如单位使用自有证书,请在设置中指定证书文件)",
+        "The certificate of the exchange at {url} cannot be verified: {reason} "
+        "(if your office uses its own certificate authority, name its certificate file in Settings)",
+    ),
+    "exchange.refused": (
+        "交换平台 {url} 拒绝了请求(HTTP {status} {answer}):{reason}(修改会保留在本地)",
+        "The exchange at {url} refused the request (HTTP {status} {answer}): {reason} (changes stay here)",
+    ),
+    "exchange.bad_answer": (
+        "交换平台 {url} 的应答无法识别(HTTP {status}):{reason}",
+        "The exchange at {url} gave an answer that cannot be read (HTTP {status}): {reason}",
+    ),
+    # Syncing
+    "sync.server_untrusted": (
+        "首次连接交换平台 {url}:请与平台管理员核对其密钥指纹后确认:\n{fingerprint}",
+        "First contact with the exchange at {url}: check its key fingerprint with its administrator, then confirm:\n"
+        "{fingerprint}",
+    ),
+    "sync.server_key_changed": (
+        "警告:交换平台 {url} 的密钥已改变,已拒绝同步。原指纹 {pinned},现指纹 {offered}。"
+        "请联系平台管理员;在确认之前不要继续。",
+        "Warning: the key of the exchange at {url} has changed, so the sync was refused. Pinned {pinned}, "
+        "offered {offered}. Contact the exchange's administrator and do not go on until this is explained.",
+    ),
+    "sync.feed_invalid": (
+        "警告:交换平台发来的第 {position} 条处理记录无法验证({reason}),从该条起未应用任何内容。",
+        "Warning: record {position} from the exchange does not verify ({reason}); nothing from it on was applied.",
+    ),
+    "sync.bad_receipt": (
+        "交换平台对变更集 {changeset} 的回执无法验证",
+        "The exchange's receipt for changeset {changeset} does not verify",
+    ),
+    "sync.copy_diverged": (
+        "本地保存的平台副本与第 {position} 条处理记录不一致:请联系技术支持",
+        "The workspace's copy of the exchange disagrees with record {position}: contact support",
+    ),
+    "sync.no_exchange": (
+        "尚未设置交换平台地址:请用 --exchange 指定",
+        "No exchange address is set: give one with --exchange",
+    ),
+    "sync.not_enrolled": (
+        "交换平台不认可本工作区的密钥 {key_id}:请先把公钥(steward keys export)交平台管理员登记",
+        "The exchange does not accept this workspace's key {key_id}: have its public key (steward keys export) "
+        "enrolled by the exchange's administrator first",
+    ),
+    "sync.trust_prompt": ("信任此指纹吗?(输入 yes 确认)", "Trust this fingerprint? (type yes to confirm)"),
+    "sync.cancelled": (
+        "同步已取消:已完成的部分已保存,下次同步继续",
+        "Sync cancelled: what was finished is kept, the next sync continues",
+    ),
+    "cli.synced": (
+        "同步完成:拉取 {pulled} 个变更集,推送 {pushed} 个({operations} 项操作),"
+        "确认 {confirmed} 个,新冲突 {conflicts} 个",
+        "Synced: pulled {pulled} changesets, pushed {pushed} ({operations} operations), confirmed {confirmed}, "
+        "{conflicts} new conflicts",
+    ),
+    "cli.held_back": ("暂未发送 {count} 个条目:{reasons}", "{count} entries held back: {reasons}"),
+    "held.errors": ("存在错误", "rule errors"),
+    "held.conflict": ("有未解决的冲突", "unresolved conflicts"),
+    "held.provider": ("提供方不是本部门", "another department is named as provider"),
+    "cli.refused": (
+        "交换平台拒绝了变更集 {changeset}:{message}",
+        "The exchange refused changeset {changeset}: {message}",
+    ),
+    "cli.no_conflicts": ("没有未解决的冲突", "No unresolved conflicts"),
+    "conflict.mine": ("本地", "mine"),
+    "conflict.theirs": ("平台", "theirs"),
+    "status.unsynced": ("未同步条目", "Unsynced entries"),
+    "status.conflicts": ("未解决冲突", "Unresolved conflicts"),
+    "status.waiting": ("待确认的变更集", "Changesets awaiting an answer"),
+    "status.last_sync": ("上次同步", "Last sync"),
+    "status.exchange": ("交换平台", "Exchange"),
+    "status.exchange_key": ("平台密钥指纹", "Exchange key fingerprint"),
+    "status.key_id": ("本人密钥", "Steward key"),
+    "status.position": ("已同步到处理记录", "Synced up to record"),
+    "cli.resolved": ("已解决条目 {code} 的冲突", "Resolved the conflicts of entry {code}"),
+    # The exchange's administration (steward-exchange)
+    "exchange.serving": (
+        "交换平台运行于 {url}(数据库 {db})\n平台密钥指纹:{fingerprint}",
+        "Exchange serving at {url} (database {db})\nExchange key fingerprint: {fingerprint}",
+    ),
+    "exchange.department_added": ("已登记部门 {code} {name}", "Registered department {code} {name}"),
+    "exchange.enrolled": (
+        "已为部门 {department} 登记密钥 {key_id}\n指纹:{fingerprint}",
+        "Enrolled key {key_id} for department {department}\nFingerprint: {fingerprint}",
+    ),
+    "exchange.department_mismatch": (
+        "公钥文件属于部门 {declared},不能登记到部门 {department}",
+        "The public key file belongs to department {declared}, not {department}",
+    ),
+    "exchange.revoked": ("已吊销密钥 {key_id}", "Revoked key {key_id}"),
+    "exchange.log_sound": (
+        "处理记录完整:签名、哈希链与目录均一致",
+        "The log is sound: signatures, hash chain and catalogue agree",
+    ),
+    "exchange.log_unsound": ("处理记录发现 {count} 处问题", "The log has {count} problems"),
+    "exchange.database_failed": ("无法使用数据库:{reason}", "The database cannot be used: {reason}"),
+    "storage.keyring": ("系统密钥环", "system keyring"),
+    "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
+    # Import (steward/sheets.py, steward/importer.py): files that cannot be used at all
+    "import.unreadable": ("无法读取“{path}”:{reason}", "Cannot read “{path}”: {reason}"),
+    "import.empty": ("“{path}”是空文件,没有可导入的内容", "“{path}” is empty: there is nothing to import"),
+    "import.not_spreadsheet": (
+        "“{path}”不是 Excel 工作簿(.xlsx)或 CSV 文件",
+        "“{path}” is not an Excel workbook (.xlsx) or a CSV file",
+    ),
+    "import.legacy_xls": (
+        "“{path}”是旧版 Excel 文件(.xls):请在 Excel 或 WPS 中另存为 .xlsx 后再导入",
+        "“{path}” is an old Excel file (.xls): save it as .xlsx in Excel or WPS, then import that",
+    ),
+    "import.encrypted": (
+        "“{path}”设有打开密码:请在 Excel 或 WPS 中取消密码并保存后再导入",
+        "“{path}” is password-protected: remove the password in Excel or WPS, save, and import again",
+    ),
+    "import.corrupt": (
+        "“{path}”已损坏,无法读取({reason})",
+        "“{path}” is damaged and cannot be read ({reason})",
+    ),
+    "import.encoding": (
+        "无法识别“{path}”的文字编码:应为 UTF-8 或 GBK/GB18030",
+        "The text encoding of “{path}” is not recognised: it must be UTF-8 or GBK/GB18030",
+    ),
+    "import.no_tables": (
+        "“{path}”中没有资源目录表或信息项表:表头中须有“信息资源代码”列",
+        "“{path}” holds no catalogue or data item table: the header row must have a 信息资源代码 column",
+    ),
+    "import.no_rows": (
+        "“{path}”中没有数据行,没有可导入的内容",
+        "“{path}” has no data rows: there is nothing to import",
+    ),
+    "import.no_header": (
+        "找不到表头:前 {rows} 行中没有“信息资源代码”列",
+        "No header row: none of the first {rows} rows has a 信息资源代码 (resource code) column",
+    ),
+    "import.missing_column": ("缺少“{column}”列", "The column “{column}” is missing"),
+    "import.merged_header": (
+        "表头中有合并单元格 {range}:表头须是一行,每列一个字段名",
+        "The header row has merged cells {range}: the header must be one row with one field name per column",
+    ),
+    "import.duplicate_column": (
+        "“{header}”列出现了两次({first} 列和 {second} 列)",
+        "The column “{header}” appears twice (columns {first} and {second})",
+    ),
+    "import.refused": (
+        "{rows} 行有错误,未导入任何内容",
+        "{rows} rows have errors: nothing was imported",
+    ),
+    # Import: one column, row or cell
+    "import.unknown_column": (
+        "“{header}”不是模板中的字段,这一列已忽略",
+        "“{header}” is not a template field: the column was ignored",
+    ),
+    "import.merged_cells": (
+        "合并单元格 {range} 跨越多列:请取消合并后再导入",
+        "The merged cells {range} span several columns: unmerge them and import again",
+    ),
+    "import.cell_error": ("单元格的值是错误值 {value}", "The cell holds the error value {value}"),
+    "import.formula": (
+        "单元格是没有计算结果的公式 {formula}:请在 Excel 或 WPS 中打开并保存,或复制后“粘贴为数值”",
+        "The cell is a formula without a computed value ({formula}): open and save the file in Excel or WPS, "
+        "or paste the values",
+    ),
+    "import.undecodable": (
+        "这一行有不是 {encoding} 编码的字节,无法读取;请检查文件的编码",
+        "This row has bytes that are not valid {encoding}: check the file's encoding",
+    ),
+    "import.code_missing": (
+        "没有信息资源代码,无法对应到条目",
+        "No resource code: the row cannot be matched to an entry",
+    ),
+    "import.required": ("{field}不能为空", "{field} is required"),
+    "import.vocab": (
+        "“{value}”不是{field}的取值(可选:{choices})",
+        "“{value}” is not a value of {field} (allowed: {choices})",
+    ),
+    "import.date": (
+        "“{value}”不是有效日期:应为 YYYY-MM-DD,如 2024-03-01",
+        "“{value}” is not a valid date: write YYYY-MM-DD, e.g. 2024-03-01",
+    ),
+    "import.int": ("{field}“{value}”不是整数", "{field}: “{value}” is not a whole number"),
+    "import.duplicate_code": (
+        "信息资源代码“{value}”在文件中出现了多次(第 {rows} 行)",
+        "The resource code “{value}” appears more than once in the file (rows {rows})",
+    ),
+    "import.unknown_entry": (
+        "信息资源代码“{value}”在资源目录表和工作区中都找不到",
+        "The resource code “{value}” is neither in the catalogue sheet nor in the workspace",
+    ),
+    "import.ambiguous": (
+        "工作区中有多个条目使用信息资源代码“{value}”,无法确定更新哪一个",
+        "Several entries in the workspace use the resource code “{value}”: it is unclear which to update",
+    ),
+    "import.with_entry": (
+        "所属条目({sheet} 第 {row} 行)有错误,这一行一并未导入",
+        "Its entry ({sheet} row {row}) has errors, so this row was not imported either",
+    ),
+    "import.items_follow": (
+        "它的 {count} 个信息项行({sheet} 第 {rows} 行)一并未导入",
+        "Its {count} data item rows ({sheet} rows {rows}) were not imported either",
+    ),
+    "import.with_items": (
+        "同一条目的其他行有错误({sheet} 第 {rows} 行),整个条目未导入",
+        "Other rows of this entry have errors ({sheet} rows {rows}), so the whole entry was not imported",
+    ),
+    # Import: where a problem is, and what the import records
+    "import.where_sheet": ("{sheet} 表", "sheet {sheet}"),
+    "import.where_row": ("{sheet} 第 {row} 行", "{sheet} row {row}"),
+    "import.where_column": ("{sheet} {column} 列({header})", "{sheet} column {column} ({header})"),
+    "import.where_cell": ("{sheet} 第 {row} 行 {column} 列({header})", "{sheet} row {row}, column {column} ({header})"),
+    "import.at": ("{where}:{message}", "{where}: {message}"),
+    "import.reason": ("导入 {file}", "Imported from {file}"),
+    # Export
+    "export.format": (
+        "无法从“{path}”判断导出格式:请用 --format 指定 xlsx、csv、dcat 或 datajson",
+        "Cannot tell the export format from “{path}”: name it with --format xlsx, csv, dcat or datajson",
+    ),
+    "export.failed": ("无法写入“{path}”:{reason}", "Cannot write “{path}”: {reason}"),
+    "export.base_uri": (
+        "“{value}”不是以 http:// 或 https:// 开头、以 / 结尾的地址",
+        "“{value}” is not an address starting with http:// or https:// and ending with /",
+    ),
+    "export.license": ("“{value}”不是 http:// 或 https:// 地址", "“{value}” is not an http:// or https:// address"),
+    "dcat.catalogue_title": ("{department}政务数据资源开放目录", "Open data catalogue of {department}"),
+    "dcat.catalogue_description": (
+        "{department}在政务数据资源目录中登记的、开放属性为无条件开放或有条件开放的数据资源",
+        "The data resources {department} registered in the government data resource catalogue as open "
+        "(unconditionally or on conditions)",
+    ),
+    "dcat.distribution": ("{method}提供,格式:{format}", "Provided by {method}; format: {format}"),
+    "dcat.distribution_unknown": ("格式:{format}", "Format: {format}"),
+    # Command-line output
+    "cli.created": ("已创建工作区 {path}({department})", "Created workspace {path} ({department})"),
+    "cli.sampled": ("已生成 {count} 个示例条目", "Generated {count} sample entries"),
+    "cli.valid": ("{entries} 个条目均无错误({warnings} 个警告)", "{entries} entries, no errors ({warnings} warnings)"),
+    "cli.invalid": (
+        "{entries} 个条目中有 {bad} 个存在错误:共 {errors} 个错误、{warnings} 个警告",
+        "{bad} of {entries} entries have errors: {errors} errors, {warnings} warnings",
+    ),
+    "cli.found": ("共找到 {total} 个条目", "{total} entries found"),
+    "cli.set": ("已修改 {count} 处({code})", "{count} changes made ({code})"),
+    "cli.unchanged": ("没有变化", "Nothing changed"),
+    "cli.no_pending": ("没有未同步的修改", "No unsynced changes"),
+    "cli.template_written": ("已写出编目模板 {path}", "Catalogue template written to {path}"),
+    "cli.import_summary": (
+        "读取条目 {entries} 行、信息项 {items} 行:新建 {created} 个条目,更新 {updated} 个,无变化 {unchanged} 个,"
+        "未导入 {rejected} 行",
+        "Read {entries} entry rows and {items} data item rows: {created} entries new, {updated} updated, "
+        "{unchanged} unchanged, {rejected} rows rejected",
+    ),
+    "cli.import_problems": ("{errors} 个错误、{warnings} 个警告", "{errors} errors, {warnings} warnings"),
+    "cli.import_done": (
+        "已导入:{operations} 处修改,作为一步记录,可撤销,下次同步时提交",
+        "Imported: {operations} changes recorded as one step (undoable, sent with the next sync)",
+    ),
+    "cli.import_nothing": ("没有需要导入的修改", "Nothing to import: the workspace already holds these values"),
+    "cli.import_dry_run": ("试运行:工作区未做任何修改", "Dry run: the workspace was not changed"),
+    "cli.import_refused": (
+        "{rows} 行有错误,工作区未做任何修改;改正后重新导入,或用 --skip-invalid 只导入无误的行",
+        "{rows} rows have errors, so the workspace was not changed; fix them and import again, "
+        "or use --skip-invalid to import the valid rows only",
+    ),
+    "cli.import_rejected_file": (
+        "未导入的 {rows} 行及其原因已写入 {path},改正后可再次导入",
+        "The {rows} rejected rows and their reasons are in {path}: fix them there and import that file",
+    ),
+    "cli.exported": ("已导出 {count} 个条目到 {path}", "Exported {count} entries to {path}"),
+    "cli.export_skipped_uncoded": (
+        "{count} 个条目没有信息资源代码,未导出",
+        "{count} entries have no resource code and were left out",
+    ),
+    "cli.export_skipped_closed": (
+        "{count} 个条目不予开放、开放属性未填、不予共享或已停用,未导出",
+        "{count} entries were left out: not open, open attribute not set, not shared, or retired",
+    ),
+    "cli.internal": (
+        "内部错误:{error}(设置 STEWARD_DEBUG=1 可查看详细信息)",
+        "Internal error: {error} (set STEWARD_DEBUG=1 for details)",
+    ),
+    "cli.interrupted": (
+        "已中断:已完成的部分已保存,工作区保持一致",
+        "Interrupted: what was finished is saved and the workspace is consistent",
+    ),
+    "gui.unavailable": (
+        "无法启动窗口界面:{error}(请安装 PySide6-Essentials)",
+        "The window cannot start: {error} (install PySide6-Essentials)",
+    ),
+    "gui.no_display": (
+        "没有可用的显示器,改为显示默认工作区摘要;在桌面环境中运行 steward 可打开窗口",
+        "No display available: showing the default workspace's summary instead; "
+        "run steward on a desktop for the window",
+    ),
+    "summary.title": ("工作区 {path}", "Workspace {path}"),
+    "summary.department": ("部门:{name}({code})", "Department: {name} ({code})"),
+    "summary.counts": (
+        "条目 {entries} 个(停用 {retired} 个),信息项 {items} 个",
+        "{entries} entries ({retired} retired), {items} data items",
+    ),
+    "summary.problems": (
+        "有错误的条目 {errors} 个,仅有警告的 {warnings} 个,未同步 {unsynced} 个",
+        "{errors} entries with errors, {warnings} with warnings only, {unsynced} unsynced",
+    ),
+    "summary.by": ("{vocabulary}:{counts}", "{vocabulary}: {counts}"),
+}
+
+
+def language() -> str:
+    """'zh' or 'en' from STEWARD_LANG, then the locale environment, then the system locale."""
+    for name in ("STEWARD_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    system = locale.getlocale()[0] or ""
+    return "zh" if system.lower().startswith(("zh", "chinese")) else "en"
+
+
+def render(code: str, params: dict[str, object] | None = None, lang: str | None = None) -> str:
+    """The message `code` in `lang`, with field keys and vocabulary keys shown as labels."""
+    lang = lang or language()
+    zh, en = MESSAGES.get(code, (code, code))
+    values = dict(params or {})
+    field_key = values.get("field")
+    if isinstance(field_key, str):
+        spec = ITEM_FIELD.get(field_key) if values.get("of_item") else ENTRY_FIELD.get(field_key)
+        spec = spec or ENTRY_FIELD.get(field_key) or ITEM_FIELD.get(field_key)
+        if spec:
+            values["field"] = spec.label(lang)
+    vocab_name = values.get("vocabulary")
+    if isinstance(vocab_name, str) and isinstance(values.get("value"), str):
+        values["value"] = vocab_label(vocab_name, values["value"], lang)
+    try:
+        return (zh if lang == "zh" else en).format(**values)
+    except (KeyError, IndexError):
+        return zh if lang == "zh" else en

@@ -1,0 +1,234 @@
+"""What client and exchange both compute: request signatures, the feed's hash chain, receipts, checkpoints.
+
+Every signed thing starts with its own domain tag, so a signature made for one purpose can
+never be passed off as another (a request signature as a changeset, a receipt as a checkpoint).
+docs/protocol.md specifies each form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from steward.sync.changeset import Changeset, ChangesetInvalid, FormatProblem, canonical, from_canonical, sha256_hex
+from steward.sync.changeset import verify as verify_changeset
+from steward.sync.keys import PublicKey, SigningKey, b64, unb64
+
+API = "/v1"
+REQUEST_TAG = b"steward-request-v1\n"
+RECORD_TAG = b"steward-feed-record-v1\n"
+RECEIPT_TAG = b"steward-receipt-v1\n"
+CHECKPOINT_TAG = b"steward-checkpoint-v1\n"
+ENROLLMENT_TAG = b"steward-enrollment-v1\n"
+GENESIS = "0" * 64  # the previous hash of the first record
+CLOCK_SKEW_S = 300  # how far a request's timestamp may be from the server's clock
+
+HEADER_KEY = "Steward-Key"
+HEADER_TIME = "Steward-Timestamp"
+HEADER_SIGNATURE = "Steward-Signature"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# Request authentication -------------------------------------------------------------------
+
+
+def request_message(method: str, target: str, timestamp: str, body: bytes, key_id: str) -> bytes:
+    """What a request signature covers: method, path with query exactly as sent, time, body hash, key."""
+    return REQUEST_TAG + canonical({
+        "method": method.upper(),
+        "target": target,
+        "timestamp": timestamp,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "key_id": key_id,
+    })
+
+
+def sign_request(key: SigningKey, method: str, target: str, body: bytes = b"",
+                 timestamp: str | None = None) -> dict[str, str]:
+    """The headers that authenticate one request."""
+    timestamp = timestamp or utc_now()
+    signature = key.sign(request_message(method, target, timestamp, body, key.key_id))
+    return {HEADER_KEY: key.key_id, HEADER_TIME: timestamp, HEADER_SIGNATURE: b64(signature)}
+
+
+def parse_time(timestamp: str) -> datetime:
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp without a time zone")
+    return moment
+
+
+def verify_request(public: PublicKey, method: str, target: str, body: bytes, timestamp: str, signature: str,
+                   now: datetime | None = None) -> str | None:
+    """None if the request is authentic and fresh, else why not."""
+    try:
+        moment = parse_time(timestamp)
+    except ValueError:
+        return "timestamp is not RFC 3339"
+    now = now or datetime.now(UTC)
+    if abs((now - moment).total_seconds()) > CLOCK_SKEW_S:
+        return f"timestamp is more than {CLOCK_SKEW_S} s from the server's clock"
+    try:
+        raw = unb64(signature)
+    except ValueError:
+        return "signature is not base64"
+    if not public.verify(raw, request_message(method, target, timestamp, body, public.key_id)):
+        return "signature does not verify"
+    return None
+
+
+# The feed's hash chain --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    """One accepted changeset's place in the feed."""
+
+    position: int
+    changeset_id: str
+    changeset_sha256: str
+    versions: dict[str, int]  # entry id -> its version after this changeset
+    prev_hash: str
+    accepted_at: str
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "changeset_id": self.changeset_id,
+            "changeset_sha256": self.changeset_sha256,
+            "versions": self.versions,
+            "prev_hash": self.prev_hash,
+            "accepted_at": self.accepted_at,
+        }
+
+    def hash(self) -> str:
+        return sha256_hex(RECORD_TAG + canonical(self.header()))
+
+
+# Server signatures ------------------------------------------------------------------------
+
+
+def server_sign(key: SigningKey, tag: bytes, body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "signature": b64(key.sign(tag + canonical(body)))}
+
+
+def server_verify(public: PublicKey, tag: bytes, signed: dict[str, Any]) -> bool:
+    body = {k: v for k, v in signed.items() if k != "signature"}
+    try:
+        return public.verify(unb64(str(signed.get("signature", ""))), tag + canonical(body))
+    except ValueError:
+        return False
+
+
+def receipt_body(exchange_id: str, record: Record) -> dict[str, Any]:
+    return {
+        "exchange_id": exchange_id,
+        "changeset_id": record.changeset_id,
+        "changeset_sha256": record.changeset_sha256,
+        "position": record.position,
+        "hash": record.hash(),
+        "versions": record.versions,
+        "accepted_at": record.accepted_at,
+    }
+
+
+def checkpoint_body(exchange_id: str, position: int, head_hash: str, issued_at: str) -> dict[str, Any]:
+    return {"exchange_id": exchange_id, "position": position, "hash": head_hash, "issued_at": issued_at}
+
+
+def enrollment_body(key_id: str, public_key: str, department: str, enrolled_at: str,
+                    revoked_at: str | None) -> dict[str, Any]:
+    return {"key_id": key_id, "public_key": public_key, "department": department, "enrolled_at": enrolled_at,
+            "revoked_at": revoked_at}
+
+
+# Checking what the feed serves ------------------------------------------------------------
+
+
+class FeedInvalid(Exception):
+    """The feed cannot be trusted from this record on: nothing from it may be applied."""
+
+    def __init__(self, position: int, reason: str) -> None:
+        super().__init__(f"record {position}: {reason}")
+        self.position = position
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    record: Record
+    changeset: Changeset
+
+
+def trusted_keys(enrollments: list[dict[str, Any]], server_public: PublicKey) -> dict[str, dict[str, Any]]:
+    """The enrollments the exchange really signed, by key id (others are ignored)."""
+    return {e["key_id"]: e for e in enrollments
+            if server_verify(server_public, ENROLLMENT_TAG, e)
+            and PublicKey.from_b64(e["public_key"]).key_id == e["key_id"]}
+
+
+Decoded = Changeset | ChangesetInvalid
+
+
+def decode_records(records: list[dict[str, Any]]) -> list[Decoded]:
+    """The changesets of feed records, decoded: the costly part of checking a page, safe on another thread."""
+    decoded: list[Decoded] = []
+    for raw in records:
+        try:
+            decoded.append(from_canonical(str(raw["changeset_json"]).encode("utf-8")))
+        except ChangesetInvalid as error:
+            decoded.append(error)
+        except (KeyError, TypeError):
+            decoded.append(ChangesetInvalid([FormatProblem("changeset_json", "missing")]))
+    return decoded
+
+
+def verify_feed(records: list[dict[str, Any]], checkpoint: dict[str, Any] | None, server_public: PublicKey,
+                keys: dict[str, dict[str, Any]], prev_position: int, prev_hash: str,
+                decoded: list[Decoded] | None = None) -> list[VerifiedRecord]:
+    """Check a feed page against the chain so far; raise FeedInvalid at the first record that fails.
+
+    Each record must follow the previous one, hash to what it claims, carry a changeset whose
+    digest it names and that verifies with an enrolled key of the changeset's department, and the
+    last record must be the exchange's signed checkpoint when the checkpoint is at that position.
+    `decoded` may hold the records' changesets decoded beforehand (decode_records); every check
+    is still made here.
+    """
+    decoded = decoded if decoded is not None else decode_records(records)
+    verified: list[VerifiedRecord] = []
+    for raw, cs in zip(records, decoded, strict=True):
+        position = raw.get("position")
+        expected = prev_position + 1
+        if position != expected:
+            raise FeedInvalid(expected, f"position {position} where {expected} was expected")
+        if isinstance(cs, ChangesetInvalid):
+            raise FeedInvalid(expected, f"the changeset is malformed: {cs}")
+        record = Record(expected, cs.id, cs.digest(), raw.get("versions") or {}, raw.get("prev_hash", ""),
+                        raw.get("accepted_at", ""))
+        if raw.get("changeset_sha256") != record.changeset_sha256:
+            raise FeedInvalid(expected, "the changeset does not match its recorded digest")
+        if record.prev_hash != prev_hash:
+            raise FeedInvalid(expected, "the chain is broken: it does not follow the previous record")
+        if raw.get("hash") != record.hash():
+            raise FeedInvalid(expected, "the record's hash does not match its content")
+        enrollment = keys.get(cs.key_id)
+        if enrollment is None or enrollment["department"] != cs.department:
+            raise FeedInvalid(expected, f"changeset {cs.id} is signed by key {cs.key_id}, not enrolled for "
+                                        f"department {cs.department}")
+        if not verify_changeset(cs, PublicKey.from_b64(enrollment["public_key"])):
+            raise FeedInvalid(expected, f"the steward signature of changeset {cs.id} does not verify")
+        verified.append(VerifiedRecord(record, cs))
+        prev_position, prev_hash = expected, record.hash()
+    if checkpoint is not None:
+        if not server_verify(server_public, CHECKPOINT_TAG, checkpoint):
+            raise FeedInvalid(prev_position, "the checkpoint is not signed by the pinned exchange key")
+        if checkpoint.get("position") == prev_position and checkpoint.get("hash") != prev_hash:
+            raise FeedInvalid(prev_position, "the exchange's signed checkpoint names another history")
+        if not isinstance(checkpoint.get("position"), int) or checkpoint["position"] < prev_position:
+            raise FeedInvalid(prev_position, "the signed checkpoint is behind the records served")
+    return verified

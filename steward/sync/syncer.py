@@ -1,0 +1,440 @@
+"""Syncing a workspace with its exchange: confirm what landed, pull and merge, then push — losing nothing.
+
+The order matters. Changesets signed before (perhaps sent before a crash) are settled first by
+asking the exchange whether they landed. The pull verifies every record back to enrolled keys
+and the pinned exchange key before anything is applied, and verified pages are applied in
+transactions that carry the feed position, so a cancel or a dropped connection leaves the
+workspace consistent and the next sync continues. Local changes are then signed into
+changesets, stored, and only then sent; a receipt or a refusal settles each.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from steward.catalogue.errors import StewardError
+from steward.sync import collector, conflicts, outbox, shadow
+from steward.sync.changeset import Changeset, apply_operations, new_changeset
+from steward.sync.exchange_client import ExchangeClient, ExchangeRefused
+from steward.sync.keys import PublicKey, SigningKey, spaced
+from steward.sync.merge import merge
+from steward.sync.protocol import (
+    GENESIS,
+    RECEIPT_TAG,
+    Decoded,
+    FeedInvalid,
+    VerifiedRecord,
+    decode_records,
+    server_verify,
+    trusted_keys,
+    utc_now,
+    verify_feed,
+)
+from steward.workspace import journal, store
+from steward.workspace.workspace import Workspace
+
+FEED_PAGE = 200
+CHANGESET_OPERATIONS = 5_000  # split bigger pushes: each changeset stays well inside the exchange's limits
+CHANGESET_BYTES = 8 * 1024 * 1024
+PULL_TRANSACTION_SECONDS = 5.0  # at most this much pulled work is lost to a crash; it is fetched again
+PUSH_ROUNDS = 3  # pull and push again after a conflict with a change that arrived meanwhile
+
+Trust = Callable[[str], bool]  # shown the exchange's fingerprint on first contact: does the steward confirm it?
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class SyncCancelled(Exception):
+    """The steward cancelled: what was finished is kept, the rest waits for the next sync."""
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    entry_id: str
+    code: str
+    reason: str  # errors, conflict, provider, refused
+
+
+@dataclass
+class SyncReport:
+    confirmed: int = 0  # our changesets found to have landed (after a crash or timeout)
+    pulled: int = 0  # other stewards' changesets applied
+    conflicts: int = 0  # new conflicts
+    pushed: int = 0  # our changesets accepted now
+    operations: int = 0
+    held_back: list[HeldBack] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    position: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"confirmed": self.confirmed, "pulled": self.pulled, "conflicts": self.conflicts, "pushed": self.pushed,
+                "operations": self.operations, "position": self.position, "refused": self.refused,
+                "held_back": [h.__dict__ for h in self.held_back]}
+
+
+# Facts the workspace keeps about its exchange ------------------------------------------------
+
+FACTS = ("exchange_url", "exchange_id", "exchange_key", "feed_position", "feed_hash", "last_sync")
+
+
+def _facts(ws: Workspace) -> dict[str, str]:
+    return ws.facts()
+
+
+def _set_facts(conn: Connection, values: dict[str, str]) -> None:
+    conn.connection.driver_connection.executemany(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        list(values.items()),
+    )
+
+
+def pin_exchange(ws: Workspace, url: str, exchange_id: str, public: PublicKey) -> None:
+    """Trust an exchange without asking: for one this machine made itself (the demo), whose key is known."""
+    with ws.writing() as conn:
+        _set_facts(conn, {"exchange_url": url, "exchange_id": exchange_id, "exchange_key": public.to_b64(),
+                          "feed_position": "0", "feed_hash": GENESIS})
+
+
+class Syncer:
+    """One sync of one workspace with one exchange."""
+
+    def __init__(self, ws: Workspace, client: ExchangeClient, key: SigningKey, *, trust: Trust | None = None,
+                 progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False) -> None:
+        self.ws = ws
+        self.client = client
+        self.key = key
+        self.trust = trust
+        self.progress = progress or (lambda _stage, _done, _total: None)
+        self.cancelled = cancelled
+        self.report = SyncReport()
+        self.server_public: PublicKey | None = None
+        self.keys: dict[str, dict[str, Any]] = {}
+
+    def run(self) -> SyncReport:
+        with collector.paced_for_bulk_work():
+            return self._run()
+
+    def _run(self) -> SyncReport:
+        self._pin_exchange()
+        self._settle_waiting(resend=False)
+        self._pull()
+        self._settle_waiting(resend=True)
+        for _ in range(PUSH_ROUNDS):
+            if not self._push():
+                break
+            self._pull()  # someone changed an entry first: take their change, merge, and try again
+        with self.ws.writing() as conn:
+            _set_facts(conn, {"last_sync": utc_now()})
+        return self.report
+
+    def _check_cancel(self) -> None:
+        if self.cancelled():
+            raise SyncCancelled()
+
+    # First contact and the exchange's key ---------------------------------------------------
+
+    def _pin_exchange(self) -> None:
+        info = self.client.server_info()
+        offered = PublicKey.from_b64(info["public_key"])
+        facts = _facts(self.ws)
+        pinned = facts.get("exchange_key")
+        if pinned and pinned != offered.to_b64():
+            raise StewardError("sync.server_key_changed", url=self.client.base,
+                               pinned=spaced(PublicKey.from_b64(pinned).fingerprint),
+                               offered=spaced(offered.fingerprint))
+        if not pinned:
+            if self.trust is None or not self.trust(offered.fingerprint):
+                raise StewardError("sync.server_untrusted", url=self.client.base,
+                                   fingerprint=spaced(offered.fingerprint))
+            pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)
+        self.server_public = offered
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        assert self.server_public is not None
+        self.keys = trusted_keys(self.client.keys(), self.server_public)
+
+    # Our changesets whose answer we do not know ----------------------------------------------
+
+    def _settle_waiting(self, resend: bool) -> None:
+        with self.ws.reading() as conn:
+            waiting = outbox.waiting(conn)
+        for queued in waiting:
+            self._check_cancel()
+            if resend:
+                self._send(queued.changeset, queued.op_seq)
+                continue
+            receipt = self.client.changeset_status(queued.changeset.id)
+            if receipt is not None:
+                self._accepted(queued.changeset, queued.op_seq, receipt)
+                self.report.confirmed += 1
+
+    def _accepted(self, cs: Changeset, op_seq: int, receipt: dict[str, Any]) -> None:
+        assert self.server_public is not None
+        genuine = server_verify(self.server_public, RECEIPT_TAG, receipt)
+        if not genuine or receipt.get("changeset_sha256") != cs.digest():
+            raise StewardError("sync.bad_receipt", changeset=cs.id)
+        with self.ws.writing() as conn:
+            if _outbox_state(conn, cs.id) == "accepted":  # the feed brought it first
+                return
+            outbox.accept(conn, cs.operations, {k: int(v) for k, v in receipt["versions"].items()}, op_seq,
+                          self.ws.department_code)
+            outbox.settle(conn, cs.id, "accepted", receipt)
+
+    # Pulling ----------------------------------------------------------------------------------
+
+    def _pull(self) -> None:
+        """Apply the feed from where the last sync stopped, a few seconds' worth of pages per transaction.
+
+        Each transaction carries the feed position with what it applied, so stopping anywhere is
+        consistent; fewer, larger transactions save SQLite rewriting (and checkpointing) the same
+        index pages after every page.
+        """
+        facts = _facts(self.ws)
+        self.report.position = int(facts.get("feed_position", "0"))
+        pages = self._verified_pages(self.report.position, facts.get("feed_hash", GENESIS))
+        try:
+            while self._apply_for_a_while(pages):
+                pass
+        finally:
+            pages.close()
+
+    def _apply_for_a_while(self, pages: Iterator[tuple[list[VerifiedRecord], int]]) -> bool:
+        """One transaction of pages; False once the feed is done. A cancel or a bad page commits what came before."""
+        stop: Exception | None = None
+        with self.ws.writing() as conn:
+            started = time.monotonic()
+            while time.monotonic() - started < PULL_TRANSACTION_SECONDS:
+                try:
+                    self._check_cancel()
+                    verified, total = next(pages)
+                except StopIteration:
+                    return False  # the block commits on the way out
+                except (SyncCancelled, StewardError) as error:
+                    stop = error
+                    break
+                self._apply_page(conn, verified)
+                self.progress("pull", self.report.position, total)
+        if stop is not None:
+            raise stop
+        return True
+
+    def _verified_pages(self, position: int, last_hash: str) -> Iterator[tuple[list[VerifiedRecord], int]]:
+        """Verified feed pages (and the checkpoint's position); the next is fetched while one is applied."""
+        assert self.server_public is not None
+        with ThreadPoolExecutor(1, thread_name_prefix="feed") as fetcher:
+            coming = fetcher.submit(self._fetch, position)
+            while True:
+                page, decoded = coming.result()
+                verified = self._verify(page, position, last_hash, decoded)
+                if page.get("more") and verified:
+                    coming = fetcher.submit(self._fetch, verified[-1].record.position)
+                if verified:
+                    position, last_hash = verified[-1].record.position, verified[-1].record.hash()
+                yield verified, page["checkpoint"]["position"]
+                if not page.get("more") or not verified:
+                    return
+
+    def _apply_page(self, conn: Connection, verified: list[VerifiedRecord]) -> None:
+        if not verified:
+            return
+        for record in verified:
+            self._apply_record(conn, record)
+        last = verified[-1].record
+        _set_facts(conn, {"feed_position": str(last.position), "feed_hash": last.hash()})
+        self.report.position = last.position
+
+    def _fetch(self, after: int) -> tuple[dict[str, Any], list[Decoded]]:
+        """A feed page and its changesets decoded (on the fetch thread: SQLite lets it run while a page is written)."""
+        page = self.client.feed(after, FEED_PAGE)
+        return page, decode_records(page["records"])
+
+    def _verify(self, page: dict[str, Any], position: int, last_hash: str,
+                decoded: list[Decoded]) -> list[VerifiedRecord]:
+        assert self.server_public is not None
+        try:
+            return verify_feed(page["records"], page["checkpoint"], self.server_public, self.keys, position, last_hash,
+                               decoded)
+        except FeedInvalid as first:
+            if "not enrolled" not in first.reason:
+                raise StewardError("sync.feed_invalid", position=first.position, reason=first.reason) from first
+            self._refresh_keys()  # a steward enrolled since we last asked
+            try:
+                return verify_feed(page["records"], page["checkpoint"], self.server_public, self.keys, position,
+                                   last_hash, decoded)
+            except FeedInvalid as error:
+                raise StewardError("sync.feed_invalid", position=error.position, reason=error.reason) from error
+
+    def _apply_record(self, conn: Connection, record: VerifiedRecord) -> None:
+        cs, versions = record.changeset, {k: int(v) for k, v in record.record.versions.items()}
+        state = _outbox_state(conn, cs.id)
+        if state is not None:  # ours
+            if state != "accepted":
+                op_seq = conn.connection.driver_connection.execute(
+                    "SELECT op_seq FROM outbox WHERE id = ?", (cs.id,)).fetchone()[0]
+                outbox.accept(conn, cs.operations, versions, op_seq, self.ws.department_code)
+                outbox.settle(conn, cs.id, "accepted", {"position": record.record.position, "versions": versions})
+                self.report.confirmed += 1
+            return
+        ids = cs.entry_ids()
+        local = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
+        servers = shadow.load(conn, ids, local)
+        copies = {i: s.entry() for i, s in servers.items()}
+        if apply_operations(copies, {i: s.version for i, s in servers.items()}, cs.operations):
+            raise StewardError("sync.copy_diverged", position=record.record.position)
+        changes: list[journal.Change] = []
+        found = []
+        for entry_id in ids:
+            if entry_id not in local:  # new here: the exchange's copy itself becomes the entry
+                changes.append(journal.CreateEntry(copies[entry_id]))
+                continue
+            base = servers[entry_id].entry() if entry_id in servers else None
+            merged = merge(base, copies[entry_id], local[entry_id])
+            changes.extend(merged.changes)
+            found.extend(merged.conflicts)
+        # The copies first (before the journal takes over the new entries): the journal then measures what
+        # stays unsynced against the exchange's new state. An entry new here is made from the exchange's
+        # copy itself, so its copy is stored as "the entry".
+        new = [i for i in ids if i not in local]
+        shadow.save(conn, [shadow.of_entry(copies[i], cs.department, versions[i]) for i in ids if i in local])
+        shadow.save_as_entry(conn, new, cs.department, versions)
+        if changes:
+            origin = journal.Origin(cs.id, cs.key_id, cs.department, cs.author, cs.created_at, verified=True)
+            journal.apply_on(conn, self.ws.department_code, changes, origin=origin)
+        db = conn.connection.driver_connection
+        # An entry made here from the exchange's copy equals it; only those we already had can differ.
+        db.executemany("UPDATE entries SET version = ?, dirty = 0 WHERE id = ?", [(versions[i], i) for i in new])
+        db.executemany("UPDATE entries SET version = ? WHERE id = ?", [(versions[i], i) for i in ids if i in local])
+        journal.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
+        self.report.conflicts += conflicts.record(conn, found, cs.id)
+        self.report.pulled += 1
+
+    # Pushing ----------------------------------------------------------------------------------
+
+    def _push(self) -> bool:
+        """Sign, store and send the local changes; True when a conflict asks for another pull first."""
+        with self.ws.writing() as conn:
+            ready = self._eligible(conn)
+            out = outbox.outgoing(conn, ready)
+            batches = _split(out.operations)
+            seq = max(outbox.last_seq(conn), 0)
+            queued = []
+            for batch in batches:
+                seq += 1
+                cs = new_changeset(self.ws.department_code, self.key, seq, utc_now(), self.key_author(), batch)
+                outbox.enqueue(conn, cs, out.op_seq, utc_now())  # stored and committed before it is sent
+                queued.append(cs)
+        again = False
+        for n, cs in enumerate(queued, start=1):
+            self._check_cancel()
+            again |= self._send(cs, out.op_seq)
+            self.progress("push", n, len(queued))
+        return again
+
+    def key_author(self) -> str:
+        return _facts(self.ws).get("key_steward", "")
+
+    def _eligible(self, conn: Connection) -> list[str]:
+        """Unsynced entries that may be sent; the others are reported as held back, with why."""
+        db = conn.connection.driver_connection
+        in_conflict = conflicts.entries_in_conflict(conn)
+        rows = db.execute(
+            "SELECT e.id, e.code, e.provider_code, e.error_count, s.department_code FROM entries e "
+            "LEFT JOIN server_entries s ON s.entry_id = e.id WHERE e.dirty = 1").fetchall()
+        own = self.ws.department_code
+        eligible = []
+        for entry_id, code, provider_code, errors, department in rows:
+            if department is not None and department != own:
+                continue  # another department's entry: read-only here
+            reason = ("conflict" if entry_id in in_conflict else "errors" if errors else
+                      "provider" if provider_code != own else None)
+            if reason:
+                self.report.held_back.append(HeldBack(entry_id, code, reason))
+            else:
+                eligible.append(entry_id)
+        return eligible
+
+    def _send(self, cs: Changeset, op_seq: int) -> bool:
+        """Push one stored changeset and settle it; True if it met another steward's newer change."""
+        try:
+            status, receipt = self.client.push(cs)
+        except ExchangeRefused as refusal:
+            with self.ws.writing() as conn:
+                outbox.settle(conn, cs.id, "refused", error=json.dumps(
+                    {"status": refusal.status, "code": refusal.code, "message": refusal.message,
+                     "details": refusal.details[:50]}, ensure_ascii=False))
+            if refusal.status == 409 and refusal.code in ("conflict", "sequence_reused"):
+                return True
+            self.report.refused.append({"changeset": cs.id, "status": refusal.status, "code": refusal.code,
+                                        "message": refusal.message, "details": refusal.details[:20]})
+            return False
+        self._accepted(cs, op_seq, receipt)
+        if status == 201:
+            self.report.pushed += 1
+            self.report.operations += len(cs.operations)
+        else:
+            self.report.confirmed += 1
+        return False
+
+
+def _outbox_state(conn: Connection, changeset_id: str) -> str | None:
+    row = conn.connection.driver_connection.execute("SELECT state FROM outbox WHERE id = ?", (changeset_id,)).fetchone()
+    return row[0] if row else None
+
+
+def _split(operations: dict[str, list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Changesets of whole entries, each under the operation and size limits."""
+    batches: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for ops in operations.values():
+        weight = len(json.dumps(ops, ensure_ascii=False).encode())
+        if current and (len(current) + len(ops) > CHANGESET_OPERATIONS or size + weight > CHANGESET_BYTES):
+            batches.append(current)
+            current, size = [], 0
+        current.extend(ops)
+        size += weight
+    if current:
+        batches.append(current)
+    return batches
+
+
+def sync(ws: Workspace, client: ExchangeClient, key: SigningKey, **options: Any) -> SyncReport:
+    return Syncer(ws, client, key, **options).run()
+
+
+# What the steward sees of the sync state --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    unsynced: int
+    conflicts: int
+    waiting: int  # changesets signed, answer unknown
+    last_sync: str | None
+    exchange_url: str | None
+    exchange_fingerprint: str | None
+    key_id: str | None
+    position: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def status(ws: Workspace) -> Status:
+    facts = ws.facts()
+    with ws.reading() as conn:
+        db = conn.connection.driver_connection
+        unsynced = db.execute("SELECT COUNT(*) FROM entries WHERE dirty = 1").fetchone()[0]
+        open_conflicts = db.execute("SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0]
+        waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'ready'").fetchone()[0]
+    pinned = facts.get("exchange_key")
+    return Status(unsynced, open_conflicts, waiting, facts.get("last_sync"), facts.get("exchange_url"),
+                  PublicKey.from_b64(pinned).fingerprint if pinned else None, facts.get("key_id"),
+                  int(facts.get("feed_position", "0")))

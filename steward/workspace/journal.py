@@ -1,0 +1,653 @@
+"""The change journal: the one path by which entries change, and what it recorded.
+
+Every change (from the command line, the window, an import, an undo) is a list of `Change`
+values given to `apply`, which, in one transaction, updates the entries, records one
+`Operation` per field changed (old value, new value, the entry's base version, time, reason),
+refreshes the search index and the stored problems, and marks the entries unsynced. Pending
+changes, undo, history and sync are all read from these operations.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection
+
+from steward.catalogue.errors import StewardError
+from steward.catalogue.model import (
+    ENTRY_FIELD,
+    ENTRY_FIELDS,
+    ITEM_FIELD,
+    ITEM_FIELDS,
+    DataItem,
+    Entry,
+    Kind,
+    item_order,
+    new_id,
+)
+from steward.catalogue.rules import tightens
+from steward.sync import shadow
+from steward.sync.shadow import Shadow
+from steward.workspace import search, store
+from steward.workspace.workspace import Workspace, now
+
+
+class OpKind(StrEnum):
+    CREATE = "create"
+    SET = "set"
+    ITEM_ADD = "item_add"
+    ITEM_SET = "item_set"
+    ITEM_REMOVE = "item_remove"
+    ERASE = "erase"
+
+
+class OpState(StrEnum):
+    PENDING = "pending"  # made here, not yet accepted by the exchange
+    SYNCED = "synced"
+
+
+# The changes a caller may ask for --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateEntry:
+    entry: Entry
+
+    @property
+    def entry_id(self) -> str:
+        return self.entry.id
+
+
+@dataclass(frozen=True)
+class SetField:
+    entry_id: str
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class AddItem:
+    entry_id: str
+    item: DataItem
+
+
+@dataclass(frozen=True)
+class SetItemField:
+    entry_id: str
+    item_id: str
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class RemoveItem:
+    entry_id: str
+    item_id: str
+
+
+@dataclass(frozen=True)
+class EraseEntry:
+    """Delete an entry outright: only for one the exchange has never seen (others are retired)."""
+
+    entry_id: str
+
+
+Change = CreateEntry | SetField | AddItem | SetItemField | RemoveItem | EraseEntry
+
+
+# What the journal records -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where remote changes come from: a changeset the exchange accepted from another steward."""
+
+    changeset_id: str
+    key_id: str
+    department_code: str
+    author: str
+    created_at: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    group_id: str
+    entry_id: str
+    kind: OpKind
+    field: str | None
+    item_id: str | None
+    old: Any
+    new: Any
+    base_version: int
+    revision: int
+    created_at: str
+    author: str
+    reason: str | None = None
+    state: OpState = OpState.PENDING
+    undoes: str | None = None
+    seq: int | None = None
+    # Remote operations: the changeset that brought them, its key and department, and whether it verified.
+    origin: str = "local"
+    changeset_id: str | None = None
+    key_id: str | None = None
+    department_code: str | None = None
+    verified: bool | None = None
+
+    def inverse(self) -> Change:
+        """The change that takes this operation back."""
+        match self.kind:
+            case OpKind.CREATE:
+                return EraseEntry(self.entry_id)
+            case OpKind.ERASE:
+                return CreateEntry(Entry.from_dict(self.old))
+            case OpKind.SET:
+                return SetField(self.entry_id, self.field or "", self.old)
+            case OpKind.ITEM_SET:
+                return SetItemField(self.entry_id, self.item_id or "", self.field or "", self.old)
+            case OpKind.ITEM_ADD:
+                return RemoveItem(self.entry_id, self.item_id or "")
+            case OpKind.ITEM_REMOVE:
+                return AddItem(self.entry_id, DataItem.from_dict(self.old))
+        raise ValueError(self.kind)
+
+
+@dataclass
+class ApplyResult:
+    group_id: str
+    operations: list[Operation]
+    entry_ids: set[str] = field(default_factory=set)  # entries created, changed or erased
+
+    def inverse(self) -> list[Change]:
+        return [op.inverse() for op in reversed(self.operations)]
+
+
+# Applying ---------------------------------------------------------------------------------
+
+_NOT_SETTABLE = {"id", "version", "revision"}
+
+
+def _check_value(spec_kind: Kind, key: str, value: Any) -> None:
+    """Refuse values of the wrong Python type: those are programming errors, not user input."""
+    if spec_kind is Kind.CODES:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif spec_kind is Kind.INT:
+        ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+    elif spec_kind is Kind.VOCAB:
+        ok = value is None or isinstance(value, str)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise TypeError(f"{key}: {value!r} has the wrong type for a {spec_kind} field")
+
+
+class _Batch:
+    """The entries one `apply` works on, and the operations it records."""
+
+    def __init__(self, conn: Connection, changes: Sequence[Change], meta: dict[str, Any]) -> None:
+        self.conn = conn
+        self.meta = meta
+        wanted = {c.entry_id for c in changes if not isinstance(c, CreateEntry)}
+        loaded = store.load_entries(conn, ids=wanted)
+        self.pk = {e.id: pk for pk, e in loaded.items()}
+        self.before = {e.id: e for e in loaded.values()}
+        self.working = {e.id: e.copy() for e in loaded.values()}
+        self.taken = set(store.pks_for_ids(conn, [c.entry.id for c in changes if isinstance(c, CreateEntry)]))
+        self.created: dict[str, Entry] = {}
+        self.erased: dict[str, Entry] = {}
+        self.operations: list[Operation] = []
+        self.revision: dict[str, int] = {}
+        # Another department's entries arrive from the exchange and are read-only here.
+        own = meta["department_code"]
+        self.foreign = {} if meta["origin"] is not None else {
+            entry_id: department for entry_id, department in shadow.departments(conn, wanted).items()
+            if department != own
+        }
+
+    def entry(self, entry_id: str) -> Entry:
+        entry = self.working.get(entry_id)
+        if entry is None:
+            raise StewardError("entry.not_found", key=entry_id)
+        if entry_id in self.foreign:
+            raise StewardError("entry.read_only", key=entry.code or entry_id, department=self.foreign[entry_id])
+        return entry
+
+    def record(
+        self, entry: Entry, kind: OpKind, old: Any, new: Any, fld: str | None = None, item_id: str | None = None
+    ) -> None:
+        if entry.id not in self.revision:
+            self.revision[entry.id] = entry.revision + 1
+        self.operations.append(
+            Operation(
+                id=new_id(),
+                group_id=self.meta["group_id"],
+                entry_id=entry.id,
+                kind=kind,
+                field=fld,
+                item_id=item_id,
+                old=old,
+                new=new,
+                base_version=entry.version,
+                revision=self.revision[entry.id],
+                created_at=self.meta["created_at"],
+                author=self.meta["author"],
+                reason=self.meta["reason"],
+                undoes=self.meta["undoes"],
+                **self.meta["provenance"],
+            )
+        )
+
+    def run(self, change: Change) -> None:
+        match change:
+            case CreateEntry(entry=new_entry):
+                self._create(new_entry)
+            case SetField(entry_id=entry_id, field=key, value=value):
+                spec = ENTRY_FIELD.get(key)
+                if spec is None or key in _NOT_SETTABLE:
+                    raise KeyError(f"not a settable entry field: {key}")
+                _check_value(spec.kind, key, value)
+                entry = self.entry(entry_id)
+                old = getattr(entry, key)
+                if old != value:
+                    setattr(entry, key, list(value) if isinstance(value, list) else value)
+                    self.record(entry, OpKind.SET, old, value, key)
+            case SetItemField(entry_id=entry_id, item_id=item_id, field=key, value=value):
+                spec = ITEM_FIELD.get(key)
+                if spec is None:
+                    raise KeyError(f"not a data item field: {key}")
+                _check_value(spec.kind, key, value)
+                entry = self.entry(entry_id)
+                item = entry.item(item_id)
+                if item is None:
+                    raise KeyError(f"entry {entry_id} has no data item {item_id}")
+                old = getattr(item, key)
+                if old != value:
+                    setattr(item, key, value)
+                    entry.items.sort(key=item_order)
+                    self.record(entry, OpKind.ITEM_SET, old, value, key, item_id)
+            case AddItem(entry_id=entry_id, item=item):
+                entry = self.entry(entry_id)
+                if entry.item(item.id) is not None:
+                    raise KeyError(f"entry {entry_id} already has data item {item.id}")
+                if not item.position:
+                    item = replace(item, position=max((i.position for i in entry.items), default=0) + 1)
+                entry.items.append(replace(item))
+                entry.items.sort(key=item_order)
+                self.record(entry, OpKind.ITEM_ADD, None, item.to_dict(), item_id=item.id)
+            case RemoveItem(entry_id=entry_id, item_id=item_id):
+                entry = self.entry(entry_id)
+                item = entry.item(item_id)
+                if item is None:
+                    raise KeyError(f"entry {entry_id} has no data item {item_id}")
+                entry.items.remove(item)
+                self.record(entry, OpKind.ITEM_REMOVE, item.to_dict(), None, item_id=item_id)
+            case EraseEntry(entry_id=entry_id):
+                self._erase(self.entry(entry_id))
+
+    def _create(self, new_entry: Entry) -> None:
+        if new_entry.id in self.working or new_entry.id in self.taken:
+            raise KeyError(f"entry {new_entry.id} exists already")
+        # The journal takes the entry over rather than copying it: bulk imports create many.
+        entry = new_entry
+        entry.version = entry.revision = 0
+        for position, item in enumerate(entry.items, start=1):
+            item.position = item.position or position
+        self.working[entry.id] = entry
+        self.created[entry.id] = entry
+        # Another steward's entry is recorded by name: its whole content is in the exchange's copy, and a
+        # first sync would otherwise write every entry of the catalogue twice.
+        created = {"code": entry.code, "name": entry.name} if self.meta["origin"] else _snapshot(entry)
+        self.record(entry, OpKind.CREATE, None, created)
+
+    def _erase(self, entry: Entry) -> None:
+        if entry.version > 0 or _exchange_may_have(self.conn, entry.id):
+            raise StewardError("entry.erase_synced", key=entry.code or entry.id)
+        del self.working[entry.id]
+        if self.created.pop(entry.id, None) is None:
+            self.erased[entry.id] = entry
+        self.record(entry, OpKind.ERASE, _snapshot(entry), None)
+
+
+def _snapshot(entry: Entry) -> dict[str, Any]:
+    data = entry.to_dict()
+    del data["version"], data["revision"]
+    return data
+
+
+def _exchange_may_have(conn: Connection, entry_id: str) -> bool:
+    """Whether the exchange has the entry, or may have it: sent in a changeset whose answer is not known yet."""
+    db = conn.connection.driver_connection
+    row = db.execute(
+        "SELECT 1 FROM server_entries WHERE entry_id = ? "
+        "UNION ALL SELECT 1 FROM outbox WHERE state != 'refused' AND instr(entry_ids, ?) > 0 "
+        "UNION ALL SELECT 1 FROM operations WHERE entry_id = ? AND state != 'pending' LIMIT 1",
+        (entry_id, f'"{entry_id}"', entry_id),
+    )
+    return row.fetchone() is not None
+
+
+def default_author() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name on some locked-down systems
+        return ""
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to abandon an apply; nothing is written."""
+
+
+Progress = Callable[[int, int], None]
+
+
+def apply(
+    workspace: Workspace,
+    changes: Sequence[Change],
+    *,
+    reason: str | None = None,
+    author: str | None = None,
+    undoes: str | None = None,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Make `changes` and record them, all in one transaction; nothing is written if any fails.
+
+    `progress(done, total)` is called now and then on long lists; it may raise Cancelled.
+    """
+    with workspace.writing() as conn:
+        return apply_on(conn, workspace.department_code, changes, reason=reason, author=author, undoes=undoes,
+                        progress=progress)
+
+
+def apply_on(
+    conn: Connection,
+    department_code: str,
+    changes: Sequence[Change],
+    *,
+    reason: str | None = None,
+    author: str | None = None,
+    undoes: str | None = None,
+    progress: Progress | None = None,
+    origin: Origin | None = None,
+) -> ApplyResult:
+    """`apply` inside a transaction the caller holds; with `origin`, the changes are another steward's, synced."""
+    provenance: dict[str, Any] = {}
+    if origin is not None:
+        provenance = {"origin": "remote", "state": OpState.SYNCED, "changeset_id": origin.changeset_id,
+                      "key_id": origin.key_id, "department_code": origin.department_code,
+                      "verified": origin.verified}
+    meta = {
+        "group_id": new_id(),
+        "created_at": origin.created_at if origin else now(),
+        "author": origin.author if origin else (author if author is not None else default_author()),
+        "reason": reason or None,
+        "undoes": undoes,
+        "origin": origin,
+        "department_code": department_code,
+        "provenance": provenance,
+    }
+    batch = _Batch(conn, changes, meta)
+    for n, change in enumerate(changes):
+        if progress and n % 500 == 0:
+            progress(n, len(changes))
+        batch.run(change)
+    if not reason and undoes is None and origin is None:
+        _require_reason(batch.operations)
+    changed = _write(conn, batch, department_code, now())
+    _write_operations(conn, batch.operations)
+    # A changed entry may be back where the exchange has it (an undo, a revert, a change and back).
+    refresh_dirty(conn, changed)
+    if progress:
+        progress(len(changes), len(changes))
+    touched = set(batch.created) | set(batch.erased) | {op.entry_id for op in batch.operations}
+    return ApplyResult(meta["group_id"], batch.operations, touched)
+
+
+def _require_reason(operations: list[Operation]) -> None:
+    """Making an entry more restrictive is a decision that must be explained (undoing one is not)."""
+    for op in operations:
+        if op.kind is OpKind.SET and op.field and tightens(op.field, op.old, op.new):
+            raise StewardError("reason.required", field=op.field)
+
+
+def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) -> dict[int, Entry]:
+    """Store the batch's entries, index and check them; returns the changed (not created) entries by pk."""
+    created = list(batch.created.values())
+    for entry in created:
+        entry.revision = batch.revision[entry.id]
+    new_pks = store.insert_entries(conn, created, stamp)
+    checked: dict[int, Entry] = dict(zip(new_pks, created, strict=True))
+    search.index_rows(conn, [(pk, store.document_of(e)) for pk, e in checked.items()])
+    affected_codes = {e.code for e in created}
+    changed: dict[int, Entry] = {}
+    reindexed: dict[int, Entry] = {}
+    shadow.before_change(conn, [batch.before[i] for i in batch.revision if i in batch.before])
+    for entry_id, after in batch.working.items():
+        before = batch.before.get(entry_id)
+        if before is None or entry_id not in batch.revision:
+            continue
+        pk = batch.pk[entry_id]
+        after.revision = batch.revision[entry_id]
+        store.update_entry(conn, pk, before, after, stamp, 1)
+        changed[pk] = after
+        affected_codes.update((before.code, after.code))
+        if store.document_of(before) != store.document_of(after):
+            reindexed[pk] = after
+    store.reindex(conn, reindexed)
+    if batch.erased:
+        store.delete_entries(conn, [batch.pk[i] for i in batch.erased])
+        affected_codes.update(e.code for e in batch.erased.values())
+    checked.update(changed)
+    # Entries that share a code with a touched one may have gained or lost a duplicate.
+    affected_codes.discard("")
+    others = store.pks_with_codes(conn, affected_codes) - set(checked)
+    checked.update(store.load_entries(conn, pks=others))
+    ctx = store.rule_context(conn, department_code, store.duplicate_codes(conn, affected_codes))
+    store.store_problems(conn, checked, ctx)
+    return changed
+
+
+def _write_operations(conn: Connection, operations: list[Operation]) -> None:
+    db = conn.connection.driver_connection
+    db.executemany(
+        "INSERT INTO operations(id, group_id, entry_id, item_id, kind, field, old_value, new_value, base_version, "
+        "revision, created_at, author, reason, state, undoes, origin, changeset_id, key_id, department_code, "
+        "verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                op.id,
+                op.group_id,
+                op.entry_id,
+                op.item_id,
+                str(op.kind),
+                op.field,
+                _dump(op.old),
+                _dump(op.new),
+                op.base_version,
+                op.revision,
+                op.created_at,
+                op.author,
+                op.reason,
+                str(op.state),
+                op.undoes,
+                op.origin,
+                op.changeset_id,
+                op.key_id,
+                op.department_code,
+                None if op.verified is None else int(op.verified),
+            )
+            for op in operations
+        ],
+    )
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+# Reading the journal ----------------------------------------------------------------------
+
+_OP_COLUMNS = (
+    "seq, id, group_id, entry_id, kind, field, item_id, old_value, new_value, base_version, revision, "
+    "created_at, author, reason, state, undoes, origin, changeset_id, key_id, department_code, verified"
+)
+
+
+def _operation(row: Sequence[Any]) -> Operation:
+    seq, op_id, group_id, entry_id, kind, fld, item_id, old, new, base, rev, created, author, reason, state, *rest = row
+    return Operation(
+        id=op_id,
+        group_id=group_id,
+        entry_id=entry_id,
+        kind=OpKind(kind),
+        field=fld,
+        item_id=item_id,
+        old=_load(old),
+        new=_load(new),
+        base_version=base,
+        revision=rev,
+        created_at=created,
+        author=author,
+        reason=reason,
+        state=OpState(state),
+        undoes=rest[0],
+        seq=seq,
+        origin=rest[1],
+        changeset_id=rest[2],
+        key_id=rest[3],
+        department_code=rest[4],
+        verified=None if rest[5] is None else bool(rest[5]),
+    )
+
+
+def history(workspace: Workspace, entry_id: str) -> list[Operation]:
+    """Every recorded operation on an entry, oldest first."""
+    with workspace.reading() as conn:
+        rows = conn.connection.driver_connection.execute(
+            f"SELECT {_OP_COLUMNS} FROM operations WHERE entry_id = ? ORDER BY seq", (entry_id,)
+        )
+        return [_operation(r) for r in rows]
+
+
+def group(workspace: Workspace, group_id: str) -> list[Operation]:
+    with workspace.reading() as conn:
+        rows = conn.connection.driver_connection.execute(
+            f"SELECT {_OP_COLUMNS} FROM operations WHERE group_id = ? ORDER BY seq", (group_id,)
+        )
+        return [_operation(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """One local change the exchange does not have: a field, a data item, or the whole new entry.
+
+    `before` is the exchange's value (as last synced), `after` the local one.
+    """
+
+    entry_id: str
+    kind: OpKind  # CREATE, SET, ITEM_ADD, ITEM_SET or ITEM_REMOVE
+    field: str | None
+    item_id: str | None
+    before: Any
+    after: Any
+    base_version: int
+    last_seq: int
+
+    def revert(self) -> Change:
+        """The change that puts this one back as the exchange has it."""
+        match self.kind:
+            case OpKind.CREATE:
+                return EraseEntry(self.entry_id)
+            case OpKind.SET:
+                return SetField(self.entry_id, self.field or "", self.before)
+            case OpKind.ITEM_SET:
+                return SetItemField(self.entry_id, self.item_id or "", self.field or "", self.before)
+            case OpKind.ITEM_ADD:
+                return RemoveItem(self.entry_id, self.item_id or "")
+            case OpKind.ITEM_REMOVE:
+                return AddItem(self.entry_id, DataItem.from_dict(self.before))
+        raise ValueError(self.kind)
+
+
+_ITEM_DIFF_KEYS = tuple(spec.key for spec in ITEM_FIELDS)
+
+
+def diff(entry: Entry, server: Shadow | None, last_seq: int = 0) -> list[PendingChange]:
+    """How `entry` differs from the exchange's copy: field by field, item by item (or all of it, if new)."""
+    if server is None:
+        return [PendingChange(entry.id, OpKind.CREATE, None, None, None, _snapshot(entry), 0, last_seq)]
+    base, version = server.entry(), server.version
+    changes = [
+        PendingChange(entry.id, OpKind.SET, spec.key, None, getattr(base, spec.key), getattr(entry, spec.key),
+                      version, last_seq)
+        for spec in ENTRY_FIELDS
+        if getattr(base, spec.key) != getattr(entry, spec.key)
+    ]
+    base_items = {item.id: item for item in base.items}
+    local_ids = set()
+    for item in entry.items:
+        local_ids.add(item.id)
+        old = base_items.get(item.id)
+        if old is None:
+            changes.append(PendingChange(entry.id, OpKind.ITEM_ADD, None, item.id, None, item.to_dict(), version,
+                                         last_seq))
+            continue
+        changes.extend(
+            PendingChange(entry.id, OpKind.ITEM_SET, key, item.id, getattr(old, key), getattr(item, key), version,
+                          last_seq)
+            for key in _ITEM_DIFF_KEYS
+            if getattr(old, key) != getattr(item, key)
+        )
+    changes.extend(
+        PendingChange(entry.id, OpKind.ITEM_REMOVE, None, item.id, item.to_dict(), None, version, last_seq)
+        for item in base.items
+        if item.id not in local_ids
+    )
+    return changes
+
+
+def pending_changes(workspace: Workspace, entry_ids: Iterable[str] | None = None) -> list[PendingChange]:
+    """What changed locally and the exchange does not have, in the order it was last touched."""
+    with workspace.reading() as conn:
+        return pending_of(conn, None if entry_ids is None else list(entry_ids))
+
+
+def pending_of(conn: Connection, entry_ids: list[str] | None) -> list[PendingChange]:
+    db = conn.connection.driver_connection
+    if entry_ids is None:
+        ids = [row[0] for row in db.execute("SELECT id FROM entries WHERE dirty = 1")]
+    else:
+        ids = []
+        for chunk in store.chunked(entry_ids):
+            ids.extend(row[0] for row in db.execute(
+                f"SELECT id FROM entries WHERE dirty = 1 AND id IN ({store.placeholders(len(chunk))})", chunk))
+    entries = store.load_entries(conn, ids=ids)
+    servers = shadow.load(conn, ids)
+    last: dict[str, int] = {}
+    for chunk in store.chunked(ids):
+        last.update(db.execute(
+            f"SELECT entry_id, MAX(seq) FROM operations WHERE entry_id IN ({store.placeholders(len(chunk))}) "
+            "GROUP BY entry_id", chunk))
+    changes = [c for e in entries.values() for c in diff(e, servers.get(e.id), last.get(e.id, 0))]
+    changes.sort(key=lambda c: c.last_seq)
+    return changes
+
+
+def refresh_dirty(conn: Connection, entries: dict[int, Entry]) -> None:
+    """Mark each entry unsynced exactly when it differs from the exchange's copy (or has none)."""
+    if not entries:
+        return
+    servers = shadow.load(conn, [e.id for e in entries.values()])
+    conn.connection.driver_connection.executemany(
+        "UPDATE entries SET dirty = ? WHERE pk = ?",
+        [(int(shadow.differs(entry, servers.get(entry.id))), pk) for pk, entry in entries.items()],
+    )

@@ -1,0 +1,157 @@
+"""The template, and exports in its layout: export then import gives back the same catalogue."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from steward import sample
+from steward.catalogue.errors import StewardError
+from steward.catalogue.model import DataItem
+from steward.catalogue.vocabulary import vocabulary
+from steward.files import exporter, importer
+from steward.files.template import ENTRY_COLUMNS, ENTRY_SHEET, GUIDE_SHEET, ITEM_COLUMNS, ITEM_SHEET, write_template
+from steward.workspace import journal, store
+from steward.workspace.journal import Cancelled
+from steward.workspace.workspace import Workspace
+from tests.helpers import DEPARTMENT
+
+
+def catalogue(workspace: Workspace) -> dict[str, tuple[dict, list[tuple]]]:
+    """Everything a steward keeps of each entry, by code (ids differ between workspaces)."""
+    with workspace.reading() as conn:
+        pks = [r[0] for r in conn.connection.driver_connection.execute("SELECT pk FROM entries")]
+        entries = store.load_entries(conn, pks=pks)
+    return {
+        e.code: (e.content(), [(i.name, i.data_type, i.length, i.sharing_type, i.open_type, i.position)
+                               for i in e.items])
+        for e in entries.values()
+    }
+
+
+@pytest.fixture
+def filled(workspace, clean_entry):
+    """Sample entries (a few breaking rules, codes made unique) and entries with awkward values."""
+    entries = list(sample.generate(DEPARTMENT, 120, seed=9))
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        if entry.code in seen:  # entries sharing a code cannot be told apart in a file
+            entry.code = f"{entry.classification}/{800000 + n}"
+        seen.add(entry.code)
+    tricky = [
+        clean_entry(name="=HYPERLINK(\"http://x\")", abstract="第一行\n第二行,含“引号”与逗号", code="319001/900001"),
+        clean_entry(code="319001/900002", status="retired", related_codes=["319001/900001", "319001/900003"],
+                    published="2023-02-30", format_type=""),
+        clean_entry(code="319001/900003", sharing_type="conditional", sharing_conditions="+仅限监管",
+                    open_type="not_open",
+                    items=[DataItem(name="@用户", data_type="C", length=None, open_type="not_open", position=1),
+                           DataItem(name="-金额", data_type="Y", length=12, sharing_type="not_shared", position=2)]),
+    ]
+    journal.apply(workspace, [journal.CreateEntry(e) for e in [*entries, *tricky]])
+    return workspace
+
+
+def test_the_template_has_the_guides_headers_drop_downs_and_a_guide(tmp_path):
+    path = tmp_path / "编目模板.xlsx"
+    write_template(path)
+    book = load_workbook(path)
+    assert book.sheetnames == [ENTRY_SHEET, ITEM_SHEET, GUIDE_SHEET]
+    entries, items = book[ENTRY_SHEET], book[ITEM_SHEET]
+    assert [c.value for c in entries[1]] == [c.spec.zh for c in ENTRY_COLUMNS]
+    assert [c.value for c in items[1]] == ["信息资源代码", "信息项名称", "数据类型", "数据长度", "共享类型", "开放属性"]
+    assert entries.max_row == 1 and entries.freeze_panes == "A2"
+    lists = {str(v.sqref).split(":")[0]: v.formula1 for v in entries.data_validations.dataValidation}
+    sharing_column = next(i for i, c in enumerate(ENTRY_COLUMNS) if c.key == "sharing_type")
+    assert lists[f"{chr(65 + sharing_column)}2"] == '"无条件共享,有条件共享,不予共享"'
+    assert len(lists) == sum(1 for c in ENTRY_COLUMNS if c.spec.vocabulary)
+    item_lists = [v.formula1 for v in items.data_validations.dataValidation]
+    assert '"' + ",".join(t.zh for t in vocabulary("data_type").terms) + '"' in item_lists
+    guide = "\n".join(str(c.value) for row in book[GUIDE_SHEET].iter_rows() for c in row if c.value)
+    assert "按需共享" in guide and "信息资源代码" in guide and "YYYY-MM-DD" in guide
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_export_then_import_gives_back_the_same_catalogue(filled, tmp_path, fmt):
+    path = tmp_path / f"catalogue.{fmt}"
+    result = exporter.export(filled, path, fmt)
+    assert result.written == 123 and result.left_out_uncoded == 0
+    files = [path, *result.extra_paths]
+
+    fresh = Workspace.create(tmp_path / "fresh", DEPARTMENT.code, DEPARTMENT.name)
+    plan = importer.plan(fresh, files)
+    assert plan.ok, [f"{p.location('en')}: {p.message('en')}" for p in plan.errors]
+    importer.apply(fresh, plan)
+    assert catalogue(fresh) == catalogue(filled)
+    fresh.close()
+
+    # Back into the workspace it came from: nothing to change.
+    again = importer.plan(filled, files)
+    assert again.changes == [] and again.count(importer.Action.UNCHANGED) == 123
+
+
+def test_csv_export_is_excel_friendly_and_guards_formulas(filled, tmp_path):
+    path = tmp_path / "c.csv"
+    exporter.export(filled, path, "csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM tells Excel it is UTF-8
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == [c.spec.zh for c in ENTRY_COLUMNS]
+    names = [r[1] for r in rows[1:]]
+    assert "'=HYPERLINK(\"http://x\")" in names  # a spreadsheet would run it as a formula otherwise
+    items = list(csv.reader(io.StringIO((tmp_path / "c_信息项.csv").read_text(encoding="utf-8-sig"))))
+    assert items[0] == [c.spec.zh for c in ITEM_COLUMNS]
+
+
+def test_xlsx_export_writes_text_as_text(filled, tmp_path):
+    path = tmp_path / "c.xlsx"
+    exporter.export(filled, path, "xlsx")
+    book = load_workbook(path)
+    names = [row[1] for row in book[ENTRY_SHEET].iter_rows(min_row=2, values_only=True)]
+    assert "=HYPERLINK(\"http://x\")" in names
+    assert book[ENTRY_SHEET].cell(1, 1).font.bold
+
+
+def test_entries_without_a_code_are_left_out_and_counted(workspace, tmp_path, clean_entry):
+    journal.apply(workspace, [journal.CreateEntry(clean_entry(code="")), journal.CreateEntry(clean_entry())])
+    result = exporter.export(workspace, tmp_path / "c.xlsx", "xlsx")
+    assert (result.written, result.left_out_uncoded) == (1, 1)
+
+
+def test_a_cancelled_export_leaves_no_file_and_keeps_the_old_one(filled, tmp_path):
+    path = tmp_path / "c.xlsx"
+    path.write_bytes(b"the previous export")
+
+    def cancel(done, total):
+        raise Cancelled()
+
+    for fmt in ("xlsx", "csv", "dcat", "datajson"):
+        target = path if fmt == "xlsx" else tmp_path / f"c.{fmt}"
+        with pytest.raises(Cancelled):
+            exporter.export(filled, target, fmt, progress=cancel)
+    assert path.read_bytes() == b"the previous export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.xlsx", "ws"]
+
+
+def test_export_reports_progress_up_to_the_total(filled, tmp_path):
+    seen = []
+    exporter.export(filled, tmp_path / "c.xlsx", "xlsx", progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (123, 123)
+
+
+def test_the_format_comes_from_the_name_or_is_asked_for(tmp_path):
+    assert exporter.format_for(tmp_path / "a.XLSX") == "xlsx"
+    assert exporter.format_for(tmp_path / "catalogue.ttl") == "dcat"
+    assert exporter.format_for(tmp_path / "data.json") == "datajson"
+    assert exporter.format_for(tmp_path / "x.out", "csv") == "csv"
+    with pytest.raises(StewardError) as caught:
+        exporter.format_for(tmp_path / "x.out")
+    assert caught.value.code == "export.format"
+
+
+def test_an_unwritable_target_is_a_clear_error(filled, tmp_path):
+    with pytest.raises(StewardError) as caught:
+        exporter.export(filled, tmp_path / "no-such-folder" / "c.xlsx", "xlsx")
+    assert caught.value.code == "export.failed"

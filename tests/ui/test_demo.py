@@ -1,0 +1,78 @@
+"""Demo mode: a local exchange and sample workspaces, so a newcomer can edit, sync and meet a conflict."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from steward.sync import conflicts
+from steward.workspace.journal import SetField
+from steward.workspace.workspace import Workspace
+from tests.helpers import ROOT, steward_env
+from ui import demo
+from ui.demo_mode import DemoMode
+from ui.main_window import MainWindow
+from ui.session import Session
+from ui.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("memory_keyring")
+
+
+@pytest.fixture
+def demo_mode(qapp, tmp_path):
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    mode = DemoMode(demo.prepare(tmp_path / "demo"), settings)
+    yield mode
+    for window in mode.windows:
+        window.close()
+        window.session.runner.wait_all()
+    mode.stop()
+
+
+def test_a_newcomer_syncs_opens_a_second_steward_and_meets_a_conflict(qtbot, demo_mode, monkeypatch):
+    shown: list[object] = []
+    told: list[str] = []
+    monkeypatch.setattr(MainWindow, "show_conflicts", lambda self: shown.append(self))
+    for kind in ("information", "warning"):
+        monkeypatch.setattr(QMessageBox, kind, lambda _parent, _title, text, *_a, **_k: told.append(text))
+    first = MainWindow(Session(Workspace.open(demo_mode.demo.workspace_folder(1)), demo_mode.settings))
+    qtbot.addWidget(first)
+    demo_mode.attach(first)
+    assert "DEMO" in first.windowTitle()
+    report = first.sync_controller.run()  # no fingerprint to confirm, no passphrase to type: the demo pinned both
+    assert report is not None and report.pushed >= 1
+    second = demo_mode.open_second_steward()
+    qtbot.addWidget(second)
+    assert second.sync_controller.run().pulled >= 1
+    with first.session.workspace.reading() as conn:
+        entry_id = conn.exec_driver_sql(
+            "SELECT id FROM entries WHERE dirty = 0 AND error_count = 0 ORDER BY pk LIMIT 1").scalar_one()
+    first.session.apply([SetField(entry_id, "name", "管理员甲改的名称")], "rename")
+    second.session.apply([SetField(entry_id, "name", "管理员乙改的名称")], "rename")
+    first.sync_controller.run()
+    second.sync_controller.run()
+    [conflict] = conflicts.unresolved(second.session.workspace)
+    assert (conflict.mine, conflict.theirs) == ("管理员乙改的名称", "管理员甲改的名称")
+    assert shown == [second]  # the conflict dialog was offered
+    assert any("were not sent" in text for text in told)  # the sample's broken entries stay here, and it says so
+
+
+def test_steward_gui_demo_starts_with_its_own_data_folder(tmp_path):
+    env = {**steward_env("en"), "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "steward", "gui", "--demo", "--smoke"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    timings = json.loads(done.stdout.strip().splitlines()[-1])
+    assert timings["rows"] == 300
+    folder = tmp_path / "data" / "Steward" / "demo"
+    assert (folder / "exchange.sqlite").exists() and (folder / "steward-1" / "workspace.sqlite").exists()
+    assert not (tmp_path / "data" / "Steward" / "workspace").exists()  # real work's folder untouched
