@@ -24,7 +24,7 @@ from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import language, render
 from steward.catalogue.model import ENTRY_FIELD
 from steward.catalogue.vocabulary import label, vocabulary
-from steward.sync import conflicts, identity, syncer
+from steward.sync import conflicts, identity, pending, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import spaced
 from steward.workspace import journal, query, store
@@ -199,7 +199,7 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 def cmd_pending(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir) as ws:
-        changes = journal.pending_changes(ws)
+        changes = pending.pending_changes(ws)
     if args.json:
         _json([
             {"entry_id": c.entry_id, "kind": str(c.kind), "field": c.field, "item_id": c.item_id,

@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.operations import OpKind
 from steward.workspace import journal
-from steward.workspace.journal import Operation, OpKind, OpState
+from steward.workspace.journal import Operation, OpState
 from steward.workspace.workspace import Workspace
 from ui.pending_view import ChangeDescriber, fill
 from ui.session import Session

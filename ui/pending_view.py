@@ -35,9 +35,11 @@ from PySide6.QtWidgets import (
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD, Kind
+from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label
-from steward.workspace import journal, store
-from steward.workspace.journal import OpKind, PendingChange
+from steward.sync import pending
+from steward.sync.pending import PendingChange
+from steward.workspace import store
 from steward.workspace.workspace import Workspace
 from ui.session import Session
 from ui.workers import Job
@@ -65,7 +67,7 @@ class PendingRow:
 
 def read_pending(workspace: Workspace) -> list[PendingRow]:
     """Pending changes with their entries' codes and names and their data items' names."""
-    changes = journal.pending_changes(workspace)
+    changes = pending.pending_changes(workspace)
     entry_ids = list({c.entry_id for c in changes})
     with_items = list({c.entry_id for c in changes if c.item_id})
     names: dict[str, tuple[str, str]] = {}

@@ -9,8 +9,9 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.operations import OpKind
 from steward.workspace import journal
-from steward.workspace.journal import ApplyResult, Cancelled, Change, OpKind
+from steward.workspace.journal import ApplyResult, Cancelled, Change
 from steward.workspace.workspace import Workspace
 from ui.progress import run_with_progress
 from ui.settings import Settings

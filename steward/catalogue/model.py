@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
+from steward.catalogue.vocabulary import Status
+
 
 class Kind(StrEnum):
     """How a field's value is written and parsed."""
@@ -139,7 +141,7 @@ class Entry:
     update_frequency: str | None = None
     published: str = ""  # kept as typed (YYYY-MM-DD when valid) so work in progress is never refused
     related_codes: list[str] = field(default_factory=list)
-    status: str = "active"
+    status: str = Status.ACTIVE.value
     items: list[DataItem] = field(default_factory=list)
     # The exchange's version this copy is based on (0: never synced) and the local edit counter.
     version: int = 0

@@ -76,7 +76,7 @@ def entries_in_code_order(workspace: Workspace, progress: Progress | None = None
                           ) -> tuple[int, Iterator[tuple[Entry, str]]]:
     """How many entries there are, and (entry, time of its last change) pairs in code order, read in chunks."""
     with workspace.reading() as conn:
-        db = conn.connection.driver_connection
+        db = store.dbapi(conn)
         order = db.execute("SELECT pk, updated_at FROM entries ORDER BY code, pk").fetchall()
 
     def generate() -> Iterator[tuple[Entry, str]]:

@@ -31,7 +31,7 @@ from steward.catalogue.classification import clean_code
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import language, render
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD, DataItem, Entry, FieldSpec, Kind, new_id
-from steward.catalogue.vocabulary import normalize, vocabulary
+from steward.catalogue.vocabulary import Status, normalize, vocabulary
 from steward.files.sheets import CellNote, CellRange, Table, column_letter, read_tables
 from steward.files.template import (
     ENTRY_COLUMNS,
@@ -339,7 +339,7 @@ def parse_cell(spec: FieldSpec, value: Any) -> Any:
     text = _text(value)
     if spec.kind is Kind.VOCAB:
         if not text:
-            return "active" if spec.key == "status" else None
+            return Status.ACTIVE if spec.key == "status" else None
         key = vocabulary(spec.vocabulary or "").parse(text)
         if key is None:
             raise _CellError("import.vocab", field=spec.key, value=text, choices_of=spec.vocabulary)
@@ -521,7 +521,7 @@ class _Unit:
 def _existing_codes(workspace: Workspace, codes: Iterable[str]) -> dict[str, list[int]]:
     found: dict[str, list[int]] = defaultdict(list)
     with workspace.reading() as conn:
-        db = conn.connection.driver_connection
+        db = store.dbapi(conn)
         for chunk in store.chunked(sorted(set(codes))):
             for code, pk in db.execute(
                 f"SELECT code, pk FROM entries WHERE code IN ({store.placeholders(len(chunk))}) ORDER BY pk", chunk
@@ -728,7 +728,7 @@ def plan(workspace: Workspace, paths: Sequence[Path | str], *, progress: Progres
         for chunk in store.chunked(wanted):
             loaded.update(store.load_entries(conn, pks=chunk))
         duplicates = store.duplicate_codes(conn)
-        known_codes = set(units) | {row[0] for row in conn.connection.driver_connection.execute(
+        known_codes = set(units) | {row[0] for row in store.dbapi(conn).execute(
             "SELECT DISTINCT code FROM entries")}
     # The rules see the workspace as the import leaves it: related codes may name entries of the file.
     ctx = rules.Context(workspace.department_code or None, duplicate_codes=duplicates,

@@ -48,17 +48,13 @@ class Conflict:
                 "created_at": self.created_at}
 
 
-def _db(conn: Connection) -> Any:
-    return conn.connection.driver_connection
-
-
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
 def record(conn: Connection, found: Iterable[FieldConflict], changeset_id: str) -> int:
     """Store new conflicts; one already open on the same field takes the newest 'theirs'. Returns how many are new."""
-    db = _db(conn)
+    db = store.dbapi(conn)
     new = 0
     for c in found:
         row = db.execute("SELECT id FROM conflicts WHERE entry_id = ? AND field = ? AND item_id IS ? "
@@ -76,7 +72,7 @@ def record(conn: Connection, found: Iterable[FieldConflict], changeset_id: str) 
 
 
 def open_conflicts(conn: Connection, entry_ids: Iterable[str] | None = None) -> list[Conflict]:
-    db = _db(conn)
+    db = store.dbapi(conn)
     select = ("SELECT id, entry_id, field, item_id, base, mine, theirs, changeset_id, created_at FROM conflicts "
               "WHERE resolved_at IS NULL")
     if entry_ids is None:
@@ -91,7 +87,8 @@ def open_conflicts(conn: Connection, entry_ids: Iterable[str] | None = None) -> 
 
 
 def entries_in_conflict(conn: Connection) -> set[str]:
-    return {r[0] for r in _db(conn).execute("SELECT DISTINCT entry_id FROM conflicts WHERE resolved_at IS NULL")}
+    rows = store.dbapi(conn).execute("SELECT DISTINCT entry_id FROM conflicts WHERE resolved_at IS NULL")
+    return {r[0] for r in rows}
 
 
 def unresolved(workspace: Workspace, entry_ids: Iterable[str] | None = None) -> list[Conflict]:
@@ -134,7 +131,8 @@ def resolve(workspace: Workspace, entry_id: str, choices: Mapping[int, Choice], 
         changes = [change for c in open_ for change in _change_for(entry, c, choices[c.id])]
         if changes:
             journal.apply_on(conn, workspace.department_code, changes, reason=reason or render("conflict.reason"))
-        _db(conn).executemany("UPDATE conflicts SET resolved_at = ? WHERE id = ?", [(now(), c.id) for c in open_])
+        store.dbapi(conn).executemany("UPDATE conflicts SET resolved_at = ? WHERE id = ?",
+                                      [(now(), c.id) for c in open_])
 
 
 def resolve_all(workspace: Workspace, entry_id: str, take: Take) -> None:

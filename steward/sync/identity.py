@@ -16,6 +16,7 @@ from pathlib import Path
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
 from steward.sync.keys import (
+    PASSPHRASE_ENV,
     PassphraseSource,
     PublicKey,
     SigningKey,
@@ -25,6 +26,7 @@ from steward.sync.keys import (
     public_key_document,
     store_private_key,
 )
+from steward.workspace import store
 from steward.workspace.journal import default_author
 from steward.workspace.workspace import Workspace, now
 
@@ -97,17 +99,17 @@ def delete_key(ws: Workspace) -> KeyInfo:
     info = require_key(ws)
     delete_private_key(info.key_id, info.storage, ws.folder)
     with ws.writing() as conn:
-        conn.exec_driver_sql(f"DELETE FROM meta WHERE key IN ({','.join('?' * len(FACTS))})", FACTS)
+        store.delete_meta(conn, FACTS)
     return info
 
 
 def passphrase_prompt(new: bool) -> str:
     """The passphrase from STEWARD_KEY_PASSPHRASE or, on a terminal, asked for (twice for a new one)."""
-    from_env = os.environ.get("STEWARD_KEY_PASSPHRASE")
+    from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env is not None:
         return from_env
     if not sys.stdin.isatty():
-        raise StewardError("keys.passphrase_missing", variable="STEWARD_KEY_PASSPHRASE")
+        raise StewardError("keys.passphrase_missing", variable=PASSPHRASE_ENV)
     first = getpass.getpass(render("keys.passphrase_prompt") + " ")
     if new and getpass.getpass(render("keys.passphrase_again") + " ") != first:
         raise StewardError("keys.passphrase_mismatch")

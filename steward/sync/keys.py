@@ -177,13 +177,6 @@ def secure_keyring_available() -> bool:
 PassphraseSource = Callable[[bool], str]  # called with True when a new passphrase is being chosen
 
 
-def passphrase_from_env(_new: bool) -> str:
-    value = os.environ.get(PASSPHRASE_ENV)
-    if value is None:
-        raise StewardError("keys.passphrase_missing", variable=PASSPHRASE_ENV)
-    return value
-
-
 def store_private_key(key: SigningKey, folder: Path, passphrase: PassphraseSource) -> Storage:
     """Put `key` into the keyring, or into an encrypted file in `folder/keys` where there is none."""
     if secure_keyring_available():

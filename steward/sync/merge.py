@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from steward.catalogue.model import ENTRY_FIELDS, ITEM_FIELDS, DataItem, Entry
+from steward.catalogue.vocabulary import Status
 from steward.sync.changeset import entry_document
 from steward.workspace.journal import AddItem, Change, CreateEntry, RemoveItem, SetField, SetItemField
 
@@ -47,7 +48,7 @@ def merge(base: Entry | None, theirs: Entry, mine: Entry | None) -> Merge:
     for spec in ENTRY_FIELDS:
         key = spec.key
         b, t, m = getattr(base, key), getattr(theirs, key), getattr(mine, key)
-        retired_under_me = key == "status" and t == "retired" and b != "retired" and locally_changed
+        retired_under_me = key == "status" and t == Status.RETIRED and b != Status.RETIRED and locally_changed
         if retired_under_me:
             result.conflicts.append(FieldConflict(mine.id, key, None, b, m, t))
         elif t == b or m == t:

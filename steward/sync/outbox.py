@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from steward.catalogue.model import DataItem, Entry
+from steward.catalogue.operations import OpKind
+from steward.catalogue.vocabulary import Status
 from steward.sync import shadow
 from steward.sync.changeset import (
     Changeset,
@@ -29,12 +31,8 @@ from steward.sync.changeset import (
     op_set,
     parse,
 )
+from steward.sync.pending import PendingChange, diff
 from steward.workspace import store
-from steward.workspace.journal import OpKind, PendingChange, diff
-
-
-def _db(conn: Connection) -> Any:
-    return conn.connection.driver_connection
 
 
 def wire_operations(entry: Entry, changes: Sequence[PendingChange]) -> list[dict[str, Any]]:
@@ -46,7 +44,7 @@ def wire_operations(entry: Entry, changes: Sequence[PendingChange]) -> list[dict
             case OpKind.CREATE:
                 ops.append(op_create(entry))
             case OpKind.SET if change.field == "status":
-                ops.append(op_retire(entry.id, v) if change.after == "retired" else op_restore(entry.id, v))
+                ops.append(op_retire(entry.id, v) if change.after == Status.RETIRED else op_restore(entry.id, v))
             case OpKind.SET:
                 ops.append(op_set(entry.id, v, change.field or "", change.before, change.after))
             case OpKind.ITEM_ADD:
@@ -69,7 +67,7 @@ class Outgoing:
 
 def outgoing(conn: Connection, entry_ids: Iterable[str]) -> Outgoing:
     """The operations for the given entries' local changes, read in one snapshot with the journal's position."""
-    db = _db(conn)
+    db = store.dbapi(conn)
     op_seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM operations").fetchone()[0]
     ids = list(entry_ids)
     entries = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
@@ -105,12 +103,8 @@ def accept(conn: Connection, operations: Sequence[dict[str, Any]], versions: dic
     same = {i for i in ids if i in local and not shadow.differs(local[i], now_held[i])}
     shadow.save(conn, [now_held[i] for i in ids if i not in same])
     shadow.save_as_entry(conn, same, department_code, versions)
-    db = _db(conn)
-    db.executemany("UPDATE entries SET version = ?, dirty = ? WHERE id = ?",
-                   [(versions[i], int(i not in same), i) for i in ids])
-    for chunk in store.chunked(ids):
-        db.execute(f"UPDATE operations SET state = 'synced' WHERE state = 'pending' AND seq <= ? "
-                   f"AND entry_id IN ({store.placeholders(len(chunk))})", (op_seq, *chunk))
+    store.set_versions(conn, {i: versions[i] for i in ids}, dirty={i: i not in same for i in ids})
+    store.mark_synced(conn, ids, op_seq)
 
 
 # The outbox -------------------------------------------------------------------------------
@@ -123,7 +117,7 @@ class Queued:
 
 
 def enqueue(conn: Connection, changeset: Changeset, op_seq: int, created_at: str) -> None:
-    _db(conn).execute(
+    store.dbapi(conn).execute(
         "INSERT INTO outbox(id, seq, body, entry_ids, op_seq, state, created_at) VALUES (?, ?, ?, ?, ?, 'ready', ?)",
         (changeset.id, changeset.seq, changeset.canonical_bytes.decode("utf-8"),
          json.dumps(changeset.entry_ids()), op_seq, created_at),
@@ -132,15 +126,15 @@ def enqueue(conn: Connection, changeset: Changeset, op_seq: int, created_at: str
 
 def waiting(conn: Connection) -> list[Queued]:
     """Changesets signed and perhaps sent, whose answer has not arrived: oldest first."""
-    rows = _db(conn).execute("SELECT body, op_seq FROM outbox WHERE state = 'ready' ORDER BY seq").fetchall()
+    rows = store.dbapi(conn).execute("SELECT body, op_seq FROM outbox WHERE state = 'ready' ORDER BY seq").fetchall()
     return [Queued(parse(json.loads(body)), op_seq) for body, op_seq in rows]
 
 
 def settle(conn: Connection, changeset_id: str, state: str, receipt: dict[str, Any] | None = None,
            error: str | None = None) -> None:
-    _db(conn).execute("UPDATE outbox SET state = ?, receipt = ?, error = ? WHERE id = ?",
+    store.dbapi(conn).execute("UPDATE outbox SET state = ?, receipt = ?, error = ? WHERE id = ?",
                       (state, None if receipt is None else json.dumps(receipt), error, changeset_id))
 
 
 def last_seq(conn: Connection) -> int:
-    return _db(conn).execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
+    return store.dbapi(conn).execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]

@@ -37,16 +37,12 @@ class Shadow:
         return entry
 
 
-def _db(conn: Connection) -> Any:
-    return conn.connection.driver_connection
-
-
 def load(conn: Connection, entry_ids: Iterable[str], entries: dict[str, Entry] | None = None) -> dict[str, Shadow]:
     """The shadows of these entries; `entries` (by id), where the caller has them loaded, spares reading them again."""
     found: dict[str, Shadow] = {}
     itself: dict[str, tuple[str, int]] = {}  # stored as "the entry itself"
     for chunk in chunked(list(entry_ids)):
-        rows = _db(conn).execute(
+        rows = store.dbapi(conn).execute(
             f"SELECT entry_id, department_code, version, document FROM server_entries "
             f"WHERE entry_id IN ({placeholders(len(chunk))})", chunk)
         for entry_id, department, version, document in rows:
@@ -67,7 +63,7 @@ def departments(conn: Connection, entry_ids: Iterable[str]) -> dict[str, str]:
     """The department of each entry the exchange has."""
     found: dict[str, str] = {}
     for chunk in chunked(list(entry_ids)):
-        found.update(_db(conn).execute(
+        found.update(store.dbapi(conn).execute(
             f"SELECT entry_id, department_code FROM server_entries WHERE entry_id IN ({placeholders(len(chunk))})",
             chunk))
     return found
@@ -83,7 +79,7 @@ def save_as_entry(conn: Connection, entry_ids: Iterable[str], department_code: s
 
 
 def _save(conn: Connection, rows: list[tuple[str, str, int, str | None]]) -> None:
-    _db(conn).executemany(
+    store.dbapi(conn).executemany(
         "INSERT INTO server_entries(entry_id, department_code, version, document) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(entry_id) DO UPDATE SET department_code = excluded.department_code, "
         "version = excluded.version, document = excluded.document",
@@ -94,7 +90,7 @@ def _save(conn: Connection, rows: list[tuple[str, str, int, str | None]]) -> Non
 def before_change(conn: Connection, entries: Iterable[Entry]) -> None:
     """Entries about to change: those whose shadow is the entry itself keep their present content in it."""
     by_id = {e.id: e for e in entries}
-    db = _db(conn)
+    db = store.dbapi(conn)
     itself: list[str] = []
     for chunk in chunked(list(by_id)):
         itself.extend(r[0] for r in db.execute(
@@ -117,6 +113,25 @@ def differs(entry: Entry, shadow: Shadow | None) -> bool:
     return shadow is None or entry_document(entry) != shadow.document
 
 
+def refresh_dirty(conn: Connection, entries: dict[int, Entry]) -> None:
+    """Mark each entry (by pk) unsynced exactly when it differs from the exchange's copy (or has none)."""
+    if not entries:
+        return
+    servers = load(conn, [e.id for e in entries.values()])
+    store.set_dirty(conn, {pk: differs(entry, servers.get(entry.id)) for pk, entry in entries.items()})
+
+
+def exchange_may_have(conn: Connection, entry_id: str) -> bool:
+    """Whether the exchange has the entry, or may have it: sent in a changeset whose answer is not known yet."""
+    row = store.dbapi(conn).execute(
+        "SELECT 1 FROM server_entries WHERE entry_id = ? "
+        "UNION ALL SELECT 1 FROM outbox WHERE state != 'refused' AND instr(entry_ids, ?) > 0 "
+        "UNION ALL SELECT 1 FROM operations WHERE entry_id = ? AND state != 'pending' LIMIT 1",
+        (entry_id, f'"{entry_id}"', entry_id),
+    )
+    return row.fetchone() is not None
+
+
 SHADOW_VERSION = "1"  # a workspace without this fact gets the shadows its synced entries lack
 
 
@@ -126,7 +141,7 @@ def build_missing(conn: Connection, department_code: str) -> int:
     Workspaces from before sync existed kept only a version number; their pending operations,
     taken back in memory, give the exchange's copy.
     """
-    db = _db(conn)
+    db = store.dbapi(conn)
     pks = [row[0] for row in db.execute(
         "SELECT pk FROM entries WHERE version > 0 AND id NOT IN (SELECT entry_id FROM server_entries)")]
     entries = store.load_entries(conn, pks=pks)
@@ -139,8 +154,7 @@ def build_missing(conn: Connection, department_code: str) -> int:
             _take_back(server, kind, field, item_id, None if old is None else json.loads(old))
         rebuilt.append(of_entry(server, department_code, entry.version))
     save(conn, rebuilt)
-    db.executemany("UPDATE entries SET dirty = ? WHERE id = ?",
-                   [(int(differs(e, s)), e.id) for e, s in zip(entries.values(), rebuilt, strict=True)])
+    store.set_dirty(conn, {pk: differs(e, s) for (pk, e), s in zip(entries.items(), rebuilt, strict=True)})
     return len(rebuilt)
 
 

@@ -87,17 +87,10 @@ def _facts(ws: Workspace) -> dict[str, str]:
     return ws.facts()
 
 
-def _set_facts(conn: Connection, values: dict[str, str]) -> None:
-    conn.connection.driver_connection.executemany(
-        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        list(values.items()),
-    )
-
-
 def pin_exchange(ws: Workspace, url: str, exchange_id: str, public: PublicKey) -> None:
     """Trust an exchange without asking: for one this machine made itself (the demo), whose key is known."""
     with ws.writing() as conn:
-        _set_facts(conn, {"exchange_url": url, "exchange_id": exchange_id, "exchange_key": public.to_b64(),
+        store.set_meta(conn, {"exchange_url": url, "exchange_id": exchange_id, "exchange_key": public.to_b64(),
                           "feed_position": "0", "feed_hash": GENESIS})
 
 
@@ -130,7 +123,7 @@ class Syncer:
                 break
             self._pull()  # someone changed an entry first: take their change, merge, and try again
         with self.ws.writing() as conn:
-            _set_facts(conn, {"last_sync": utc_now()})
+            store.set_meta(conn, {"last_sync": utc_now()})
         return self.report
 
     def _check_cancel(self) -> None:
@@ -247,7 +240,7 @@ class Syncer:
         for record in verified:
             self._apply_record(conn, record)
         last = verified[-1].record
-        _set_facts(conn, {"feed_position": str(last.position), "feed_hash": last.hash()})
+        store.set_meta(conn, {"feed_position": str(last.position), "feed_hash": last.hash()})
         self.report.position = last.position
 
     def _fetch(self, after: int) -> tuple[dict[str, Any], list[Decoded]]:
@@ -276,7 +269,7 @@ class Syncer:
         state = _outbox_state(conn, cs.id)
         if state is not None:  # ours
             if state != "accepted":
-                op_seq = conn.connection.driver_connection.execute(
+                op_seq = store.dbapi(conn).execute(
                     "SELECT op_seq FROM outbox WHERE id = ?", (cs.id,)).fetchone()[0]
                 outbox.accept(conn, cs.operations, versions, op_seq, self.ws.department_code)
                 outbox.settle(conn, cs.id, "accepted", {"position": record.record.position, "versions": versions})
@@ -307,11 +300,10 @@ class Syncer:
         if changes:
             origin = journal.Origin(cs.id, cs.key_id, cs.department, cs.author, cs.created_at, verified=True)
             journal.apply_on(conn, self.ws.department_code, changes, origin=origin)
-        db = conn.connection.driver_connection
         # An entry made here from the exchange's copy equals it; only those we already had can differ.
-        db.executemany("UPDATE entries SET version = ?, dirty = 0 WHERE id = ?", [(versions[i], i) for i in new])
-        db.executemany("UPDATE entries SET version = ? WHERE id = ?", [(versions[i], i) for i in ids if i in local])
-        journal.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
+        store.set_versions(conn, {i: versions[i] for i in new}, dirty=dict.fromkeys(new, False))
+        store.set_versions(conn, {i: versions[i] for i in ids if i in local})
+        shadow.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
         self.report.conflicts += conflicts.record(conn, found, cs.id)
         self.report.pulled += 1
 
@@ -342,7 +334,7 @@ class Syncer:
 
     def _eligible(self, conn: Connection) -> list[str]:
         """Unsynced entries that may be sent; the others are reported as held back, with why."""
-        db = conn.connection.driver_connection
+        db = store.dbapi(conn)
         in_conflict = conflicts.entries_in_conflict(conn)
         rows = db.execute(
             "SELECT e.id, e.code, e.provider_code, e.error_count, s.department_code FROM entries e "
@@ -384,7 +376,7 @@ class Syncer:
 
 
 def _outbox_state(conn: Connection, changeset_id: str) -> str | None:
-    row = conn.connection.driver_connection.execute("SELECT state FROM outbox WHERE id = ?", (changeset_id,)).fetchone()
+    row = store.dbapi(conn).execute("SELECT state FROM outbox WHERE id = ?", (changeset_id,)).fetchone()
     return row[0] if row else None
 
 
@@ -430,7 +422,7 @@ class Status:
 def status(ws: Workspace) -> Status:
     facts = ws.facts()
     with ws.reading() as conn:
-        db = conn.connection.driver_connection
+        db = store.dbapi(conn)
         unsynced = db.execute("SELECT COUNT(*) FROM entries WHERE dirty = 1").fetchone()[0]
         open_conflicts = db.execute("SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0]
         waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'ready'").fetchone()[0]

@@ -57,7 +57,7 @@ def current_values(
     unknown = [f for f in fields if f not in BULK_FIELDS]
     if unknown:
         raise KeyError(f"not a bulk-editable field: {unknown}")
-    db = conn.connection.driver_connection
+    db = store.dbapi(conn)
     result: dict[str, dict[str, Any]] = {f: {} for f in fields}
     columns = ", ".join(fields)
     for chunk in store.chunked(list(dict.fromkeys(entry_ids))):

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from steward.catalogue.classification import parse_resource_code
 from steward.catalogue.model import Entry, new_id
+from steward.catalogue.vocabulary import Status
 from steward.workspace.workspace import Workspace
 
 
@@ -39,7 +40,7 @@ def duplicate_entry(workspace: Workspace, source: Entry, suffix: str) -> Entry:
     """A copy of `source` with fresh ids, never synced, the next free code in its classification."""
     items = [replace(item, id=new_id()) for item in source.items]
     copy = replace(source.copy(), id=new_id(), name=source.name + suffix, items=items, version=0, revision=0,
-                   status="active", related_codes=list(source.related_codes))
+                   status=Status.ACTIVE, related_codes=list(source.related_codes))
     if source.classification:
         copy.code = next_code(workspace, source.classification)
     return copy

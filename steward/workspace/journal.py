@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -21,29 +21,18 @@ from sqlalchemy import Connection
 from steward.catalogue.errors import StewardError
 from steward.catalogue.model import (
     ENTRY_FIELD,
-    ENTRY_FIELDS,
     ITEM_FIELD,
-    ITEM_FIELDS,
     DataItem,
     Entry,
     Kind,
     item_order,
     new_id,
 )
+from steward.catalogue.operations import OpKind
 from steward.catalogue.rules import tightens
 from steward.sync import shadow
-from steward.sync.shadow import Shadow
 from steward.workspace import search, store
 from steward.workspace.workspace import Workspace, now
-
-
-class OpKind(StrEnum):
-    CREATE = "create"
-    SET = "set"
-    ITEM_ADD = "item_add"
-    ITEM_SET = "item_set"
-    ITEM_REMOVE = "item_remove"
-    ERASE = "erase"
 
 
 class OpState(StrEnum):
@@ -302,34 +291,23 @@ class _Batch:
         self.created[entry.id] = entry
         # Another steward's entry is recorded by name: its whole content is in the exchange's copy, and a
         # first sync would otherwise write every entry of the catalogue twice.
-        created = {"code": entry.code, "name": entry.name} if self.meta["origin"] else _snapshot(entry)
+        created = {"code": entry.code, "name": entry.name} if self.meta["origin"] else snapshot(entry)
         self.record(entry, OpKind.CREATE, None, created)
 
     def _erase(self, entry: Entry) -> None:
-        if entry.version > 0 or _exchange_may_have(self.conn, entry.id):
+        if entry.version > 0 or shadow.exchange_may_have(self.conn, entry.id):
             raise StewardError("entry.erase_synced", key=entry.code or entry.id)
         del self.working[entry.id]
         if self.created.pop(entry.id, None) is None:
             self.erased[entry.id] = entry
-        self.record(entry, OpKind.ERASE, _snapshot(entry), None)
+        self.record(entry, OpKind.ERASE, snapshot(entry), None)
 
 
-def _snapshot(entry: Entry) -> dict[str, Any]:
+def snapshot(entry: Entry) -> dict[str, Any]:
+    """An entry's content as the journal records a creation or an erasure (no version counters)."""
     data = entry.to_dict()
     del data["version"], data["revision"]
     return data
-
-
-def _exchange_may_have(conn: Connection, entry_id: str) -> bool:
-    """Whether the exchange has the entry, or may have it: sent in a changeset whose answer is not known yet."""
-    db = conn.connection.driver_connection
-    row = db.execute(
-        "SELECT 1 FROM server_entries WHERE entry_id = ? "
-        "UNION ALL SELECT 1 FROM outbox WHERE state != 'refused' AND instr(entry_ids, ?) > 0 "
-        "UNION ALL SELECT 1 FROM operations WHERE entry_id = ? AND state != 'pending' LIMIT 1",
-        (entry_id, f'"{entry_id}"', entry_id),
-    )
-    return row.fetchone() is not None
 
 
 def default_author() -> str:
@@ -401,7 +379,7 @@ def apply_on(
     changed = _write(conn, batch, department_code, now())
     _write_operations(conn, batch.operations)
     # A changed entry may be back where the exchange has it (an undo, a revert, a change and back).
-    refresh_dirty(conn, changed)
+    shadow.refresh_dirty(conn, changed)
     if progress:
         progress(len(changes), len(changes))
     touched = set(batch.created) | set(batch.erased) | {op.entry_id for op in batch.operations}
@@ -453,7 +431,7 @@ def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) ->
 
 
 def _write_operations(conn: Connection, operations: list[Operation]) -> None:
-    db = conn.connection.driver_connection
+    db = store.dbapi(conn)
     db.executemany(
         "INSERT INTO operations(id, group_id, entry_id, item_id, kind, field, old_value, new_value, base_version, "
         "revision, created_at, author, reason, state, undoes, origin, changeset_id, key_id, department_code, "
@@ -532,7 +510,7 @@ def _operation(row: Sequence[Any]) -> Operation:
 def history(workspace: Workspace, entry_id: str) -> list[Operation]:
     """Every recorded operation on an entry, oldest first."""
     with workspace.reading() as conn:
-        rows = conn.connection.driver_connection.execute(
+        rows = store.dbapi(conn).execute(
             f"SELECT {_OP_COLUMNS} FROM operations WHERE entry_id = ? ORDER BY seq", (entry_id,)
         )
         return [_operation(r) for r in rows]
@@ -540,114 +518,7 @@ def history(workspace: Workspace, entry_id: str) -> list[Operation]:
 
 def group(workspace: Workspace, group_id: str) -> list[Operation]:
     with workspace.reading() as conn:
-        rows = conn.connection.driver_connection.execute(
+        rows = store.dbapi(conn).execute(
             f"SELECT {_OP_COLUMNS} FROM operations WHERE group_id = ? ORDER BY seq", (group_id,)
         )
         return [_operation(r) for r in rows]
-
-
-@dataclass(frozen=True)
-class PendingChange:
-    """One local change the exchange does not have: a field, a data item, or the whole new entry.
-
-    `before` is the exchange's value (as last synced), `after` the local one.
-    """
-
-    entry_id: str
-    kind: OpKind  # CREATE, SET, ITEM_ADD, ITEM_SET or ITEM_REMOVE
-    field: str | None
-    item_id: str | None
-    before: Any
-    after: Any
-    base_version: int
-    last_seq: int
-
-    def revert(self) -> Change:
-        """The change that puts this one back as the exchange has it."""
-        match self.kind:
-            case OpKind.CREATE:
-                return EraseEntry(self.entry_id)
-            case OpKind.SET:
-                return SetField(self.entry_id, self.field or "", self.before)
-            case OpKind.ITEM_SET:
-                return SetItemField(self.entry_id, self.item_id or "", self.field or "", self.before)
-            case OpKind.ITEM_ADD:
-                return RemoveItem(self.entry_id, self.item_id or "")
-            case OpKind.ITEM_REMOVE:
-                return AddItem(self.entry_id, DataItem.from_dict(self.before))
-        raise ValueError(self.kind)
-
-
-_ITEM_DIFF_KEYS = tuple(spec.key for spec in ITEM_FIELDS)
-
-
-def diff(entry: Entry, server: Shadow | None, last_seq: int = 0) -> list[PendingChange]:
-    """How `entry` differs from the exchange's copy: field by field, item by item (or all of it, if new)."""
-    if server is None:
-        return [PendingChange(entry.id, OpKind.CREATE, None, None, None, _snapshot(entry), 0, last_seq)]
-    base, version = server.entry(), server.version
-    changes = [
-        PendingChange(entry.id, OpKind.SET, spec.key, None, getattr(base, spec.key), getattr(entry, spec.key),
-                      version, last_seq)
-        for spec in ENTRY_FIELDS
-        if getattr(base, spec.key) != getattr(entry, spec.key)
-    ]
-    base_items = {item.id: item for item in base.items}
-    local_ids = set()
-    for item in entry.items:
-        local_ids.add(item.id)
-        old = base_items.get(item.id)
-        if old is None:
-            changes.append(PendingChange(entry.id, OpKind.ITEM_ADD, None, item.id, None, item.to_dict(), version,
-                                         last_seq))
-            continue
-        changes.extend(
-            PendingChange(entry.id, OpKind.ITEM_SET, key, item.id, getattr(old, key), getattr(item, key), version,
-                          last_seq)
-            for key in _ITEM_DIFF_KEYS
-            if getattr(old, key) != getattr(item, key)
-        )
-    changes.extend(
-        PendingChange(entry.id, OpKind.ITEM_REMOVE, None, item.id, item.to_dict(), None, version, last_seq)
-        for item in base.items
-        if item.id not in local_ids
-    )
-    return changes
-
-
-def pending_changes(workspace: Workspace, entry_ids: Iterable[str] | None = None) -> list[PendingChange]:
-    """What changed locally and the exchange does not have, in the order it was last touched."""
-    with workspace.reading() as conn:
-        return pending_of(conn, None if entry_ids is None else list(entry_ids))
-
-
-def pending_of(conn: Connection, entry_ids: list[str] | None) -> list[PendingChange]:
-    db = conn.connection.driver_connection
-    if entry_ids is None:
-        ids = [row[0] for row in db.execute("SELECT id FROM entries WHERE dirty = 1")]
-    else:
-        ids = []
-        for chunk in store.chunked(entry_ids):
-            ids.extend(row[0] for row in db.execute(
-                f"SELECT id FROM entries WHERE dirty = 1 AND id IN ({store.placeholders(len(chunk))})", chunk))
-    entries = store.load_entries(conn, ids=ids)
-    servers = shadow.load(conn, ids)
-    last: dict[str, int] = {}
-    for chunk in store.chunked(ids):
-        last.update(db.execute(
-            f"SELECT entry_id, MAX(seq) FROM operations WHERE entry_id IN ({store.placeholders(len(chunk))}) "
-            "GROUP BY entry_id", chunk))
-    changes = [c for e in entries.values() for c in diff(e, servers.get(e.id), last.get(e.id, 0))]
-    changes.sort(key=lambda c: c.last_seq)
-    return changes
-
-
-def refresh_dirty(conn: Connection, entries: dict[int, Entry]) -> None:
-    """Mark each entry unsynced exactly when it differs from the exchange's copy (or has none)."""
-    if not entries:
-        return
-    servers = shadow.load(conn, [e.id for e in entries.values()])
-    conn.connection.driver_connection.executemany(
-        "UPDATE entries SET dirty = ? WHERE pk = ?",
-        [(int(shadow.differs(entry, servers.get(entry.id))), pk) for pk, entry in entries.items()],
-    )

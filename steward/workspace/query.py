@@ -135,7 +135,7 @@ def entry_pks(
     conn: Connection, flt: EntryFilter, sort: SortKey = SortKey.CODE, descending: bool = False
 ) -> list[int]:
     """The pks of every matching entry in display order: all a table model needs to hold."""
-    db = conn.connection.driver_connection
+    db = store.dbapi(conn)
     where, params = flt.sql(walk_in_order=sort in _INDEXED and _matches_most(db, flt))
     direction = "DESC" if descending else "ASC"
     sql = f"SELECT e.pk FROM entries e WHERE {where} ORDER BY {_ORDER[sort]} {direction}, e.pk {direction}"
@@ -163,7 +163,7 @@ def count(conn: Connection, flt: EntryFilter) -> int:
 
 def rows(conn: Connection, pks: Sequence[int]) -> list[EntryRow]:
     """Table rows for `pks`, in the order given (pks no longer present are left out)."""
-    db = conn.connection.driver_connection
+    db = store.dbapi(conn)
     found: dict[int, EntryRow] = {}
     for chunk in store.chunked(list(pks)):
         sql = f"SELECT {_ROW_COLUMNS} FROM entries e WHERE e.pk IN ({store.placeholders(len(chunk))})"

@@ -7,7 +7,7 @@ change is recorded; readers may call the loaders freely.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -54,7 +54,7 @@ def placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _dbapi(conn: Connection) -> Any:
+def dbapi(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
@@ -108,7 +108,7 @@ def _entry_from_row(row: Sequence[Any]) -> Entry:
 
 def load_entries(conn: Connection, *, ids: Iterable[str] = (), pks: Iterable[int] = ()) -> dict[int, Entry]:
     """Entries (with their data items, in order) by id or by pk, keyed by pk."""
-    db = _dbapi(conn)
+    db = dbapi(conn)
     select = f"SELECT pk, {', '.join(ENTRY_COLUMNS)} FROM entries"
     result: dict[int, Entry] = {}
     for column, keys in (("id", list(ids)), ("pk", list(pks))):
@@ -127,7 +127,7 @@ def load_entries(conn: Connection, *, ids: Iterable[str] = (), pks: Iterable[int
 
 
 def pks_for_ids(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
-    db = _dbapi(conn)
+    db = dbapi(conn)
     found: dict[str, int] = {}
     for chunk in chunked(list(ids)):
         found.update(
@@ -138,7 +138,7 @@ def pks_for_ids(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
 
 def insert_entries(conn: Connection, entries: Sequence[Entry], updated_at: str) -> list[int]:
     """Insert new entries and their items; returns their pks in order."""
-    db = _dbapi(conn)
+    db = dbapi(conn)
     columns = ", ".join(ENTRY_COLUMNS)
     db.executemany(
         f"INSERT INTO entries({columns}) VALUES ({placeholders(len(ENTRY_COLUMNS))})",
@@ -157,7 +157,7 @@ def insert_entries(conn: Connection, entries: Sequence[Entry], updated_at: str) 
 
 def update_entry(conn: Connection, pk: int, before: Entry, after: Entry, updated_at: str, dirty: int) -> None:
     """Write `after` over the stored `before`, touching only the data items that differ."""
-    db = _dbapi(conn)
+    db = dbapi(conn)
     assignments = ", ".join(f"{c} = ?" for c in ENTRY_COLUMNS[1:])
     db.execute(f"UPDATE entries SET {assignments} WHERE pk = ?", (*entry_row(after, updated_at, dirty)[1:], pk))
     old_items = {i.id: i for i in before.items}
@@ -180,7 +180,7 @@ def update_entry(conn: Connection, pk: int, before: Entry, after: Entry, updated
 
 
 def pks_with_codes(conn: Connection, codes: Iterable[str]) -> set[int]:
-    db = _dbapi(conn)
+    db = dbapi(conn)
     found: set[int] = set()
     for chunk in chunked(sorted(codes)):
         found.update(
@@ -189,16 +189,8 @@ def pks_with_codes(conn: Connection, codes: Iterable[str]) -> set[int]:
     return found
 
 
-def dirty_flags(conn: Connection, pks: Sequence[int]) -> dict[int, int]:
-    db = _dbapi(conn)
-    flags: dict[int, int] = {}
-    for chunk in chunked(list(pks)):
-        flags.update(db.execute(f"SELECT pk, dirty FROM entries WHERE pk IN ({placeholders(len(chunk))})", chunk))
-    return flags
-
-
 def ids_for_pks(conn: Connection, pks: Sequence[int]) -> dict[str, int]:
-    db = _dbapi(conn)
+    db = dbapi(conn)
     found: dict[str, int] = {}
     for chunk in chunked(list(pks)):
         found.update(db.execute(f"SELECT id, pk FROM entries WHERE pk IN ({placeholders(len(chunk))})", chunk))
@@ -207,7 +199,7 @@ def ids_for_pks(conn: Connection, pks: Sequence[int]) -> dict[str, int]:
 
 def delete_entries(conn: Connection, pks: Sequence[int]) -> None:
     search.unindex(conn, list(pks))
-    db = _dbapi(conn)
+    db = dbapi(conn)
     for chunk in chunked(list(pks)):
         db.execute(f"DELETE FROM entries WHERE pk IN ({placeholders(len(chunk))})", chunk)
 
@@ -226,7 +218,7 @@ def reindex(conn: Connection, entries: dict[int, Entry]) -> None:
 
 def duplicate_codes(conn: Connection, codes: Iterable[str] | None = None) -> frozenset[str]:
     """Codes held by more than one entry (among `codes`, or all)."""
-    db = _dbapi(conn)
+    db = dbapi(conn)
     query = "SELECT code FROM entries WHERE code != '' {where} GROUP BY code HAVING COUNT(*) > 1"
     if codes is None:
         return frozenset(row[0] for row in db.execute(query.format(where="")))
@@ -239,7 +231,7 @@ def duplicate_codes(conn: Connection, codes: Iterable[str] | None = None) -> fro
 
 
 def rule_context(conn: Connection, department_code: str, duplicates: frozenset[str]) -> rules.Context:
-    db = _dbapi(conn)
+    db = dbapi(conn)
 
     def code_exists(code: str) -> bool:
         return db.execute("SELECT 1 FROM entries WHERE code = ? LIMIT 1", (code,)).fetchone() is not None
@@ -253,7 +245,7 @@ def store_problems(conn: Connection, entries: dict[int, Entry], ctx: rules.Conte
 
 
 def _write_problems(conn: Connection, checked: list[tuple[int, list[rules.Problem]]]) -> None:
-    db = _dbapi(conn)
+    db = dbapi(conn)
     for chunk in chunked([pk for pk, _ in checked]):
         db.execute(f"DELETE FROM problems WHERE entry_pk IN ({placeholders(len(chunk))})", chunk)
     db.executemany(
@@ -277,7 +269,7 @@ def revalidate_all(conn: Connection, department_code: str) -> None:
     pass over each table is several times faster on a large catalogue), and writes only
     after both scans end, since changing a table under an open scan of it is undefined.
     """
-    db = _dbapi(conn)
+    db = dbapi(conn)
     ctx = rule_context(conn, department_code, duplicate_codes(conn))
     item_rows = db.execute(
         "SELECT entry_pk, id, position, name, data_type, length, sharing_type, open_type FROM items "
@@ -297,7 +289,7 @@ def revalidate_all(conn: Connection, department_code: str) -> None:
 
 
 def stored_problems(conn: Connection, entry_id: str) -> list[rules.Problem]:
-    db = _dbapi(conn)
+    db = dbapi(conn)
     rows = db.execute(
         "SELECT p.item_id, p.field, p.code, p.severity, p.params FROM problems p JOIN entries e ON e.pk = p.entry_pk "
         "WHERE e.id = ? ORDER BY p.rowid",
@@ -307,3 +299,40 @@ def stored_problems(conn: Connection, entry_id: str) -> list[rules.Problem]:
         rules.Problem(entry_id, field, code, rules.Severity(severity), json.loads(params), item_id)
         for item_id, field, code, severity, params in rows
     ]
+
+
+# Bookkeeping: sync state kept beside the entries -------------------------------------------
+
+
+def set_dirty(conn: Connection, flags: Mapping[int, bool]) -> None:
+    """Mark entries (by pk) unsynced or not."""
+    dbapi(conn).executemany("UPDATE entries SET dirty = ? WHERE pk = ?", [(int(d), pk) for pk, d in flags.items()])
+
+
+def set_versions(conn: Connection, versions: Mapping[str, int], dirty: Mapping[str, bool] | None = None) -> None:
+    """The exchange's version of each entry (by id); with `dirty`, its unsynced mark too."""
+    if dirty is None:
+        dbapi(conn).executemany("UPDATE entries SET version = ? WHERE id = ?", [(v, i) for i, v in versions.items()])
+    else:
+        dbapi(conn).executemany("UPDATE entries SET version = ?, dirty = ? WHERE id = ?",
+                                [(v, int(dirty[i]), i) for i, v in versions.items()])
+
+
+def mark_synced(conn: Connection, entry_ids: Sequence[str], up_to_seq: int) -> None:
+    """The pending operations of these entries up to journal position `up_to_seq` reached the exchange."""
+    db = dbapi(conn)
+    for chunk in chunked(list(entry_ids)):
+        db.execute(f"UPDATE operations SET state = 'synced' WHERE state = 'pending' AND seq <= ? "
+                   f"AND entry_id IN ({placeholders(len(chunk))})", (up_to_seq, *chunk))
+
+
+def set_meta(conn: Connection, values: Mapping[str, str]) -> None:
+    """Keep facts about the workspace (its department, its exchange, index versions)."""
+    dbapi(conn).executemany(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        list(values.items()),
+    )
+
+
+def delete_meta(conn: Connection, keys: Sequence[str]) -> None:
+    dbapi(conn).execute(f"DELETE FROM meta WHERE key IN ({placeholders(len(keys))})", tuple(keys))

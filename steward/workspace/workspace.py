@@ -120,10 +120,7 @@ class Workspace:
                     "index_version": search.INDEX_VERSION,
                     "shadow_version": shadow.SHADOW_VERSION,
                 }
-                conn.execute(
-                    text("INSERT INTO meta(key, value) VALUES (:key, :value)"),
-                    [{"key": k, "value": v} for k, v in facts.items()],
-                )
+                store.set_meta(conn, facts)
         except BaseException:
             engine.dispose()
             for suffix in ("", "-wal", "-shm"):
@@ -195,10 +192,7 @@ class Workspace:
 
     def set_fact(self, key: str, value: str) -> None:
         with self.writing() as conn:
-            conn.execute(
-                text("INSERT INTO meta(key, value) VALUES (:k, :v) ON CONFLICT(key) DO UPDATE SET value = :v"),
-                {"k": key, "v": value},
-            )
+            store.set_meta(conn, {key: value})
 
     def _refresh_derived(self) -> None:
         """Rebuild what older code did not keep or kept differently: the exchange's copies, the index, problems."""
@@ -206,23 +200,13 @@ class Workspace:
         if facts.get("shadow_version") != shadow.SHADOW_VERSION:
             with self.writing() as conn:
                 shadow.build_missing(conn, self.department_code)
-                conn.execute(
-                    text("INSERT INTO meta(key, value) VALUES ('shadow_version', :v) "
-                         "ON CONFLICT(key) DO UPDATE SET value = :v"),
-                    {"v": shadow.SHADOW_VERSION},
-                )
+                store.set_meta(conn, {"shadow_version": shadow.SHADOW_VERSION})
         if facts.get("index_version") == search.INDEX_VERSION:
             return
         with self.writing() as conn:
             search.rebuild(conn)
             store.revalidate_all(conn, self.department_code)
-            conn.execute(
-                text(
-                    "INSERT INTO meta(key, value) VALUES ('index_version', :v) "
-                    "ON CONFLICT(key) DO UPDATE SET value = :v"
-                ),
-                {"v": search.INDEX_VERSION},
-            )
+            store.set_meta(conn, {"index_version": search.INDEX_VERSION})
 
 
 def _check_header(db_path: Path) -> None:

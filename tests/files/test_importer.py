@@ -8,11 +8,12 @@ import pytest
 from openpyxl import load_workbook
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.operations import OpKind
 from steward.files import importer
 from steward.files.importer import Action, Severity
 from steward.files.template import ENTRY_SHEET, ITEM_SHEET, PROBLEM_HEADER, SOURCE_HEADER
+from steward.sync.pending import pending_changes
 from steward.workspace import journal, query
-from steward.workspace.journal import OpKind
 from tests.spreadsheets import (
     ENTRY_HEADERS,
     ITEM_HEADERS,
@@ -66,7 +67,7 @@ def test_a_new_entry_is_one_create_in_one_journal_step(workspace, tmp_path):
     assert {op.kind for op in result.operations} == {OpKind.CREATE}
     assert len({op.group_id for op in result.operations}) == 1
     assert {op.reason for op in result.operations} == {"导入 目录.xlsx"}
-    assert len(journal.pending_changes(workspace)) == 2
+    assert len(pending_changes(workspace)) == 2
     entry = entry_by_code(workspace, "319001/000002")
     assert [(i.name, i.data_type, i.length, i.position) for i in entry.items] == [
         ("统一社会信用代码", "C", 18, 1), ("机构名称", "C", 200, 2)]
@@ -117,7 +118,7 @@ def test_updates_of_existing_entries_are_field_and_item_changes(workspace, tmp_p
     # Tightening the sharing attribute needs a reason: the import gives its own, recorded with the change.
     tightened = next(op for op in result.operations if op.field == "sharing_type")
     assert tightened.reason == plan.reason and "update.xlsx" in tightened.reason
-    pending = {(c.kind, c.field) for c in journal.pending_changes(workspace)}
+    pending = {(c.kind, c.field) for c in pending_changes(workspace)}
     assert (OpKind.CREATE, None) in pending  # never synced: the create holds it all
 
     journal.apply(workspace, result.inverse(), undoes=result.group_id)

@@ -6,6 +6,7 @@ import pytest
 
 from steward.catalogue.errors import StewardError
 from steward.sync import conflicts, syncer
+from steward.sync.pending import pending_changes
 from steward.workspace import journal, query
 from steward.workspace.journal import CreateEntry, SetField, SetItemField
 from tests.helpers import make_clean_entry
@@ -26,7 +27,7 @@ def test_a_first_sync_pushes_new_entries_and_a_second_steward_pulls_them(make_st
     assert (report.pushed, report.operations) == (1, 3)
     assert query.summary(alice.ws).unsynced == 0
     assert [alice.entry(e.id).version for e in entries] == [1, 1, 1]
-    assert journal.pending_changes(alice.ws) == []
+    assert pending_changes(alice.ws) == []
     pulled = bob.sync()
     assert pulled.pulled >= 1
     assert {e.id for e in entries} <= set(bob.catalogue())
@@ -158,13 +159,13 @@ def test_a_pulled_entry_is_stored_once_and_its_first_local_edit_keeps_the_exchan
     journal.apply(bob.ws, [SetField(entry.id, "name", "乙改的名称"),
                            SetItemField(entry.id, entry.items[0].id, "length", old_length + 1)])
     assert _stored_copy(bob.ws, entry.id) is not None
-    pending = {(c.field or "", c.item_id or ""): (c.before, c.after) for c in journal.pending_changes(bob.ws)}
+    pending = {(c.field or "", c.item_id or ""): (c.before, c.after) for c in pending_changes(bob.ws)}
     assert pending == {("name", ""): (old_name, "乙改的名称"),
                        ("length", entry.items[0].id): (old_length, old_length + 1)}
     # Undone, the entry equals the exchange's copy again and nothing is pending.
     journal.apply(bob.ws, [SetField(entry.id, "name", old_name),
                            SetItemField(entry.id, entry.items[0].id, "length", old_length)])
-    assert journal.pending_changes(bob.ws) == [] and query.summary(bob.ws).unsynced == 0
+    assert pending_changes(bob.ws) == [] and query.summary(bob.ws).unsynced == 0
     # A remote change to the entry, stored once here, merges as usual.
     journal.apply(alice.ws, [SetField(entry.id, "update_frequency", "monthly")])
     alice.sync()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from steward.catalogue.operations import OpKind
 from steward.workspace import bulk, journal
-from steward.workspace.journal import OpKind
 from ui.bulk_edit import BulkEditDialog
 
 

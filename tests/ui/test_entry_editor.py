@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QPlain
 from steward.catalogue import rules
 from steward.catalogue.messages import render
 from steward.catalogue.model import ENTRY_FIELDS, DataItem, Entry
+from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label
 from steward.workspace import journal, query
-from steward.workspace.journal import OpKind
 from tests.ui.conftest import DEPARTMENT
 from ui import entry_editor
 from ui.entry_editor import EntryEditor

@@ -7,7 +7,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from steward import sample
-from steward.workspace import journal, query
+from steward.sync.pending import pending_changes
+from steward.workspace import query
 from steward.workspace.workspace import DB_FILE, Workspace
 from ui import first_start
 from ui.first_start import FirstStartDialog, WorkspaceFailureDialog, choose_workspace_after_failure
@@ -195,7 +196,7 @@ def test_choose_after_failure_returns_the_sample(qtbot, monkeypatch, tmp_path):
     _click_later("sample_button")
     assert choose_workspace_after_failure("broken", None) == tmp_path / "default"
     with Workspace.open(tmp_path / "default") as ws:
-        assert journal.pending_changes(ws)  # the generated entries
+        assert pending_changes(ws)  # the generated entries
 
 
 def test_every_input_has_an_accessible_name_and_a_buddy(dialog):

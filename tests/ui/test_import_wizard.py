@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWizard
 
+from steward.catalogue.operations import OpKind
 from steward.workspace import query
-from steward.workspace.journal import OpKind
 from tests.spreadsheets import catalogue_xlsx, entry_row, item_rows
 from ui.import_wizard import ImportWizard, SeverityRole
 

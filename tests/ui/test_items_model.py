@@ -7,8 +7,8 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QComboBox, QSpinBox, QStyleOptionViewItem
 
 from steward.catalogue.model import DataItem, Entry
+from steward.catalogue.operations import OpKind
 from steward.workspace import journal, query
-from steward.workspace.journal import OpKind
 from tests.ui.conftest import DEPARTMENT
 from ui.entry_editor import EntryEditor
 from ui.items_model import ItemIdRole, ItemsModel, SeverityRole

@@ -6,8 +6,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from steward.catalogue.model import DataItem
+from steward.catalogue.operations import OpKind
+from steward.sync import pending
 from steward.workspace import journal, query
-from steward.workspace.journal import AddItem, OpKind, RemoveItem, SetField, SetItemField
+from steward.workspace.journal import AddItem, RemoveItem, SetField, SetItemField
 from tests.helpers import accept_pending
 from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow, fill
 
@@ -186,7 +188,7 @@ def test_pending_row_names_an_erased_entry_from_its_snapshot(session):
     # A created-then-synced entry erased locally is gone from the table; the row still names it.
     from ui.pending_view import _row
 
-    change = journal.PendingChange("e1", OpKind.ERASE, None, None, {"code": "1/1", "name": "N"}, None, 1, 9)
+    change = pending.PendingChange("e1", OpKind.ERASE, None, None, {"code": "1/1", "name": "N"}, None, 1, 9)
     assert _row(change, {}, {}) == PendingRow(change, "1/1", "N", "")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.model import DataItem
+from steward.sync.pending import pending_changes
 from steward.workspace import journal, query
 from steward.workspace.journal import (
     AddItem,
@@ -267,7 +268,7 @@ def test_setting_the_same_value_records_nothing(workspace, clean_entry):
     ])
     assert result.operations == [] and result.entry_ids == set()
     assert db_state(workspace) == before
-    assert journal.pending_changes(workspace) == []
+    assert pending_changes(workspace) == []
     assert dirty(workspace, entry.id) == 0
 
 
@@ -312,7 +313,7 @@ def test_inverse_undoes_exactly(workspace, clean_entry):
     assert [i.id for i in restored.items] == [i.id for i in original.items]
     assert restored.revision == original.revision + 2
     assert {op.undoes for op in undo.operations} == {result.group_id}
-    assert journal.pending_changes(workspace) == []
+    assert pending_changes(workspace) == []
     assert dirty(workspace, entry.id) == 0
     assert query.problems_of(workspace, entry.id) == []
     assert search_ids(workspace, "单位名称") == set()
@@ -327,7 +328,7 @@ def test_partial_undo_leaves_the_entry_unsynced(workspace, clean_entry):
     second = journal.apply(workspace, [SetField(entry.id, "abstract", "第二次")])
     journal.apply(workspace, second.inverse())
     assert dirty(workspace, entry.id) == 1
-    pending = [(c.field, c.before, c.after) for c in journal.pending_changes(workspace)]
+    pending = [(c.field, c.before, c.after) for c in pending_changes(workspace)]
     assert pending == [("name", entry.name, "第一次")]
 
 
@@ -343,12 +344,12 @@ def test_undoing_a_create_erases_and_undoing_an_erase_restores(workspace, clean_
     assert search_ids(workspace, "撤销测试") == {entry.id}
     assert query.problems_of(workspace, entry.id) == []
     # The restored entry is still new to the exchange: one pending create.
-    [pending] = journal.pending_changes(workspace)
+    [pending] = pending_changes(workspace)
     assert (pending.kind, pending.entry_id) == (OpKind.CREATE, entry.id)
     assert dirty(workspace, entry.id) == 1
 
     journal.apply(workspace, created.inverse())
-    assert journal.pending_changes(workspace) == []
+    assert pending_changes(workspace) == []
     assert search_ids(workspace, "撤销测试") == set()
 
 
@@ -357,7 +358,7 @@ def test_a_created_entry_stays_pending_after_undoing_its_edits(workspace, clean_
     create(workspace, entry)
     result = journal.apply(workspace, mixed_changes(query.get_entry(workspace, entry.id)), reason="收紧")
     journal.apply(workspace, result.inverse(), undoes=result.group_id)
-    [pending] = journal.pending_changes(workspace)
+    [pending] = pending_changes(workspace)
     assert pending.kind is OpKind.CREATE
     assert dirty(workspace, entry.id) == 1
 
@@ -407,7 +408,7 @@ def test_pending_folds_edits_of_one_field(workspace, clean_entry):
         journal.apply(workspace, [SetField(entry.id, "name", name)])
     journal.apply(workspace, [SetField(entry.id, "abstract", "改了又改回")])
     journal.apply(workspace, [SetField(entry.id, "abstract", entry.abstract)])
-    [change] = journal.pending_changes(workspace)
+    [change] = pending_changes(workspace)
     assert (change.kind, change.field, change.before, change.after, change.base_version) == (
         OpKind.SET, "name", entry.name, "丙", 3
     )
@@ -425,7 +426,7 @@ def test_pending_drops_items_added_then_removed_and_folds_item_edits(workspace, 
     journal.apply(workspace, [SetItemField(entry.id, kept.id, "length", 10)])
     journal.apply(workspace, [SetItemField(entry.id, kept.id, "length", 20)])
     journal.apply(workspace, [RemoveItem(entry.id, temporary.id)])
-    [change] = journal.pending_changes(workspace)
+    [change] = pending_changes(workspace)
     assert (change.kind, change.item_id, change.field, change.before, change.after) == (
         OpKind.ITEM_SET, kept.id, "length", kept.length, 20
     )
@@ -438,7 +439,7 @@ def test_pending_shows_an_added_item_once_with_its_latest_state(workspace, clean
     item = DataItem(name="新项", data_type="C")
     journal.apply(workspace, [AddItem(entry.id, item)])
     journal.apply(workspace, [SetItemField(entry.id, item.id, "name", "改名后的新项")])
-    changes = journal.pending_changes(workspace)
+    changes = pending_changes(workspace)
     assert [(c.kind, c.item_id) for c in changes] == [(OpKind.ITEM_ADD, item.id)]
 
 
@@ -447,14 +448,14 @@ def test_pending_of_a_created_then_erased_entry_is_nothing(workspace, clean_entr
     create(workspace, entry)
     journal.apply(workspace, [SetField(entry.id, "name", "x")])
     journal.apply(workspace, [EraseEntry(entry.id)])
-    assert journal.pending_changes(workspace) == []
+    assert pending_changes(workspace) == []
 
 
 def test_pending_can_be_limited_to_some_entries(workspace, clean_entry):
     a, b = clean_entry(), clean_entry()
     create(workspace, a, b)
-    assert {c.entry_id for c in journal.pending_changes(workspace, [b.id])} == {b.id}
-    assert {c.entry_id for c in journal.pending_changes(workspace)} == {a.id, b.id}
+    assert {c.entry_id for c in pending_changes(workspace, [b.id])} == {b.id}
+    assert {c.entry_id for c in pending_changes(workspace)} == {a.id, b.id}
 
 
 def test_reverting_every_pending_change_restores_the_synced_entry(workspace, clean_entry):
@@ -464,11 +465,11 @@ def test_reverting_every_pending_change_restores_the_synced_entry(workspace, cle
     synced = query.get_entry(workspace, entry.id)
     journal.apply(workspace, mixed_changes(synced), reason="收紧")
     journal.apply(workspace, [SetField(entry.id, "name", "再改一次")])
-    pending = journal.pending_changes(workspace)
+    pending = pending_changes(workspace)
     assert {c.kind for c in pending} == {OpKind.SET, OpKind.ITEM_ADD, OpKind.ITEM_SET, OpKind.ITEM_REMOVE}
     journal.apply(workspace, [c.revert() for c in reversed(pending)])
     assert content(query.get_entry(workspace, entry.id)) == content(synced)
-    assert journal.pending_changes(workspace) == []
+    assert pending_changes(workspace) == []
     assert dirty(workspace, entry.id) == 0
 
 
@@ -477,18 +478,18 @@ def test_reverting_a_single_pending_change(workspace, clean_entry):
     create(workspace, entry)
     mark_synced(workspace, entry.id)
     journal.apply(workspace, [SetField(entry.id, "name", "甲"), SetField(entry.id, "abstract", "乙")])
-    name_change = next(c for c in journal.pending_changes(workspace) if c.field == "name")
+    name_change = next(c for c in pending_changes(workspace) if c.field == "name")
     journal.apply(workspace, [name_change.revert()])
     assert query.get_entry(workspace, entry.id).name == entry.name
-    assert [c.field for c in journal.pending_changes(workspace)] == ["abstract"]
+    assert [c.field for c in pending_changes(workspace)] == ["abstract"]
 
 
 def test_reverting_a_pending_create_erases_it(workspace, clean_entry):
     entry = clean_entry()
     create(workspace, entry)
-    [pending] = journal.pending_changes(workspace)
+    [pending] = pending_changes(workspace)
     journal.apply(workspace, [pending.revert()])
-    assert journal.pending_changes(workspace) == []
+    assert pending_changes(workspace) == []
     with workspace.reading() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM entries").scalar() == 0
 
@@ -507,7 +508,7 @@ def test_dirty_always_means_something_is_pending(workspace, clean_entry):
     ]
     for changes in steps:
         journal.apply(workspace, changes)
-        pending = bool(journal.pending_changes(workspace, [entry.id]))
+        pending = bool(pending_changes(workspace, [entry.id]))
         assert dirty(workspace, entry.id) == int(pending), changes
         assert query.summary(workspace).unsynced == int(pending)
 

@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from steward.catalogue.errors import StewardError
+from steward.sync.pending import pending_changes
 from steward.workspace import journal, query
 from steward.workspace.workspace import BACKUP_DIR, DB_FILE, Workspace, _alembic_config, _make_engine, head_revision
 from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME
@@ -95,7 +96,7 @@ def test_old_workspace_is_migrated_with_its_data_intact(tmp_path):
             ("item-1", "统一社会信用代码", 1), ("item-2", "机构名称", 2), ("item-3", "成立日期", 3)
         ]
         # The pending change is still pending, and marks its entry unsynced; the other one is not.
-        [pending] = journal.pending_changes(ws)
+        [pending] = pending_changes(ws)
         assert (pending.entry_id, pending.field, pending.before, pending.after) == (
             "old-entry", "sharing_type", "unconditional", "conditional"
         )
