@@ -9,9 +9,11 @@ Each refusal leaves the catalogue and the log as they were.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
+from exchange.db import writing
 from steward import changeset, rules
 from steward.exchange_client import ExchangeRefused
 from steward.model import DataItem
@@ -78,6 +80,30 @@ def test_operations_on_one_entry_with_different_base_versions_are_a_conflict(ser
     assert error.details == [{"entry_id": entry.id, "reason": "mixed_versions", "field": "abstract", "item_id": None,
                               "base": entry.abstract, "server": None, "yours": "新的摘要", "base_version": 1,
                               "server_version": None}]
+
+
+def test_different_base_versions_are_refused_while_another_push_holds_the_write_lock(server):
+    steward, other = server.steward(), server.steward()
+    entry, others_entry = _created(steward), _created(other)
+    mixed = steward.changeset([changeset.op_set(entry.id, 1, "name", entry.name, "企业登记信息甲"),
+                               changeset.op_retire(entry.id, 2)])
+    waiting = other.changeset([changeset.op_retire(others_entry.id, 1)])
+
+    def answer(cs):
+        try:
+            return steward.client.push(cs)[0], None
+        except ExchangeRefused as error:
+            return error.status, [d["reason"] for d in error.details]
+
+    with ThreadPoolExecutor(2) as pool:
+        with writing(server.engine):  # the exchange's own write lock, as a long push would hold it
+            blocked = pool.submit(other.client.push, waiting)
+            refused = pool.submit(answer, mixed)
+            wait([refused], timeout=20)  # a generous bound: the answer needs no lock
+            answered_under_lock, blocked_under_lock = refused.done(), not blocked.done()
+        assert answered_under_lock and blocked_under_lock
+        assert refused.result() == (409, ["mixed_versions"])
+        assert blocked.result()[0] == 201
 
 
 def test_an_entry_created_in_the_changeset_is_changed_at_version_0_only(server):
