@@ -182,7 +182,10 @@ def _doc_entry(department) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def independent(server):
-    """An independent client that pushed a create and an update, beside reference stewards of two departments."""
+    """An independent client that pushed a create and an update, beside reference stewards of two departments.
+
+    The last reference steward's key is revoked after its pushes.
+    """
     department = sample.DEPARTMENTS[4]
     client = Independent(server.url)
     ledger.enroll(server.engine, department.code, PublicKey.from_b64(_b64(client.public)), "独立客户端")
@@ -191,6 +194,7 @@ def independent(server):
         steward = server.steward(other)
         for _ in range(2):
             steward.client.push(steward.changeset([changeset.op_create(steward.entry())]))
+    ledger.revoke(server.engine, steward.key.key_id)  # what it signed before stays valid (§ 6, step 5)
     entry_id = str(uuid.uuid4())
     created = client.push(department.code, [{"kind": "create", "entry_id": entry_id, "entry": _doc_entry(department)}])
     assert created.status_code == 201, created.text
@@ -213,6 +217,7 @@ def test_the_independent_clients_pushes_are_accepted_with_receipts_it_can_check(
 def test_the_independent_client_checks_the_whole_feed_following_the_document(server, independent):
     client = independent[0]
     keys = client.enrollments()
+    assert sum(1 for e in keys.values() if e["revoked_at"] is not None) == 1
     position, trusted_hash, changesets = 0, GENESIS, []
     for page in client.read_feed(limit=2):
         position, trusted_hash, found = client.check_page(page, keys, position, trusted_hash)
