@@ -26,6 +26,7 @@ from steward.sync.changeset import (
     entry_document,
     entry_from_document,
     from_canonical,
+    mixed_base_versions,
     parse,
     verify,
 )
@@ -267,6 +268,10 @@ def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
     key = _authorize(request_key, cs, request_key.key_id)
     if not verify(cs, key.public):
         raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
+    mixed = mixed_base_versions(cs.operations)  # needs only the changeset: refused without waiting for the lock
+    if mixed:
+        raise Refused(409, "conflict", "operations on one entry name different base versions",
+                      [c.to_dict() for c in mixed])
     with writing(engine) as conn:
         receipt = _existing_receipt(conn, cs, digest)  # a re-send, or an identical push that landed meanwhile
         if receipt is not None:

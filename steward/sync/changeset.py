@@ -427,7 +427,7 @@ class Conflict:
     """An operation that does not fit the entry as it stands: made on another version or value."""
 
     entry_id: str
-    reason: str  # version, value, exists, missing, item_exists, item_missing
+    reason: str  # version, value, exists, missing, item_exists, item_missing, mixed_versions
     field: str | None = None
     item_id: str | None = None
     base: Any = None
@@ -487,9 +487,38 @@ def apply_operations(entries: dict[str, Entry], versions: dict[str, int],
     return conflicts
 
 
+def mixed_base_versions(operations: Iterable[dict[str, Any]]) -> list[Conflict]:
+    """Every operation whose `base_version` is not the one of the other operations on its entry.
+
+    All operations of one changeset on one entry are made on one version of it (0 after a `create`
+    in the same changeset). This needs only the changeset, so the exchange refuses such a changeset
+    before it takes its write lock; `server_version` stays null, the entry is not read.
+    """
+    expected: dict[str, int] = {}
+    conflicts = []
+    for op in operations:
+        if op["kind"] == "create":
+            expected.setdefault(op["entry_id"], 0)
+            continue
+        if op["base_version"] != expected.setdefault(op["entry_id"], op["base_version"]):
+            conflicts.append(Conflict(op["entry_id"], "mixed_versions", op.get("field"), _item_id(op), op.get("base"),
+                                      None, _yours(op), op["base_version"], None))
+    return conflicts
+
+
+def _item_id(op: dict[str, Any]) -> str | None:
+    return op.get("item_id") or (op["item"]["id"] if op["kind"] == "item_add" else None)
+
+
+def _yours(op: dict[str, Any]) -> Any:
+    if op["kind"] in ("retire", "restore"):
+        return "retired" if op["kind"] == "retire" else "active"
+    return op.get("value", op.get("item"))
+
+
 def _conflict(entry: Entry, op: dict[str, Any], reason: str, current_version: int) -> Conflict:
     kind = op["kind"]
-    item_id = op.get("item_id") or (op["item"]["id"] if kind == "item_add" else None)
+    item_id = _item_id(op)
     if kind == "set":
         current: Any = getattr(entry, op["field"])
     elif kind in ("retire", "restore"):
@@ -497,10 +526,7 @@ def _conflict(entry: Entry, op: dict[str, Any], reason: str, current_version: in
     else:
         item = entry.item(item_id) if item_id else None
         current = (getattr(item, op["field"]) if kind == "item_set" else _item_value(item)) if item else None
-    yours = op.get("value", op.get("item"))
-    if kind in ("retire", "restore"):
-        yours = "retired" if kind == "retire" else "active"
-    return Conflict(entry.id, reason, op.get("field"), item_id, op.get("base"), current, yours,
+    return Conflict(entry.id, reason, op.get("field"), item_id, op.get("base"), current, _yours(op),
                     op["base_version"], current_version)
 
 

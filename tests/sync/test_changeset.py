@@ -147,3 +147,23 @@ def test_an_entry_created_in_the_same_changeset_is_at_version_0():
                                                changeset.op_set(entry.id, 0, "name", entry.name, "新")])
     assert conflicts == [] and entries[entry.id].name == "新"
     assert entries[entry.id].items == entry.items
+
+
+def test_operations_on_one_entry_with_different_base_versions_are_named_without_the_entry():
+    entry, other, created = make_clean_entry(), make_clean_entry(), make_clean_entry()
+    operations = [
+        changeset.op_set(entry.id, 3, "name", entry.name, "甲"),
+        changeset.op_set(other.id, 5, "name", other.name, "乙"),  # another entry may be at another version
+        changeset.op_retire(entry.id, 2),
+        changeset.op_item_set(entry.id, 4, entry.items[0].id, "name", entry.items[0].name, "丙"),
+        changeset.op_create(created),
+        changeset.op_set(created.id, 1, "name", created.name, "丁"),  # created here: version 0
+    ]
+    mixed = changeset.mixed_base_versions(operations)
+    assert [(c.entry_id, c.reason, c.base_version) for c in mixed] == [
+        (entry.id, "mixed_versions", 2), (entry.id, "mixed_versions", 4), (created.id, "mixed_versions", 1)]
+    assert mixed[0].to_dict() == {"entry_id": entry.id, "reason": "mixed_versions", "field": None, "item_id": None,
+                                  "base": None, "server": None, "yours": "retired", "base_version": 2,
+                                  "server_version": None}
+    assert mixed[1].item_id == entry.items[0].id
+    assert changeset.mixed_base_versions(operations[:2] + operations[4:5]) == []
