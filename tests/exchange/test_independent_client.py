@@ -26,9 +26,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from exchange import ledger
-from steward import changeset, sample
-from steward.keys import PublicKey
-from steward.protocol import GENESIS, FeedInvalid, trusted_keys, verify_feed
+from steward import sample
+from steward.sync import changeset
+from steward.sync.keys import PublicKey
+from steward.sync.protocol import GENESIS, FeedInvalid, trusted_keys, verify_feed
 from tests.helpers import ROOT
 
 SIGNED_TAIL = re.compile(rb',"signature":"([A-Za-z0-9+/]{86}==)"\}\Z')  # § 6, step 3

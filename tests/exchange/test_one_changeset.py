@@ -14,9 +14,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import pytest
 
 from exchange.db import writing
-from steward import changeset, rules
-from steward.exchange_client import ExchangeRefused
-from steward.model import DataItem
+from steward.catalogue import rules
+from steward.catalogue.model import DataItem
+from steward.sync import changeset
+from steward.sync.exchange_client import ExchangeRefused
 
 
 def _created(steward, **overrides):

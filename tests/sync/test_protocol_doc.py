@@ -1,7 +1,7 @@
 """docs/protocol.md is exact: its examples are test vectors, and its table of rules is the code's.
 
 The vectors are checked with cryptography, rfc8785 and hashlib only, as an independent
-implementer would check them; the rules table against the calls in steward/rules.py, so a rule
+implementer would check them; the rules table against the calls in steward/catalogue/rules.py, so a rule
 added, dropped or moved between error and warning without the document fails here.
 """
 
@@ -18,7 +18,7 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from steward.messages import MESSAGES
+from steward.catalogue.messages import MESSAGES
 from tests.helpers import ROOT
 
 DOC = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
@@ -110,8 +110,8 @@ def test_the_receipt_and_the_feed_record_chain_the_two_changesets():
 
 
 def _rules_in_code() -> dict[str, str]:
-    """Each rule code steward/rules.py raises, with its severity (from its _error / _warning calls)."""
-    tree = ast.parse((ROOT / "steward" / "rules.py").read_text(encoding="utf-8"))
+    """Each rule code steward/catalogue/rules.py raises, with its severity (from its _error / _warning calls)."""
+    tree = ast.parse((ROOT / "steward" / "catalogue" / "rules.py").read_text(encoding="utf-8"))
     found: dict[str, set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_error", "_warning"):
