@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from steward.catalogue.model import ENTRY_FIELDS, ITEM_FIELDS, DataItem, Entry
+from steward.catalogue.model import ENTRY_FIELDS, ITEM_FIELDS, Entry
 from steward.catalogue.operations import OpKind
 from steward.sync import shadow
 from steward.sync.shadow import Shadow
 from steward.workspace import store
-from steward.workspace.journal import AddItem, Change, EraseEntry, RemoveItem, SetField, SetItemField, snapshot
+from steward.workspace.journal import Change, snapshot, taking_back
 from steward.workspace.workspace import Workspace
 
 
@@ -35,18 +35,7 @@ class PendingChange:
 
     def revert(self) -> Change:
         """The change that puts this one back as the exchange has it."""
-        match self.kind:
-            case OpKind.CREATE:
-                return EraseEntry(self.entry_id)
-            case OpKind.SET:
-                return SetField(self.entry_id, self.field or "", self.before)
-            case OpKind.ITEM_SET:
-                return SetItemField(self.entry_id, self.item_id or "", self.field or "", self.before)
-            case OpKind.ITEM_ADD:
-                return RemoveItem(self.entry_id, self.item_id or "")
-            case OpKind.ITEM_REMOVE:
-                return AddItem(self.entry_id, DataItem.from_dict(self.before))
-        raise ValueError(self.kind)
+        return taking_back(self.kind, self.entry_id, self.field, self.item_id, self.before)
 
 
 _ITEM_DIFF_KEYS = tuple(spec.key for spec in ITEM_FIELDS)

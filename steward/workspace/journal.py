@@ -89,6 +89,24 @@ class EraseEntry:
 Change = CreateEntry | SetField | AddItem | SetItemField | RemoveItem | EraseEntry
 
 
+def taking_back(kind: OpKind, entry_id: str, field: str | None, item_id: str | None, old: Any) -> Change:
+    """The change that undoes an operation of `kind` whose previous value was `old`."""
+    match kind:
+        case OpKind.CREATE:
+            return EraseEntry(entry_id)
+        case OpKind.ERASE:
+            return CreateEntry(Entry.from_dict(old))
+        case OpKind.SET:
+            return SetField(entry_id, field or "", old)
+        case OpKind.ITEM_SET:
+            return SetItemField(entry_id, item_id or "", field or "", old)
+        case OpKind.ITEM_ADD:
+            return RemoveItem(entry_id, item_id or "")
+        case OpKind.ITEM_REMOVE:
+            return AddItem(entry_id, DataItem.from_dict(old))
+    raise ValueError(kind)
+
+
 # What the journal records -----------------------------------------------------------------
 
 
@@ -131,20 +149,7 @@ class Operation:
 
     def inverse(self) -> Change:
         """The change that takes this operation back."""
-        match self.kind:
-            case OpKind.CREATE:
-                return EraseEntry(self.entry_id)
-            case OpKind.ERASE:
-                return CreateEntry(Entry.from_dict(self.old))
-            case OpKind.SET:
-                return SetField(self.entry_id, self.field or "", self.old)
-            case OpKind.ITEM_SET:
-                return SetItemField(self.entry_id, self.item_id or "", self.field or "", self.old)
-            case OpKind.ITEM_ADD:
-                return RemoveItem(self.entry_id, self.item_id or "")
-            case OpKind.ITEM_REMOVE:
-                return AddItem(self.entry_id, DataItem.from_dict(self.old))
-        raise ValueError(self.kind)
+        return taking_back(self.kind, self.entry_id, self.field, self.item_id, self.old)
 
 
 @dataclass
