@@ -252,6 +252,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "本地保存的平台副本与第 {position} 条处理记录不一致:请联系技术支持",
         "The workspace's copy of the exchange disagrees with record {position}: contact support",
     ),
+    "sync.foreign_change": (
+        "第 {position} 条处理记录中,部门 {department} 修改了其他部门({owner})的条目 {entry}:"
+        "交换平台不应接受此变更,同步已停止,请报告数据主管部门",
+        "Record {position}: department {department} changed entry {entry} of another department ({owner}); "
+        "the exchange should have refused it. The sync stopped: report this to the data authority",
+    ),
     "sync.no_exchange": (
         "尚未设置交换平台地址:请用 --exchange 指定",
         "No exchange address is set: give one with --exchange",

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.model import Entry
 from steward.sync import collector, conflicts, outbox, shadow
 from steward.sync.changeset import Changeset, apply_operations, new_changeset
 from steward.sync.exchange_client import ExchangeClient, ExchangeRefused
@@ -37,6 +38,7 @@ from steward.sync.protocol import (
     utc_now,
     verify_feed,
 )
+from steward.sync.shadow import Shadow
 from steward.workspace import journal, store
 from steward.workspace.workspace import Workspace
 
@@ -281,6 +283,7 @@ class Syncer:
         copies = {i: s.entry() for i, s in servers.items()}
         if apply_operations(copies, {i: s.version for i, s in servers.items()}, cs.operations):
             raise StewardError("sync.copy_diverged", position=record.record.position)
+        _refuse_foreign(record, servers, copies)
         changes: list[journal.Change] = []
         found = []
         for entry_id in ids:
@@ -373,6 +376,17 @@ class Syncer:
         else:
             self.report.confirmed += 1
         return False
+
+
+def _refuse_foreign(record: VerifiedRecord, servers: dict[str, Shadow], copies: dict[str, Entry]) -> None:
+    """A department changes only its own entries: checked here too, so a compromised exchange cannot slip one in."""
+    department = record.changeset.department
+    for entry_id, entry in copies.items():
+        owner = servers[entry_id].department_code if entry_id in servers else department
+        if owner != department or entry.provider_code != department:
+            other = entry.provider_code if owner == department else owner
+            raise StewardError("sync.foreign_change", position=record.record.position, department=department,
+                               entry=entry.code or entry_id, owner=other)
 
 
 def _outbox_state(conn: Connection, changeset_id: str) -> str | None:

@@ -19,8 +19,10 @@ from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
 from steward import sample
 from steward.catalogue.errors import StewardError
-from steward.sync import identity, outbox
+from steward.sync import changeset, identity, outbox
+from steward.sync.exchange_client import Connection, ExchangeClient
 from steward.sync.keys import STORAGE_ENV
+from steward.sync.protocol import utc_now
 from steward.workspace import journal, query
 from steward.workspace.journal import CreateEntry
 from steward.workspace.workspace import Workspace
@@ -204,3 +206,32 @@ def test_a_changed_exchange_key_is_refused(exchange, make_steward, tmp_path):
         impostor.stop()
     assert caught.value.code == "sync.server_key_changed"
     assert os.environ.get(STORAGE_ENV) is None
+
+
+def test_a_change_to_another_departments_entry_is_refused_even_when_the_exchange_accepted_it(exchange, make_steward):
+    """A compromised exchange (its table of owners altered) lets department B change A's entry; A's client refuses."""
+    local, engine = exchange
+    alice, bob = make_steward(sample.DEPARTMENTS[0]), make_steward(sample.DEPARTMENTS[1])
+    [entry, _] = _entries(alice.ws)
+    alice.sync()
+    with engine.begin() as conn:  # what only a compromised exchange would do
+        conn.execute(text("UPDATE entries SET department_code = :b WHERE id = :i"),
+                     {"b": bob.ws.department_code, "i": entry.id})
+    version = alice.entry(entry.id).version
+    operations = [
+        changeset.op_set(entry.id, version, "provider_code", alice.ws.department_code, bob.ws.department_code),
+        changeset.op_set(entry.id, version, "name", entry.name, "被他人改写的名称"),
+    ]
+    forged = changeset.new_changeset(bob.ws.department_code, bob.key, 1, utc_now(), "乙", operations)
+    client = ExchangeClient(Connection(local.url), bob.key)
+    try:
+        status, _ = client.push(forged)
+    finally:
+        client.close()
+    assert status == 201  # the exchange took it
+    before = (alice.catalogue(), alice.ws.facts()["feed_position"])
+    with pytest.raises(StewardError) as caught:
+        alice.sync()
+    assert caught.value.code == "sync.foreign_change"
+    assert entry.code in caught.value.message("en") and bob.ws.department_code in caught.value.message("en")
+    assert (alice.catalogue(), alice.ws.facts()["feed_position"]) == before
