@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request, Security
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -109,12 +108,13 @@ class ChangesetStatus(BaseModel):
 
 ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422)}
 
-# The three headers of § 4 as API-key schemes, so /openapi.json says which operations need them (all three
-# together). They only describe: _authenticate checks the signature, which covers the body these cannot see.
-SIGNED = [Security(APIKeyHeader(name=name, scheme_name=name.replace("-", ""), auto_error=False, description=what))
-          for name, what in ((HEADER_KEY, "the key id (32 lowercase hex)"),
-                             (HEADER_TIME, "the current time, RFC 3339 with a zone"),
-                             (HEADER_SIGNATURE, "base64 Ed25519 signature of the request description"))]
+# The three headers of § 4 as API-key schemes, for /openapi.json: one requirement naming all three (each is
+# needed). They only describe; _authenticate checks the signature, which covers the body as well.
+SECURITY_SCHEMES = {name.replace("-", ""): {"type": "apiKey", "in": "header", "name": name, "description": what}
+                    for name, what in ((HEADER_KEY, "the key id (32 lowercase hex)"),
+                                       (HEADER_TIME, "the current time, RFC 3339 with a zone"),
+                                       (HEADER_SIGNATURE, "base64 Ed25519 signature of the request description"))}
+SIGNED: dict[str, Any] = {"security": [{scheme: [] for scheme in SECURITY_SCHEMES}]}
 
 
 def _refusal(error: Refused) -> JSONResponse:
@@ -230,17 +230,17 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
                 "limits": {"max_body_bytes": MAX_BODY_BYTES, "max_operations": MAX_OPERATIONS,
                            "feed_limit": FEED_LIMIT}}
 
-    @app.post(f"{API}/changesets", status_code=201, response_model=Receipt, dependencies=SIGNED,
+    @app.post(f"{API}/changesets", status_code=201, response_model=Receipt,
               responses={200: {"model": Receipt}, **ERRORS}, tags=["changesets"],
-              openapi_extra={"requestBody": {"required": True,
-                                             "content": {"application/json": {"schema": changeset_schema()}}}})
+              openapi_extra={**SIGNED, "requestBody": {
+                  "required": True, "content": {"application/json": {"schema": changeset_schema()}}}})
     async def push(request: Request) -> JSONResponse:
         """Push one signed changeset: 201 with the receipt, 200 with the original receipt for a re-send."""
         body = await _read_body(request)
         status, receipt = await run_in_threadpool(_push, exchange, request, body)
         return JSONResponse(receipt, status_code=status)
 
-    @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus, dependencies=SIGNED,
+    @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus, openapi_extra=SIGNED,
              responses={404: {"model": ChangesetStatus}, 400: {"model": ErrorBody}, 401: {"model": ErrorBody}},
              tags=["changesets"])
     async def changeset_status(changeset_id: Annotated[str, PathParameter(pattern=UUID_PATTERN)],
@@ -252,7 +252,7 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
             return JSONResponse({"status": "unknown", "receipt": None}, status_code=404)
         return JSONResponse({"status": "accepted", "receipt": receipt})
 
-    @app.get(f"{API}/feed", response_model=FeedPage, responses=ERRORS, tags=["feed"], dependencies=SIGNED)
+    @app.get(f"{API}/feed", response_model=FeedPage, responses=ERRORS, tags=["feed"], openapi_extra=SIGNED)
     async def read_feed(request: Request, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
                         limit: Annotated[int, Query(ge=1, le=FEED_LIMIT)] = 200) -> JSONResponse:
         """Accepted changesets after position `after`, in order, with the hash chain and a signed checkpoint."""
@@ -260,25 +260,38 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
         page = await run_in_threadpool(ledger.feed, exchange.engine, exchange.key, exchange.id, after, limit)
         return JSONResponse(page)
 
-    @app.get(f"{API}/checkpoint", response_model=Checkpoint, responses=ERRORS, tags=["feed"], dependencies=SIGNED)
+    @app.get(f"{API}/checkpoint", response_model=Checkpoint, responses=ERRORS, tags=["feed"], openapi_extra=SIGNED)
     async def read_checkpoint(request: Request) -> JSONResponse:
         """The head of the log (position and hash), signed by the exchange."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
         return JSONResponse(await run_in_threadpool(ledger.checkpoint, exchange.engine, exchange.key, exchange.id))
 
-    @app.get(f"{API}/keys", responses=ERRORS, tags=["exchange"], dependencies=SIGNED)
+    @app.get(f"{API}/keys", responses=ERRORS, tags=["exchange"], openapi_extra=SIGNED)
     async def read_keys(request: Request) -> JSONResponse:
         """Every enrolled steward key with its department, each enrollment signed by the exchange."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
         return JSONResponse({"keys": await run_in_threadpool(ledger.signed_keys, exchange.engine, exchange.key)})
 
-    @app.get(f"{API}/departments", responses=ERRORS, tags=["exchange"], dependencies=SIGNED)
+    @app.get(f"{API}/departments", responses=ERRORS, tags=["exchange"], openapi_extra=SIGNED)
     async def read_departments(request: Request) -> JSONResponse:
         """The registered departments (code and name)."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
         return JSONResponse({"departments": await run_in_threadpool(ledger.departments, exchange.engine)})
 
+    _describe_security(app)
     return app
+
+
+def _describe_security(app: FastAPI) -> None:
+    """Add the authentication headers' schemes to the OpenAPI description the app makes (once, on first use)."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            make().setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_environment() -> FastAPI:
