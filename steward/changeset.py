@@ -266,6 +266,8 @@ class _Checker:
         for n, item in enumerate(items):
             self.item(f"{path}.items[{n}]", item)
             item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str):  # reported by self.item; a list or object could not even be hashed
+                continue
             if item_id in seen:  # an entry's item ids are unique in every workspace: one twice would stop each pull
                 self.fail(f"{path}.items[{n}].id", "appears twice in this entry")
             seen.add(item_id)
@@ -289,7 +291,7 @@ class _Checker:
             self.keys(path, op, common)
         elif kind == "set":
             self.keys(path, op, (*common, "field", "base", "value"))
-            spec = ENTRY_FIELD.get(op.get("field"))  # type: ignore[arg-type]
+            spec = ENTRY_FIELD.get(_name(op.get("field")))
             if spec is None or spec.key in NOT_SET:
                 self.fail(f"{path}.field", "not a field an update may set")
             else:
@@ -298,7 +300,7 @@ class _Checker:
         elif kind == "item_set":
             self.keys(path, op, (*common, "item_id", "field", "base", "value"))
             self.uuid(f"{path}.item_id", op.get("item_id"))
-            spec = ITEM_FIELD.get(op.get("field"))  # type: ignore[arg-type]
+            spec = ITEM_FIELD.get(_name(op.get("field")))
             if spec is None:
                 self.fail(f"{path}.field", "not a data item field")
             else:
@@ -368,6 +370,11 @@ def changeset_schema() -> dict[str, Any]:
         "operations": {"type": "array", "minItems": 1, "maxItems": MAX_OPERATIONS, "items": {"oneOf": operations}},
         "signature": {"type": "string", "pattern": "^[A-Za-z0-9+/]{86}==$"},
     }, title="Changeset", description="A signed changeset (docs/protocol.md § 3)")
+
+
+def _name(value: Any) -> str:
+    """A member's value as a name to look up: a list or an object names nothing (and cannot be hashed)."""
+    return value if isinstance(value, str) else ""
 
 
 def _is_uuid(value: str) -> bool:

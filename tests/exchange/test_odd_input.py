@@ -153,3 +153,32 @@ def test_a_wrong_method_is_405_naming_the_allowed_ones(server, method, path, all
     assert answer.status_code == 405
     assert {m.strip() for m in answer.headers["Allow"].split(",")} == allowed
     assert _error(answer)["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(("where", "value", "path"), [
+    ("operations.0.entry.items.0.id", ["a"], "operations[0].entry.items[0].id"),
+    ("operations.0.entry.items.1.id", {"a": 1}, "operations[0].entry.items[1].id"),
+])
+def test_an_item_id_that_is_a_list_or_an_object_is_refused(server, where, value, path):
+    steward = server.steward()
+    document = _document(steward)
+    _put(document, where, value)
+    with server.unchanged():
+        answer = server.raw_post(json.dumps(document).encode(), steward.key)
+    assert answer.status_code == 422, answer.text
+    assert _error(answer)["details"] == [{"path": path, "reason": "must be a lowercase UUID"}]
+
+
+@pytest.mark.parametrize("kind", ["set", "item_set"])
+@pytest.mark.parametrize("field", [["name"], {"name": 1}])
+def test_a_field_name_that_is_a_list_or_an_object_is_refused(server, kind, field):
+    steward = server.steward()
+    entry_id, item_id = "6f1c2a4e-8b1d-4c39-9a57-0d2f7e3b5a10", "0b7e5c1a-3f2d-4e8b-9c6a-1d2e3f4a5b6c"
+    op = (changeset.op_set(entry_id, 1, "name", "a", "b") if kind == "set"
+          else changeset.op_item_set(entry_id, 1, item_id, "name", "a", "b"))
+    document = steward.changeset([op]).to_dict()
+    document["operations"][0]["field"] = field
+    with server.unchanged():
+        answer = server.raw_post(json.dumps(document).encode(), steward.key)
+    assert answer.status_code == 422, answer.text
+    assert [d["path"] for d in _error(answer)["details"]] == ["operations[0].field"]
