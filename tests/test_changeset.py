@@ -147,3 +147,15 @@ def test_an_entry_created_in_the_same_changeset_is_at_version_0():
                                                changeset.op_set(entry.id, 0, "name", entry.name, "新")])
     assert conflicts == [] and entries[entry.id].name == "新"
     assert entries[entry.id].items == entry.items
+
+
+@pytest.mark.parametrize(("text", "fits"), [("𠀀" * 20_000, True), ("😀" * 20_000, True), ("张" * 20_000, True),
+                                            ("a" * 20_001, False), ("😀" * 20_001, False)])
+def test_text_length_counts_code_points_not_utf16_units_or_bytes(text, fits):
+    """docs/protocol.md § 3: 20,000 characters outside the BMP fit, though they are 40,000 UTF-16 units."""
+    document = _signed(changeset.op_create(make_clean_entry(abstract=text))).to_dict()
+    if fits:
+        parse(document)
+    else:
+        with pytest.raises(ChangesetInvalid, match="longer than 20000 characters"):
+            parse(document)
