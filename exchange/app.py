@@ -217,7 +217,7 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, _error: Exception) -> JSONResponse:
-        # The last resort, for a bug: Starlette raises the exception on after this answer, so the server's log
+        # The last resort, for a bug: Starlette re-raises the exception after this answer, so the server's log
         # has its traceback. Odd input is refused with a 4xx well before it gets here.
         return _refusal(Refused(500, "internal_error", "the exchange failed on this request; its log says why"))
 

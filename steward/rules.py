@@ -262,8 +262,8 @@ _ITEM_TEXT_KEYS = ("name", "data_type", "sharing_type", "open_type")
 def text_characters(entry: Entry, ctx: Context) -> Iterator[Problem]:
     """Text the exchange would refuse: marked at its field as the steward types or imports it."""
     # One search over all the entry's text first: nearly every entry is clean, and this rule runs on each.
-    texts = [*_TEXT_OF_ENTRY(entry), *entry.related_codes, *(item.name for item in entry.items)]
-    texts += [getattr(item, key) for item in entry.items for key in _ITEM_TEXT_KEYS[1:]]
+    texts = [*_TEXT_OF_ENTRY(entry), *entry.related_codes,
+             *(getattr(item, key) for item in entry.items for key in _ITEM_TEXT_KEYS)]
     joined = "".join(t for t in texts if isinstance(t, str))
     if joined.isprintable() or not REFUSED_CHARACTERS.search(joined):  # every refused character is unprintable
         return
