@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParameter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,7 +25,7 @@ from exchange import ledger, server_key
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
 from steward import __version__
-from steward.sync.changeset import MAX_OPERATIONS, strict_json
+from steward.sync.changeset import MAX_OPERATIONS, MAX_SEQ, UUID_PATTERN, changeset_schema, strict_json
 from steward.sync.keys import SigningKey
 from steward.sync.protocol import API, HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, verify_request
 
@@ -32,6 +33,7 @@ PROTOCOL = "steward-exchange/1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024  # read (and drop) this much of an oversized body so the client sees our answer
 FEED_LIMIT = 1000
+MAX_POSITION = MAX_SEQ  # positions travel as JSON numbers, which stay below 2**53 (docs/protocol.md § 2)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,14 @@ class ChangesetStatus(BaseModel):
 
 
 ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422)}
+
+# The three headers of § 4 as API-key schemes, for /openapi.json: one requirement naming all three (each is
+# needed). They only describe; _authenticate checks the signature, which covers the body as well.
+SECURITY_SCHEMES = {name.replace("-", ""): {"type": "apiKey", "in": "header", "name": name, "description": what}
+                    for name, what in ((HEADER_KEY, "the key id (32 lowercase hex)"),
+                                       (HEADER_TIME, "the current time, RFC 3339 with a zone"),
+                                       (HEADER_SIGNATURE, "base64 Ed25519 signature of the request description"))}
+SIGNED: dict[str, Any] = {"security": [{scheme: [] for scheme in SECURITY_SCHEMES}]}
 
 
 def _refusal(error: Refused) -> JSONResponse:
@@ -195,13 +205,21 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return _refusal(Refused(error.status_code, code, str(error.detail)))
+        response = _refusal(Refused(error.status_code, code, str(error.detail)))
+        response.headers.update(error.headers or {})  # a 405 names the allowed methods in Allow
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameters(_request: Request, error: RequestValidationError) -> JSONResponse:
         details = [{"path": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
                    for e in error.errors()]
         return _refusal(Refused(400, "bad_parameters", "the request's parameters are not valid", details))
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, _error: Exception) -> JSONResponse:
+        # The last resort, for a bug: Starlette re-raises the exception after this answer, so the server's log
+        # has its traceback. Odd input is refused with a 4xx well before it gets here.
+        return _refusal(Refused(500, "internal_error", "the exchange failed on this request; its log says why"))
 
     @app.get(f"{API}/server", response_model=ServerInfo, tags=["exchange"])
     def server_info() -> dict[str, Any]:
@@ -213,16 +231,20 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
                            "feed_limit": FEED_LIMIT}}
 
     @app.post(f"{API}/changesets", status_code=201, response_model=Receipt,
-              responses={200: {"model": Receipt}, **ERRORS}, tags=["changesets"])
+              responses={200: {"model": Receipt}, **ERRORS}, tags=["changesets"],
+              openapi_extra={**SIGNED, "requestBody": {
+                  "required": True, "content": {"application/json": {"schema": changeset_schema()}}}})
     async def push(request: Request) -> JSONResponse:
         """Push one signed changeset: 201 with the receipt, 200 with the original receipt for a re-send."""
         body = await _read_body(request)
         status, receipt = await run_in_threadpool(_push, exchange, request, body)
         return JSONResponse(receipt, status_code=status)
 
-    @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus,
-             responses={404: {"model": ChangesetStatus}, 401: {"model": ErrorBody}}, tags=["changesets"])
-    async def changeset_status(changeset_id: str, request: Request) -> JSONResponse:
+    @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus, openapi_extra=SIGNED,
+             responses={404: {"model": ChangesetStatus}, 400: {"model": ErrorBody}, 401: {"model": ErrorBody}},
+             tags=["changesets"])
+    async def changeset_status(changeset_id: Annotated[str, PathParameter(pattern=UUID_PATTERN)],
+                               request: Request) -> JSONResponse:
         """Whether a changeset landed: 200 with its receipt, or 404 with status "unknown"."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
         receipt = await run_in_threadpool(ledger.changeset_receipt, exchange.engine, changeset_id)
@@ -230,34 +252,46 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
             return JSONResponse({"status": "unknown", "receipt": None}, status_code=404)
         return JSONResponse({"status": "accepted", "receipt": receipt})
 
-    @app.get(f"{API}/feed", response_model=FeedPage, responses=ERRORS, tags=["feed"])
-    async def read_feed(request: Request, after: int = 0, limit: int = 200) -> JSONResponse:
+    @app.get(f"{API}/feed", response_model=FeedPage, responses=ERRORS, tags=["feed"], openapi_extra=SIGNED)
+    async def read_feed(request: Request, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
+                        limit: Annotated[int, Query(ge=1, le=FEED_LIMIT)] = 200) -> JSONResponse:
         """Accepted changesets after position `after`, in order, with the hash chain and a signed checkpoint."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
-        if after < 0 or not 1 <= limit <= FEED_LIMIT:
-            raise Refused(400, "bad_parameters", f"after must be >= 0 and limit from 1 to {FEED_LIMIT}")
         page = await run_in_threadpool(ledger.feed, exchange.engine, exchange.key, exchange.id, after, limit)
         return JSONResponse(page)
 
-    @app.get(f"{API}/checkpoint", response_model=Checkpoint, responses=ERRORS, tags=["feed"])
+    @app.get(f"{API}/checkpoint", response_model=Checkpoint, responses=ERRORS, tags=["feed"], openapi_extra=SIGNED)
     async def read_checkpoint(request: Request) -> JSONResponse:
         """The head of the log (position and hash), signed by the exchange."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
         return JSONResponse(await run_in_threadpool(ledger.checkpoint, exchange.engine, exchange.key, exchange.id))
 
-    @app.get(f"{API}/keys", responses=ERRORS, tags=["exchange"])
+    @app.get(f"{API}/keys", responses=ERRORS, tags=["exchange"], openapi_extra=SIGNED)
     async def read_keys(request: Request) -> JSONResponse:
         """Every enrolled steward key with its department, each enrollment signed by the exchange."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
         return JSONResponse({"keys": await run_in_threadpool(ledger.signed_keys, exchange.engine, exchange.key)})
 
-    @app.get(f"{API}/departments", responses=ERRORS, tags=["exchange"])
+    @app.get(f"{API}/departments", responses=ERRORS, tags=["exchange"], openapi_extra=SIGNED)
     async def read_departments(request: Request) -> JSONResponse:
         """The registered departments (code and name)."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
         return JSONResponse({"departments": await run_in_threadpool(ledger.departments, exchange.engine)})
 
+    _describe_security(app)
     return app
+
+
+def _describe_security(app: FastAPI) -> None:
+    """Add the authentication headers' schemes to the OpenAPI description the app makes (once, on first use)."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            make().setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_environment() -> FastAPI:

@@ -27,6 +27,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "第{position}个信息项的数据长度必须是正整数",
         "The length of data item {position} must be a positive whole number",
     ),
+    "text.refused_character": (
+        "{field}含有不允许的字符 {char}(控制字符或无效字符)",
+        "{field} holds the character {char}, which is not allowed (a control or invalid character)",
+    ),
+    "item.text.refused_character": (
+        "第{position}个信息项的{field}含有不允许的字符 {char}(控制字符或无效字符)",
+        "{field} of data item {position} holds the character {char}, which is not allowed "
+        "(a control or invalid character)",
+    ),
     "item.name.duplicate": (
         "信息项名称“{name}”重复出现",
         "The data item name “{name}” appears more than once",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import cache, lru_cache
+from operator import attrgetter
 
 from stdnum.cn import uscc
 
@@ -59,6 +60,12 @@ class Context:
 Rule = Callable[[Entry, Context], Iterable[Problem]]
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The characters no text may hold, here and in any changeset (docs/protocol.md § 3): C0 controls but tab, line
+# feed and carriage return; DEL and the C1 controls (terminal escapes, invisible in a form); lone surrogates,
+# which are not Unicode text and cannot be written as UTF-8 or canonicalised.
+# Written with escapes, so the same ranges also serve as a JSON Schema pattern (changeset.changeset_schema).
+REFUSED_RANGES = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff"
+REFUSED_CHARACTERS = re.compile(f"[{REFUSED_RANGES}]")
 
 
 def _error(entry: Entry, field_key: str, code: str, item: DataItem | None = None, **params: object) -> Problem:
@@ -242,6 +249,40 @@ def related_codes(entry: Entry, ctx: Context) -> Iterator[Problem]:
             yield _error(entry, "related_codes", "related.invalid", value=code)
 
 
+def refused_character(text: str) -> str | None:
+    """The first character of `text` that no text may hold, as U+XXXX, or None."""
+    found = REFUSED_CHARACTERS.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+_TEXT_OF_ENTRY = attrgetter(*(spec.key for spec in ENTRY_FIELDS if spec.kind not in (Kind.INT, Kind.CODES)))
+_ITEM_TEXT_KEYS = ("name", "data_type", "sharing_type", "open_type")
+
+
+def text_characters(entry: Entry, ctx: Context) -> Iterator[Problem]:
+    """Text the exchange would refuse: marked at its field as the steward types or imports it."""
+    # One search over all the entry's text first: nearly every entry is clean, and this rule runs on each.
+    texts = [*_TEXT_OF_ENTRY(entry), *entry.related_codes,
+             *(getattr(item, key) for item in entry.items for key in _ITEM_TEXT_KEYS)]
+    joined = "".join(t for t in texts if isinstance(t, str))
+    if joined.isprintable() or not REFUSED_CHARACTERS.search(joined):  # every refused character is unprintable
+        return
+    for spec in ENTRY_FIELDS:
+        values = getattr(entry, spec.key)
+        for value in values if isinstance(values, list) else [values]:
+            char = refused_character(value) if isinstance(value, str) else None
+            if char:
+                yield _error(entry, spec.key, "text.refused_character", field=spec.key, char=char)
+                break
+    for position, item in enumerate(entry.items, start=1):
+        for key in _ITEM_TEXT_KEYS:
+            value = getattr(item, key)
+            char = refused_character(value) if isinstance(value, str) else None
+            if char:
+                yield _error(entry, key, "item.text.refused_character", item, field=key, char=char,
+                             position=position, of_item=True)
+
+
 def publication_date(entry: Entry, ctx: Context) -> Iterator[Problem]:
     if _blank(entry.published):
         return
@@ -265,6 +306,7 @@ RULES: tuple[Rule, ...] = (
     data_items,
     related_codes,
     publication_date,
+    text_characters,
 )
 
 

@@ -14,13 +14,15 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 import rfc8785
 
 from steward.catalogue.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, DataItem, Entry, Kind, item_order, new_id
-from steward.catalogue.rules import is_valid_uscc
+from steward.catalogue.rules import REFUSED_RANGES, is_valid_uscc, refused_character
+from steward.catalogue.vocabulary import vocabulary
 from steward.sync.keys import PublicKey, SigningKey, b64, unb64
 
 FORMAT = "steward.changeset/1"
@@ -33,9 +35,9 @@ KINDS = ("create", "set", "retire", "restore", "item_add", "item_set", "item_rem
 ITEM_KEYS = ("id", "name", "data_type", "length", "sharing_type", "open_type", "position")
 # Fields an update may not name: status changes through retire/restore, identity never changes.
 NOT_SET = frozenset({"status"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_KEY_ID = re.compile(r"^[0-9a-f]{32}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"  # as _is_uuid accepts
+_KEY_ID = re.compile(r"[0-9a-f]{32}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)")
 
 
 def canonical(value: Any) -> bytes:
@@ -201,7 +203,8 @@ class _Checker:
                 self.fail(f"{path}.{key}" if path else key, "missing")
         for key in value:
             if key not in allowed:
-                self.fail(f"{path}.{key}" if path else str(key), "unknown member")
+                name = key if key.isidentifier() else json.dumps(key[:100])  # escaped: it may hold anything
+                self.fail(f"{path}.{name}" if path else name, "unknown member")
 
     def uuid(self, path: str, value: Any) -> None:
         if not isinstance(value, str) or not _is_uuid(value):
@@ -214,10 +217,10 @@ class _Checker:
     def text(self, path: str, value: Any) -> None:
         if not isinstance(value, str):
             self.fail(path, "must be a string")
-        elif len(value) > MAX_TEXT:
+        elif len(value) > MAX_TEXT:  # code points, as Python counts them (docs/protocol.md § 3)
             self.fail(path, f"longer than {MAX_TEXT} characters")
-        elif _CONTROL.search(value):
-            self.fail(path, "contains control characters")
+        elif char := refused_character(value):
+            self.fail(path, f"contains the refused character {char}")
 
     def field_value(self, path: str, kind: Kind, value: Any) -> None:
         if kind is Kind.CODES:
@@ -263,6 +266,8 @@ class _Checker:
         for n, item in enumerate(items):
             self.item(f"{path}.items[{n}]", item)
             item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str):  # reported by self.item; a list or object could not even be hashed
+                continue
             if item_id in seen:  # an entry's item ids are unique in every workspace: one twice would stop each pull
                 self.fail(f"{path}.items[{n}].id", "appears twice in this entry")
             seen.add(item_id)
@@ -286,7 +291,7 @@ class _Checker:
             self.keys(path, op, common)
         elif kind == "set":
             self.keys(path, op, (*common, "field", "base", "value"))
-            spec = ENTRY_FIELD.get(op.get("field"))  # type: ignore[arg-type]
+            spec = ENTRY_FIELD.get(_name(op.get("field")))
             if spec is None or spec.key in NOT_SET:
                 self.fail(f"{path}.field", "not a field an update may set")
             else:
@@ -295,7 +300,7 @@ class _Checker:
         elif kind == "item_set":
             self.keys(path, op, (*common, "item_id", "field", "base", "value"))
             self.uuid(f"{path}.item_id", op.get("item_id"))
-            spec = ITEM_FIELD.get(op.get("field"))  # type: ignore[arg-type]
+            spec = ITEM_FIELD.get(_name(op.get("field")))
             if spec is None:
                 self.fail(f"{path}.field", "not a data item field")
             else:
@@ -308,6 +313,68 @@ class _Checker:
             self.keys(path, op, (*common, "item_id", "base"))
             self.uuid(f"{path}.item_id", op.get("item_id"))
             self.item(f"{path}.base", op.get("base"))
+
+
+def changeset_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12, as OpenAPI 3.1 embeds it) of what `parse` accepts, for /openapi.json and
+    schema-driven clients and fuzzers. Vocabulary fields list their keys (another value breaks a rule: 422
+    `rules`); what a schema cannot say (check characters, unique item ids, the rules) `parse` and the
+    exchange check. tests/exchange/test_openapi.py keeps the two in step.
+    """
+    text = {"type": "string", "maxLength": MAX_TEXT, "pattern": f"^[^{REFUSED_RANGES}]*$"}
+    uuid_text = {"type": "string", "pattern": UUID_PATTERN}
+    version = {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}
+
+    def value(spec: Any) -> dict[str, Any]:
+        if spec.kind is Kind.CODES:
+            return {"type": "array", "items": text, "maxItems": 1000}
+        if spec.kind is Kind.INT:
+            return {"type": ["integer", "null"], "minimum": -MAX_SEQ, "maximum": MAX_SEQ}
+        if spec.key == "status":
+            return {"enum": ["active", "retired"]}
+        if spec.kind is Kind.VOCAB:
+            return {"enum": [*(t.key for t in vocabulary(spec.vocabulary).terms), None]}
+        return text
+
+    def strict(properties: dict[str, Any], **more: Any) -> dict[str, Any]:
+        return {"type": "object", "properties": properties, "required": list(properties),
+                "additionalProperties": False, **more}
+
+    item = strict({"id": uuid_text, **{key: value(ITEM_FIELD[key]) for key in ITEM_KEYS[1:]}})
+    entry = strict({**{spec.key: value(spec) for spec in ENTRY_FIELDS},
+                    "items": {"type": "array", "items": item}})
+
+    def operation(kind: str, **members: Any) -> dict[str, Any]:
+        based = {} if kind == "create" else {"base_version": version}
+        return strict({"kind": {"const": kind}, "entry_id": uuid_text, **based, **members})
+
+    def sets(kind: str, specs: Iterable[Any], **members: Any) -> list[dict[str, Any]]:
+        return [operation(kind, **members, field={"const": spec.key}, base=value(spec), value=value(spec))
+                for spec in specs]
+
+    operations = [
+        operation("create", entry=entry), operation("retire"), operation("restore"),
+        operation("item_add", item=item), operation("item_remove", item_id=uuid_text, base=item),
+        *sets("set", (spec for spec in ENTRY_FIELDS if spec.key not in NOT_SET)),
+        *sets("item_set", (ITEM_FIELD[key] for key in ITEM_KEYS[1:]), item_id=uuid_text),
+    ]
+    return strict({
+        "format": {"const": FORMAT},
+        "id": uuid_text,
+        "department": {"type": "string", "pattern": "^[0-9A-HJ-NP-RTUW-Y]{18}$",
+                       "description": "a 统一社会信用代码 with a valid check character"},
+        "key_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "seq": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
+        "created_at": {"type": "string", "format": "date-time", "pattern": f"^{_TIMESTAMP.pattern}$"},
+        "author": text,
+        "operations": {"type": "array", "minItems": 1, "maxItems": MAX_OPERATIONS, "items": {"oneOf": operations}},
+        "signature": {"type": "string", "pattern": "^[A-Za-z0-9+/]{86}==$"},
+    }, title="Changeset", description="A signed changeset (docs/protocol.md § 3)")
+
+
+def _name(value: Any) -> str:
+    """A member's value as a name to look up: a list or an object names nothing (and cannot be hashed)."""
+    return value if isinstance(value, str) else ""
 
 
 def _is_uuid(value: str) -> bool:
@@ -334,11 +401,11 @@ def _parse_header(document: Any, deep: bool) -> Changeset:
     department = document.get("department")
     if not isinstance(department, str) or not is_valid_uscc(department):
         check.fail("department", "must be a valid 统一社会信用代码")
-    if not isinstance(document.get("key_id"), str) or not _KEY_ID.match(document["key_id"]):
+    if not isinstance(document.get("key_id"), str) or not _KEY_ID.fullmatch(document["key_id"]):
         check.fail("key_id", "must be 32 lowercase hex digits")
     check.integer("seq", document.get("seq"), 1)
     created = document.get("created_at")
-    if not isinstance(created, str) or not _TIMESTAMP.match(created):
+    if not _is_timestamp(created):
         check.fail("created_at", "must be an RFC 3339 timestamp")
     check.text("author", document.get("author"))
     signature = document.get("signature")
@@ -410,6 +477,17 @@ def from_canonical(body: bytes) -> Changeset:
     cs.__dict__["canonical_unsigned"] = body[: tail.start()] + b"}"
     cs.__dict__["canonical_bytes"] = body
     return cs
+
+
+def _is_timestamp(value: Any) -> bool:
+    """An RFC 3339 time that exists: no 30 February, no hour 24, no leap second, an offset under 24 hours."""
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_b64_signature(text: str) -> bool:

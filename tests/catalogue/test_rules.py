@@ -456,6 +456,47 @@ def test_duplicate_codes_in_the_rule_context():
     assert [(p.code, p.params["value"]) for p in rules.check(entry, ctx)] == [("code.duplicate", entry.code)]
 
 
+# Characters -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("char", "shown"), [("\x00", "U+0000"), ("\x08", "U+0008"), ("\x0b", "U+000B"),
+                                             ("\x0c", "U+000C"), ("\x1b", "U+001B"), ("\x1f", "U+001F"),
+                                             ("\x7f", "U+007F"), ("\x80", "U+0080"), ("\x85", "U+0085"),
+                                             ("\x9f", "U+009F"), ("\ud800", "U+D800"), ("\udfff", "U+DFFF")])
+def test_control_characters_and_lone_surrogates_in_text_are_errors_at_their_field(char, shown):
+    entry = make_clean_entry(sharing_conditions=f"经审批{char}后共享", related_codes=[f"319001/{char}"])
+    entry.items[1].name = f"名称{char}"
+    problems = [p for p in rules.check(entry, CTX) if "refused_character" in p.code]
+    assert [(p.code, p.field, p.item_id, p.severity, p.params["char"]) for p in problems] == [
+        ("text.refused_character", "sharing_conditions", None, Severity.ERROR, shown),
+        ("text.refused_character", "related_codes", None, Severity.ERROR, shown),
+        ("item.text.refused_character", "name", entry.items[1].id, Severity.ERROR, shown),
+    ]
+    assert render(problems[2].code, problems[2].params, "en") == (
+        f"Data item name of data item 2 holds the character {shown}, which is not allowed (a control or invalid "
+        "character)")
+
+
+@pytest.mark.parametrize("text", ["制表\t换行\n回车\r", "\xa0\u3000全角空格", "\u2028\u2029", "😀𠀀",
+                                  "\ufeff\ufffd\xa0é"])
+def test_tab_newlines_and_printable_unicode_are_allowed_in_text(text):
+    entry = make_clean_entry(abstract=f"摘要{text}")
+    assert rules.check(entry, CTX) == []
+
+
+def test_the_rule_refuses_exactly_what_a_changeset_refuses():
+    """One rule for both: the workspace marks a character at edit time exactly when the exchange would refuse it."""
+    from steward.sync.changeset import _Checker  # the format check every changeset passes, client and exchange
+
+    for code_point in [*range(0x00, 0x2000), *range(0xD700, 0xE100), 0xFEFF, 0xFFFD, 0x10FFFF]:
+        char = chr(code_point)
+        checker = _Checker()
+        checker.text("author", f"a{char}b")
+        entry = make_clean_entry(name=f"a{char}b")
+        marked = any(p.code == "text.refused_character" for p in rules.check(entry, CTX))
+        assert marked == bool(checker.problems), hex(code_point)
+
+
 # Messages ---------------------------------------------------------------------------------
 
 
@@ -473,6 +514,7 @@ def every_problem() -> list[rules.Problem]:
             DataItem(name="甲", data_type="Q", open_type="unconditional", sharing_type="zz"),
             DataItem(name="甲", data_type="C"),
         ]),
+        make_clean_entry(abstract="摘要\x1b[31m", items=[DataItem(name="乙\x85", data_type="C")]),
     ]
     entries[3].related_codes.append(entries[3].code)
     ctx = Context(department_code=DEPARTMENT_CODE, duplicate_codes=frozenset({entries[0].code}))

@@ -300,14 +300,15 @@ def test_a_document_outside_the_format_is_refused_naming_each_problem(server):
     assert set(problems) >= {"seq", "extra", "operations[0].entry.sharing_type"}
 
 
-@pytest.mark.parametrize("name", ["登记\x00信息", "登记\x1b[31m信息", "bell\x07"])
-def test_control_characters_in_text_are_refused(server, name):
+@pytest.mark.parametrize(("name", "char"), [("登记\x00信息", "U+0000"), ("登记\x1b[31m信息", "U+001B"),
+                                           ("bell\x07", "U+0007")])
+def test_control_characters_in_text_are_refused(server, name, char):
     steward = server.steward()
     with server.unchanged():
         cs = steward.changeset([changeset.op_create(steward.entry(name=name))])
         error = _refused(lambda: steward.client.push(cs))
     assert (error.status, error.code) == (422, "invalid_changeset")
-    assert error.details == [{"path": "operations[0].entry.name", "reason": "contains control characters"}]
+    assert error.details == [{"path": "operations[0].entry.name", "reason": f"contains the refused character {char}"}]
 
 
 def test_sql_looking_identifiers_are_refused(server):

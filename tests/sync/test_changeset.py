@@ -167,3 +167,15 @@ def test_operations_on_one_entry_with_different_base_versions_are_named_without_
                                   "server_version": None}
     assert mixed[1].item_id == entry.items[0].id
     assert changeset.mixed_base_versions(operations[:2] + operations[4:5]) == []
+
+
+@pytest.mark.parametrize(("text", "fits"), [("𠀀" * 20_000, True), ("😀" * 20_000, True), ("张" * 20_000, True),
+                                            ("a" * 20_001, False), ("😀" * 20_001, False)])
+def test_text_length_counts_code_points_not_utf16_units_or_bytes(text, fits):
+    """docs/protocol.md § 3: 20,000 characters outside the BMP fit, though they are 40,000 UTF-16 units."""
+    document = _signed(changeset.op_create(make_clean_entry(abstract=text))).to_dict()
+    if fits:
+        parse(document)
+    else:
+        with pytest.raises(ChangesetInvalid, match="longer than 20000 characters"):
+            parse(document)

@@ -134,6 +134,16 @@ def test_entries_with_rule_errors_are_held_back(make_steward):
     assert alice.entry(good.id).version == 1 and alice.entry(bad.id).version == 0
 
 
+def test_an_entry_with_a_refused_character_is_held_back_and_the_rest_is_pushed(make_steward):
+    """Before, a C1 control or a lone surrogate went out in the changeset and the exchange refused all of it."""
+    alice = make_steward()
+    [bad] = _create(alice, abstract="摘要\x9b31m")
+    [good] = _create(alice)
+    report = alice.sync()
+    assert [(h.entry_id, h.reason) for h in report.held_back] == [(bad.id, "errors")]
+    assert alice.entry(good.id).version == 1 and alice.entry(bad.id).version == 0
+
+
 def test_first_contact_needs_the_fingerprint_confirmed_then_it_is_pinned(make_steward):
     alice = make_steward()
     with pytest.raises(StewardError) as caught:

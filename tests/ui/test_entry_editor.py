@@ -382,6 +382,20 @@ def test_an_invalid_date_is_stored_and_marked(qtbot, editor, session):
     assert stored(session, entry_id).published == "2024-2-3"
 
 
+def test_a_pasted_control_character_is_stored_and_marked_at_its_field(qtbot, editor, session):
+    entry_id = make_entry(session.workspace)
+    editor.set_entry(entry_id)
+    abstract = editor.field_widget("abstract")
+    abstract.setFocus()
+    abstract.setPlainText("本局登记信息\x1b[31m")  # pasted from a terminal: the exchange would refuse it
+    editor.flush()
+    assert stored(session, entry_id).abstract == "本局登记信息\x1b[31m"  # work in progress is never refused
+    message = render("text.refused_character", {"field": "abstract", "char": "U+001B"}, "zh")
+    assert abstract.property("problem") == "error"
+    assert abstract.toolTip() == message
+    assert message in [p.message("zh") for p in editor.problems_panel.problems()]
+
+
 def test_the_panel_lists_the_entry_problems_and_activating_one_focuses_its_field(qtbot, shown, session):
     entry_id = make_entry(session.workspace, code="bad code", published="", update_frequency=None)
     shown.set_entry(entry_id)
