@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QRegularExpression, Signal
+from PySide6.QtCore import QRegularExpression, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,11 +26,12 @@ from steward.catalogue.model import ENTRY_FIELD
 from steward.catalogue.vocabulary import vocabulary
 from steward.workspace import bulk
 from steward.workspace.bulk import BULK_FIELDS, BulkPlan
+from ui.i18n import Retranslating
 from ui.session import Session
 from ui.workers import Job
 
 
-class BulkEditDialog(QDialog):
+class BulkEditDialog(Retranslating, QDialog):
     """Choose a field and a value; OK makes the change on all selected entries as ONE undo step.
 
     The entries' current values are read once on a worker (ids and values only, never whole entries),
@@ -160,11 +161,6 @@ class BulkEditDialog(QDialog):
         found = self.value_combo.findData(wanted)
         self.value_combo.setCurrentIndex(max(found, 0))
         self.value_combo.blockSignals(False)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     # Reading the current values -----------------------------------------------------------
 

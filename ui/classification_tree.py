@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
 from steward.catalogue.classification import level_label
 from steward.catalogue.vocabulary import vocabulary
 from steward.workspace import query
+from ui.i18n import Retranslating
 from ui.session import Session
 from ui.workers import Job
 
 PrefixRole = Qt.ItemDataRole.UserRole + 10
 
 
-class ClassificationTree(QTreeView):
+class ClassificationTree(Retranslating, QTreeView):
     """Emits `prefix_chosen` with '' (everything) or a classification prefix."""
 
     prefix_chosen = Signal(str)
@@ -100,7 +101,5 @@ class ClassificationTree(QTreeView):
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.prefix_chosen.emit(current.data(PrefixRole) or "")
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self._show(self._counts)
-        super().changeEvent(event)
+    def retranslate(self) -> None:
+        self._show(self._counts)

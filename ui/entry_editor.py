@@ -44,6 +44,7 @@ from steward.workspace import query
 from steward.workspace.assignments import parse_value
 from steward.workspace.journal import SetField
 from ui.delegates import LengthDelegate, VocabularyDelegate
+from ui.i18n import Retranslating
 from ui.items_model import ItemsModel
 from ui.problems_panel import ProblemsPanel
 from ui.reason_dialog import ReasonDialog
@@ -142,7 +143,7 @@ class _WheelGuard(QObject):
         return False
 
 
-class EntryEditor(QWidget):
+class EntryEditor(Retranslating, QWidget):
     """Edits one entry; `set_entry(None)` leaves an empty, disabled form."""
 
     entry_loaded = Signal(str)  # an entry was loaded by set_entry (not by a reload after an edit)
@@ -752,11 +753,6 @@ class EntryEditor(QWidget):
         ):
             shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip} ({shortcut})")
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
 
 def _display(value: Any) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractItemModel,
     QDateTime,
-    QEvent,
     QLocale,
     QModelIndex,
     QObject,
@@ -33,6 +32,7 @@ from steward.catalogue.errors import StewardError
 from steward.workspace import journal
 from steward.workspace.journal import Operation, OpKind, OpState
 from steward.workspace.workspace import Workspace
+from ui.i18n import Retranslating
 from ui.pending_view import ChangeDescriber, fill
 from ui.session import Session
 from ui.workers import Job
@@ -276,7 +276,7 @@ def _one_line(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class HistoryDialog(QDialog):
+class HistoryDialog(Retranslating, QDialog):
     """The history of one entry; it follows the entry as it changes."""
 
     loaded = Signal()  # the history was (re)read
@@ -325,11 +325,6 @@ class HistoryDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("&Close"))
         self.model.retranslate()
         self._show_heading()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     # Loading -----------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from ui.entry_editor import EntryEditor
 from ui.export_dialog import ExportDialog
 from ui.filter_panel import FilterPanel
 from ui.history_view import HistoryDialog
-from ui.i18n import Translators, core_language
+from ui.i18n import Retranslating, Translators, core_language
 from ui.import_wizard import ImportWizard
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
@@ -50,7 +50,7 @@ from ui.workers import Job
 SEARCH_DELAY_MS = 250
 
 
-class MainWindow(QMainWindow):
+class MainWindow(Retranslating, QMainWindow):
     first_paint = Signal()  # the table painted rows for the first time (smoke runs and benchmarks wait for it)
 
     def __init__(self, session: Session, translators: Translators | None = None) -> None:
@@ -288,11 +288,6 @@ class MainWindow(QMainWindow):
         self.workspace_label.setText(self.tr("Workspace: %1").replace("%1", str(self.session.workspace.folder)))
         self._show_status()
         self._show_count()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def apply_language(self, choice: str) -> None:
         """Switch the language now: core labels first, then Qt's LanguageChange retranslates the widgets."""

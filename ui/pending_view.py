@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QEvent,
     QItemSelectionModel,
     QModelIndex,
     QObject,
@@ -39,6 +38,7 @@ from steward.catalogue.vocabulary import label
 from steward.workspace import journal, store
 from steward.workspace.journal import OpKind, PendingChange
 from steward.workspace.workspace import Workspace
+from ui.i18n import Retranslating
 from ui.session import Session
 from ui.workers import Job
 
@@ -241,7 +241,7 @@ def _one_line(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class PendingChangesDialog(QDialog):
+class PendingChangesDialog(Retranslating, QDialog):
     """Lists the pending changes; reverts the chosen ones (one undo step); double-click shows the entry."""
 
     entry_activated = Signal(str)  # the steward asked to see this entry in the main window
@@ -328,11 +328,6 @@ class PendingChangesDialog(QDialog):
         self.model.retranslate()
         self._update_actions()
         self._show_status()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     # Loading -----------------------------------------------------------------------------
 
