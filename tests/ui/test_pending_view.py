@@ -9,7 +9,8 @@ from steward.catalogue.model import DataItem
 from steward.workspace import journal, query
 from steward.workspace.journal import AddItem, OpKind, RemoveItem, SetField, SetItemField
 from tests.helpers import accept_pending
-from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow, fill
+from ui.change_list import fill
+from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow
 
 
 @pytest.fixture
@@ -187,7 +188,7 @@ def test_pending_row_names_an_erased_entry_from_its_snapshot(session):
     from ui.pending_view import _row
 
     change = journal.PendingChange("e1", OpKind.ERASE, None, None, {"code": "1/1", "name": "N"}, None, 1, 9)
-    assert _row(change, {}, {}) == PendingRow(change, "1/1", "N", "")
+    assert _row(change, query.Names({}, {})) == PendingRow(change, "1/1", "N", "")
 
 
 def test_a_hidden_dialog_reads_again_when_shown(qtbot, synced):
