@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 from steward.catalogue.classification import level_label
 from steward.catalogue.vocabulary import vocabulary
 from steward.workspace import query
+from ui import operations
 from ui.i18n import Retranslating
 from ui.session import Session
-from ui.workers import Job
 
 PrefixRole = Qt.ItemDataRole.UserRole + 10
 
@@ -43,13 +43,7 @@ class ClassificationTree(Retranslating, QTreeView):
         self._refresh.start()
 
     def reload(self) -> None:
-        workspace = self.session.workspace
-
-        def count(_job: Job) -> dict[str, int]:
-            with workspace.reading() as conn:
-                return query.classification_counts(conn)
-
-        self.session.runner.read(count, self._show)
+        operations.read(self.session, operations.on_connection(query.classification_counts), self._show)
 
     def _show(self, counts: dict[str, int]) -> None:
         self._counts = counts

@@ -42,6 +42,15 @@ def read(session: Session, op: Op[T], success: Callable[[T], None] | None = None
     return session.runner.read(lambda _job: op(workspace), success, failure)
 
 
+def read_now(session: Session, op: Op[T]) -> T:
+    """Run a small indexed read on the GUI thread, for a view that cannot paint or act without the answer.
+
+    Only for reads whose cost does not grow with the catalogue (one entry, one page of rows, all by
+    key); each caller says why it may. Anything else goes through `read`.
+    """
+    return op(session.workspace)
+
+
 def read_and_wait(session: Session, op: Op[T]) -> tuple[bool, Any]:
     """Run `op` on a read worker while the window keeps painting: (ok, result or error)."""
     return session.runner.wait(read(session, op))
