@@ -43,6 +43,8 @@ from steward.catalogue.vocabulary import label, vocabulary
 from steward.workspace import query
 from steward.workspace.assignments import parse_value
 from steward.workspace.journal import SetField
+from steward.workspace.workspace import Workspace
+from ui import operations
 from ui.delegates import LengthDelegate, VocabularyDelegate
 from ui.i18n import Retranslating
 from ui.items_model import ItemsModel
@@ -406,9 +408,16 @@ class EntryEditor(Retranslating, QWidget):
 
     def _reload(self) -> bool:
         assert self._entry_id is not None
+        entry_id = self._entry_id
+
+        def read(workspace: Workspace) -> tuple[Entry, list[Problem]]:
+            return query.get_entry(workspace, entry_id), query.problems_of(workspace, entry_id)
+
         try:
-            entry = query.get_entry(self.session.workspace, self._entry_id)
-            problems = query.problems_of(self.session.workspace, self._entry_id)
+            # On the GUI thread: one entry and its problems by the entry's id, a few milliseconds at any size.
+            # The form must show the entry chosen or just edited before the steward's next keystroke; read
+            # on a worker, a late answer could overwrite what is being typed.
+            entry, problems = operations.read_now(self.session, read)
         except StewardError:  # erased meanwhile (another window, an undo of its creation)
             self._show_nothing(self.tr("This entry no longer exists."))
             return False

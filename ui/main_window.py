@@ -25,10 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from steward import __version__
+from steward.catalogue.model import Entry
 from steward.files.exporter import ExportResult
 from steward.sync import identity, syncer
-from steward.workspace import drafts, query, store
+from steward.workspace import drafts, query
 from steward.workspace.journal import CreateEntry, EraseEntry, SetField
+from steward.workspace.workspace import Workspace
+from ui import operations
 from ui.bulk_edit import BulkEditDialog
 from ui.catalogue_model import CatalogueModel, EntryIdRole
 from ui.classification_tree import ClassificationTree
@@ -45,7 +48,6 @@ from ui.resources import icon
 from ui.session import Session
 from ui.settings_dialog import SettingsDialog
 from ui.sync_controller import SyncController
-from ui.workers import Job
 
 SEARCH_DELAY_MS = 250
 
@@ -339,11 +341,11 @@ class MainWindow(Retranslating, QMainWindow):
 
     def select_entry(self, entry_id: str) -> None:
         """Select an entry in the table, clearing filters if it is not shown."""
-        with self.session.workspace.reading() as conn:
-            pks = list(conn.exec_driver_sql("SELECT pk FROM entries WHERE id = ?", (entry_id,)).scalars())
-        if not pks:
+        # On the GUI thread: one lookup by the entry's id, and the selection must move before the next event.
+        pk = operations.read_now(self.session, lambda workspace: query.entry_pk(workspace, entry_id))
+        if pk is None:
             return
-        row = self.model.row_of_pk(pks[0])
+        row = self.model.row_of_pk(pk)
         if row is None:
             self.editor.set_entry(entry_id)
             return
@@ -379,8 +381,13 @@ class MainWindow(Retranslating, QMainWindow):
         entry_id = self.current_entry_id()
         if not entry_id:
             return
-        source = query.get_entry(self.session.workspace, entry_id)
-        copy = drafts.duplicate_entry(self.session.workspace, source, self.tr(" (copy)"))
+        suffix = self.tr(" (copy)")
+
+        def copy_of(workspace: Workspace) -> Entry:
+            return drafts.duplicate_entry(workspace, query.get_entry(workspace, entry_id), suffix)
+
+        # On the GUI thread: one entry by its id and the codes of one classification, both off an index.
+        copy = operations.read_now(self.session, copy_of)
         if self.session.apply([CreateEntry(copy)], self.tr("Duplicate entry")):
             self._select_when_loaded(copy.id)
 
@@ -422,13 +429,7 @@ class MainWindow(Retranslating, QMainWindow):
         if not rows:
             return
         pks = self.model.pks(rows)
-        workspace = self.session.workspace
-
-        def ids(_job: Job) -> list[str]:
-            with workspace.reading() as conn:
-                return list(store.ids_for_pks(conn, pks))
-
-        ok, entry_ids = self.session.runner.wait(self.session.runner.read(ids))
+        ok, entry_ids = operations.read_and_wait(self.session, lambda workspace: query.entry_ids(workspace, pks))
         if ok and entry_ids:
             BulkEditDialog(self.session, entry_ids, self).exec()
 
@@ -501,9 +502,7 @@ class MainWindow(Retranslating, QMainWindow):
         self._status_timer.start()
 
     def _refresh_status(self) -> None:
-        workspace = self.session.workspace
-
-        def read(_job: Job) -> tuple[query.Summary, dict[str, str]]:
+        def read(workspace: Workspace) -> tuple[query.Summary, dict[str, str]]:
             facts = workspace.facts()
             facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
             return query.summary(workspace), facts
@@ -512,7 +511,7 @@ class MainWindow(Retranslating, QMainWindow):
             self._status, self._facts = result
             self._show_status()
 
-        self.session.runner.read(read, show)
+        operations.read(self.session, read, show)
 
     def _show_status(self) -> None:
         workspace = self.session.workspace
