@@ -9,6 +9,7 @@ from steward.catalogue.model import DataItem
 from steward.workspace import journal, query
 from steward.workspace.journal import AddItem, OpKind, RemoveItem, SetField, SetItemField
 from tests.helpers import accept_pending
+from tests.ui.conftest import first_entry
 from ui.change_list import fill
 from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow
 
@@ -18,12 +19,6 @@ def synced(session):
     """The exchange accepted everything (the real accept path of a sync, without the network)."""
     accept_pending(session.workspace)
     return session
-
-
-def _first_entry(workspace, where: str = "1"):
-    with workspace.reading() as conn:
-        entry_id = conn.exec_driver_sql(f"SELECT id FROM entries WHERE {where} ORDER BY pk LIMIT 1").scalar_one()
-    return query.get_entry(workspace, entry_id)
 
 
 def _dialog(qtbot, session) -> PendingChangesDialog:
@@ -41,7 +36,7 @@ def _texts(dialog: PendingChangesDialog) -> list[list[str]]:
 
 def test_lists_a_change_with_before_and_after_labels(qtbot, synced):
     synced.language = "zh"
-    entry = _first_entry(synced.workspace, "sharing_type = 'unconditional'")
+    entry = first_entry(synced.workspace, "sharing_type = 'unconditional'")
     dialog = _dialog(qtbot, synced)
     assert dialog.model.rowCount() == 0
     assert "Nothing changed" in dialog.status.text()
@@ -54,8 +49,8 @@ def test_lists_a_change_with_before_and_after_labels(qtbot, synced):
 
 def test_revert_restores_the_value_and_the_row_disappears(qtbot, synced):
     ws = synced.workspace
-    entry = _first_entry(ws, "update_frequency != 'weekly'")
-    other = _first_entry(ws, f"id != '{entry.id}'")
+    entry = first_entry(ws, "update_frequency != 'weekly'")
+    other = first_entry(ws, f"id != '{entry.id}'")
     synced.apply([SetField(entry.id, "update_frequency", "weekly")], "Set frequency")
     synced.apply([SetField(other.id, "name", other.name + " (renamed)")], "Rename")
     dialog = _dialog(qtbot, synced)
@@ -77,7 +72,7 @@ def test_revert_restores_the_value_and_the_row_disappears(qtbot, synced):
 
 def test_reverting_several_changes_is_one_undo_step(qtbot, synced):
     ws = synced.workspace
-    entry = _first_entry(ws, "open_type = 'unconditional' AND sharing_type = 'unconditional'")
+    entry = first_entry(ws, "open_type = 'unconditional' AND sharing_type = 'unconditional'")
     synced.apply([SetField(entry.id, "open_type", "not_open")], "Close", reason="personal data")
     synced.apply([SetField(entry.id, "abstract", "New abstract")], "Abstract")
     dialog = _dialog(qtbot, synced)
@@ -98,7 +93,7 @@ def test_reverting_several_changes_is_one_undo_step(qtbot, synced):
 def test_data_item_and_whole_entry_changes_are_described_in_words(qtbot, synced):
     synced.language = "en"
     ws = synced.workspace
-    entry = _first_entry(ws)
+    entry = first_entry(ws)
     first, second = entry.items[0], entry.items[1]
     synced.apply([SetItemField(entry.id, first.id, "data_type", "N")], "Type")
     synced.apply([RemoveItem(entry.id, second.id)], "Remove")
@@ -125,7 +120,7 @@ def test_a_new_entry_shows_as_created(qtbot, session):
 
 
 def test_double_click_asks_to_show_the_entry(qtbot, synced):
-    entry = _first_entry(synced.workspace)
+    entry = first_entry(synced.workspace)
     synced.apply([SetField(entry.id, "abstract", "Changed")], "Abstract")
     dialog = _dialog(qtbot, synced)
     qtbot.waitExposed(dialog)
@@ -139,7 +134,7 @@ def test_double_click_asks_to_show_the_entry(qtbot, synced):
 
 
 def test_enter_on_a_row_asks_to_show_the_entry(qtbot, synced):
-    entry = _first_entry(synced.workspace)
+    entry = first_entry(synced.workspace)
     synced.apply([SetField(entry.id, "abstract", "Changed")], "Abstract")
     dialog = _dialog(qtbot, synced)
     qtbot.waitExposed(dialog)
@@ -154,7 +149,7 @@ def test_enter_on_a_row_asks_to_show_the_entry(qtbot, synced):
 
 def test_model_passes_qtmodeltester(qtmodeltester, qtbot, synced):
     ws = synced.workspace
-    entry = _first_entry(ws)
+    entry = first_entry(ws)
     synced.apply([SetField(entry.id, "related_codes", ["202003/000001", "202003/000002"])], "Related")
     synced.apply([SetField(entry.id, "sharing_type", None)], "Blank")
     dialog = _dialog(qtbot, synced)
@@ -169,8 +164,8 @@ def test_empty_model_passes_qtmodeltester(qtmodeltester, session):
 
 def test_sorting_by_a_column_keeps_revert_on_the_right_change(qtbot, synced):
     ws = synced.workspace
-    a = _first_entry(ws)
-    b = _first_entry(ws, f"id != '{a.id}'")
+    a = first_entry(ws)
+    b = first_entry(ws, f"id != '{a.id}'")
     synced.apply([SetField(a.id, "name", "Zzz")], "A")
     synced.apply([SetField(b.id, "name", "Aaa")], "B")
     dialog = _dialog(qtbot, synced)
@@ -192,7 +187,7 @@ def test_pending_row_names_an_erased_entry_from_its_snapshot(session):
 
 
 def test_a_hidden_dialog_reads_again_when_shown(qtbot, synced):
-    entry = _first_entry(synced.workspace)
+    entry = first_entry(synced.workspace)
     dialog = _dialog(qtbot, synced)
     dialog.hide()
     synced.apply([SetField(entry.id, "abstract", "Changed")], "Abstract")
@@ -207,7 +202,7 @@ def test_retranslates_labels_on_language_change(qtbot, synced):
     from PySide6.QtCore import QCoreApplication, QEvent
 
     synced.language = "zh"
-    entry = _first_entry(synced.workspace, "update_frequency != 'weekly'")
+    entry = first_entry(synced.workspace, "update_frequency != 'weekly'")
     synced.apply([SetField(entry.id, "update_frequency", "weekly")], "Weekly")
     dialog = _dialog(qtbot, synced)
     assert _texts(dialog)[0][2:] == ["更新周期", entry_label(entry.update_frequency, "zh"), "每周"]
