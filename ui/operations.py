@@ -23,6 +23,8 @@ from ui.workers import Job
 T = TypeVar("T")
 
 Op = Callable[[Workspace], T]
+# A long op reports its progress through the callback it is given (done, total); cancelling its job stops it.
+ProgressOp = Callable[[Workspace, Callable[[int, int], None]], T]
 
 
 def on_connection(fn: Callable[..., T], *args: Any) -> Op[T]:
@@ -40,6 +42,13 @@ def read(session: Session, op: Op[T], success: Callable[[T], None] | None = None
     """Run `op(workspace)` on a read worker; `success(result)` or `failure(error)` follow on the GUI thread."""
     workspace = session.workspace
     return session.runner.read(lambda _job: op(workspace), success, failure)
+
+
+def read_with_progress(session: Session, op: ProgressOp[T], success: Callable[[T], None] | None = None,
+                       failure: Callable[[BaseException], None] | None = None) -> Job:
+    """Like `read`, for a long op that reports progress: `op(workspace, progress)`; the job carries it."""
+    workspace = session.workspace
+    return session.runner.read(lambda job: op(workspace, job.progress), success, failure)
 
 
 def read_now(session: Session, op: Op[T]) -> T:
@@ -86,12 +95,18 @@ class LatestRead(QObject):
         self._generation = 0
         self.loading = False
 
-    def run(self, op: Op[Any]) -> None:
+    def run(self, op: Op[Any]) -> Job:
+        return self._start(read, op)
+
+    def run_with_progress(self, op: ProgressOp[Any]) -> Job:
+        return self._start(read_with_progress, op)
+
+    def _start(self, start: Callable[..., Job], op: Callable[..., Any]) -> Job:
         self._generation += 1
         generation = self._generation
         self.loading = True
-        read(self.session, op, lambda result: self._done(generation, result),
-             lambda error: self._failed(generation, error))
+        return start(self.session, op, lambda result: self._done(generation, result),
+                     lambda error: self._failed(generation, error))
 
     def _done(self, generation: int, result: Any) -> None:
         if generation != self._generation:
