@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import QThread
 
+import ui
 from steward.catalogue.errors import StewardError
 from steward.workspace import query
 from ui import operations
@@ -75,3 +78,20 @@ def test_write_announces_the_entries_it_changed_or_reports_its_failure(qtbot, se
 def test_on_connection_hands_a_read_connection_to_a_core_function(session):
     op = operations.on_connection(query.count, query.EntryFilter())
     assert operations.read_now(session, op) == 60
+
+
+UI_DIR = Path(ui.__file__).parent
+# operations.py is the one way in; screenshots.py is a script that stages demo data around the window, as tests do.
+SEAM = {"operations.py", "screenshots.py"}
+OPENS_THE_WORKSPACE = re.compile(r"\.(reading|writing)\(\) as \w+|driver_connection|exec_driver_sql")
+SQL = re.compile(r"[\"']\s*(SELECT|INSERT|UPDATE|DELETE)\b")
+
+
+def test_no_widget_opens_the_workspace_or_writes_sql():
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(UI_DIR.glob("*.py")) if path.name not in SEAM
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if OPENS_THE_WORKSPACE.search(line) or SQL.search(line)
+    ]
+    assert found == []
