@@ -47,26 +47,24 @@ class ChangeDescriber(QObject):
         return spec.label(lang) if spec else field or ""
 
     def before(self, kind: OpKind, field: str | None, value: Any) -> str:
-        if kind is OpKind.CREATE:
-            return self.tr("(did not exist)")
-        if kind is OpKind.ERASE:
-            return self.tr("Existed")
-        if kind is OpKind.ITEM_ADD:
-            return self.tr("(no such data item)")
-        if kind is OpKind.ITEM_REMOVE:
-            return self.tr("Present")
-        return self.value(kind, field, value)
+        words = self._whole(kind)
+        return words[0] if words else self.value(kind, field, value)
 
     def after(self, kind: OpKind, field: str | None, value: Any) -> str:
+        words = self._whole(kind)
+        return words[1] if words else self.value(kind, field, value)
+
+    def _whole(self, kind: OpKind) -> tuple[str, str] | None:
+        """Before and after of a change to a whole entry or data item, which has no field value to show."""
         if kind is OpKind.CREATE:
-            return self.tr("Created")
+            return self.tr("(did not exist)"), self.tr("Created")
         if kind is OpKind.ERASE:
-            return self.tr("Erased")
+            return self.tr("Existed"), self.tr("Erased")
         if kind is OpKind.ITEM_ADD:
-            return self.tr("Added")
+            return self.tr("(no such data item)"), self.tr("Added")
         if kind is OpKind.ITEM_REMOVE:
-            return self.tr("Removed")
-        return self.value(kind, field, value)
+            return self.tr("Present"), self.tr("Removed")
+        return None
 
     def value(self, kind: OpKind, field: str | None, value: Any) -> str:
         """A field's value as a person reads it: vocabulary keys as labels, lists joined, blanks named."""
