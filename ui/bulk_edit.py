@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QRegularExpression, Signal
+from PySide6.QtCore import QRegularExpression, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,11 +26,13 @@ from steward.catalogue.model import ENTRY_FIELD
 from steward.catalogue.vocabulary import vocabulary
 from steward.workspace import bulk
 from steward.workspace.bulk import BULK_FIELDS, BulkPlan
+from ui import operations
+from ui.i18n import Retranslating
+from ui.operations import LatestRead
 from ui.session import Session
-from ui.workers import Job
 
 
-class BulkEditDialog(QDialog):
+class BulkEditDialog(Retranslating, QDialog):
     """Choose a field and a value; OK makes the change on all selected entries as ONE undo step.
 
     The entries' current values are read once on a worker (ids and values only, never whole entries),
@@ -47,7 +49,7 @@ class BulkEditDialog(QDialog):
         self.entry_ids = list(dict.fromkeys(entry_ids))
         self._current: dict[str, dict[str, Any]] | None = None  # {field: {entry_id: value}}
         self._load_error: str | None = None
-        self._generation = 0
+        self._reading = LatestRead(session, self._loaded, self._load_failed, self)
         self._applying = False
         self._build()
         self.retranslate()
@@ -161,28 +163,13 @@ class BulkEditDialog(QDialog):
         self.value_combo.setCurrentIndex(max(found, 0))
         self.value_combo.blockSignals(False)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     # Reading the current values -----------------------------------------------------------
 
     def _load(self) -> None:
         """Read (id, value) pairs for the selected entries on a worker; a newer read makes older answers moot."""
-        self._generation += 1
-        generation, workspace, ids = self._generation, self.session.workspace, self.entry_ids
+        self._reading.run(operations.on_connection(bulk.current_values, self.entry_ids))
 
-        def read(_job: Job) -> tuple[int, dict[str, dict[str, Any]]]:
-            with workspace.reading() as conn:
-                return generation, bulk.current_values(conn, ids)
-
-        self.session.runner.read(read, self._loaded, self._load_failed)
-
-    def _loaded(self, result: tuple[int, dict[str, dict[str, Any]]]) -> None:
-        generation, current = result
-        if generation != self._generation:
-            return
+    def _loaded(self, current: dict[str, dict[str, Any]]) -> None:
         self._current, self._load_error = current, None
         self._update()
         self.values_loaded.emit()

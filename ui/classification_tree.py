@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
 from steward.catalogue.classification import level_label
 from steward.catalogue.vocabulary import vocabulary
 from steward.workspace import query
+from ui import operations
+from ui.i18n import Retranslating
 from ui.session import Session
-from ui.workers import Job
 
 PrefixRole = Qt.ItemDataRole.UserRole + 10
 
 
-class ClassificationTree(QTreeView):
+class ClassificationTree(Retranslating, QTreeView):
     """Emits `prefix_chosen` with '' (everything) or a classification prefix."""
 
     prefix_chosen = Signal(str)
@@ -42,13 +43,7 @@ class ClassificationTree(QTreeView):
         self._refresh.start()
 
     def reload(self) -> None:
-        workspace = self.session.workspace
-
-        def count(_job: Job) -> dict[str, int]:
-            with workspace.reading() as conn:
-                return query.classification_counts(conn)
-
-        self.session.runner.read(count, self._show)
+        operations.read(self.session, operations.on_connection(query.classification_counts), self._show)
 
     def _show(self, counts: dict[str, int]) -> None:
         self._counts = counts
@@ -100,7 +95,5 @@ class ClassificationTree(QTreeView):
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.prefix_chosen.emit(current.data(PrefixRole) or "")
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self._show(self._counts)
-        super().changeEvent(event)
+    def retranslate(self) -> None:
+        self._show(self._counts)

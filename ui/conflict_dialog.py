@@ -30,9 +30,10 @@ from steward.catalogue.vocabulary import label
 from steward.sync import conflicts
 from steward.sync.conflicts import Conflict, Take
 from steward.sync.merge import WHOLE_ITEM
-from steward.workspace import store
+from steward.workspace import query
+from steward.workspace.workspace import Workspace
+from ui import operations
 from ui.session import Session
-from ui.workers import Job
 
 Index = QModelIndex | QPersistentModelIndex
 UNCHOSEN = object()
@@ -209,16 +210,12 @@ class ConflictDialog(QDialog):
         self.table.setAccessibleName(self.tr("Conflicting fields"))
 
     def reload(self) -> None:
-        workspace = self.session.workspace
-
-        def read(_job: Job) -> tuple[list[Conflict], dict[str, str]]:
+        def read(workspace: Workspace) -> tuple[list[Conflict], dict[str, str]]:
             found = conflicts.unresolved(workspace)
-            with workspace.reading() as conn:
-                names = {e.id: f"{e.code}  {e.name}" for e in
-                         store.load_entries(conn, ids={c.entry_id for c in found}).values()}
-            return found, names
+            entries = query.names(workspace, (c.entry_id for c in found)).entries
+            return found, {entry_id: f"{code}  {name}" for entry_id, (code, name) in entries.items()}
 
-        self.session.runner.read(read, self._show)
+        operations.read(self.session, read, self._show)
 
     def _show(self, result: tuple[list[Conflict], dict[str, str]]) -> None:
         found, names = result
@@ -262,12 +259,9 @@ class ConflictDialog(QDialog):
         if entry_id is None or not self.model.complete():
             return
         choices = dict(self.model.choices)
-        workspace = self.session.workspace
-        ok, outcome = self.session.runner.wait(
-            self.session.runner.write(lambda _job: conflicts.resolve(workspace, entry_id, choices)))
+        ok, _ = operations.write(self.session, lambda workspace: conflicts.resolve(workspace, entry_id, choices),
+                                 changed={entry_id})
         if not ok:
-            self.session.report_failure(outcome)
             return
-        self.session.entries_changed.emit({entry_id})
         self.resolved.emit(entry_id)
         self.reload()

@@ -43,7 +43,10 @@ from steward.catalogue.vocabulary import label, vocabulary
 from steward.workspace import query
 from steward.workspace.assignments import parse_value
 from steward.workspace.journal import SetField
+from steward.workspace.workspace import Workspace
+from ui import operations
 from ui.delegates import LengthDelegate, VocabularyDelegate
+from ui.i18n import Retranslating
 from ui.items_model import ItemsModel
 from ui.problems_panel import ProblemsPanel
 from ui.reason_dialog import ReasonDialog
@@ -142,7 +145,7 @@ class _WheelGuard(QObject):
         return False
 
 
-class EntryEditor(QWidget):
+class EntryEditor(Retranslating, QWidget):
     """Edits one entry; `set_entry(None)` leaves an empty, disabled form."""
 
     entry_loaded = Signal(str)  # an entry was loaded by set_entry (not by a reload after an edit)
@@ -405,9 +408,17 @@ class EntryEditor(QWidget):
 
     def _reload(self) -> bool:
         assert self._entry_id is not None
+        entry_id = self._entry_id
+
+        def read(workspace: Workspace) -> tuple[Entry, list[Problem]]:
+            return query.get_entry(workspace, entry_id), query.problems_of(workspace, entry_id)
+
         try:
-            entry = query.get_entry(self.session.workspace, self._entry_id)
-            problems = query.problems_of(self.session.workspace, self._entry_id)
+            # On the GUI thread: one entry and its problems by the entry's id, off indexes (95 % under 1 ms
+            # with 100,000 entries).
+            # The form must show the entry chosen or just edited before the steward's next keystroke; read
+            # on a worker, a late answer could overwrite what is being typed.
+            entry, problems = operations.read_now(self.session, read)
         except StewardError:  # erased meanwhile (another window, an undo of its creation)
             self._show_nothing(self.tr("This entry no longer exists."))
             return False
@@ -752,11 +763,6 @@ class EntryEditor(QWidget):
         ):
             shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip} ({shortcut})")
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
 
 def _display(value: Any) -> str:

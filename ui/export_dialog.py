@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -30,6 +30,7 @@ from steward.files import exporter
 from steward.files.dcat import DcatOptions
 from steward.files.exporter import ExportResult, Format
 from steward.workspace.journal import Cancelled
+from ui.i18n import Retranslating
 from ui.progress import run_with_progress
 from ui.session import Session
 
@@ -55,7 +56,7 @@ CHOICES = (
 )
 
 
-class ExportDialog(QDialog):
+class ExportDialog(Retranslating, QDialog):
     exported = Signal(object)  # the ExportResult of a finished export
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -148,11 +149,6 @@ class ExportDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("&Export"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         self._format_changed()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     # Choices ------------------------------------------------------------------------------------------
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QVBoxLayout, QWidget
 
 from steward.catalogue.vocabulary import vocabulary
 from steward.workspace.query import EntryFilter
+from ui.i18n import Retranslating
 
 
-class FilterPanel(QWidget):
+class FilterPanel(Retranslating, QWidget):
     """Check boxes that make an EntryFilter (without text and classification, which come from elsewhere)."""
 
     changed = Signal()
@@ -59,11 +60,6 @@ class FilterPanel(QWidget):
     def set_language(self, language: str) -> None:
         self.language = language
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def entry_filter(self, text: str = "", classification: str = "") -> EntryFilter:
         def chosen(name: str) -> frozenset[str]:

@@ -7,7 +7,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QLocale, Qt
+from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -28,7 +28,7 @@ from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
 from steward.catalogue.rules import is_valid_uscc
 from steward.workspace.workspace import DB_FILE, Workspace, default_path
-from ui.i18n import core_language
+from ui.i18n import Retranslating, core_language
 from ui.progress import run_with_progress
 from ui.workers import Job, Runner
 
@@ -63,7 +63,7 @@ def _error_text(error: BaseException, language: str, fallback: str) -> str:
     return f"{fallback}\n{error}"
 
 
-class FirstStartDialog(QDialog):
+class FirstStartDialog(Retranslating, QDialog):
     """Shown when there is no workspace yet. Accepted once the chosen workspace exists and opens."""
 
     CREATE, SAMPLE, OPEN = range(3)
@@ -196,11 +196,6 @@ class FirstStartDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Con&tinue"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("&Quit"))
         self._update()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     # State ---------------------------------------------------------------------------------
 
@@ -335,7 +330,7 @@ class FirstStartDialog(QDialog):
         return self.tr("Opening the workspace…"), check_opens
 
 
-class WorkspaceFailureDialog(QDialog):
+class WorkspaceFailureDialog(Retranslating, QDialog):
     """A workspace did not open: says why, and offers another folder, a new workspace, the sample, or quitting."""
 
     def __init__(self, message: str, parent: QWidget | None = None, *, default_folder: Path | None = None,
@@ -386,11 +381,6 @@ class WorkspaceFailureDialog(QDialog):
         self.create_button.setText(self.tr("&Create new…"))
         self.sample_button.setText(self.tr("Open &sample"))
         self.quit_button.setText(self.tr("&Quit"))
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def chosen_path(self) -> Path | None:
         return self._chosen

@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractItemModel,
     QDateTime,
-    QEvent,
     QLocale,
     QModelIndex,
     QObject,
@@ -29,20 +28,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward.catalogue.errors import StewardError
 from steward.catalogue.operations import OpKind
-from steward.workspace import journal
+from steward.workspace import journal, query
 from steward.workspace.journal import Operation, OpState
 from steward.workspace.workspace import Workspace
-from ui.pending_view import ChangeDescriber, fill
+from ui.change_list import ChangeDescriber, failure_text, fill, fit_columns, one_line
+from ui.i18n import Retranslating
+from ui.operations import LatestRead
 from ui.session import Session
-from ui.workers import Job
 
 Index = QModelIndex | QPersistentModelIndex
 
 GroupIdRole = Qt.ItemDataRole.UserRole + 1
 
-MAX_COLUMN_WIDTH = 260
 _TOP = 0  # internalId of a group's index; an operation's index carries its group's row + 1
 
 
@@ -77,12 +75,9 @@ def read_history(workspace: Workspace, entry_id: str) -> EntryHistory:
     for op in operations:
         groups.setdefault(op.group_id, HistoryGroup(op.group_id)).operations.append(op)
     item_names = _item_names(operations)
-    with workspace.reading() as conn:
-        db = conn.connection.driver_connection
-        found = db.execute("SELECT pk, code, name FROM entries WHERE id = ?", (entry_id,)).fetchone()
-        if found:
-            item_names.update(db.execute("SELECT id, name FROM items WHERE entry_pk = ?", (found[0],)))
-    code, name = (found[1], found[2]) if found else _snapshot_names(operations)
+    found = query.names(workspace, [entry_id], items_of=[entry_id])
+    item_names.update(found.items_of(entry_id))
+    code, name = found.entries.get(entry_id) or _snapshot_names(operations)
     return EntryHistory(code, name, list(reversed(groups.values())), item_names)
 
 
@@ -217,7 +212,7 @@ class HistoryModel(QAbstractItemModel):
             return None
         group, op = found
         if role == Qt.ItemDataRole.DisplayRole:
-            return _one_line(self._text(group, op, index.column()))
+            return one_line(self._text(group, op, index.column()))
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._text(group, op, index.column()) or None
         if role == GroupIdRole:
@@ -272,12 +267,7 @@ class HistoryModel(QAbstractItemModel):
         return self.tr("(undo of an earlier change)") if op.undoes else ""
 
 
-def _one_line(text: str, limit: int = 120) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-class HistoryDialog(QDialog):
+class HistoryDialog(Retranslating, QDialog):
     """The history of one entry; it follows the entry as it changes."""
 
     loaded = Signal()  # the history was (re)read
@@ -288,8 +278,7 @@ class HistoryDialog(QDialog):
         self.session = session
         self.entry_id = entry_id
         self._history: EntryHistory | None = None
-        self._generation = 0
-        self._loading = False
+        self._reading = LatestRead(session, self._loaded, self._failed, self)
         self.model = HistoryModel(session, self)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
@@ -327,11 +316,6 @@ class HistoryDialog(QDialog):
         self.model.retranslate()
         self._show_heading()
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     # Loading -----------------------------------------------------------------------------
 
     def _entries_changed(self, entry_ids: set[str]) -> None:
@@ -339,37 +323,22 @@ class HistoryDialog(QDialog):
             self._reload_timer.start()
 
     def reload(self) -> None:
-        self._generation += 1
-        self._loading = True
-        generation, workspace, entry_id = self._generation, self.session.workspace, self.entry_id
+        entry_id = self.entry_id
+        self._reading.run(lambda workspace: read_history(workspace, entry_id))
 
-        def read(_job: Job) -> tuple[int, EntryHistory]:
-            return generation, read_history(workspace, entry_id)
-
-        self.session.runner.read(read, self._loaded, self._failed)
-
-    def _loaded(self, result: tuple[int, EntryHistory]) -> None:
-        generation, history = result
-        if generation != self._generation:
-            return
-        self._loading = False
+    def _loaded(self, history: EntryHistory) -> None:
         self._history = history
         self.model.set_history(history)
         self.view.expandAll()  # the branches are short: a few fields per edit
-        for column in range(HistoryModel.COLUMNS - 1):
-            # Long values (an abstract) would push the reason off screen; their tooltip has them whole.
-            self.view.resizeColumnToContents(column)
-            self.view.setColumnWidth(column, min(self.view.columnWidth(column), MAX_COLUMN_WIDTH))
+        fit_columns(self.view, HistoryModel.COLUMNS)
         self._show_heading()
         self.loaded.emit()
 
     def _failed(self, error: BaseException) -> None:
-        self._loading = False
-        message = error.message(self.session.language) if isinstance(error, StewardError) else str(error)
-        self.heading.setText(self.tr("The history could not be read: %1").replace("%1", message))
+        self.heading.setText(failure_text(self.tr("The history could not be read: %1"), error, self.session.language))
 
     def is_loading(self) -> bool:
-        return self._loading
+        return self._reading.loading
 
     def _show_heading(self) -> None:
         history = self._history

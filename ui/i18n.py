@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QTranslator
 
 from ui.resources import resource_dir
 
@@ -19,6 +19,19 @@ def effective_language(choice: str) -> str:
 def core_language(ui_language: str) -> str:
     """The core's language code ('zh' or 'en') for a UI language."""
     return "zh" if ui_language.startswith("zh") else "en"
+
+
+class Retranslating:
+    """Mixed into a widget ahead of its Qt class: on Qt's LanguageChange the widget's `retranslate()` runs.
+
+    Qt sends LanguageChange to every widget when a translator is installed or removed, so a widget that
+    sets its texts in `retranslate()` follows a language switch while the app runs.
+    """
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()  # type: ignore[attr-defined]
+        super().changeEvent(event)  # type: ignore[misc]
 
 
 class Translators:

@@ -37,6 +37,7 @@ from steward.catalogue.messages import render
 from steward.files import importer, template
 from steward.files.importer import Action, ImportPlan, ImportProblem, Severity
 from steward.workspace.journal import Cancelled
+from ui.operations import LatestRead
 from ui.progress import run_with_progress
 from ui.resources import icon
 from ui.session import Session
@@ -321,7 +322,7 @@ class ImportWizard(QWizard):
         self.failure: str | None = None
         self.rejected_file: Path | None = None
         self._job: Job | None = None
-        self._generation = 0
+        self._reading = LatestRead(session, self._read, self._read_failed, self)
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
         self.file_page = FilePage(self)
@@ -359,32 +360,22 @@ class ImportWizard(QWizard):
         self.cancel_reading()
         self.plan, self.failure = None, None
         self.preview_page.reading()
-        workspace, paths, language = self.session.workspace, list(self.paths), self.session.language
-
-        def read(job: Job) -> ImportPlan:
-            return importer.plan(workspace, paths, progress=job.progress, lang=language)
-
-        self._generation += 1
-        generation = self._generation
+        paths, language = list(self.paths), self.session.language
         # The outcome slots are connected by the runner before the job starts: a quick failure is not missed.
-        self._job = self.session.runner.read(read, lambda plan: self._read(generation, plan),
-                                             lambda error: self._read_failed(generation, error))
+        self._job = self._reading.run_with_progress(
+            lambda workspace, progress: importer.plan(workspace, paths, progress=progress, lang=language))
         self._job.progressed.connect(self.preview_page.set_progress)
 
     def cancel_reading(self) -> None:
         if self._job is not None and not self._job.done:
             self._job.cancel()
 
-    def _read(self, generation: int, plan: ImportPlan) -> None:
-        if generation != self._generation:
-            return  # an earlier reading, superseded
+    def _read(self, plan: ImportPlan) -> None:
         self.plan = plan
         self.preview_page.show_plan()
         self.plan_ready.emit()
 
-    def _read_failed(self, generation: int, error: BaseException) -> None:
-        if generation != self._generation:
-            return
+    def _read_failed(self, error: BaseException) -> None:
         language = self.session.language
         if isinstance(error, Cancelled):
             self.failure = self.tr("Reading was cancelled. Go back and choose the file again to retry.")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QEvent,
     QItemSelectionModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
@@ -33,23 +30,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from steward.catalogue.errors import StewardError
-from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD, Kind
 from steward.catalogue.operations import OpKind
-from steward.catalogue.vocabulary import label
-from steward.sync import pending
-from steward.sync.pending import PendingChange
-from steward.workspace import store
+from steward.sync.pending import PendingChange, pending_changes
+from steward.workspace import query
 from steward.workspace.workspace import Workspace
+from ui.change_list import ChangeDescriber, failure_text, fill, fit_columns, one_line
+from ui.i18n import Retranslating
+from ui.operations import LatestRead
 from ui.session import Session
-from ui.workers import Job
 
 Index = QModelIndex | QPersistentModelIndex
 
 EntryIdRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2
-
-MAX_COLUMN_WIDTH = 260
 
 # More changes than this are reverted on the write worker behind a progress dialog.
 LONG_REVERT = 200
@@ -67,30 +60,18 @@ class PendingRow:
 
 def read_pending(workspace: Workspace) -> list[PendingRow]:
     """Pending changes with their entries' codes and names and their data items' names."""
-    changes = pending.pending_changes(workspace)
-    entry_ids = list({c.entry_id for c in changes})
-    with_items = list({c.entry_id for c in changes if c.item_id})
-    names: dict[str, tuple[str, str]] = {}
-    items: dict[tuple[str, str], str] = {}
-    with workspace.reading() as conn:
-        db = conn.connection.driver_connection
-        for chunk in store.chunked(entry_ids):
-            sql = f"SELECT id, code, name FROM entries WHERE id IN ({store.placeholders(len(chunk))})"
-            names.update((i, (code, name)) for i, code, name in db.execute(sql, chunk))
-        for chunk in store.chunked(with_items):  # item ids are unique within their entry
-            sql = ("SELECT e.id, i.id, i.name FROM items i JOIN entries e ON e.pk = i.entry_pk "
-                   f"WHERE e.id IN ({store.placeholders(len(chunk))})")
-            items.update(((entry_id, item_id), item) for entry_id, item_id, item in db.execute(sql, chunk))
-    return [_row(c, names, items) for c in changes]
+    changes = pending_changes(workspace)
+    found = query.names(workspace, (c.entry_id for c in changes), items_of=(c.entry_id for c in changes if c.item_id))
+    return [_row(c, found) for c in changes]
 
 
-def _row(change: PendingChange, names: dict[str, tuple[str, str]], items: dict[tuple[str, str], str]) -> PendingRow:
-    code, name = names.get(change.entry_id, ("", ""))
+def _row(change: PendingChange, found: query.Names) -> PendingRow:
+    code, name = found.entries.get(change.entry_id, ("", ""))
     if not code and not name:  # an erased entry: its snapshot still names it
         snapshot = change.before if isinstance(change.before, dict) else change.after
         if isinstance(snapshot, dict):
             code, name = snapshot.get("code", ""), snapshot.get("name", "")
-    item_name = items.get((change.entry_id, change.item_id or ""), "")
+    item_name = found.items.get((change.entry_id, change.item_id or ""), "")
     if change.item_id and not item_name:  # a removed item: its snapshot names it
         for snapshot in (change.before, change.after):
             if isinstance(snapshot, dict) and snapshot.get("name"):
@@ -100,72 +81,6 @@ def _row(change: PendingChange, names: dict[str, tuple[str, str]], items: dict[t
         # Reverting a creation needs only the id; a fresh workspace holds thousands of these whole snapshots.
         change = replace(change, after=None)
     return PendingRow(change, code, name, item_name)
-
-
-def fill(template: str, *values: str) -> str:
-    """Put `values` into %1, %2 … in one pass, so a value that itself contains "%2" stays as typed."""
-    return re.sub(r"%(\d)", lambda m: values[int(m[1]) - 1] if 0 < int(m[1]) <= len(values) else m[0], template)
-
-
-class ChangeDescriber(QObject):
-    """Words for a recorded change: which field or data item, and its values with vocabulary labels.
-
-    Shared by the pending-changes and history views. Field and vocabulary labels come from the core in
-    the session's language; the words for whole-entry and data-item changes are translated here.
-    """
-
-    def __init__(self, session: Session, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-
-    def what(self, kind: OpKind, field: str | None, item_name: str = "") -> str:
-        lang = self.session.language
-        if kind in (OpKind.CREATE, OpKind.ERASE):
-            return self.tr("Whole entry")
-        if kind in (OpKind.ITEM_ADD, OpKind.ITEM_REMOVE):
-            return self.tr("Data item “%1”").replace("%1", item_name)
-        if kind is OpKind.ITEM_SET:
-            spec = ITEM_FIELD.get(field or "")
-            return fill(self.tr("Data item “%1”: %2"), item_name, spec.label(lang) if spec else field or "")
-        spec = ENTRY_FIELD.get(field or "")
-        return spec.label(lang) if spec else field or ""
-
-    def before(self, kind: OpKind, field: str | None, value: Any) -> str:
-        if kind is OpKind.CREATE:
-            return self.tr("(did not exist)")
-        if kind is OpKind.ERASE:
-            return self.tr("Existed")
-        if kind is OpKind.ITEM_ADD:
-            return self.tr("(no such data item)")
-        if kind is OpKind.ITEM_REMOVE:
-            return self.tr("Present")
-        return self.value(kind, field, value)
-
-    def after(self, kind: OpKind, field: str | None, value: Any) -> str:
-        if kind is OpKind.CREATE:
-            return self.tr("Created")
-        if kind is OpKind.ERASE:
-            return self.tr("Erased")
-        if kind is OpKind.ITEM_ADD:
-            return self.tr("Added")
-        if kind is OpKind.ITEM_REMOVE:
-            return self.tr("Removed")
-        return self.value(kind, field, value)
-
-    def value(self, kind: OpKind, field: str | None, value: Any) -> str:
-        """A field's value as a person reads it: vocabulary keys as labels, lists joined, blanks named."""
-        of_item = kind is OpKind.ITEM_SET
-        spec = (ITEM_FIELD if of_item else ENTRY_FIELD).get(field or "")
-        if value is None or value == "" or value == []:
-            # A data item's own sharing or open attribute left blank follows the entry's.
-            if of_item and field in ("sharing_type", "open_type"):
-                return self.tr("(as the entry)")
-            return self.tr("(empty)")
-        if spec is not None and spec.kind is Kind.VOCAB and isinstance(value, str):
-            return label(spec.vocabulary or "", value, self.session.language)
-        if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
-        return str(value)
 
 
 class PendingModel(QAbstractTableModel):
@@ -217,7 +132,7 @@ class PendingModel(QAbstractTableModel):
             return None
         if role in (Qt.ItemDataRole.DisplayRole, SortRole):
             text = self._text(found, index.column())
-            return text if role == SortRole else _one_line(text)
+            return text if role == SortRole else one_line(text)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._text(found, index.column()) or None
         if role == EntryIdRole:
@@ -237,13 +152,7 @@ class PendingModel(QAbstractTableModel):
         return self.describer.after(change.kind, change.field, change.after)
 
 
-def _one_line(text: str, limit: int = 120) -> str:
-    """Long texts (abstracts, conditions) on one line in the table; the tooltip has them whole."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-class PendingChangesDialog(QDialog):
+class PendingChangesDialog(Retranslating, QDialog):
     """Lists the pending changes; reverts the chosen ones (one undo step); double-click shows the entry."""
 
     entry_activated = Signal(str)  # the steward asked to see this entry in the main window
@@ -252,8 +161,7 @@ class PendingChangesDialog(QDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self._generation = 0
-        self._loading = False
+        self._reading = LatestRead(session, self._loaded, self._failed, self)
         self._stale = False
         self.model = PendingModel(session, self)
         self.proxy = QSortFilterProxyModel(self)
@@ -331,11 +239,6 @@ class PendingChangesDialog(QDialog):
         self._update_actions()
         self._show_status()
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     # Loading -----------------------------------------------------------------------------
 
     def _schedule_reload(self, *_args: object) -> None:
@@ -353,45 +256,27 @@ class PendingChangesDialog(QDialog):
     def reload(self) -> None:
         """Read the pending changes on a worker; a newer read makes older answers moot."""
         self._stale = False
-        self._generation += 1
-        self._loading = True
-        generation, workspace = self._generation, self.session.workspace
-
-        def read(_job: Job) -> tuple[int, list[PendingRow]]:
-            return generation, read_pending(workspace)
-
-        self.session.runner.read(read, self._loaded, self._failed)
+        self._reading.run(read_pending)
         self._show_status()
 
-    def _loaded(self, result: tuple[int, list[PendingRow]]) -> None:
-        generation, rows = result
-        if generation != self._generation:
-            return
-        self._loading = False
+    def _loaded(self, rows: list[PendingRow]) -> None:
         first_rows = self.model.rowCount() == 0
         self.model.set_rows(rows)
         if first_rows and rows:  # size the columns once; later the steward's own widths stay
-            self._fit_columns()
+            fit_columns(self.view, PendingModel.COLUMNS)
         self._update_actions()
         self._show_status()
         self.loaded.emit()
 
     def _failed(self, error: BaseException) -> None:
-        self._loading = False
-        message = error.message(self.session.language) if isinstance(error, StewardError) else str(error)
-        self.status.setText(self.tr("The pending changes could not be read: %1").replace("%1", message))
-
-    def _fit_columns(self) -> None:
-        # Measuring looks at the visible rows only (Qt samples them), so this stays quick on long lists.
-        for column in range(PendingModel.COLUMNS - 1):
-            self.view.resizeColumnToContents(column)
-            self.view.setColumnWidth(column, min(self.view.columnWidth(column), MAX_COLUMN_WIDTH))
+        self.status.setText(failure_text(self.tr("The pending changes could not be read: %1"), error,
+                                         self.session.language))
 
     def is_loading(self) -> bool:
-        return self._loading
+        return self._reading.loading
 
     def _show_status(self) -> None:
-        if self._loading and not self.model.rowCount():
+        if self._reading.loading and not self.model.rowCount():
             self.status.setText(self.tr("Reading the pending changes…"))
             return
         count = self.model.rowCount()

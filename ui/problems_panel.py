@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStyle, QVBoxLayout, QWidget
 
 from steward.catalogue.rules import Problem, Severity
+from ui.i18n import Retranslating
 from ui.resources import icon
 
 ProblemIndexRole = Qt.ItemDataRole.UserRole + 1
@@ -17,7 +18,7 @@ SeverityRole = Qt.ItemDataRole.UserRole + 2
 MARKERS = {Severity.ERROR: "✗", Severity.WARNING: "!"}
 
 
-class ProblemsPanel(QWidget):
+class ProblemsPanel(Retranslating, QWidget):
     """Errors first, then warnings, each with its message in the core's language."""
 
     problem_activated = Signal(str, object)  # field, item id (None for a field of the entry)
@@ -94,8 +95,3 @@ class ProblemsPanel(QWidget):
     def retranslate(self) -> None:
         self.list.setAccessibleName(self.tr("Problems of the entry"))
         self._show_summary()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QUrl, Signal
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.i18n import Retranslating
 from ui.settings import Settings
 
 # A host name (RFC 1123 labels, internationalised names typed as they are) or an IPv4/bracketed IPv6 address.
@@ -71,7 +72,7 @@ def is_valid_proxy(text: str) -> bool:
         and not url.hasFragment()
 
 
-class SettingsDialog(QDialog):
+class SettingsDialog(Retranslating, QDialog):
     """Edits the preferences; OK writes them, and announces a new language so the window switches at once."""
 
     language_changed = Signal(str)  # 'system', 'zh_CN' or 'en'
@@ -172,11 +173,6 @@ class SettingsDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("OK"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         self._validate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def _load(self) -> None:
         self.language_combo.setCurrentIndex(max(self.language_combo.findData(self.settings.language), 0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -242,6 +242,49 @@ def find_entry(workspace: Workspace, key: str) -> Entry:
 def problems_of(workspace: Workspace, entry_id: str) -> list[Problem]:
     with workspace.reading() as conn:
         return store.stored_problems(conn, entry_id)
+
+
+def entry_pk(workspace: Workspace, entry_id: str) -> int | None:
+    """The row key of entry `entry_id` (what the catalogue table is ordered by), None once it is erased."""
+    with workspace.reading() as conn:
+        return store.pks_for_ids(conn, [entry_id]).get(entry_id)
+
+
+def entry_ids(workspace: Workspace, pks: Sequence[int]) -> list[str]:
+    """The ids of the entries with these row keys, in the order given (erased ones are left out)."""
+    with workspace.reading() as conn:
+        found = {pk: entry_id for entry_id, pk in store.ids_for_pks(conn, pks).items()}
+    return [found[pk] for pk in pks if pk in found]
+
+
+@dataclass(frozen=True)
+class Names:
+    """What entries and their data items are called now, to show beside changes recorded by id."""
+
+    entries: dict[str, tuple[str, str]]  # entry id -> (code, name)
+    items: dict[tuple[str, str], str]  # (entry id, item id) -> name; item ids are unique within their entry
+
+    def items_of(self, entry_id: str) -> dict[str, str]:
+        return {item_id: name for (owner, item_id), name in self.items.items() if owner == entry_id}
+
+
+def names(workspace: Workspace, ids: Iterable[str], items_of: Iterable[str] = ()) -> Names:
+    """The codes and names of the entries `ids` and the names of the data items of the entries `items_of`.
+
+    Entries no longer present are left out (the journal's snapshots still name them).
+    """
+    entries: dict[str, tuple[str, str]] = {}
+    items: dict[tuple[str, str], str] = {}
+    with workspace.reading() as conn:
+        db = conn.connection.driver_connection
+        for chunk in store.chunked(list(set(ids))):
+            sql = f"SELECT id, code, name FROM entries WHERE id IN ({store.placeholders(len(chunk))})"
+            entries.update((i, (code, name)) for i, code, name in db.execute(sql, chunk))
+        for chunk in store.chunked(list(set(items_of))):
+            sql = ("SELECT e.id, i.id, i.name FROM items i JOIN entries e ON e.pk = i.entry_pk "
+                   f"WHERE e.id IN ({store.placeholders(len(chunk))})")
+            items.update(((entry_id, item_id), name) for entry_id, item_id, name in db.execute(sql, chunk))
+    return Names(entries, items)
 
 
 @dataclass(frozen=True)

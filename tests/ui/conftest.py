@@ -10,8 +10,10 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from steward import sample
-from steward.workspace import journal
+from steward.catalogue.model import DataItem, Entry
+from steward.workspace import journal, query
 from steward.workspace.workspace import Workspace
+from ui.entry_editor import EntryEditor
 from ui.session import Session
 from ui.settings import Settings
 
@@ -38,3 +40,48 @@ def session(qapp, sample_workspace, settings):
     s = Session(sample_workspace, settings)
     yield s
     s.runner.wait_all()
+
+
+@pytest.fixture
+def editor(qtbot, session):
+    widget = EntryEditor(session)
+    qtbot.addWidget(widget)
+    widget.resize(700, 900)
+    return widget
+
+
+def make_entry(workspace, **fields) -> str:
+    """A clean entry (no problems) with `fields` changed, stored outside the undo stack; returns its id."""
+    values = dict(
+        classification="319002",
+        name="企业登记信息",
+        code="319002/000901",
+        provider=DEPARTMENT.name,
+        provider_code=DEPARTMENT.code,
+        abstract="记录企业登记的基本情况",
+        format_category="database",
+        format_type="MySQL",
+        sharing_type="unconditional",
+        sharing_method_category="platform",
+        sharing_method_type="interface",
+        open_type="unconditional",
+        update_frequency="daily",
+        published="2020-05-01",
+        items=[DataItem(name="企业名称", data_type="C", length=200, position=1),
+               DataItem(name="成立日期", data_type="D", position=2)],
+    )
+    values.update(fields)
+    entry = Entry(**values)
+    journal.apply(workspace, [journal.CreateEntry(entry)], reason="test")
+    return entry.id
+
+
+def ids_where(workspace, where: str = "1", limit: int = 5) -> list[str]:
+    """Ids of the first entries (in the order they were made) matching an SQL condition on `entries`."""
+    with workspace.reading() as conn:
+        return list(conn.exec_driver_sql(f"SELECT id FROM entries WHERE {where} ORDER BY pk LIMIT {limit}").scalars())
+
+
+def first_entry(workspace, where: str = "1") -> Entry:
+    """The first entry matching an SQL condition on `entries`."""
+    return query.get_entry(workspace, ids_where(workspace, where, 1)[0])

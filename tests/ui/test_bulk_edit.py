@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from steward.catalogue.operations import OpKind
 from steward.workspace import bulk, journal
+from tests.ui.conftest import ids_where
 from ui.bulk_edit import BulkEditDialog
-
-
-def _ids_where(workspace, where: str, limit: int = 5) -> list[str]:
-    with workspace.reading() as conn:
-        return list(conn.exec_driver_sql(f"SELECT id FROM entries WHERE {where} ORDER BY pk LIMIT {limit}").scalars())
 
 
 def _values(workspace, field: str, ids: list[str]) -> dict[str, object]:
@@ -26,7 +22,7 @@ def _dialog(qtbot, session, ids: list[str]) -> BulkEditDialog:
 
 def test_sets_the_value_on_every_entry_and_one_undo_restores_them(qtbot, session):
     ws = session.workspace
-    ids = _ids_where(ws, "update_frequency != 'quarterly'", 6)
+    ids = ids_where(ws, "update_frequency != 'quarterly'", 6)
     assert len(ids) == 6
     before = _values(ws, "update_frequency", ids)
     dialog = _dialog(qtbot, session, ids)
@@ -46,8 +42,8 @@ def test_sets_the_value_on_every_entry_and_one_undo_restores_them(qtbot, session
 
 def test_entries_already_at_the_value_are_left_out(qtbot, session):
     ws = session.workspace
-    same = _ids_where(ws, "update_frequency = 'daily'", 2)
-    other = _ids_where(ws, "update_frequency != 'daily'", 3)
+    same = ids_where(ws, "update_frequency = 'daily'", 2)
+    other = ids_where(ws, "update_frequency != 'daily'", 3)
     dialog = _dialog(qtbot, session, same + other)
     dialog.set_field("update_frequency")
     dialog.set_value("daily")
@@ -64,7 +60,7 @@ def test_entries_already_at_the_value_are_left_out(qtbot, session):
 
 def test_tightening_requires_a_reason_and_stores_it(qtbot, session):
     ws = session.workspace
-    ids = _ids_where(ws, "sharing_type = 'unconditional'", 3) + _ids_where(ws, "sharing_type = 'conditional'", 2)
+    ids = ids_where(ws, "sharing_type = 'unconditional'", 3) + ids_where(ws, "sharing_type = 'conditional'", 2)
     dialog = _dialog(qtbot, session, ids)
     dialog.set_field("sharing_type")
     dialog.set_value("conditional")
@@ -89,7 +85,7 @@ def test_tightening_requires_a_reason_and_stores_it(qtbot, session):
 
 def test_loosening_does_not_ask_for_a_reason(qtbot, session):
     ws = session.workspace
-    ids = _ids_where(ws, "open_type = 'not_open' AND sharing_type != 'not_shared'", 3)
+    ids = ids_where(ws, "open_type = 'not_open' AND sharing_type != 'not_shared'", 3)
     assert ids
     dialog = _dialog(qtbot, session, ids)
     dialog.set_field("open_type")
@@ -106,7 +102,7 @@ def test_loosening_does_not_ask_for_a_reason(qtbot, session):
 
 def test_vocabulary_values_are_shown_with_core_labels(qtbot, session):
     session.language = "zh"
-    dialog = _dialog(qtbot, session, _ids_where(session.workspace, "1", 2))
+    dialog = _dialog(qtbot, session, ids_where(session.workspace, "1", 2))
     dialog.set_field("sharing_type")
     labels = [dialog.value_combo.itemText(n) for n in range(dialog.value_combo.count())]
     assert labels == ["无条件共享", "有条件共享", "不予共享"]
@@ -115,7 +111,7 @@ def test_vocabulary_values_are_shown_with_core_labels(qtbot, session):
 
 def test_classification_must_be_valid_and_shows_its_levels(qtbot, session):
     ws = session.workspace
-    ids = _ids_where(ws, "classification != '202003'", 2)
+    ids = ids_where(ws, "classification != '202003'", 2)
     dialog = _dialog(qtbot, session, ids)
     dialog.set_field("classification")
     assert dialog.classification_edit.isVisibleTo(dialog)
@@ -131,7 +127,7 @@ def test_classification_must_be_valid_and_shows_its_levels(qtbot, session):
 
 
 def test_letters_cannot_be_typed_into_the_classification(qtbot, session):
-    dialog = _dialog(qtbot, session, _ids_where(session.workspace, "1", 1))
+    dialog = _dialog(qtbot, session, ids_where(session.workspace, "1", 1))
     dialog.set_field("classification")
     qtbot.keyClicks(dialog.classification_edit, "4ab2x")  # only the 2 can start a classification
     assert dialog.classification_edit.text() == "2"
@@ -139,7 +135,7 @@ def test_letters_cannot_be_typed_into_the_classification(qtbot, session):
 
 
 def test_nothing_to_change_keeps_ok_disabled(qtbot, session):
-    ids = _ids_where(session.workspace, "update_frequency = 'monthly'", 3)
+    ids = ids_where(session.workspace, "update_frequency = 'monthly'", 3)
     dialog = _dialog(qtbot, session, ids)
     dialog.set_field("update_frequency")
     dialog.set_value("monthly")
@@ -149,8 +145,8 @@ def test_nothing_to_change_keeps_ok_disabled(qtbot, session):
 
 def test_core_bulk_changes_counts_tightening(session):
     ws = session.workspace
-    loose = _ids_where(ws, "open_type = 'unconditional'", 4)
-    closed = _ids_where(ws, "open_type = 'not_open'", 2)
+    loose = ids_where(ws, "open_type = 'unconditional'", 4)
+    closed = ids_where(ws, "open_type = 'not_open'", 2)
     with ws.reading() as conn:
         changes, tightening = bulk.bulk_changes(conn, [*loose, *closed, "no-such-id"], "open_type", "not_open")
     assert {c.entry_id for c in changes} == set(loose)
@@ -163,7 +159,7 @@ def test_labels_follow_a_language_change(qtbot, session):
     from PySide6.QtCore import QCoreApplication, QEvent
 
     session.language = "zh"
-    dialog = _dialog(qtbot, session, _ids_where(session.workspace, "1", 2))
+    dialog = _dialog(qtbot, session, ids_where(session.workspace, "1", 2))
     dialog.set_field("open_type")
     dialog.set_value("conditional")
     session.language = "en"
@@ -176,6 +172,6 @@ def test_labels_follow_a_language_change(qtbot, session):
 def test_every_input_has_an_accessible_name(qtbot, session):
     from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit
 
-    dialog = _dialog(qtbot, session, _ids_where(session.workspace, "1", 1))
+    dialog = _dialog(qtbot, session, ids_where(session.workspace, "1", 1))
     inputs = dialog.findChildren(QComboBox) + dialog.findChildren(QLineEdit) + dialog.findChildren(QPlainTextEdit)
     assert inputs and all(w.accessibleName() for w in inputs)

@@ -13,46 +13,12 @@ from steward.catalogue.model import ENTRY_FIELDS, DataItem, Entry
 from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label
 from steward.workspace import journal, query
-from tests.ui.conftest import DEPARTMENT
+from tests.ui.conftest import DEPARTMENT, make_entry
 from ui import entry_editor
 from ui.entry_editor import EntryEditor
 from ui.items_model import ItemsModel
 from ui.problems_panel import SeverityRole
 from ui.reason_dialog import ReasonDialog
-
-
-def make_entry(workspace, **fields) -> str:
-    """A clean entry (no problems) with `fields` changed, stored outside the undo stack."""
-    values = dict(
-        classification="319002",
-        name="企业登记信息",
-        code="319002/000901",
-        provider=DEPARTMENT.name,
-        provider_code=DEPARTMENT.code,
-        abstract="记录企业登记的基本情况",
-        format_category="database",
-        format_type="MySQL",
-        sharing_type="unconditional",
-        sharing_method_category="platform",
-        sharing_method_type="interface",
-        open_type="unconditional",
-        update_frequency="daily",
-        published="2020-05-01",
-        items=[DataItem(name="企业名称", data_type="C", length=200, position=1),
-               DataItem(name="成立日期", data_type="D", position=2)],
-    )
-    values.update(fields)
-    entry = Entry(**values)
-    journal.apply(workspace, [journal.CreateEntry(entry)], reason="test")
-    return entry.id
-
-
-@pytest.fixture
-def editor(qtbot, session):
-    widget = EntryEditor(session)
-    qtbot.addWidget(widget)
-    widget.resize(700, 900)
-    return widget
 
 
 @pytest.fixture

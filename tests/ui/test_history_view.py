@@ -8,15 +8,10 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from steward.workspace import journal, query
+from steward.workspace import journal
 from steward.workspace.journal import RemoveItem, SetField
+from tests.ui.conftest import first_entry
 from ui.history_view import HistoryDialog, HistoryModel, local_time
-
-
-def _entry(workspace, where: str = "1"):
-    with workspace.reading() as conn:
-        entry_id = conn.exec_driver_sql(f"SELECT id FROM entries WHERE {where} ORDER BY pk LIMIT 1").scalar_one()
-    return query.get_entry(workspace, entry_id)
 
 
 def _dialog(qtbot, session, entry_id: str) -> HistoryDialog:
@@ -33,7 +28,7 @@ def _row(model: HistoryModel, row: int, parent=None) -> list[str]:
 
 def test_shows_edits_newest_first_with_author_reason_and_labels(qtbot, session):
     session.language = "zh"
-    entry = _entry(session.workspace, "sharing_type = 'unconditional'")
+    entry = first_entry(session.workspace, "sharing_type = 'unconditional'")
     session.apply([SetField(entry.id, "name", "新名称")], "Rename")
     session.apply([SetField(entry.id, "sharing_type", "not_shared")], "Tighten", reason="涉及个人隐私")
     dialog = _dialog(qtbot, session, entry.id)
@@ -57,7 +52,7 @@ def test_shows_edits_newest_first_with_author_reason_and_labels(qtbot, session):
 
 def test_an_edit_of_several_fields_is_one_branch(qtbot, session):
     session.language = "en"
-    entry = _entry(session.workspace)
+    entry = first_entry(session.workspace)
     session.apply([SetField(entry.id, "abstract", "Short"), SetField(entry.id, "update_frequency", "weekly"),
                    RemoveItem(entry.id, entry.items[0].id)], "Several")
     dialog = _dialog(qtbot, session, entry.id)
@@ -75,7 +70,7 @@ def test_an_edit_of_several_fields_is_one_branch(qtbot, session):
 
 
 def test_follows_the_entry_as_it_changes(qtbot, session):
-    entry = _entry(session.workspace)
+    entry = first_entry(session.workspace)
     dialog = _dialog(qtbot, session, entry.id)
     assert dialog.model.rowCount() == 1
     with qtbot.waitSignal(dialog.loaded, timeout=5000):
@@ -88,7 +83,7 @@ def test_follows_the_entry_as_it_changes(qtbot, session):
 
 
 def test_state_shows_synced_operations(qtbot, session):
-    entry = _entry(session.workspace)
+    entry = first_entry(session.workspace)
     with session.workspace.writing() as conn:  # what a sync will do; sync itself is not written yet
         conn.exec_driver_sql("UPDATE operations SET state = 'synced'")
     session.apply([SetField(entry.id, "published", "2024-01-01")], "Date")
@@ -97,7 +92,7 @@ def test_state_shows_synced_operations(qtbot, session):
 
 
 def test_models_pass_qtmodeltester(qtmodeltester, qtbot, session):
-    entry = _entry(session.workspace)
+    entry = first_entry(session.workspace)
     session.apply([SetField(entry.id, "abstract", "A"), SetField(entry.id, "related_codes", ["202003/000009"])], "Two")
     session.apply([SetField(entry.id, "open_type", None)], "One")
     dialog = _dialog(qtbot, session, entry.id)
@@ -120,7 +115,7 @@ def test_local_time_is_readable_and_local(monkeypatch):
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_an_erased_entry_still_has_its_history(qtbot, session, language):
     session.language = language
-    entry = _entry(session.workspace)
+    entry = first_entry(session.workspace)
     session.apply([journal.EraseEntry(entry.id)], "Erase")
     dialog = _dialog(qtbot, session, entry.id)
     assert dialog.model.rowCount() == 2
@@ -131,7 +126,7 @@ def test_labels_follow_a_language_change(qtbot, session):
     from PySide6.QtCore import QCoreApplication, QEvent
 
     session.language = "zh"
-    entry = _entry(session.workspace)
+    entry = first_entry(session.workspace)
     session.apply([SetField(entry.id, "update_frequency", "irregular")], "Irregular")
     dialog = _dialog(qtbot, session, entry.id)
     assert _row(dialog.model, 0)[HistoryModel.WHAT] == "更新周期"

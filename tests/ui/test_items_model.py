@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QComboBox, QSpinBox, QStyleOptionViewItem
 
-from steward.catalogue.model import DataItem, Entry
+from steward.catalogue.model import DataItem
 from steward.catalogue.operations import OpKind
 from steward.workspace import journal, query
-from tests.ui.conftest import DEPARTMENT
+from tests.ui import conftest
 from ui.entry_editor import EntryEditor
 from ui.items_model import ItemIdRole, ItemsModel, SeverityRole
 
 
 def make_entry(workspace, items: list[DataItem] | None = None) -> str:
-    entry = Entry(
-        classification="319002", name="企业登记信息", code="319002/000901", provider=DEPARTMENT.name,
-        provider_code=DEPARTMENT.code, abstract="摘要", format_category="database", format_type="MySQL",
-        sharing_type="conditional", sharing_conditions="经审批", sharing_method_category="platform",
-        sharing_method_type="interface", open_type="not_open", update_frequency="daily", published="2020-05-01",
+    """An entry shared on conditions and not open, so its data items' own attributes can differ from it."""
+    return conftest.make_entry(
+        workspace, abstract="摘要", sharing_type="conditional", sharing_conditions="经审批", open_type="not_open",
         items=items if items is not None else [
             DataItem(name="企业名称", data_type="C", length=200, position=1),
             DataItem(name="统一社会信用代码", data_type="C", length=18, position=2),
             DataItem(name="成立日期", data_type="D", position=3),
         ],
     )
-    journal.apply(workspace, [journal.CreateEntry(entry)], reason="test")
-    return entry.id
-
-
-@pytest.fixture
-def editor(qtbot, session):
-    widget = EntryEditor(session)
-    qtbot.addWidget(widget)
-    return widget
 
 
 def names(session, entry_id) -> list[str]:

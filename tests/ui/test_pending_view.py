@@ -11,7 +11,9 @@ from steward.sync import pending
 from steward.workspace import journal, query
 from steward.workspace.journal import AddItem, RemoveItem, SetField, SetItemField
 from tests.helpers import accept_pending
-from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow, fill
+from tests.ui.conftest import first_entry
+from ui.change_list import fill
+from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow
 
 
 @pytest.fixture
@@ -19,12 +21,6 @@ def synced(session):
     """The exchange accepted everything (the real accept path of a sync, without the network)."""
     accept_pending(session.workspace)
     return session
-
-
-def _first_entry(workspace, where: str = "1"):
-    with workspace.reading() as conn:
-        entry_id = conn.exec_driver_sql(f"SELECT id FROM entries WHERE {where} ORDER BY pk LIMIT 1").scalar_one()
-    return query.get_entry(workspace, entry_id)
 
 
 def _dialog(qtbot, session) -> PendingChangesDialog:
@@ -42,7 +38,7 @@ def _texts(dialog: PendingChangesDialog) -> list[list[str]]:
 
 def test_lists_a_change_with_before_and_after_labels(qtbot, synced):
     synced.language = "zh"
-    entry = _first_entry(synced.workspace, "sharing_type = 'unconditional'")
+    entry = first_entry(synced.workspace, "sharing_type = 'unconditional'")
     dialog = _dialog(qtbot, synced)
     assert dialog.model.rowCount() == 0
     assert "Nothing changed" in dialog.status.text()
@@ -55,8 +51,8 @@ def test_lists_a_change_with_before_and_after_labels(qtbot, synced):
 
 def test_revert_restores_the_value_and_the_row_disappears(qtbot, synced):
     ws = synced.workspace
-    entry = _first_entry(ws, "update_frequency != 'weekly'")
-    other = _first_entry(ws, f"id != '{entry.id}'")
+    entry = first_entry(ws, "update_frequency != 'weekly'")
+    other = first_entry(ws, f"id != '{entry.id}'")
     synced.apply([SetField(entry.id, "update_frequency", "weekly")], "Set frequency")
     synced.apply([SetField(other.id, "name", other.name + " (renamed)")], "Rename")
     dialog = _dialog(qtbot, synced)
@@ -78,7 +74,7 @@ def test_revert_restores_the_value_and_the_row_disappears(qtbot, synced):
 
 def test_reverting_several_changes_is_one_undo_step(qtbot, synced):
     ws = synced.workspace
-    entry = _first_entry(ws, "open_type = 'unconditional' AND sharing_type = 'unconditional'")
+    entry = first_entry(ws, "open_type = 'unconditional' AND sharing_type = 'unconditional'")
     synced.apply([SetField(entry.id, "open_type", "not_open")], "Close", reason="personal data")
     synced.apply([SetField(entry.id, "abstract", "New abstract")], "Abstract")
     dialog = _dialog(qtbot, synced)
@@ -99,7 +95,7 @@ def test_reverting_several_changes_is_one_undo_step(qtbot, synced):
 def test_data_item_and_whole_entry_changes_are_described_in_words(qtbot, synced):
     synced.language = "en"
     ws = synced.workspace
-    entry = _first_entry(ws)
+    entry = first_entry(ws)
     first, second = entry.items[0], entry.items[1]
     synced.apply([SetItemField(entry.id, first.id, "data_type", "N")], "Type")
     synced.apply([RemoveItem(entry.id, second.id)], "Remove")
@@ -126,7 +122,7 @@ def test_a_new_entry_shows_as_created(qtbot, session):
 
 
 def test_double_click_asks_to_show_the_entry(qtbot, synced):
-    entry = _first_entry(synced.workspace)
+    entry = first_entry(synced.workspace)
     synced.apply([SetField(entry.id, "abstract", "Changed")], "Abstract")
     dialog = _dialog(qtbot, synced)
     qtbot.waitExposed(dialog)
@@ -140,7 +136,7 @@ def test_double_click_asks_to_show_the_entry(qtbot, synced):
 
 
 def test_enter_on_a_row_asks_to_show_the_entry(qtbot, synced):
-    entry = _first_entry(synced.workspace)
+    entry = first_entry(synced.workspace)
     synced.apply([SetField(entry.id, "abstract", "Changed")], "Abstract")
     dialog = _dialog(qtbot, synced)
     qtbot.waitExposed(dialog)
@@ -155,7 +151,7 @@ def test_enter_on_a_row_asks_to_show_the_entry(qtbot, synced):
 
 def test_model_passes_qtmodeltester(qtmodeltester, qtbot, synced):
     ws = synced.workspace
-    entry = _first_entry(ws)
+    entry = first_entry(ws)
     synced.apply([SetField(entry.id, "related_codes", ["202003/000001", "202003/000002"])], "Related")
     synced.apply([SetField(entry.id, "sharing_type", None)], "Blank")
     dialog = _dialog(qtbot, synced)
@@ -170,8 +166,8 @@ def test_empty_model_passes_qtmodeltester(qtmodeltester, session):
 
 def test_sorting_by_a_column_keeps_revert_on_the_right_change(qtbot, synced):
     ws = synced.workspace
-    a = _first_entry(ws)
-    b = _first_entry(ws, f"id != '{a.id}'")
+    a = first_entry(ws)
+    b = first_entry(ws, f"id != '{a.id}'")
     synced.apply([SetField(a.id, "name", "Zzz")], "A")
     synced.apply([SetField(b.id, "name", "Aaa")], "B")
     dialog = _dialog(qtbot, synced)
@@ -189,11 +185,11 @@ def test_pending_row_names_an_erased_entry_from_its_snapshot(session):
     from ui.pending_view import _row
 
     change = pending.PendingChange("e1", OpKind.ERASE, None, None, {"code": "1/1", "name": "N"}, None, 1, 9)
-    assert _row(change, {}, {}) == PendingRow(change, "1/1", "N", "")
+    assert _row(change, query.Names({}, {})) == PendingRow(change, "1/1", "N", "")
 
 
 def test_a_hidden_dialog_reads_again_when_shown(qtbot, synced):
-    entry = _first_entry(synced.workspace)
+    entry = first_entry(synced.workspace)
     dialog = _dialog(qtbot, synced)
     dialog.hide()
     synced.apply([SetField(entry.id, "abstract", "Changed")], "Abstract")
@@ -208,7 +204,7 @@ def test_retranslates_labels_on_language_change(qtbot, synced):
     from PySide6.QtCore import QCoreApplication, QEvent
 
     synced.language = "zh"
-    entry = _first_entry(synced.workspace, "update_frequency != 'weekly'")
+    entry = first_entry(synced.workspace, "update_frequency != 'weekly'")
     synced.apply([SetField(entry.id, "update_frequency", "weekly")], "Weekly")
     dialog = _dialog(qtbot, synced)
     assert _texts(dialog)[0][2:] == ["更新周期", entry_label(entry.update_frequency, "zh"), "每周"]

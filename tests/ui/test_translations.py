@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTranslator
+from PySide6.QtCore import QEvent, QTranslator
+from PySide6.QtWidgets import QApplication, QLabel
+
+from ui.i18n import Retranslating
 
 ROOT = Path(__file__).resolve().parents[2]
 UI = ROOT / "ui"
@@ -253,3 +256,16 @@ def test_no_bare_user_visible_strings_in_ui():
     found = [hit for path in sorted(UI.glob("*.py"))
              for hit in bare_strings(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))]
     assert not found, "wrap these in self.tr() or QCoreApplication.translate():\n" + "\n".join(found)
+
+
+def test_a_retranslating_widget_retranslates_on_language_change_only(qtbot):
+    class Label(Retranslating, QLabel):
+        def retranslate(self) -> None:
+            self.setText(f"{self.text()}+")
+
+    label = Label()
+    qtbot.addWidget(label)
+    QApplication.sendEvent(label, QEvent(QEvent.Type.FontChange))
+    assert label.text() == ""
+    QApplication.sendEvent(label, QEvent(QEvent.Type.LanguageChange))
+    assert label.text() == "+"
