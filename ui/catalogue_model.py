@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from steward.catalogue.vocabulary import label
+from steward.catalogue.vocabulary import Status, label
 from steward.workspace import query
 from steward.workspace.query import EntryFilter, EntryRow, SortKey
 from ui import operations
@@ -162,9 +162,9 @@ class CatalogueModel(QAbstractTableModel):
             return row.error_count
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
-        if role == Qt.ItemDataRole.ForegroundRole and row.status == "retired":
+        if role == Qt.ItemDataRole.ForegroundRole and row.status == Status.RETIRED:
             return QBrush(QColor("#888888"))
-        if role == Qt.ItemDataRole.FontRole and row.status == "retired":
+        if role == Qt.ItemDataRole.FontRole and row.status == Status.RETIRED:
             font = QFont()
             font.setStrikeOut(True)
             return font
@@ -195,7 +195,7 @@ class CatalogueModel(QAbstractTableModel):
             return self.tr("%n problem(s), %1 error(s)", "", row.problem_count).replace("%1", str(row.error_count))
         if column == self.CHANGED and row.dirty:
             return self.tr("Changed since the last sync")
-        if row.status == "retired":
+        if row.status == Status.RETIRED:
             return self.tr("Retired")
         return None
 
@@ -206,4 +206,4 @@ class CatalogueModel(QAbstractTableModel):
 
 
 def _gone(pk: int) -> EntryRow:
-    return EntryRow(pk, "", "", "", None, None, None, "", "active", 0, 0, False)
+    return EntryRow(pk, "", "", "", None, None, None, "", Status.ACTIVE, 0, 0, False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QVBoxLayout, QWidget
 
-from steward.catalogue.vocabulary import vocabulary
+from steward.catalogue.vocabulary import Status, vocabulary
 from steward.workspace.query import EntryFilter
 from ui.i18n import Retranslating
 
@@ -73,7 +73,7 @@ class FilterPanel(Retranslating, QWidget):
             update_frequencies=chosen("update_frequency"),
             has_problems=True if self.problems_box.isChecked() else None,
             changed=self.changed_box.isChecked(),
-            statuses=frozenset({"active"}) if self.hide_retired_box.isChecked() else frozenset(),
+            statuses=frozenset({Status.ACTIVE}) if self.hide_retired_box.isChecked() else frozenset(),
         )
 
     def clear(self) -> None:

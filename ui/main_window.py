@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from steward import __version__
 from steward.catalogue.model import Entry
+from steward.catalogue.vocabulary import Status
 from steward.files.exporter import ExportResult
 from steward.sync import identity, syncer
 from steward.workspace import drafts, query
@@ -366,8 +367,8 @@ class MainWindow(Retranslating, QMainWindow):
         has_entry = row is not None and bool(row.id)
         self.duplicate_action.setEnabled(has_entry)
         self.history_action.setEnabled(has_entry)
-        self.retire_action.setEnabled(has_entry and row is not None and row.status != "retired")
-        self.restore_action.setEnabled(has_entry and row is not None and row.status == "retired")
+        self.retire_action.setEnabled(has_entry and row is not None and row.status != Status.RETIRED)
+        self.restore_action.setEnabled(has_entry and row is not None and row.status == Status.RETIRED)
         self.erase_action.setEnabled(has_entry)
 
     # Entry actions --------------------------------------------------------------------
@@ -407,12 +408,12 @@ class MainWindow(Retranslating, QMainWindow):
         reason = ReasonDialog.ask(self.tr("Retiring keeps the entry on record but withdraws it from the catalogue."),
                                   self)
         if reason is not None:
-            self.session.apply([SetField(entry_id, "status", "retired")], self.tr("Retire entry"), reason=reason)
+            self.session.apply([SetField(entry_id, "status", Status.RETIRED)], self.tr("Retire entry"), reason=reason)
 
     def restore_entry(self) -> None:
         entry_id = self.current_entry_id()
         if entry_id:
-            self.session.apply([SetField(entry_id, "status", "active")], self.tr("Restore entry"))
+            self.session.apply([SetField(entry_id, "status", Status.ACTIVE)], self.tr("Restore entry"))
 
     def erase_entry(self) -> None:
         entry_id = self.current_entry_id()

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from steward.catalogue.model import DataItem, Entry, item_order
+from steward.catalogue.operations import OpKind
 from steward.sync.changeset import entry_document, entry_from_document
 from steward.workspace import store
 from steward.workspace.store import chunked, placeholders
@@ -159,14 +160,14 @@ def build_missing(conn: Connection, department_code: str) -> int:
 
 
 def _take_back(entry: Entry, kind: str, field: str | None, item_id: str | None, old: Any) -> None:
-    if kind == "set" and field:
+    if kind == OpKind.SET and field:
         setattr(entry, field, old)
-    elif kind == "item_set" and field:
+    elif kind == OpKind.ITEM_SET and field:
         item = entry.item(item_id or "")
         if item is not None:
             setattr(item, field, old)
-    elif kind == "item_add":
+    elif kind == OpKind.ITEM_ADD:
         entry.items = [i for i in entry.items if i.id != item_id]
-    elif kind == "item_remove" and old:
+    elif kind == OpKind.ITEM_REMOVE and old:
         entry.items.append(DataItem.from_dict(old))
     entry.items.sort(key=item_order)
