@@ -116,7 +116,7 @@ class Syncer:
         self.keys: dict[str, dict[str, Any]] = {}
 
     def run(self) -> SyncReport:
-        with collector.paced_for_bulk_work():
+        with collector.paced_for_bulk_work(), self.client.attempt():
             return self._run()
 
     def _run(self) -> SyncReport:

@@ -1,10 +1,15 @@
 """A programmable HTTP proxy in front of a real exchange: to hold a push, drop a connection or tamper with answers.
 
-Tests use it to play a network that fails at the worst moment, or an exchange that lies.
+Tests use it to play a network that fails at the worst moment, or an exchange that lies. It also
+works as an office's forward proxy (absolute URLs and CONNECT tunnels), asking for a login when
+given one (`auth`): 407 with Proxy-Authenticate until the right Proxy-Authorization comes.
 """
 
 from __future__ import annotations
 
+import base64
+import select
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,8 +26,10 @@ ResponseHook = Callable[[str, str, int, bytes], bytes]
 
 
 class Proxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str = "", auth: tuple[str, str] | None = None) -> None:
         self.upstream = upstream
+        self.auth = auth
+        self.headers: list[dict[str, str]] = []  # every request's headers, in order
         self.on_request: RequestHook = lambda _m, _p, _b: "forward"
         self.on_response: ResponseHook = lambda _m, _p, _s, body: body
         self.requests: list[tuple[str, str]] = []  # every request seen: (method, path)
@@ -38,6 +45,10 @@ class Proxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 proxy.requests.append((self.command, self.path))
+                proxy.headers.append(dict(self.headers.items()))
+                if not self._logged_in():
+                    return
+                target = self.path if self.path.startswith("http") else proxy.upstream + self.path
                 action = proxy.on_request(self.command, self.path, body)
                 if action == "drop":
                     self.close_connection = True
@@ -46,10 +57,11 @@ class Proxy:
                 if isinstance(action, int):
                     self._answer(action, b'{"error": {"code": "proxy", "message": "injected", "details": []}}')
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length", "proxy-authorization")}
                 try:
-                    answer = requests.request(self.command, proxy.upstream + self.path, data=body or None,
-                                              headers=headers, timeout=60)
+                    answer = requests.request(self.command, target, data=body or None, headers=headers,
+                                              timeout=60, proxies={"http": "", "https": ""})
                 except requests.ConnectionError:
                     self.close_connection = True
                     self.connection.close()
@@ -63,6 +75,34 @@ class Proxy:
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
                 self.wfile.write(content)
+
+            def _logged_in(self) -> bool:
+                if proxy.auth is None:
+                    return True
+                login = base64.b64encode(":".join(proxy.auth).encode()).decode()
+                if self.headers.get("Proxy-Authorization") == f"Basic {login}":
+                    return True
+                self.send_response(407)
+                self.send_header("Proxy-Authenticate", 'Basic realm="office"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return False
+
+            def do_CONNECT(self) -> None:
+                proxy.requests.append(("CONNECT", self.path))
+                proxy.headers.append(dict(self.headers.items()))
+                if not self._logged_in():
+                    return
+                host, port = self.path.rsplit(":", 1)
+                try:
+                    upstream = socket.create_connection((host, int(port)), timeout=10)
+                except OSError:
+                    self.send_error(502)
+                    return
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                self.close_connection = True
+                _pipe(self.connection, upstream)
 
             do_GET = do_POST = _handle
 
@@ -78,3 +118,17 @@ class Proxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _pipe(client: socket.socket, upstream: socket.socket) -> None:
+    """Carry bytes both ways until either side closes (a CONNECT tunnel)."""
+    with upstream:
+        while True:
+            ready, _, _ = select.select([client, upstream], [], [], 30)
+            if not ready:
+                return
+            for side in ready:
+                data = side.recv(65536)
+                if not data:
+                    return
+                (upstream if side is client else client).sendall(data)
