@@ -128,6 +128,16 @@ class ExchangeClient:
         finally:
             self._ends_at = None
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time spent inside (a steward comparing a fingerprint) does not count against the attempt's deadline."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            if self._ends_at is not None:
+                self._ends_at += time.monotonic() - started
+
     def _request(self, method: str, path: str, body: bytes = b"", params: dict[str, Any] | None = None,
                  signed: bool = True, expect: tuple[int, ...] = (200,)) -> tuple[int, Any]:
         request = requests.Request(method, f"{self.base}{API}{path}", params=params, data=body or None)
@@ -170,15 +180,14 @@ class ExchangeClient:
                 response = self._send_once(prepared, left)
             except requests.exceptions.RequestException as error:
                 failure = self._explain(error, prepared.url or self.base, ends_at)
-                if last or not _worth_retrying(error):
+                if last or not _worth_retrying(error) or not self._pause(_backoff(attempt), ends_at):
                     raise failure from error
-                self._pause(attempt, ends_at, failure)
                 continue
-            if response.status_code in RETRIED_STATUSES and not last:
+            if response.status_code in RETRIED_STATUSES and not last and \
+                    self._pause(_retry_after(response) or _backoff(attempt), ends_at):
                 response.close()
-                self._pause(attempt, ends_at, None)
                 continue
-            return response
+            return response  # an answer, or the last 5xx: the caller says what it means
         raise AssertionError("unreachable: the last try returns or raises")
 
     def _send_once(self, prepared: requests.PreparedRequest, left: float) -> requests.Response:
@@ -199,13 +208,13 @@ class ExchangeClient:
                 ends_at = self._ends_at if self._ends_at is not None else started + self.connection.deadline
                 waiting(time.monotonic() - started, max(ends_at - time.monotonic(), 0.0))
 
-    def _pause(self, attempt: int, ends_at: float, failure: StewardError | None) -> None:
-        pause = BACKOFF_S * 2 ** attempt
-        if time.monotonic() + pause >= ends_at:
-            if failure is not None:
-                raise failure
-            raise StewardError("exchange.deadline", url=self.base, seconds=_seconds(self.connection.deadline))
-        time.sleep(pause)
+    @staticmethod
+    def _pause(seconds: float, ends_at: float) -> bool:
+        """Wait before the next try; False (at once) when the deadline would pass first."""
+        if time.monotonic() + seconds >= ends_at:
+            return False
+        time.sleep(seconds)
+        return True
 
     def _proxy_for(self, url: str) -> str | None:
         proxies = self.session.merge_environment_settings(url, {}, None, None, None)["proxies"]
@@ -295,6 +304,19 @@ def proxy_with_login(proxy: str) -> str:
     user, _, host = parts.netloc.rpartition("@")
     return urlunsplit((parts.scheme, f"{user}:{quote(password, safe='')}@{host}", parts.path, parts.query,
                        parts.fragment))
+
+
+def _backoff(attempt: int) -> float:
+    return BACKOFF_S * 2 ** attempt
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """The seconds a 503's Retry-After asks for (a number; an HTTP date is not worth parsing here)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None
 
 
 def _worth_retrying(error: requests.exceptions.RequestException) -> bool:

@@ -148,7 +148,9 @@ class Syncer:
                                pinned=spaced(PublicKey.from_b64(pinned).fingerprint),
                                offered=spaced(offered.fingerprint))
         if not pinned:
-            if self.trust is None or not self.trust(offered.fingerprint):
+            with self.client.paused():
+                trusted = self.trust is not None and self.trust(offered.fingerprint)
+            if not trusted:
                 raise StewardError("sync.server_untrusted", url=self.client.base,
                                    fingerprint=spaced(offered.fingerprint))
             pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import keyring
 import pytest
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 import steward
 from exchange.local import free_port
-from steward import identity
+from steward import identity, sync
 from steward.errors import StewardError
 from steward.exchange_client import Connection, ExchangeClient
 from steward.keys import PASSPHRASE_ENV, STORAGE_ENV
@@ -294,3 +295,18 @@ def test_steward_sync_against_a_hung_exchange_prints_still_waiting_and_stops(key
 def test_timeouts_are_checked_on_the_command_line(tmp_path):
     done = _cli("sync", tmp_path, "--deadline", "0")
     assert done.returncode == 2 and "is not a positive number of seconds" in done.stderr
+
+
+def test_time_spent_confirming_the_exchange_does_not_count_against_the_deadline(make_steward):
+    steward = make_steward()
+
+    def slow_steward(offered: str) -> bool:
+        threading.Event().wait(3.5)  # reading the fingerprint out to the administrator, past the deadline
+        return offered == steward.server_fingerprint
+
+    client = ExchangeClient(Connection(steward.url, deadline=3), steward.key)
+    try:
+        report = sync.sync(steward.ws, client, steward.key, trust=slow_steward)
+    finally:
+        client.close()
+    assert report.position == sync.status(steward.ws).position
