@@ -35,6 +35,7 @@ from steward.keys import SigningKey, secure_keyring_available
 from steward.network_errors import (
     at_proxy,
     certificate_failure,
+    connection_failure,
     is_proxy_login_failure,
     load_ca_bundle,
     proxy_failure,
@@ -238,7 +239,7 @@ class ExchangeClient:
                                 seconds=_seconds(self.connection.connect_timeout))
         if isinstance(error, requests.exceptions.ReadTimeout):
             return StewardError("exchange.no_answer", url=self.base, seconds=_seconds(self.connection.read_timeout))
-        return StewardError("exchange.unreachable", url=self.base, reason=_reason(error))
+        return connection_failure(error, self.base)
 
     def server_info(self) -> dict[str, Any]:
         return self._request("GET", "/server", signed=False)[1]
@@ -326,8 +327,3 @@ def _worth_retrying(error: requests.exceptions.RequestException) -> bool:
 
 def _seconds(value: float) -> str:
     return f"{value:g}"
-
-
-def _reason(error: Exception) -> str:
-    text = str(error)
-    return text if len(text) < 300 else text[:300] + "…"

@@ -228,6 +228,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "交换平台 {url} 的应答无法识别(HTTP {status}):{reason}",
         "The exchange at {url} gave an answer that cannot be read (HTTP {status}): {reason}",
     ),
+    "exchange.connection_refused": (
+        "交换平台 {url} 拒绝连接:平台未运行,或地址、端口有误。修改会保留在本地,下次同步时继续。",
+        "The exchange at {url} refused the connection: it is not running, or the address or port is wrong. "
+        "Your changes stay here and the next sync continues.",
+    ),
+    "exchange.unknown_host": (
+        "找不到主机 {host}:请核对交换平台地址 {url} 和网络连接。修改会保留在本地。",
+        "The host {host} cannot be found: check the exchange's address {url} and the network. Your changes stay "
+        "here.",
+    ),
     "exchange.ca_bundle_missing": (
         "找不到证书文件 {path}:请检查路径,或向管理员重新索取单位的根证书文件",
         "The certificate file {path} does not exist: check the path, or ask the administrator for the office's "

@@ -163,6 +163,16 @@ def certificate_failure(error: BaseException, url: str, proxy: str | None) -> St
     return StewardError("exchange.tls", url=url, reason=_short(verdict))
 
 
+def connection_failure(error: BaseException, url: str) -> StewardError:
+    """No connection to the exchange: nothing listening there, a host name unknown, or the line dropped."""
+    found = list(causes(error))
+    if any(isinstance(c, ConnectionRefusedError) for c in found):
+        return StewardError("exchange.connection_refused", url=url)
+    if any(isinstance(c, socket.gaierror) for c in found):
+        return StewardError("exchange.unknown_host", url=url, host=urlsplit(url).hostname)
+    return StewardError("exchange.unreachable", url=url, reason=_short(_deepest(error)))
+
+
 def _intermediate_missing(chain: list[x509.Certificate]) -> bool:
     leaf = chain[0]
     if len(chain) > 1 or leaf.issuer == leaf.subject:

@@ -243,6 +243,14 @@ def test_a_proxy_password_lives_in_the_keyring_only():
     assert proxy_with_login("http://proxy.example.gov.cn:3128") == "http://proxy.example.gov.cn:3128"
 
 
+def test_nothing_listening_and_an_unknown_host_are_said_plainly():
+    refused = _failure(Connection(f"http://127.0.0.1:{free_port()}", retries=0))
+    assert refused.code == "exchange.connection_refused" and "not running" in refused.message("en")
+    unknown = _failure(Connection("https://exchange.invalid", retries=0))  # .invalid never resolves (RFC 2606)
+    assert unknown.code == "exchange.unknown_host" and "exchange.invalid" in unknown.message("zh")
+    assert "Max retries" not in refused.message("en") + unknown.message("en")
+
+
 # An exchange that never answers ---------------------------------------------------------------
 
 
