@@ -291,6 +291,15 @@ def remember_proxy_login(proxy: str) -> str:
     return without_password(proxy)
 
 
+def forget_proxy_login(proxy: str) -> None:
+    """Delete the password kept for a proxy's login (the steward changed or removed the proxy)."""
+    parts = urlsplit(proxy)
+    if parts.username is None or not secure_keyring_available():
+        return
+    with contextlib.suppress(keyring.errors.KeyringError):  # PasswordDeleteError included: none was kept
+        keyring.delete_password(PROXY_KEYRING_SERVICE, _login_name(parts))
+
+
 def proxy_with_login(proxy: str) -> str:
     """The proxy address with the password kept in the keyring for its user name (as it is when none is kept)."""
     parts = urlsplit(proxy)

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from steward.errors import StewardError
-from steward.exchange_client import remember_proxy_login
-from steward.network_errors import read_ca_bundle
+from steward.exchange_client import forget_proxy_login, remember_proxy_login
+from steward.network_errors import read_ca_bundle, without_password
 from ui.i18n import core_language, effective_language
 from ui.settings import Settings
 
@@ -293,8 +293,11 @@ class SettingsDialog(QDialog):
         """Write the settings; refuse (and keep the dialog open) while a field is wrong."""
         if not self._validate():
             return
+        typed = self.proxy_edit.text().strip()
         try:
-            proxy = remember_proxy_login(self.proxy_edit.text().strip())
+            if without_password(typed) != self.settings.proxy:
+                forget_proxy_login(self.settings.proxy)  # no password of a proxy no longer used stays behind
+            proxy = remember_proxy_login(typed)
         except StewardError as error:  # no keyring to keep the password in: nothing is written
             self.proxy_error.setText(error.message(core_language(effective_language(self.settings.language))))
             self.proxy_error.show()

@@ -170,6 +170,13 @@ def test_a_proxy_login_keeps_its_password_in_the_keyring_not_in_the_settings(qtb
         again = SettingsDialog(settings)
         qtbot.addWidget(again)
         assert again.proxy_edit.text() == "http://alice@proxy.example.gov.cn:3128"
+        again.accept()  # unchanged: the password stays
+        assert keyring.get_password(PROXY_KEYRING_SERVICE, "alice@proxy.example.gov.cn:3128") == "s3cret"
+        cleared = SettingsDialog(settings)
+        qtbot.addWidget(cleared)
+        cleared.proxy_edit.setText("")
+        cleared.accept()  # no proxy any more: no password of it stays behind
+        assert keyring.get_password(PROXY_KEYRING_SERVICE, "alice@proxy.example.gov.cn:3128") is None
     finally:
         keyring.set_keyring(previous)
 
