@@ -8,7 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from steward import conflicts, journal, query, sync
 from steward.conflicts import Take
@@ -135,6 +135,12 @@ def test_the_history_shows_a_synced_change_with_its_steward_department_and_signa
 # The network's failures, seen from the window ----------------------------------------------------
 
 
+def _settle(session) -> None:
+    """Let the window's status refresh land while the window still exists (it is deleted after the test)."""
+    session.runner.wait_all()
+    QApplication.processEvents()
+
+
 def _warnings(monkeypatch) -> list[str]:
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text, *_a: shown.append(text))
@@ -158,6 +164,7 @@ def test_a_proxy_login_entered_in_the_settings_is_used_by_the_sync(qtbot, make_s
         window = MainWindow(session)
         qtbot.addWidget(window)
         report = window.sync_controller.run()
+        _settle(session)
     finally:
         proxy.close()
     assert report is not None and report.pushed == 1
@@ -182,6 +189,7 @@ def test_a_hung_exchange_shows_still_waiting_and_ends_with_a_message(qtbot, make
     window.sync_controller.still_waiting.connect(waiting.append)
     try:
         assert window.sync_controller.run() is None
+        _settle(session)
     finally:
         silent.close()
     assert waiting and "Still waiting for the exchange" in waiting[0]
@@ -200,6 +208,7 @@ def test_an_untrusted_certificate_is_explained_in_the_window(qtbot, make_steward
     qtbot.addWidget(window)
     try:
         assert window.sync_controller.run() is None
+        _settle(session)
     finally:
         server.close()
     assert len(shown) == 1 and "Steward Test Root CA" in shown[0] and "does not trust" in shown[0], shown
