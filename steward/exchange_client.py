@@ -6,9 +6,9 @@ trying again cannot change them, and a proxy that locks accounts after failed lo
 the steward's. Pushes may be retried because the exchange recognises a changeset it already accepted.
 
 Every request is bounded by the connect and read timeouts, and all requests of one sync attempt
-together by its deadline: an exchange that accepts the connection and never answers ends the
-sync with a message once the deadline passes, and whoever watches is told, every few seconds,
-that the client is still waiting.
+together by its deadline. An exchange that accepts the connection and never answers ends the sync
+after one read timeout (asking it again would only multiply the wait); meanwhile whoever watches
+is told, every few seconds, that the client is still waiting.
 """
 
 from __future__ import annotations
@@ -330,8 +330,11 @@ def _retry_after(response: requests.Response) -> float | None:
 
 
 def _worth_retrying(error: requests.exceptions.RequestException) -> bool:
-    """Connection errors and timeouts are; a certificate that does not verify or a proxy login refused never are."""
-    return not isinstance(error, requests.exceptions.SSLError) and not is_proxy_login_failure(error)
+    """Connection errors are. Never a certificate that does not verify or a proxy's 407; nor an answer that
+    did not come within the read timeout: asking a hung exchange again only multiplies the wait (a push's
+    fate is settled by the next sync, which asks whether it landed)."""
+    return not isinstance(error, requests.exceptions.SSLError | requests.exceptions.ReadTimeout) \
+        and not is_proxy_login_failure(error)
 
 
 def _seconds(value: float) -> str:

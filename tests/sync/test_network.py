@@ -277,6 +277,16 @@ def test_an_exchange_that_never_answers_ends_at_the_deadline_telling_it_is_still
     assert notices and all(left >= 0 for _, left in notices)
 
 
+def test_an_exchange_that_never_answers_is_asked_once():
+    silent = SilentServer()
+    try:
+        error = _failure(Connection(silent.url, read_timeout=1, retries=3))
+        assert error.code == "exchange.no_answer" and "did not answer within 1 s" in error.message("en")
+        assert len(silent.accepted) == 1  # retrying would multiply the wait by four
+    finally:
+        silent.close()
+
+
 def test_a_stalled_proxy_ends_with_a_message_naming_it():
     silent = SilentServer()
     try:
