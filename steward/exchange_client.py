@@ -51,7 +51,7 @@ BACKOFF_S = 0.5  # 0.5 s, 1 s, 2 s … between tries
 
 PROXY_KEYRING_SERVICE = "Steward proxy"  # one password per proxy login, under "user@host:port"
 
-Waiting = Callable[[float, float], None]  # (seconds this request has waited, seconds left before the deadline)
+Waiting = Callable[[float, float], None]  # (seconds this request has waited, seconds until it gives up at most)
 
 
 @dataclass
@@ -202,12 +202,15 @@ class ExchangeClient:
             done.set()
 
     def _notify(self, done: threading.Event) -> None:
+        """Every few seconds while an answer is awaited: how long so far, and how long until this request gives up."""
         started = time.monotonic()
         while not done.wait(self.connection.notice_interval):
             waiting = self.waiting
             if waiting is not None:
+                now = time.monotonic()
                 ends_at = self._ends_at if self._ends_at is not None else started + self.connection.deadline
-                waiting(time.monotonic() - started, max(ends_at - time.monotonic(), 0.0))
+                gives_up = min(ends_at, started + self.connection.connect_timeout + self.connection.read_timeout)
+                waiting(now - started, max(gives_up - now, 0.0))
 
     @staticmethod
     def _pause(seconds: float, ends_at: float) -> bool:
@@ -229,9 +232,9 @@ class ExchangeClient:
         if isinstance(error, requests.exceptions.ProxyError) and proxy:
             return proxy_failure(error, self.base, proxy)
         if proxy and isinstance(error, requests.exceptions.Timeout) and at_proxy(error, proxy):
-            waited = self.connection.connect_timeout if isinstance(error, requests.exceptions.ConnectTimeout) \
-                else self.connection.read_timeout
-            return StewardError("exchange.proxy_timeout", proxy=without_password(proxy), seconds=_seconds(waited))
+            # Opening the tunnel is part of connecting: the connect timeout applies to it.
+            return StewardError("exchange.proxy_timeout", proxy=without_password(proxy),
+                                seconds=_seconds(self.connection.connect_timeout))
         if time.monotonic() >= ends_at - 0.05:  # the timeout was cut short by the deadline
             return StewardError("exchange.deadline", url=self.base, seconds=_seconds(self.connection.deadline))
         if isinstance(error, requests.exceptions.ConnectTimeout):

@@ -331,8 +331,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "cli.bad_seconds": ("“{value}”不是正的秒数", "“{value}” is not a positive number of seconds"),
     "exchange.waiting": (
-        "仍在等待交换平台 {url} 应答…(已等 {waited} 秒,{left} 秒后放弃)",
-        "Still waiting for the exchange at {url}… ({waited} s so far; giving up in {left} s)",
+        "仍在等待交换平台 {url} 应答…(已等 {waited} 秒,最多 {left} 秒后放弃)",
+        "Still waiting for the exchange at {url}… ({waited} s so far; giving up in at most {left} s)",
     ),
     # Syncing
     "sync.server_untrusted": (

@@ -48,7 +48,7 @@ class SyncController(QObject):
     def _tell_waiting(self, client: ExchangeClient, job: Job) -> None:
         """While an answer is slow, the progress dialog says the sync still waits, and how long it still may."""
         def tell(waited: float, left: float) -> None:
-            text = (self.tr("Still waiting for the exchange… (%1 s so far; giving up in %2 s)")
+            text = (self.tr("Still waiting for the exchange… (%1 s so far; giving up in at most %2 s)")
                     .replace("%1", str(round(waited))).replace("%2", str(round(left))))
             job.note(text)
             self.still_waiting.emit(text)

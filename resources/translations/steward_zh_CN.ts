@@ -1617,8 +1617,8 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
 <context>
     <name>SyncController</name>
     <message>
-        <source>Still waiting for the exchange… (%1 s so far; giving up in %2 s)</source>
-        <translation>仍在等待交换平台应答…（已等 %1 秒，%2 秒后放弃）</translation>
+        <source>Still waiting for the exchange… (%1 s so far; giving up in at most %2 s)</source>
+        <translation>仍在等待交换平台应答…（已等 %1 秒，最多 %2 秒后放弃）</translation>
     </message>
     <message>
         <source>Sync</source>
