@@ -194,10 +194,16 @@ def served_chain(url: str, proxy: str | None) -> list[x509.Certificate]:
     try:
         with _open(host, port, proxy) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
             served = tls._sslobj.get_unverified_chain() or []  # type: ignore[union-attr]  # public from 3.13 on
-            return [x509.load_der_x509_certificate(c.public_bytes(ssl._ssl.ENCODING_DER))  # type: ignore[attr-defined]
-                    for c in served]
+            return [x509.load_der_x509_certificate(_der(c)) for c in served]
     except (OSError, ValueError, AttributeError):
         return []
+
+
+def _der(certificate: object) -> bytes:
+    """DER bytes of a certificate from the ssl module (an _ssl.Certificate, or bytes as some versions give)."""
+    if isinstance(certificate, bytes):
+        return certificate
+    return certificate.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
 
 
 def _open(host: str, port: int, proxy: str | None) -> socket.socket:
