@@ -100,10 +100,15 @@ class SyncController(QObject):
             QMessageBox.information(self.window, self.tr("Sync"),
                                     self.tr("No exchange address is set: enter it in File ▸ Settings."))
             return None
-        key = self._unlock()
-        if key is None:
+        try:  # the network settings first: a certificate bundle deleted since it was chosen, before the passphrase
+            client = self.client(None)
+        except StewardError as error:
+            self._report_failure(error)
             return None
-        client = self.client(key)
+        key = client.key = self._unlock()
+        if key is None:
+            client.close()
+            return None
         try:
             confirmed = self._confirm_exchange(client)
             if confirmed is None:

@@ -212,3 +212,19 @@ def test_an_untrusted_certificate_is_explained_in_the_window(qtbot, make_steward
     finally:
         server.close()
     assert len(shown) == 1 and "Steward Test Root CA" in shown[0] and "does not trust" in shown[0], shown
+
+
+def test_a_certificate_bundle_gone_since_it_was_chosen_is_named_not_a_crash(qtbot, make_steward, session_of,
+                                                                           monkeypatch, tmp_path):
+    steward = make_steward()
+    bundle = Authority(tmp_path).bundle
+    shown = _warnings(monkeypatch)
+    session = session_of(steward)
+    session.language = "en"
+    session.settings.ca_bundle = str(bundle)
+    bundle.unlink()  # moved away after it was set
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    assert window.sync_controller.run() is None
+    _settle(session)
+    assert len(shown) == 1 and str(bundle) in shown[0] and "does not exist" in shown[0], shown
