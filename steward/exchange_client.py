@@ -141,17 +141,23 @@ class ExchangeClient:
 
     def _request(self, method: str, path: str, body: bytes = b"", params: dict[str, Any] | None = None,
                  signed: bool = True, expect: tuple[int, ...] = (200,)) -> tuple[int, Any]:
+        if signed and self.key is None:
+            raise ValueError("this request needs the steward's key")
         request = requests.Request(method, f"{self.base}{API}{path}", params=params, data=body or None)
-        prepared = self.session.prepare_request(request)
-        if body:
-            prepared.headers["Content-Type"] = "application/json"
-        if signed:
-            if self.key is None:
-                raise ValueError("this request needs the steward's key")
-            prepared.headers.update(sign_request(self.key, method, prepared.path_url, body))
-        response = self._send(prepared)
+
+        def prepare() -> requests.PreparedRequest:
+            """Signed afresh for each try: a retry after a long Retry-After must not carry a stale timestamp."""
+            prepared = self.session.prepare_request(request)
+            if body:
+                prepared.headers["Content-Type"] = "application/json"
+            if signed and self.key is not None:
+                prepared.headers.update(sign_request(self.key, method, prepared.path_url, body))
+            return prepared
+
+        response = self._send(prepare)
         if response.status_code == 407:  # a proxy in front of a plain-HTTP exchange wants a login
-            raise StewardError("exchange.proxy_auth", proxy=without_password(self._proxy_for(prepared.url) or "?"))
+            url = response.request.url or self.base
+            raise StewardError("exchange.proxy_auth", proxy=without_password(self._proxy_for(url) or "?"))
         if response.status_code in UNAVAILABLE:
             raise StewardError("exchange.unavailable", url=self.base, status=response.status_code)
         try:
@@ -168,7 +174,7 @@ class ExchangeClient:
         raise ExchangeRefused(response.status_code, str(failure.get("code", "")), str(failure.get("message", "")),
                               list(failure.get("details") or []))
 
-    def _send(self, prepared: requests.PreparedRequest) -> requests.Response:
+    def _send(self, prepare: Callable[[], requests.PreparedRequest]) -> requests.Response:
         """Send, retrying connection errors and 5xx within the deadline; the last answer, or a StewardError."""
         ends_at = self._ends_at if self._ends_at is not None else time.monotonic() + self.connection.deadline
         tries = self.connection.retries + 1
@@ -177,6 +183,7 @@ class ExchangeClient:
             if left <= 0:
                 raise StewardError("exchange.deadline", url=self.base, seconds=_seconds(self.connection.deadline))
             last = attempt == tries - 1
+            prepared = prepare()
             try:
                 response = self._send_once(prepared, left)
             except requests.exceptions.RequestException as error:

@@ -328,3 +328,25 @@ def test_time_spent_confirming_the_exchange_does_not_count_against_the_deadline(
     finally:
         client.close()
     assert report.position == sync.status(steward.ws).position
+
+
+def test_each_retry_is_signed_afresh(make_steward):
+    steward = make_steward()
+    gateway = Proxy(steward.url)
+    failed: list[str] = []
+
+    def once_unavailable(_method: str, path: str, _body: bytes) -> str | int:
+        if path.startswith("/v1/keys") and not failed:
+            failed.append(path)
+            return 503
+        return "forward"
+
+    gateway.on_request = once_unavailable
+    steward.url = gateway.url
+    try:
+        steward.sync(retries=1)
+    finally:
+        gateway.close()
+    stamps = [h["Steward-Timestamp"] for (_m, p), h in zip(gateway.requests, gateway.headers, strict=True)
+              if p.startswith("/v1/keys")]
+    assert len(stamps) == 2 and stamps[0] != stamps[1]  # a retry much later would otherwise be refused as stale
