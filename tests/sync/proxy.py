@@ -19,8 +19,9 @@ import requests
 from exchange.local import free_port
 
 # Given (method, path, body): "forward", "drop" (close the connection without an answer), or an HTTP status
-# to answer with at once (a JSON error body), as an exchange behind a failing gateway would.
-RequestHook = Callable[[str, str, bytes], str | int]
+# to answer with at once (a JSON error body), as an exchange behind a failing gateway would; a status with
+# headers as (status, {name: value}).
+RequestHook = Callable[[str, str, bytes], str | int | tuple[int, dict[str, str]]]
 # Given (method, path, status, body): the body to send back instead.
 ResponseHook = Callable[[str, str, int, bytes], bytes]
 
@@ -54,8 +55,9 @@ class Proxy:
                     self.close_connection = True
                     self.connection.close()
                     return
-                if isinstance(action, int):
-                    self._answer(action, b'{"error": {"code": "proxy", "message": "injected", "details": []}}')
+                if isinstance(action, int | tuple):
+                    status, extra = action if isinstance(action, tuple) else (action, {})
+                    self._answer(status, b'{"error": {"code": "proxy", "message": "injected", "details": []}}', extra)
                     return
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "proxy-authorization")}
@@ -69,8 +71,10 @@ class Proxy:
                 self._answer(answer.status_code,
                              proxy.on_response(self.command, self.path, answer.status_code, answer.content))
 
-            def _answer(self, status: int, content: bytes) -> None:
+            def _answer(self, status: int, content: bytes, extra: dict[str, str] | None = None) -> None:
                 self.send_response(status)
+                for name, value in (extra or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()

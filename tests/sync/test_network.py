@@ -233,6 +233,18 @@ def test_a_gateway_without_its_exchange_says_unavailable_after_retrying(status):
     assert len(gateway.requests) == 3  # 5xx is worth retrying
 
 
+@pytest.mark.parametrize("retry_after, tries", [("0.1", 3), ("3600", 1)])
+def test_a_503s_retry_after_is_honoured_when_it_fits_before_the_deadline(retry_after, tries):
+    gateway = Proxy("http://127.0.0.1:9")
+    gateway.on_request = lambda _m, _p, _b: (503, {"Retry-After": retry_after})
+    try:
+        error = _failure(Connection(gateway.url, retries=2, deadline=60))
+    finally:
+        gateway.close()
+    assert error.code == "exchange.unavailable"
+    assert len(gateway.requests) == tries  # an hour's wait does not fit in a minute: said at once
+
+
 def test_a_proxy_password_lives_in_the_keyring_only():
     from steward.exchange_client import PROXY_KEYRING_SERVICE, proxy_with_login, remember_proxy_login
 
