@@ -8,7 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from steward import conflicts, journal, query, sync
 from steward.conflicts import Take
@@ -135,9 +135,10 @@ def test_the_history_shows_a_synced_change_with_its_steward_department_and_signa
 # The network's failures, seen from the window ----------------------------------------------------
 
 
-def _settle(session) -> None:
+def _settle(qtbot, window) -> None:
     """Let the window's status refresh land while the window still exists (it is deleted after the test)."""
-    session.runner.wait_all()
+    qtbot.waitUntil(lambda: not window._status_timer.isActive(), timeout=5000)
+    window.session.runner.wait_all()
     QApplication.processEvents()
 
 
@@ -164,7 +165,7 @@ def test_a_proxy_login_entered_in_the_settings_is_used_by_the_sync(qtbot, make_s
         window = MainWindow(session)
         qtbot.addWidget(window)
         report = window.sync_controller.run()
-        _settle(session)
+        _settle(qtbot, window)
     finally:
         proxy.close()
     assert report is not None and report.pushed == 1
@@ -186,13 +187,20 @@ def test_a_hung_exchange_shows_still_waiting_and_ends_with_a_message(qtbot, make
     window = MainWindow(session)
     qtbot.addWidget(window)
     waiting: list[str] = []
-    window.sync_controller.still_waiting.connect(waiting.append)
+    labels: list[str] = []
+
+    def seen(text: str) -> None:
+        waiting.append(text)
+        labels.extend(d.labelText() for d in window.findChildren(QProgressDialog))
+
+    window.sync_controller.still_waiting.connect(seen)
     try:
         assert window.sync_controller.run() is None
-        _settle(session)
+        _settle(qtbot, window)
     finally:
         silent.close()
     assert waiting and "Still waiting for the exchange" in waiting[0]
+    assert any("Still waiting for the exchange" in label for label in labels), labels  # in the progress dialog
     assert len(shown) == 1 and ("did not answer within 1 s" in shown[0] or "stopped after 3 s" in shown[0]), shown
 
 
@@ -208,7 +216,7 @@ def test_an_untrusted_certificate_is_explained_in_the_window(qtbot, make_steward
     qtbot.addWidget(window)
     try:
         assert window.sync_controller.run() is None
-        _settle(session)
+        _settle(qtbot, window)
     finally:
         server.close()
     assert len(shown) == 1 and "Steward Test Root CA" in shown[0] and "does not trust" in shown[0], shown
@@ -226,5 +234,5 @@ def test_a_certificate_bundle_gone_since_it_was_chosen_is_named_not_a_crash(qtbo
     window = MainWindow(session)
     qtbot.addWidget(window)
     assert window.sync_controller.run() is None
-    _settle(session)
+    _settle(qtbot, window)
     assert len(shown) == 1 and str(bundle) in shown[0] and "does not exist" in shown[0], shown
