@@ -87,7 +87,7 @@ def _enroll(db_url: str, count: int) -> list[SigningKey]:
 
 
 def bulk_push(report: Report, backend: str, server: LocalExchange, key: SigningKey) -> None:
-    client = ExchangeClient(Connection(server.url, retries=0, read_timeout=600), key)
+    client = ExchangeClient(Connection(server.url, retries=0, read_timeout=600, deadline=3600), key)
     entries = _clean_entries(BULK_OPERATIONS)
     seq = 0
     for start in range(0, len(entries), CREATE_BATCH):

@@ -84,7 +84,7 @@ def _sync_command(folder: Path, url: str, fingerprint: str) -> dict:
 
 
 def _sync(ws: Workspace, url: str, key: SigningKey, fingerprint: str) -> syncer.SyncReport:
-    client = ExchangeClient(Connection(url, retries=0, read_timeout=600), key)
+    client = ExchangeClient(Connection(url, retries=0, read_timeout=600, deadline=3600), key)
     try:
         return syncer.sync(ws, client, key, trust=lambda offered: offered == fingerprint)
     finally:

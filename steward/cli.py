@@ -388,14 +388,26 @@ def _sync_progress(stage: str, done: int, total: int) -> None:
     _progress(done, total)
 
 
+def _still_waiting(url: str) -> Callable[[float, float], None]:
+    """Tells the steward the sync is not stuck while an answer is slow in coming."""
+    def say(waited: float, left: float) -> None:
+        print(render("exchange.waiting", {"url": url, "waited": round(waited), "left": round(left)}),
+              file=sys.stderr, flush=True)
+    return say
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir) as ws:
         url = args.exchange or ws.facts().get("exchange_url")
         if not url:
             raise StewardError("sync.no_exchange")
-        key = identity.signing_key(ws, identity.passphrase_prompt)
-        client = ExchangeClient(Connection(url, ca_bundle=args.ca_bundle, proxy=args.proxy), key)
+        # The network settings are checked (a CA bundle that is no certificate) before the passphrase is asked.
+        client = ExchangeClient(Connection(url, ca_bundle=args.ca_bundle, proxy=args.proxy,
+                                           connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
+                                           deadline=args.deadline))
+        client.waiting = _still_waiting(client.base)
         try:
+            key = client.key = identity.signing_key(ws, identity.passphrase_prompt)
             report = syncer.sync(ws, client, key, trust=_trust_prompt(args.trust_server_key), progress=_sync_progress)
         except ExchangeRefused as refusal:
             if refusal.status == 401:
@@ -524,6 +536,16 @@ def cmd_start(args: argparse.Namespace) -> int:
 # Parsing ----------------------------------------------------------------------------------
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(render("cli.bad_seconds", {"value": text}))
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="steward", description="Steward: keep a department's entries in the data catalogue.")
     parser.add_argument("--version", action="version", version=f"steward {__version__}")
@@ -626,7 +648,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", metavar="URL", help="the exchange's address (remembered after the first sync)")
     p.add_argument("--trust-server-key", metavar="FINGERPRINT", help="confirm the exchange's key on first contact")
     p.add_argument("--ca-bundle", metavar="FILE", help="an extra CA certificate file (an office's own authority)")
-    p.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy (default: HTTP_PROXY / HTTPS_PROXY)")
+    p.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy, http://[user:password@]host:port "
+                   "(default: HTTP_PROXY / HTTPS_PROXY)")
+    network = Connection("")
+    p.add_argument("--connect-timeout", type=_positive_seconds, default=network.connect_timeout, metavar="SECONDS",
+                   help=f"give up connecting after this long (default {network.connect_timeout:g})")
+    p.add_argument("--read-timeout", type=_positive_seconds, default=network.read_timeout, metavar="SECONDS",
+                   help=f"give up waiting for one answer after this long (default {network.read_timeout:g})")
+    p.add_argument("--deadline", type=_positive_seconds, default=network.deadline, metavar="SECONDS",
+                   help=f"stop the whole sync after this long, keeping what was done (default {network.deadline:g})")
     p.add_argument("--json", action="store_true")
 
     p = command("status", cmd_status, "Unsynced changes, conflicts, last sync, the exchange and the keys.")

@@ -30,6 +30,7 @@ def run_with_progress(runner: Runner, parent: QWidget | None, title: str, fn: Ca
         dialog.setValue(min(done, total))
 
     job.progressed.connect(show_progress)
+    job.noted.connect(lambda text: dialog.setLabelText(f"{title}\n{text}"))
     dialog.canceled.connect(job.cancel)
     try:
         return runner.wait(job)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from steward.sync.exchange_client import Connection
+
 LANGUAGES = ("system", "zh_CN", "en")
 
 
@@ -46,11 +48,45 @@ class Settings:
 
     @property
     def proxy(self) -> str:
+        """The proxy's address, with its user name but never a password (that is in the OS keyring)."""
         return self._text("prefs/proxy")
 
     @proxy.setter
     def proxy(self, value: str) -> None:
         self.store.setValue("prefs/proxy", value.strip())
+
+    # How long to wait for the exchange (seconds); the defaults are the core's.
+
+    def _seconds(self, key: str, default: float) -> float:
+        try:
+            value = float(self.store.value(key, default))
+        except (TypeError, ValueError):
+            return default
+        return value if value > 0 else default
+
+    @property
+    def connect_timeout(self) -> float:
+        return self._seconds("prefs/connect_timeout", Connection("").connect_timeout)
+
+    @connect_timeout.setter
+    def connect_timeout(self, value: float) -> None:
+        self.store.setValue("prefs/connect_timeout", float(value))
+
+    @property
+    def read_timeout(self) -> float:
+        return self._seconds("prefs/read_timeout", Connection("").read_timeout)
+
+    @read_timeout.setter
+    def read_timeout(self, value: float) -> None:
+        self.store.setValue("prefs/read_timeout", float(value))
+
+    @property
+    def sync_deadline(self) -> float:
+        return self._seconds("prefs/sync_deadline", Connection("").deadline)
+
+    @sync_deadline.setter
+    def sync_deadline(self, value: float) -> None:
+        self.store.setValue("prefs/sync_deadline", float(value))
 
     @property
     def export_base_uri(self) -> str:

@@ -1,4 +1,8 @@
-"""Preferences: the window's language and how to reach the exchange (address, certificate bundle, proxy)."""
+"""Preferences: the window's language and how to reach the exchange (address, certificate bundle, proxy, timeouts).
+
+A proxy typed with its login (http://user:password@host:port) is kept as http://user@host:port;
+the password goes to the OS keyring and never into the settings file.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from ui.i18n import Retranslating
+from steward.catalogue.errors import StewardError
+from steward.sync.exchange_client import forget_proxy_login, remember_proxy_login
+from steward.sync.network_errors import read_ca_bundle, without_password
+from ui.i18n import Retranslating, core_language, effective_language
 from ui.settings import Settings
 
 # A host name (RFC 1123 labels, internationalised names typed as they are) or an IPv4/bracketed IPv6 address.
@@ -39,14 +47,14 @@ def _valid_host(host: str) -> bool:
     return all(_HOST_LABEL.match(part) for part in host.rstrip(".").split("."))
 
 
-def _parse(text: str) -> QUrl | None:
-    """A strictly parsed http(s) URL with a host and no user name or password, or None."""
+def _parse(text: str, login: bool = False) -> QUrl | None:
+    """A strictly parsed http(s) URL with a host, and no user name or password unless `login`; or None."""
     if any(c.isspace() for c in text):
         return None
     url = QUrl(text, QUrl.ParsingMode.StrictMode)
     if not url.isValid() or url.scheme().lower() not in ("http", "https"):
         return None
-    if url.userInfo() or not _valid_host(url.host()):
+    if (url.userInfo() and not (login and url.userName())) or not _valid_host(url.host()):
         return None
     if "://" not in text or not (url.port() == -1 or 0 < url.port() < 65536):
         return None
@@ -63,11 +71,11 @@ def is_valid_exchange_url(text: str) -> bool:
 
 
 def is_valid_proxy(text: str) -> bool:
-    """http(s)://host:port and nothing more; empty means no proxy."""
+    """http(s)://[user[:password]@]host:port and nothing more; empty means no proxy."""
     text = text.strip()
     if not text:
         return True
-    url = _parse(text)
+    url = _parse(text, login=True)
     return url is not None and url.port() != -1 and url.path() in ("", "/") and not url.hasQuery() \
         and not url.hasFragment()
 
@@ -117,6 +125,19 @@ class SettingsDialog(Retranslating, QDialog):
         self.proxy_label.setBuddy(self.proxy_edit)
         self.proxy_error = self._error_label()
 
+        self.timeout_label = QLabel(self)
+        self.connect_spin = self._seconds_box(1, 600)
+        self.read_spin = self._seconds_box(1, 3600)
+        self.deadline_spin = self._seconds_box(5, 86400)
+        self.timeout_texts = [QLabel(self) for _ in range(3)]
+        timeouts = QHBoxLayout()
+        for text, spin in zip(self.timeout_texts, (self.connect_spin, self.read_spin, self.deadline_spin),
+                              strict=True):
+            text.setBuddy(spin)
+            timeouts.addWidget(text)
+            timeouts.addWidget(spin)
+        timeouts.addStretch(1)
+
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -131,6 +152,7 @@ class SettingsDialog(Retranslating, QDialog):
         form.addRow("", self.ca_error)
         form.addRow(self.proxy_label, self.proxy_edit)
         form.addRow("", self.proxy_error)
+        form.addRow(self.timeout_label, timeouts)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)
@@ -140,10 +162,18 @@ class SettingsDialog(Retranslating, QDialog):
         self.setTabOrder(self.exchange_edit, self.ca_edit)
         self.setTabOrder(self.ca_edit, self.ca_button)
         self.setTabOrder(self.ca_button, self.proxy_edit)
-        self.setTabOrder(self.proxy_edit, self.buttons)
+        self.setTabOrder(self.proxy_edit, self.connect_spin)
+        self.setTabOrder(self.connect_spin, self.read_spin)
+        self.setTabOrder(self.read_spin, self.deadline_spin)
+        self.setTabOrder(self.deadline_spin, self.buttons)
         for edit in (self.exchange_edit, self.ca_edit, self.proxy_edit):
             edit.textChanged.connect(self._validate)
         self.setMinimumWidth(600)
+
+    def _seconds_box(self, least: int, most: int) -> QSpinBox:
+        box = QSpinBox(self)
+        box.setRange(least, most)
+        return box
 
     def _error_label(self) -> QLabel:
         label = QLabel(self)
@@ -170,6 +200,19 @@ class SettingsDialog(Retranslating, QDialog):
         self.proxy_label.setText(self.tr("&Proxy:"))
         self.proxy_edit.setAccessibleName(self.tr("Proxy"))
         self.proxy_edit.setPlaceholderText(self.tr("http://proxy.example.gov.cn:8080 (empty: none)"))
+        self.proxy_edit.setToolTip(self.tr("With a login: http://user:password@host:port. The password is kept in "
+                                           "the system's keyring, not in the settings."))
+        self.timeout_label.setText(self.tr("Waiting:"))
+        self.timeout_texts[0].setText(self.tr("co&nnect"))
+        self.timeout_texts[1].setText(self.tr("each &answer"))
+        self.timeout_texts[2].setText(self.tr("whole s&ync"))
+        self.connect_spin.setAccessibleName(self.tr("Seconds to wait for a connection"))
+        self.read_spin.setAccessibleName(self.tr("Seconds to wait for each answer of the exchange"))
+        self.deadline_spin.setAccessibleName(self.tr("Seconds a whole sync may take before it stops"))
+        self.deadline_spin.setToolTip(self.tr("A sync that takes longer stops; what it finished is kept and the "
+                                              "next sync continues."))
+        for spin in (self.connect_spin, self.read_spin, self.deadline_spin):
+            spin.setSuffix(self.tr(" s"))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("OK"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         self._validate()
@@ -179,6 +222,9 @@ class SettingsDialog(Retranslating, QDialog):
         self.exchange_edit.setText(self.settings.exchange_url)
         self.ca_edit.setText(self.settings.ca_bundle)
         self.proxy_edit.setText(self.settings.proxy)
+        self.connect_spin.setValue(round(self.settings.connect_timeout))
+        self.read_spin.setValue(round(self.settings.read_timeout))
+        self.deadline_spin.setValue(round(self.settings.sync_deadline))
 
     # Checking -----------------------------------------------------------------------------
 
@@ -189,12 +235,29 @@ class SettingsDialog(Retranslating, QDialog):
             problems[self.exchange_error] = self.tr(
                 "Enter the address as http://host or https://host, with :port if needed.")
         bundle = self.ca_edit.text().strip()
-        if bundle and not Path(bundle).is_file():
-            problems[self.ca_error] = self.tr("No such file: choose the certificate bundle (.pem or .crt) again.")
+        if bundle:
+            problem = self._bundle_problem(bundle)
+            if problem:
+                problems[self.ca_error] = problem
         if not is_valid_proxy(self.proxy_edit.text()):
             problems[self.proxy_error] = self.tr(
-                "Enter the proxy as http://host:port or https://host:port, or leave it empty.")
+                "Enter the proxy as http://host:port (with a login: http://user:password@host:port), or leave it "
+                "empty.")
         return problems
+
+    def _bundle_problem(self, bundle: str) -> str | None:
+        """What is wrong with the certificate bundle file, checked as the sync will load it; None if nothing."""
+        try:
+            read_ca_bundle(bundle)
+        except StewardError as error:
+            if error.code == "exchange.ca_bundle_missing":
+                return self.tr("No such file: choose the certificate bundle (.pem or .crt) again.")
+            if error.code == "exchange.ca_bundle_invalid":
+                return self.tr("%1 is not a certificate file: ask the administrator for the certificate of the "
+                               "authority as a .pem, .crt or .cer file.").replace("%1", Path(bundle).name)
+            return self.tr("%1 cannot be read: %2").replace("%1", Path(bundle).name).replace(
+                "%2", str(error.params.get("reason", "")))
+        return None
 
     def _validate(self) -> bool:
         problems = self._problems()
@@ -225,11 +288,23 @@ class SettingsDialog(Retranslating, QDialog):
         """Write the settings; refuse (and keep the dialog open) while a field is wrong."""
         if not self._validate():
             return
+        typed = self.proxy_edit.text().strip()
+        try:
+            if without_password(typed) != self.settings.proxy:
+                forget_proxy_login(self.settings.proxy)  # no password of a proxy no longer used stays behind
+            proxy = remember_proxy_login(typed)
+        except StewardError as error:  # no keyring to keep the password in: nothing is written
+            self.proxy_error.setText(error.message(core_language(effective_language(self.settings.language))))
+            self.proxy_error.show()
+            return
         previous = self.settings.language
         self.settings.language = self.language()
         self.settings.exchange_url = self.exchange_edit.text()
         self.settings.ca_bundle = self.ca_edit.text()
-        self.settings.proxy = self.proxy_edit.text()
+        self.settings.proxy = proxy
+        self.settings.connect_timeout = self.connect_spin.value()
+        self.settings.read_timeout = self.read_spin.value()
+        self.settings.sync_deadline = self.deadline_spin.value()
         self.settings.sync()
         super().accept()
         if self.language() != previous:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from steward.catalogue.errors import StewardError
 from steward.sync import identity, syncer
-from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
+from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused, proxy_with_login
 from steward.sync.keys import PublicKey, SigningKey, Storage, spaced
 from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
@@ -22,6 +22,7 @@ from ui.workers import Job
 class SyncController(QObject):
     synced = Signal(object)  # the SyncReport
     conflicts_found = Signal()
+    still_waiting = Signal(str)  # the exchange is slow to answer: shown in the progress dialog
 
     def __init__(self, session: Session, parent: QWidget) -> None:
         super().__init__(parent)
@@ -37,9 +38,21 @@ class SyncController(QObject):
                 or self.session.workspace.facts().get("exchange_url", ""))
 
     def client(self, key: SigningKey | None) -> ExchangeClient:
+        """A client with the settings' network options; the proxy's password comes from the OS keyring."""
         settings = self.session.settings
         return ExchangeClient(Connection(self.exchange_url(), ca_bundle=settings.ca_bundle or None,
-                                         proxy=settings.proxy or None), key)
+                                         proxy=proxy_with_login(settings.proxy) if settings.proxy else None,
+                                         connect_timeout=settings.connect_timeout,
+                                         read_timeout=settings.read_timeout, deadline=settings.sync_deadline), key)
+
+    def _tell_waiting(self, client: ExchangeClient, job: Job) -> None:
+        """While an answer is slow, the progress dialog says the sync still waits, and how long it still may."""
+        def tell(waited: float, left: float) -> None:
+            text = (self.tr("Still waiting for the exchange… (%1 s so far; giving up in at most %2 s)")
+                    .replace("%1", str(round(waited))).replace("%2", str(round(left))))
+            job.note(text)
+            self.still_waiting.emit(text)
+        client.waiting = tell
 
     def _unlock(self) -> SigningKey | None:
         info = identity.key_info(self.session.workspace)
@@ -65,7 +78,12 @@ class SyncController(QObject):
         """The fingerprint the steward confirmed on first contact ('' when one is pinned already); None: declined."""
         if self.session.workspace.facts().get("exchange_key"):
             return ""
-        ok, outcome = self.session.runner.wait(self.session.runner.read(lambda _job: client.server_info()))
+        def ask(job: Job) -> dict:
+            self._tell_waiting(client, job)
+            return client.server_info()
+
+        ok, outcome = run_with_progress(self.session.runner, self.window, self.tr("Contacting the exchange…"), ask,
+                                        write=False, cancellable=False)
         if not ok:
             self._report_failure(outcome)
             return None
@@ -82,10 +100,15 @@ class SyncController(QObject):
             QMessageBox.information(self.window, self.tr("Sync"),
                                     self.tr("No exchange address is set: enter it in File ▸ Settings."))
             return None
-        key = self._unlock()
-        if key is None:
+        try:  # the network settings first: a certificate bundle deleted since it was chosen, before the passphrase
+            client = self.client(None)
+        except StewardError as error:
+            self._report_failure(error)
             return None
-        client = self.client(key)
+        key = client.key = self._unlock()
+        if key is None:
+            client.close()
+            return None
         try:
             confirmed = self._confirm_exchange(client)
             if confirmed is None:
@@ -93,6 +116,7 @@ class SyncController(QObject):
             workspace = self.session.workspace
 
             def work(job: Job) -> syncer.SyncReport:
+                self._tell_waiting(client, job)
                 return syncer.sync(workspace, client, key, trust=lambda offered: offered == confirmed,
                                  progress=lambda _stage, done, total: job.progress(done, total),
                                  cancelled=lambda: job.cancelled)

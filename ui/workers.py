@@ -22,6 +22,7 @@ class Job(QObject):
     finished = Signal(object)
     failed = Signal(object)
     progressed = Signal(int, int)
+    noted = Signal(str)  # a line for the progress dialog: what the work is waiting for
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +43,11 @@ class Job(QObject):
         if self._cancel.is_set():
             raise Cancelled()
         self.progressed.emit(done, total)
+
+
+    def note(self, text: str) -> None:
+        """Tell the steward what the work is doing while it makes no progress (called on the worker thread)."""
+        self.noted.emit(text)
 
 
 class _Task(QRunnable):

@@ -1538,6 +1538,46 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>http://proxy.example.gov.cn:8080（留空表示不使用代理）</translation>
     </message>
     <message>
+        <source>With a login: http://user:password@host:port. The password is kept in the system&apos;s keyring, not in the settings.</source>
+        <translation>需要登录时：http://用户名:密码@主机:端口。密码保存在系统密钥环中，不写入设置。</translation>
+    </message>
+    <message>
+        <source>Waiting:</source>
+        <translation>等待时限：</translation>
+    </message>
+    <message>
+        <source>co&amp;nnect</source>
+        <translation>连接(&amp;N)</translation>
+    </message>
+    <message>
+        <source>each &amp;answer</source>
+        <translation>每次应答(&amp;A)</translation>
+    </message>
+    <message>
+        <source>whole s&amp;ync</source>
+        <translation>整次同步(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>Seconds to wait for a connection</source>
+        <translation>等待连接的秒数</translation>
+    </message>
+    <message>
+        <source>Seconds to wait for each answer of the exchange</source>
+        <translation>等待交换平台每次应答的秒数</translation>
+    </message>
+    <message>
+        <source>Seconds a whole sync may take before it stops</source>
+        <translation>整次同步最多可用的秒数</translation>
+    </message>
+    <message>
+        <source>A sync that takes longer stops; what it finished is kept and the next sync continues.</source>
+        <translation>超过此时限的同步会停止；已完成的部分会保留，下次同步继续。</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation> 秒</translation>
+    </message>
+    <message>
         <source>OK</source>
         <translation>确定</translation>
     </message>
@@ -1550,12 +1590,20 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>请按 http://主机 或 https://主机 的格式填写地址，需要时加上 :端口。</translation>
     </message>
     <message>
+        <source>Enter the proxy as http://host:port (with a login: http://user:password@host:port), or leave it empty.</source>
+        <translation>请按 http://主机:端口 的格式填写代理服务器（需要登录时：http://用户名:密码@主机:端口），或留空。</translation>
+    </message>
+    <message>
         <source>No such file: choose the certificate bundle (.pem or .crt) again.</source>
         <translation>文件不存在：请重新选择证书文件（.pem 或 .crt）。</translation>
     </message>
     <message>
-        <source>Enter the proxy as http://host:port or https://host:port, or leave it empty.</source>
-        <translation>请按 http://主机:端口 或 https://主机:端口 的格式填写代理服务器，或留空。</translation>
+        <source>%1 is not a certificate file: ask the administrator for the certificate of the authority as a .pem, .crt or .cer file.</source>
+        <translation>%1 不是证书文件：请向管理员索取证书颁发机构的证书（.pem、.crt 或 .cer 文件）。</translation>
+    </message>
+    <message>
+        <source>%1 cannot be read: %2</source>
+        <translation>无法读取 %1：%2</translation>
     </message>
     <message>
         <source>Certificate bundle</source>
@@ -1568,6 +1616,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
 </context>
 <context>
     <name>SyncController</name>
+    <message>
+        <source>Still waiting for the exchange… (%1 s so far; giving up in at most %2 s)</source>
+        <translation>仍在等待交换平台应答…（已等 %1 秒，最多 %2 秒后放弃）</translation>
+    </message>
     <message>
         <source>Sync</source>
         <translation>同步</translation>
@@ -1583,6 +1635,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>Passphrase of the signing key:</source>
         <translation>签名密钥口令:</translation>
+    </message>
+    <message>
+        <source>Contacting the exchange…</source>
+        <translation>正在连接交换平台…</translation>
     </message>
     <message>
         <source>Confirm the exchange</source>

@@ -237,6 +237,112 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "交换平台 {url} 的应答无法识别(HTTP {status}):{reason}",
         "The exchange at {url} gave an answer that cannot be read (HTTP {status}): {reason}",
     ),
+    "exchange.connection_refused": (
+        "交换平台 {url} 拒绝连接:平台未运行,或地址、端口有误。修改会保留在本地,下次同步时继续。",
+        "The exchange at {url} refused the connection: it is not running, or the address or port is wrong. "
+        "Your changes stay here and the next sync continues.",
+    ),
+    "exchange.unknown_host": (
+        "找不到主机 {host}:请核对交换平台地址 {url} 和网络连接。修改会保留在本地。",
+        "The host {host} cannot be found: check the exchange's address {url} and the network. Your changes stay "
+        "here.",
+    ),
+    "exchange.ca_bundle_missing": (
+        "找不到证书文件 {path}:请检查路径,或向管理员重新索取单位的根证书文件",
+        "The certificate file {path} does not exist: check the path, or ask the administrator for the office's "
+        "CA certificate file again",
+    ),
+    "exchange.ca_bundle_unreadable": (
+        "无法读取证书文件 {path}:{reason}",
+        "The certificate file {path} cannot be read: {reason}",
+    ),
+    "exchange.ca_bundle_invalid": (
+        "{path} 不是证书文件:请向管理员索取 PEM 或 DER 格式的根证书文件(.pem、.crt 或 .cer)",
+        "{path} is not a certificate file: ask the administrator for the CA certificate as a PEM or DER file "
+        "(.pem, .crt or .cer)",
+    ),
+    "exchange.tls_untrusted": (
+        "交换平台 {url} 的证书由本机不信任的证书颁发机构“{issuer}”签发。请向交换平台管理员索取该机构的根证书文件"
+        "(.pem 或 .crt),在“设置”中(或用 --ca-bundle)指定后再同步。修改会保留在本地。",
+        "The certificate of the exchange at {url} is issued by “{issuer}”, an authority this computer does not "
+        "trust. Ask the exchange's administrator for that authority's CA certificate file (.pem or .crt), name it "
+        "in Settings (or with --ca-bundle), and sync again. Your changes stay here.",
+    ),
+    "exchange.tls_expired": (
+        "交换平台 {url} 的证书已于 {date} 过期。需由交换平台管理员更换证书(也请确认本机日期无误);修改会保留在本地。",
+        "The certificate of the exchange at {url} expired on {date}. The exchange's administrator must renew it "
+        "(also check this computer's date); your changes stay here.",
+    ),
+    "exchange.tls_not_yet_valid": (
+        "交换平台 {url} 的证书自 {date} 起才生效:请确认本机日期无误,否则请联系交换平台管理员。修改会保留在本地。",
+        "The certificate of the exchange at {url} is valid only from {date}: check this computer's date, otherwise "
+        "tell the exchange's administrator. Your changes stay here.",
+    ),
+    "exchange.tls_wrong_host": (
+        "交换平台 {url} 出示的证书不属于 {host}(证书适用于:{names})。请核对地址;地址无误时需由交换平台管理员更换证书。"
+        "修改会保留在本地。",
+        "The exchange at {url} presents a certificate that is not for {host} (it is for: {names}). Check the "
+        "address; if it is right, the exchange's administrator must fix the certificate. Your changes stay here.",
+    ),
+    "exchange.tls_incomplete_chain": (
+        "交换平台 {url} 没有发送签发其证书的中间证书(“{issuer}”),因此无法验证。这需要交换平台管理员修正服务器配置"
+        "(发送完整的证书链),本机无需更改;修改会保留在本地。",
+        "The exchange at {url} does not send the intermediate certificate of “{issuer}”, which issued its "
+        "certificate, so it cannot be verified. This is for the exchange's administrator to fix (configure the "
+        "server to send the full certificate chain), not for this computer; your changes stay here.",
+    ),
+    "exchange.proxy_auth": (
+        "代理服务器 {proxy} 要求登录(HTTP 407):请在“设置”的代理中填写 http://用户名:密码@主机:端口,或核对密码。"
+        "为免代理锁定账户,未重试。",
+        "The proxy {proxy} asks for a login (HTTP 407): enter it in Settings as http://user:password@host:port, or "
+        "check the password. Not retried, so the proxy does not lock the account.",
+    ),
+    "exchange.proxy_unreachable": (
+        "无法连接代理服务器 {proxy}({reason}):请核对代理地址,或询问单位的网络管理员。修改会保留在本地。",
+        "Cannot reach the proxy {proxy} ({reason}): check the proxy's address, or ask the office's network "
+        "administrator. Your changes stay here.",
+    ),
+    "exchange.proxy_timeout": (
+        "代理服务器 {proxy} 在 {seconds} 秒内没有应答:请稍后再试,或询问单位的网络管理员。修改会保留在本地。",
+        "The proxy {proxy} did not answer within {seconds} s: try again later, or ask the office's network "
+        "administrator. Your changes stay here.",
+    ),
+    "exchange.proxy_refused": (
+        "代理服务器 {proxy} 拒绝连接交换平台 {url}(HTTP {status}):请询问单位的网络管理员。",
+        "The proxy {proxy} refused to connect to the exchange at {url} (HTTP {status}): ask the office's network "
+        "administrator.",
+    ),
+    "exchange.unavailable": (
+        "交换平台 {url} 暂时无法使用(HTTP {status}),重试后仍是如此。请稍后再同步;修改会保留在本地。",
+        "The exchange at {url} is unavailable at the moment (HTTP {status}, also after retrying). Sync again "
+        "later; your changes stay here.",
+    ),
+    "exchange.connect_timeout": (
+        "{seconds} 秒内未能连接交换平台 {url}:请检查网络。修改会保留在本地。",
+        "Could not connect to the exchange at {url} within {seconds} s: check the network. Your changes stay here.",
+    ),
+    "exchange.no_answer": (
+        "交换平台 {url} 接受了连接,但 {seconds} 秒内没有应答。已完成的部分已保存,下次同步继续;"
+        "网络很慢时可调整超时设置。",
+        "The exchange at {url} accepted the connection but did not answer within {seconds} s. What was done is "
+        "kept and the next sync continues; on a slow network, raise the timeouts in the settings.",
+    ),
+    "exchange.deadline": (
+        "交换平台 {url} 应答太慢,同步在 {seconds} 秒后停止。已完成的部分已保存,下次同步继续;"
+        "时限可在设置中(或用 --deadline)调整。",
+        "The exchange at {url} answers too slowly: the sync stopped after {seconds} s. What was done is kept and "
+        "the next sync continues; the limit can be changed in the settings (or with --deadline).",
+    ),
+    "exchange.proxy_no_keyring": (
+        "本机没有安全的密钥环,无法保存代理密码:请改用环境变量 HTTPS_PROXY 设置带密码的代理",
+        "This computer has no secure keyring to keep the proxy's password in: set the proxy with its login in the "
+        "HTTPS_PROXY environment variable instead",
+    ),
+    "cli.bad_seconds": ("“{value}”不是正的秒数", "“{value}” is not a positive number of seconds"),
+    "exchange.waiting": (
+        "仍在等待交换平台 {url} 应答…(已等 {waited} 秒,最多 {left} 秒后放弃)",
+        "Still waiting for the exchange at {url}… ({waited} s so far; giving up in at most {left} s)",
+    ),
     # Syncing
     "sync.server_untrusted": (
         "首次连接交换平台 {url}:请与平台管理员核对其密钥指纹后确认:\n{fingerprint}",

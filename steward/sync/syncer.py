@@ -112,7 +112,7 @@ class Syncer:
         self.keys: dict[str, dict[str, Any]] = {}
 
     def run(self) -> SyncReport:
-        with collector.paced_for_bulk_work():
+        with collector.paced_for_bulk_work(), self.client.attempt():
             return self._run()
 
     def _run(self) -> SyncReport:
@@ -144,7 +144,9 @@ class Syncer:
                                pinned=spaced(PublicKey.from_b64(pinned).fingerprint),
                                offered=spaced(offered.fingerprint))
         if not pinned:
-            if self.trust is None or not self.trust(offered.fingerprint):
+            with self.client.paused():
+                trusted = self.trust is not None and self.trust(offered.fingerprint)
+            if not trusted:
                 raise StewardError("sync.server_untrusted", url=self.client.base,
                                    fingerprint=spaced(offered.fingerprint))
             pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)

@@ -8,17 +8,21 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
-from steward.sync import conflicts
+from steward.sync import conflicts, syncer
 from steward.sync.conflicts import Take
+from steward.sync.keys import SigningKey
 from steward.workspace import journal, query
 from steward.workspace.journal import CreateEntry, SetField
 from tests.helpers import make_clean_entry
+from tests.sync.proxy import Proxy
+from tests.sync.tls import Authority, SilentServer, TlsServer
 from ui.conflict_dialog import ConflictDialog
 from ui.main_window import MainWindow
 from ui.session import Session
 from ui.settings import Settings
+from ui.settings_dialog import SettingsDialog
 
 
 @pytest.fixture
@@ -127,3 +131,109 @@ def test_the_history_shows_a_synced_change_with_its_steward_department_and_signa
     row = [dialog.model.index(0, c).data() for c in range(dialog.model.columnCount())]
     assert "测试员1" in " ".join(map(str, row)) and alice.ws.department_code in " ".join(map(str, row))
     assert "From the exchange, signature verified" in row
+
+
+# The network's failures, seen from the window ----------------------------------------------------
+
+
+def _settle(qtbot, window) -> None:
+    """Let the window's status refresh land while the window still exists (it is deleted after the test)."""
+    qtbot.waitUntil(lambda: not window._status_timer.isActive(), timeout=5000)
+    window.session.runner.wait_all()
+    QApplication.processEvents()
+
+
+def _warnings(monkeypatch) -> list[str]:
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text, *_a: shown.append(text))
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes)
+    return shown
+
+
+def test_a_proxy_login_entered_in_the_settings_is_used_by_the_sync(qtbot, make_steward, session_of, monkeypatch,
+                                                                  tmp_path):
+    steward = make_steward()
+    journal.apply(steward.ws, [CreateEntry(make_clean_entry(provider=steward.ws.department_name,
+                                                            provider_code=steward.ws.department_code))])
+    _warnings(monkeypatch)
+    proxy = Proxy(auth=("alice", "s3cret"))
+    try:
+        session = session_of(steward)
+        dialog = SettingsDialog(session.settings)
+        qtbot.addWidget(dialog)
+        dialog.proxy_edit.setText(f"http://alice:s3cret@127.0.0.1:{proxy.port}")
+        dialog.accept()
+        window = MainWindow(session)
+        qtbot.addWidget(window)
+        report = window.sync_controller.run()
+        _settle(qtbot, window)
+    finally:
+        proxy.close()
+    assert report is not None and report.pushed == 1
+    assert proxy.requests and all(h.get("Proxy-Authorization") for h in proxy.headers)
+    settings_files = list(tmp_path.glob("settings*.ini"))
+    assert settings_files and all("s3cret" not in f.read_text() for f in settings_files)
+
+
+def test_a_hung_exchange_shows_still_waiting_and_ends_with_a_message(qtbot, make_steward, session_of, monkeypatch):
+    steward = make_steward()
+    silent = SilentServer()
+    syncer.pin_exchange(steward.ws, silent.url, "hung", SigningKey.generate().public)
+    shown = _warnings(monkeypatch)
+    session = session_of(steward)
+    session.language = "en"
+    session.settings.exchange_url = silent.url
+    session.settings.read_timeout = 1
+    session.settings.sync_deadline = 3
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    waiting: list[str] = []
+    labels: list[str] = []
+
+    def seen(text: str) -> None:
+        waiting.append(text)
+        labels.extend(d.labelText() for d in window.findChildren(QProgressDialog))
+
+    window.sync_controller.still_waiting.connect(seen)
+    try:
+        assert window.sync_controller.run() is None
+        _settle(qtbot, window)
+    finally:
+        silent.close()
+    assert waiting and "Still waiting for the exchange" in waiting[0]
+    assert any("Still waiting for the exchange" in label for label in labels), labels  # in the progress dialog
+    assert len(shown) == 1 and ("did not answer within 1 s" in shown[0] or "stopped after 3 s" in shown[0]), shown
+
+
+def test_an_untrusted_certificate_is_explained_in_the_window(qtbot, make_steward, session_of, monkeypatch, tmp_path):
+    steward = make_steward()
+    authority = Authority(tmp_path)
+    server = TlsServer(*authority.server_files(authority.leaf(), send_intermediate=False))
+    shown = _warnings(monkeypatch)
+    session = session_of(steward)
+    session.language = "en"
+    session.settings.exchange_url = server.url
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    try:
+        assert window.sync_controller.run() is None
+        _settle(qtbot, window)
+    finally:
+        server.close()
+    assert len(shown) == 1 and "Steward Test Root CA" in shown[0] and "does not trust" in shown[0], shown
+
+
+def test_a_certificate_bundle_gone_since_it_was_chosen_is_named_not_a_crash(qtbot, make_steward, session_of,
+                                                                           monkeypatch, tmp_path):
+    steward = make_steward()
+    bundle = Authority(tmp_path).bundle
+    shown = _warnings(monkeypatch)
+    session = session_of(steward)
+    session.language = "en"
+    session.settings.ca_bundle = str(bundle)
+    bundle.unlink()  # moved away after it was set
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    assert window.sync_controller.run() is None
+    _settle(qtbot, window)
+    assert len(shown) == 1 and str(bundle) in shown[0] and "does not exist" in shown[0], shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.sync.tls import Authority
 from ui.settings_dialog import SettingsDialog, is_valid_exchange_url, is_valid_proxy
 
 
@@ -15,8 +16,7 @@ def dialog(qtbot, settings):
 
 
 def test_ok_writes_every_setting_and_announces_the_language(qtbot, dialog, settings, tmp_path):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    bundle = Authority(tmp_path).bundle
     dialog.language_combo.setCurrentIndex(dialog.language_combo.findData("en"))
     dialog.exchange_edit.setText("https://exchange.sh.gov.cn:8443")
     dialog.ca_edit.setText(str(bundle))
@@ -92,13 +92,17 @@ def test_validators():
     assert not is_valid_exchange_url("https://-bad-.cn")
     assert is_valid_proxy("https://proxy.intranet:443")
     assert not is_valid_proxy("http://proxy.intranet:0")
+    assert is_valid_proxy("http://alice:s3cret@proxy.intranet:3128")
+    assert is_valid_proxy("http://alice@proxy.intranet:3128")
+    assert not is_valid_proxy("http://:s3cret@proxy.intranet:3128")
+    assert not is_valid_exchange_url("https://alice@exchange.gov.cn")
 
 
 def test_the_certificate_chooser_fills_the_path(dialog, monkeypatch, tmp_path):
     from ui import settings_dialog
 
     bundle = tmp_path / "corp-ca.crt"
-    bundle.write_text("x")
+    bundle.write_bytes(Authority(tmp_path).bundle.read_bytes())
     monkeypatch.setattr(settings_dialog.QFileDialog, "getOpenFileName", lambda *a, **k: (str(bundle), ""))
     dialog.ca_button.click()
     assert dialog.ca_edit.text() == str(bundle)
@@ -106,9 +110,83 @@ def test_the_certificate_chooser_fills_the_path(dialog, monkeypatch, tmp_path):
 
 
 def test_every_input_has_an_accessible_name_and_a_buddy(dialog):
-    from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
+    from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QSpinBox
 
-    inputs = dialog.findChildren(QComboBox) + dialog.findChildren(QLineEdit)
+    edits = [e for e in dialog.findChildren(QLineEdit) if e.objectName() != "qt_spinbox_lineedit"]  # a spin box's own
+    inputs = dialog.findChildren(QComboBox) + edits + dialog.findChildren(QSpinBox)
     assert inputs and all(w.accessibleName() for w in inputs)
     buddies = {label.buddy() for label in dialog.findChildren(QLabel)}
     assert set(inputs) <= buddies
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "is not a certificate file"),
+    ("这是一份说明".encode(), "is not a certificate file"),
+])
+def test_a_bundle_that_is_not_a_certificate_is_named_where_it_is_chosen(dialog, settings, tmp_path, content, words):
+    bundle = tmp_path / "office-ca.pem"
+    bundle.write_bytes(content)
+    dialog.ca_edit.setText(str(bundle))
+    assert not dialog.ca_error.isHidden()
+    assert "office-ca.pem" in dialog.ca_error.text() and words in dialog.ca_error.text()
+    dialog.accept()
+    assert settings.ca_bundle == ""
+
+
+def test_a_der_certificate_is_a_good_bundle(dialog, tmp_path):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    bundle = tmp_path / "office-ca.cer"
+    bundle.write_bytes(Authority(tmp_path).root.certificate.public_bytes(Encoding.DER))
+    dialog.ca_edit.setText(str(bundle))
+    assert dialog.is_valid() and dialog.ca_error.isHidden()
+
+
+def test_the_timeouts_are_settings(dialog, settings):
+    assert (dialog.connect_spin.value(), dialog.read_spin.value(), dialog.deadline_spin.value()) == (10, 60, 300)
+    dialog.connect_spin.setValue(5)
+    dialog.read_spin.setValue(20)
+    dialog.deadline_spin.setValue(90)
+    dialog.accept()
+    assert (settings.connect_timeout, settings.read_timeout, settings.sync_deadline) == (5, 20, 90)
+
+
+def test_a_proxy_login_keeps_its_password_in_the_keyring_not_in_the_settings(qtbot, dialog, settings, tmp_path):
+    import keyring
+
+    from steward.sync.exchange_client import PROXY_KEYRING_SERVICE
+    from tests.keyring_backend import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        dialog.proxy_edit.setText("http://alice:s3cret@proxy.example.gov.cn:3128")
+        assert dialog.is_valid()
+        dialog.accept()
+        settings.sync()
+        assert settings.proxy == "http://alice@proxy.example.gov.cn:3128"
+        assert "s3cret" not in (tmp_path / "settings.ini").read_text()
+        assert keyring.get_password(PROXY_KEYRING_SERVICE, "alice@proxy.example.gov.cn:3128") == "s3cret"
+        again = SettingsDialog(settings)
+        qtbot.addWidget(again)
+        assert again.proxy_edit.text() == "http://alice@proxy.example.gov.cn:3128"
+        again.accept()  # unchanged: the password stays
+        assert keyring.get_password(PROXY_KEYRING_SERVICE, "alice@proxy.example.gov.cn:3128") == "s3cret"
+        cleared = SettingsDialog(settings)
+        qtbot.addWidget(cleared)
+        cleared.proxy_edit.setText("")
+        cleared.accept()  # no proxy any more: no password of it stays behind
+        assert keyring.get_password(PROXY_KEYRING_SERVICE, "alice@proxy.example.gov.cn:3128") is None
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_without_a_keyring_a_proxy_password_is_refused_and_nothing_written(dialog, settings, monkeypatch):
+    from steward.sync.keys import STORAGE_ENV
+
+    monkeypatch.setenv(STORAGE_ENV, "file")  # as where no secure keyring exists
+    dialog.proxy_edit.setText("http://alice:s3cret@proxy.example.gov.cn:3128")
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    assert not dialog.proxy_error.isHidden() and "HTTPS_PROXY" in dialog.proxy_error.text()
+    assert settings.proxy == ""
