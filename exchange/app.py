@@ -152,7 +152,8 @@ def _target(request: Request) -> str:
     return (path + (b"?" + query if query else b"")).decode("latin-1")
 
 
-def _authenticate(exchange: Exchange, request: Request, body: bytes) -> KeyRecord:
+def _authenticate(exchange: Exchange, request: Request, body: bytes, revoked_may_ask: bool = False) -> KeyRecord:
+    """The request's key, if the request is signed by it; a revoked key only where `revoked_may_ask`."""
     key_id = request.headers.get(HEADER_KEY)
     timestamp = request.headers.get(HEADER_TIME)
     signature = request.headers.get(HEADER_SIGNATURE)
@@ -165,7 +166,7 @@ def _authenticate(exchange: Exchange, request: Request, body: bytes) -> KeyRecor
     why = verify_request(key.public, request.method, _target(request), body, timestamp, signature)
     if why is not None:
         raise Refused(401, "unauthenticated", f"the request signature is not valid: {why}")
-    if key.revoked_at is not None:
+    if key.revoked_at is not None and not revoked_may_ask:
         raise Refused(403, "key_revoked", f"key {key_id} was revoked at {key.revoked_at}")
     return key
 
@@ -223,9 +224,17 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
     @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus,
              responses={404: {"model": ChangesetStatus}, 401: {"model": ErrorBody}}, tags=["changesets"])
     async def changeset_status(changeset_id: str, request: Request) -> JSONResponse:
-        """Whether a changeset landed: 200 with its receipt, or 404 with status "unknown"."""
-        await run_in_threadpool(_authenticate, exchange, request, b"")
-        receipt = await run_in_threadpool(ledger.changeset_receipt, exchange.engine, changeset_id)
+        """Whether a changeset landed: 200 with its receipt, or 404 with status "unknown".
+
+        A revoked key may still ask about the changesets it signed itself (so a steward revoked mid-sync
+        learns what landed), and about nothing else.
+        """
+        key = await run_in_threadpool(_authenticate, exchange, request, b"", True)
+        own_only = key.key_id if key.revoked_at is not None else None
+        receipt = await run_in_threadpool(ledger.changeset_receipt, exchange.engine, changeset_id, own_only)
+        if receipt is None and own_only:
+            raise Refused(403, "key_revoked", f"key {key.key_id} was revoked at {key.revoked_at}: it may ask only "
+                                              "about changesets it signed")
         if receipt is None:
             return JSONResponse({"status": "unknown", "receipt": None}, status_code=404)
         return JSONResponse({"status": "accepted", "receipt": receipt})

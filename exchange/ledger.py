@@ -27,7 +27,7 @@ from steward.changeset import (
     parse,
     verify,
 )
-from steward.keys import PublicKey, SigningKey
+from steward.keys import KeyRefused, PublicKey, SigningKey, check_public_key, unb64
 from steward.model import Entry
 from steward.protocol import (
     CHECKPOINT_TAG,
@@ -127,7 +127,9 @@ _KEY_COLUMNS = "key_id, department_code, public_key, steward, enrolled_at, revok
 
 
 def _key_record(row: Sequence[Any]) -> KeyRecord:
-    return KeyRecord(row[0], row[1], PublicKey.from_b64(row[2]), row[3], row[4], row[5], row[6])
+    # Not PublicKey.from_b64: a weak key enrolled before enrollment refused them must still load (and
+    # then fail every signature check) rather than break every request that looks keys up.
+    return KeyRecord(row[0], row[1], PublicKey(unb64(row[2])), row[3], row[4], row[5], row[6])
 
 
 def find_key(conn: Connection, key_id: str) -> KeyRecord | None:
@@ -142,6 +144,10 @@ def lookup_key(engine: Engine, key_id: str) -> KeyRecord | None:
 
 def enroll(engine: Engine, department: str, public: PublicKey, steward: str = "") -> str:
     department = department.strip().upper()
+    try:
+        check_public_key(public.raw)  # whatever path the key came by: a small-order key lets anyone sign as it
+    except KeyRefused as error:
+        raise Refused(422, "key_refused", f"key {public.key_id} is refused: {error}") from error
     with writing(engine) as conn:
         if not conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": department}).first():
             raise Refused(404, "department_unknown", f"department {department} is not registered")
@@ -342,9 +348,11 @@ def _write_entries(conn: Connection, department: str, touched: dict[str, Entry],
 # Reading the log --------------------------------------------------------------------------
 
 
-def changeset_receipt(engine: Engine, changeset_id: str) -> dict[str, Any] | None:
+def changeset_receipt(engine: Engine, changeset_id: str, signed_by: str | None = None) -> dict[str, Any] | None:
+    """The receipt of an accepted changeset (only if key `signed_by` signed it, when given), else None."""
+    query = "SELECT receipt FROM changesets WHERE id = :i" + (" AND key_id = :k" if signed_by else "")
     with reading(engine) as conn:
-        row = conn.execute(text("SELECT receipt FROM changesets WHERE id = :i"), {"i": changeset_id}).first()
+        row = conn.execute(text(query), {"i": changeset_id, "k": signed_by}).first()
     return json.loads(row[0]) if row else None
 
 

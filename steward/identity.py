@@ -16,6 +16,7 @@ from pathlib import Path
 from steward.errors import StewardError
 from steward.journal import default_author
 from steward.keys import (
+    KeyRefused,
     PassphraseSource,
     PublicKey,
     SigningKey,
@@ -49,8 +50,12 @@ def key_info(ws: Workspace) -> KeyInfo | None:
     facts = ws.facts()
     if not facts.get("key_id"):
         return None
-    return KeyInfo(facts["key_id"], PublicKey.from_b64(facts["key_public"]), Storage(facts["key_storage"]),
-                   facts.get("key_steward", ""), facts.get("key_created_at", ""))
+    try:
+        public = PublicKey.from_b64(facts["key_public"])
+    except KeyRefused as error:
+        raise StewardError(f"keys.weak.{error.reason}", source=str(ws.folder)) from error
+    return KeyInfo(facts["key_id"], public, Storage(facts["key_storage"]), facts.get("key_steward", ""),
+                   facts.get("key_created_at", ""))
 
 
 def require_key(ws: Workspace) -> KeyInfo:

@@ -176,6 +176,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This workspace has no signing key: run steward keys new",
     ),
     "keys.public_file_invalid": ("公钥文件 {path} 无效:{reason}", "The public key file {path} is not valid: {reason}"),
+    "keys.public_file_mismatch": (
+        "公钥文件 {path} 声明的 {member} 为 {declared},与文件中的公钥不符(应为 {actual}):"
+        "文件可能被改动或混淆,请数据管理员重新导出(steward keys export)",
+        "The public key file {path} declares {member} {declared}, which does not match its public key "
+        "(that is {actual}): the file may have been edited or mixed up; have the steward export it again "
+        "(steward keys export)",
+    ),
+    "keys.weak.small_order": (
+        "{source} 中的公钥是小阶点(如单位元):任何人都能冒用它签名,已拒绝",
+        "The public key in {source} is a small-order point (such as the identity): anyone could sign as it, "
+        "so it is refused",
+    ),
+    "keys.weak.non_canonical": (
+        "{source} 中的公钥编码不规范(y 不小于 p):已拒绝",
+        "The public key in {source} is not canonically encoded (its y is not below p), so it is refused",
+    ),
+    "keys.weak.not_on_curve": (
+        "{source} 中的公钥不是 Ed25519 曲线上的点:已拒绝",
+        "The public key in {source} is not a point of the Ed25519 curve, so it is refused",
+    ),
     "keys.passphrase_missing": (
         "没有可用的系统密钥环,密钥须以口令加密保存:请输入口令,或设置环境变量 {variable}",
         "No system keyring is available, so the key is kept encrypted with a passphrase: "

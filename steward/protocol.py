@@ -166,10 +166,16 @@ class VerifiedRecord:
 
 
 def trusted_keys(enrollments: list[dict[str, Any]], server_public: PublicKey) -> dict[str, dict[str, Any]]:
-    """The enrollments the exchange really signed, by key id (others are ignored)."""
+    """The enrollments the exchange really signed for sound keys, by key id (others are ignored)."""
     return {e["key_id"]: e for e in enrollments
-            if server_verify(server_public, ENROLLMENT_TAG, e)
-            and PublicKey.from_b64(e["public_key"]).key_id == e["key_id"]}
+            if server_verify(server_public, ENROLLMENT_TAG, e) and _sound_key_named(e["public_key"], e["key_id"])}
+
+
+def _sound_key_named(public_key: str, key_id: str) -> bool:
+    try:
+        return PublicKey.from_b64(public_key).key_id == key_id
+    except ValueError:  # a small-order or malformed key: nothing it signs can be trusted
+        return False
 
 
 Decoded = Changeset | ChangesetInvalid

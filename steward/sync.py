@@ -23,7 +23,7 @@ from steward import collector, conflicts, journal, outbox, shadow, store
 from steward.changeset import Changeset, apply_operations, new_changeset
 from steward.errors import StewardError
 from steward.exchange_client import ExchangeClient, ExchangeRefused
-from steward.keys import PublicKey, SigningKey, spaced
+from steward.keys import KeyRefused, PublicKey, SigningKey, spaced, unb64
 from steward.merge import merge
 from steward.protocol import (
     GENESIS,
@@ -100,6 +100,14 @@ def pin_exchange(ws: Workspace, url: str, exchange_id: str, public: PublicKey) -
                           "feed_position": "0", "feed_hash": GENESIS})
 
 
+def offered_key(info: dict[str, Any], url: str) -> PublicKey:
+    """The exchange's public key from `GET /v1/server`, refused if no honest key pair could have it."""
+    try:
+        return PublicKey.from_b64(info["public_key"])
+    except KeyRefused as error:
+        raise StewardError(f"keys.weak.{error.reason}", source=url) from error
+
+
 class Syncer:
     """One sync of one workspace with one exchange."""
 
@@ -140,7 +148,7 @@ class Syncer:
 
     def _pin_exchange(self) -> None:
         info = self.client.server_info()
-        offered = PublicKey.from_b64(info["public_key"])
+        offered = offered_key(info, self.client.base)
         facts = _facts(self.ws)
         pinned = facts.get("exchange_key")
         if pinned and pinned != offered.to_b64():
@@ -435,5 +443,5 @@ def status(ws: Workspace) -> Status:
         waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'ready'").fetchone()[0]
     pinned = facts.get("exchange_key")
     return Status(unsynced, open_conflicts, waiting, facts.get("last_sync"), facts.get("exchange_url"),
-                  PublicKey.from_b64(pinned).fingerprint if pinned else None, facts.get("key_id"),
+                  PublicKey(unb64(pinned)).fingerprint if pinned else None, facts.get("key_id"),
                   int(facts.get("feed_position", "0")))

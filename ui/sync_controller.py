@@ -13,7 +13,7 @@ from steward import identity, sync
 from steward.errors import StewardError
 from steward.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.journal import Cancelled
-from steward.keys import PublicKey, SigningKey, Storage, spaced
+from steward.keys import SigningKey, Storage, spaced
 from ui.progress import run_with_progress
 from ui.session import Session
 from ui.workers import Job
@@ -69,7 +69,11 @@ class SyncController(QObject):
         if not ok:
             self._report_failure(outcome)
             return None
-        fingerprint = PublicKey.from_b64(outcome["public_key"]).fingerprint
+        try:
+            fingerprint = sync.offered_key(outcome, client.base).fingerprint
+        except StewardError as error:  # a key no honest exchange has: never offered for trust
+            self._report_failure(error)
+            return None
         answer = QMessageBox.question(self.window, self.tr("Confirm the exchange"), self.tr(
             "First contact with the exchange at %1. Compare its key fingerprint with the one its administrator "
             "gave you:\n\n%2\n\nTrust this exchange?").replace("%1", client.base).replace("%2", spaced(fingerprint)))
