@@ -62,6 +62,7 @@ class ServerInfo(BaseModel):
     fingerprint: str
     version: str
     limits: dict[str, int]
+    key_rotations: list[dict[str, str]]  # statements, each signed by the key it leaves (docs/protocol.md § 1)
 
 
 class Receipt(BaseModel):
@@ -184,7 +185,9 @@ def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[
 def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastAPI:
     engine = make_engine(db_url or default_db_url())
     migrate(engine)
-    exchange = Exchange(engine, server_key.load_or_create(key_file or default_key_file()), ledger.exchange_id(engine))
+    exchange = Exchange(engine, server_key.for_database(engine, key_file or default_key_file()),
+                        ledger.exchange_id(engine))
+    rotations = ledger.key_rotations(engine)  # only rotate-key adds one, and the exchange is restarted after it
     app = FastAPI(title="Steward exchange", version=__version__,
                   description="The central exchange of the government data resource catalogue. See docs/protocol.md.")
     app.state.exchange = exchange
@@ -206,12 +209,13 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
 
     @app.get(f"{API}/server", response_model=ServerInfo, tags=["exchange"])
     def server_info() -> dict[str, Any]:
-        """Who this exchange is: its public key (pin it on first contact) and its limits. No authentication."""
+        """Who this exchange is: its public key (pin it on first contact), its key rotations and its limits."""
         public = exchange.key.public
         return {"protocol": PROTOCOL, "exchange_id": exchange.id, "public_key": public.to_b64(),
                 "key_id": public.key_id, "fingerprint": public.fingerprint, "version": __version__,
                 "limits": {"max_body_bytes": MAX_BODY_BYTES, "max_operations": MAX_OPERATIONS,
-                           "feed_limit": FEED_LIMIT}}
+                           "feed_limit": FEED_LIMIT},
+                "key_rotations": rotations}
 
     @app.post(f"{API}/changesets", status_code=201, response_model=Receipt,
               responses={200: {"model": Receipt}, **ERRORS}, tags=["changesets"])

@@ -7,6 +7,7 @@ changes nothing and says why (`Refused`, with an HTTP status and a structured bo
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,11 +34,13 @@ from steward.protocol import (
     CHECKPOINT_TAG,
     ENROLLMENT_TAG,
     GENESIS,
+    KEY_ROTATION_TAG,
     RECEIPT_TAG,
     Record,
     checkpoint_body,
     enrollment_body,
     receipt_body,
+    rotation_body,
     server_sign,
     server_verify,
     utc_now,
@@ -85,6 +88,77 @@ def exchange_id(engine: Engine) -> str:
             {"v": str(uuid.uuid4())},
         )
         return conn.execute(text("SELECT value FROM exchange_meta WHERE key = 'exchange_id'")).scalar_one()
+
+
+def recorded_exchange_key(engine: Engine) -> PublicKey | None:
+    """The exchange key this database is served with (the newest recorded), or None before the first serve."""
+    with reading(engine) as conn:
+        return _recorded_key(conn)
+
+
+def _recorded_key(conn: Connection) -> PublicKey | None:
+    row = conn.execute(text("SELECT public_key FROM exchange_keys ORDER BY position DESC LIMIT 1")).first()
+    return PublicKey(unb64(row[0])) if row else None
+
+
+def has_history(engine: Engine) -> bool:
+    """Whether anything was ever signed for this database's clients (an enrolled key or a changeset)."""
+    with reading(engine) as conn:
+        return conn.execute(text("SELECT 1 FROM steward_keys UNION ALL SELECT 1 FROM changesets LIMIT 1")).first() \
+            is not None
+
+
+def record_exchange_key(engine: Engine, public: PublicKey) -> PublicKey:
+    """Record `public` as the database's exchange key if none is yet; the recorded key either way."""
+    with writing(engine) as conn:
+        recorded = _recorded_key(conn)  # under the write lock: of two first starts, one records
+        if recorded is None:
+            conn.execute(text("INSERT INTO exchange_keys(position, public_key, fingerprint, recorded_at) "
+                              "VALUES (1, :p, :f, :t)"),
+                         {"p": public.to_b64(), "f": public.fingerprint, "t": utc_now()})
+            return public
+        return recorded
+
+
+def rotate_exchange_key(engine: Engine, old: SigningKey, new: SigningKey, exchange: str) -> dict[str, Any]:
+    """Make `new` the exchange key: a statement signed by `old` names it, and every receipt is signed anew.
+
+    Receipts are the only signatures the exchange stores (checkpoints and enrollments are signed when
+    served), so after this the whole database speaks with the new key. Returns the statement.
+    """
+    with writing(engine) as conn:
+        recorded = _recorded_key(conn)
+        if recorded != old.public:
+            raise Refused(409, "exchange_key_not_current", "the current key file is not the database's exchange key")
+        if conn.execute(text("SELECT 1 FROM exchange_keys WHERE public_key = :p"), {"p": new.public.to_b64()}).first():
+            raise Refused(409, "exchange_key_used", "the new key was this exchange's key before")
+        statement = server_sign(old, KEY_ROTATION_TAG,
+                                rotation_body(exchange, old.public.to_b64(), new.public.to_b64(), utc_now()))
+        position = conn.execute(text("SELECT max(position) FROM exchange_keys")).scalar_one() + 1
+        conn.execute(text("INSERT INTO exchange_keys(position, public_key, fingerprint, recorded_at, statement) "
+                          "VALUES (:n, :p, :f, :t, :s)"),
+                     {"n": position, "p": new.public.to_b64(), "f": new.public.fingerprint,
+                      "t": statement["rotated_at"], "s": json.dumps(statement)})
+        _sign_receipts_anew(conn, new)
+    return statement
+
+
+def _sign_receipts_anew(conn: Connection, key: SigningKey) -> None:
+    rows = conn.execute(text("SELECT position, receipt FROM changesets ORDER BY position")).all()
+    for chunk in _chunks(rows):
+        updates = []
+        for position, receipt in chunk:
+            body = {k: v for k, v in json.loads(receipt).items() if k != "signature"}
+            updates.append({"p": position, "r": json.dumps(server_sign(key, RECEIPT_TAG, body))})
+        conn.execute(text("UPDATE changesets SET receipt = :r WHERE position = :p"), updates)
+
+
+def key_rotations(engine: Engine) -> list[dict[str, Any]]:
+    """The exchange's key rotation statements, oldest first: how a client pinned to an old key reaches the new."""
+    with reading(engine) as conn:
+        rows = conn.execute(text("SELECT statement FROM exchange_keys WHERE statement IS NOT NULL "
+                                 "ORDER BY position")).all()
+    return [json.loads(row[0]) for row in rows]
 
 
 # Departments and keys ---------------------------------------------------------------------
@@ -419,7 +493,20 @@ def verify_log(engine: Engine, server_public: PublicKey) -> list[str]:
             problems.append(f"the head ({head_position}, {head_hash}) is not the last record "
                             f"({expected_position - 1}, {previous})")
         problems.extend(_compare_catalogue(conn, replayed, versions))
+        problems.extend(_check_exchange_keys(conn, server_public))
     return problems
+
+
+def _check_exchange_keys(conn: Connection, server_public: PublicKey) -> Iterable[str]:
+    """Each recorded key after the first is named by a statement signed by the one before; the last is ours."""
+    rows = conn.execute(text("SELECT position, public_key, statement FROM exchange_keys ORDER BY position")).all()
+    for (_, previous, _), (position, public_key, statement) in itertools.pairwise(rows):
+        signed = json.loads(statement or "{}")
+        if signed.get("old_public_key") != previous or signed.get("new_public_key") != public_key \
+                or not server_verify(PublicKey(unb64(previous)), KEY_ROTATION_TAG, signed):
+            yield f"exchange key {position}: its rotation statement is not signed by the key before it"
+    if rows and rows[-1][1] != server_public.to_b64():
+        yield "the key file is not the exchange key the database records"
 
 
 def _check_record(position: int, body: str, sha256: str, stored_versions: dict[str, int], prev_hash: str,

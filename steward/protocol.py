@@ -22,6 +22,7 @@ RECORD_TAG = b"steward-feed-record-v1\n"
 RECEIPT_TAG = b"steward-receipt-v1\n"
 CHECKPOINT_TAG = b"steward-checkpoint-v1\n"
 ENROLLMENT_TAG = b"steward-enrollment-v1\n"
+KEY_ROTATION_TAG = b"steward-key-rotation-v1\n"
 GENESIS = "0" * 64  # the previous hash of the first record
 CLOCK_SKEW_S = 300  # how far a request's timestamp may be from the server's clock
 
@@ -145,6 +146,43 @@ def enrollment_body(key_id: str, public_key: str, department: str, enrolled_at: 
                     revoked_at: str | None) -> dict[str, Any]:
     return {"key_id": key_id, "public_key": public_key, "department": department, "enrolled_at": enrolled_at,
             "revoked_at": revoked_at}
+
+
+def rotation_body(exchange_id: str, old_public_key: str, new_public_key: str, rotated_at: str) -> dict[str, Any]:
+    """What the exchange's old key signs when the exchange moves to a new key."""
+    return {"exchange_id": exchange_id, "old_public_key": old_public_key, "new_public_key": new_public_key,
+            "rotated_at": rotated_at}
+
+
+ROTATION_MEMBERS = frozenset({"exchange_id", "old_public_key", "new_public_key", "rotated_at", "signature"})
+
+
+def follow_rotations(pinned: PublicKey, offered: PublicKey, statements: Any, exchange_id: str) -> bool:
+    """Whether rotation statements lead from the pinned exchange key to the offered one.
+
+    Each step must be a statement for this exchange, signed by the key it leaves, naming the next
+    key; anything else in the list is ignored, so a forged statement can only fail to help.
+    """
+    steps = [s for s in statements if _well_formed_rotation(s, exchange_id)] if isinstance(statements, list) else []
+    current, seen = pinned, {pinned}
+    while current != offered:
+        step = next((s for s in steps if s["old_public_key"] == current.to_b64()
+                     and server_verify(current, KEY_ROTATION_TAG, s)), None)
+        if step is None:
+            return False
+        try:
+            current = PublicKey.from_b64(step["new_public_key"])
+        except ValueError:
+            return False
+        if current in seen:
+            return False
+        seen.add(current)
+    return True
+
+
+def _well_formed_rotation(statement: Any, exchange_id: str) -> bool:
+    return (isinstance(statement, dict) and set(statement) == ROTATION_MEMBERS
+            and all(isinstance(v, str) for v in statement.values()) and statement["exchange_id"] == exchange_id)
 
 
 # Checking what the feed serves ------------------------------------------------------------

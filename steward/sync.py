@@ -32,6 +32,7 @@ from steward.protocol import (
     FeedInvalid,
     VerifiedRecord,
     decode_records,
+    follow_rotations,
     server_verify,
     trusted_keys,
     utc_now,
@@ -70,10 +71,12 @@ class SyncReport:
     held_back: list[HeldBack] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     position: int = 0
+    exchange_key_moved: tuple[str, str] | None = None  # (old, new) fingerprint when a rotation statement moved the pin
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "pulled": self.pulled, "conflicts": self.conflicts, "pushed": self.pushed,
                 "operations": self.operations, "position": self.position, "refused": self.refused,
+                "exchange_key_moved": list(self.exchange_key_moved) if self.exchange_key_moved else None,
                 "held_back": [h.__dict__ for h in self.held_back]}
 
 
@@ -152,9 +155,7 @@ class Syncer:
         facts = _facts(self.ws)
         pinned = facts.get("exchange_key")
         if pinned and pinned != offered.to_b64():
-            raise StewardError("sync.server_key_changed", url=self.client.base,
-                               pinned=spaced(PublicKey.from_b64(pinned).fingerprint),
-                               offered=spaced(offered.fingerprint))
+            self._follow_rotation(PublicKey(unb64(pinned)), offered, info, facts.get("exchange_id", ""))
         if not pinned:
             if self.trust is None or not self.trust(offered.fingerprint):
                 raise StewardError("sync.server_untrusted", url=self.client.base,
@@ -162,6 +163,15 @@ class Syncer:
             pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)
         self.server_public = offered
         self._refresh_keys()
+
+    def _follow_rotation(self, pinned: PublicKey, offered: PublicKey, info: dict[str, Any], exchange_id: str) -> None:
+        """Move the pin to the exchange's new key if statements signed by the pinned key name it; else refuse."""
+        if not follow_rotations(pinned, offered, info.get("key_rotations"), exchange_id):
+            raise StewardError("sync.server_key_changed", url=self.client.base, pinned=spaced(pinned.fingerprint),
+                               offered=spaced(offered.fingerprint))
+        with self.ws.writing() as conn:
+            _set_facts(conn, {"exchange_key": offered.to_b64()})
+        self.report.exchange_key_moved = (pinned.fingerprint, offered.fingerprint)
 
     def _refresh_keys(self) -> None:
         assert self.server_public is not None

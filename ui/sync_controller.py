@@ -14,6 +14,7 @@ from steward.errors import StewardError
 from steward.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.journal import Cancelled
 from steward.keys import SigningKey, Storage, spaced
+from steward.messages import render
 from ui.progress import run_with_progress
 from ui.session import Session
 from ui.workers import Job
@@ -123,6 +124,9 @@ class SyncController(QObject):
         if status_bar:
             status_bar().showMessage(message, 15000)
         details = []
+        if report.exchange_key_moved:
+            details.append(render("sync.server_key_rotated", {"url": self.exchange_url(), "old": spaced(
+                report.exchange_key_moved[0]), "new": spaced(report.exchange_key_moved[1])}, self.session.language))
         if report.held_back:
             details.append(self.tr("%1 entries were not sent: they have rule errors, open conflicts or another "
                               "department as provider.").replace("%1", str(len(report.held_back))))

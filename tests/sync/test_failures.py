@@ -190,10 +190,11 @@ def test_a_tampered_feed_is_detected_and_nothing_from_it_applied(exchange, make_
 
 
 def test_a_changed_exchange_key_is_refused(exchange, make_steward, tmp_path):
-    local, _ = exchange
     alice = make_steward()
     alice.sync()
-    impostor = LocalExchange.start(local.db_url, tmp_path / "other-key.json", tmp_path / "impostor.log")
+    # Another server at the same address (the exchange's own database refuses to be served with another key).
+    impostor = LocalExchange.start(f"sqlite:///{tmp_path / 'impostor.sqlite'}", tmp_path / "other-key.json",
+                                   tmp_path / "impostor.log")
     alice.url = impostor.url
     try:
         with pytest.raises(StewardError) as caught:

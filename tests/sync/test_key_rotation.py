@@ -1,0 +1,143 @@
+"""The exchange's key rotated: a client moves its pin only on a statement signed by the key it pinned.
+
+A real exchange in a subprocess (SQLite and PostgreSQL), rotated with `steward-exchange rotate-key`
+between syncs; an exchange that offers another key without such a statement is refused as before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exchange import ledger, server_key
+from exchange.db import make_engine, migrate
+from exchange.local import LocalExchange
+from steward import identity, sample, sync
+from steward.errors import StewardError
+from steward.keys import SigningKey
+from steward.protocol import KEY_ROTATION_TAG, RECEIPT_TAG, rotation_body, server_sign, utc_now
+from steward.workspace import Workspace
+from tests.exchange.conftest import new_database
+from tests.exchange.test_admin import exchange_cli
+from tests.sync.conftest import Steward
+from tests.sync.proxy import Proxy
+from tests.sync.test_failures import _entries
+
+DEPARTMENT = sample.DEPARTMENTS[0]
+
+
+class Rotating:
+    """An exchange of the test's own, whose key the test rotates between syncs."""
+
+    def __init__(self, db_url: str, folder: Path) -> None:
+        self.db_url, self.folder = db_url, folder
+        self.engine = make_engine(db_url)
+        migrate(self.engine)
+        ledger.add_department(self.engine, DEPARTMENT.code, DEPARTMENT.name)
+        self.key_file = folder / "key-1.json"
+        self.local = LocalExchange.start(db_url, self.key_file, folder / "serve-1.log")
+        self.stewards: list[Steward] = []
+
+    def steward(self) -> Steward:
+        ws = Workspace.create(self.folder / f"ws{len(self.stewards)}", DEPARTMENT.code, DEPARTMENT.name)
+        identity.create_key(ws, lambda _new: "", steward="测试员")
+        key = identity.signing_key(ws, lambda _new: "")
+        ledger.enroll(self.engine, DEPARTMENT.code, key.public)
+        steward = Steward(ws, key, self.local.url, server_key.load(self.key_file).public.fingerprint)
+        self.stewards.append(steward)
+        return steward
+
+    def rotate(self) -> SigningKey:
+        """Stop, rotate-key to a new key file, serve with it; every steward is pointed at the new address."""
+        self.local.stop()
+        new_file = self.folder / f"key-{len(ledger.key_rotations(self.engine)) + 2}.json"
+        done = exchange_cli("rotate-key", "--db", self.db_url, "--key-file", self.key_file, "--new-key-file", new_file)
+        assert done.returncode == 0, done.stderr
+        self.key_file = new_file
+        self.local = LocalExchange.start(self.db_url, new_file, self.folder / f"{new_file.stem}.log")
+        for steward in self.stewards:
+            steward.url = self.local.url
+        return server_key.load(new_file)
+
+    def close(self) -> None:
+        self.local.stop()
+        for steward in self.stewards:
+            steward.ws.close()
+        self.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def rotating(request, tmp_path) -> Iterator[Rotating]:
+    with new_database(request.param, tmp_path) as url:
+        exchange = Rotating(url, tmp_path)
+        try:
+            yield exchange
+        finally:
+            exchange.close()
+
+
+def test_a_rotated_key_moves_the_pin_through_statements_signed_by_the_pinned_key(rotating):
+    alice, bob = rotating.steward(), rotating.steward()
+    first = server_key.load(rotating.key_file).public
+    _entries(alice.ws)
+    alice.sync()
+    bob.sync()
+    second = rotating.rotate().public
+    report = alice.sync(trust=lambda _fp: False)  # nothing is asked: the statement vouches for the new key
+    assert report.exchange_key_moved == (first.fingerprint, second.fingerprint)
+    assert sync.status(alice.ws).exchange_fingerprint == second.fingerprint
+    third = rotating.rotate().public
+    _entries(alice.ws)
+    assert alice.sync().exchange_key_moved == (second.fingerprint, third.fingerprint)
+    report = bob.sync(trust=lambda _fp: False)  # two rotations behind: the chain first -> second -> third
+    assert report.exchange_key_moved == (first.fingerprint, third.fingerprint)
+    assert sync.status(bob.ws).exchange_fingerprint == third.fingerprint
+    assert bob.catalogue() == alice.catalogue() and report.pulled == 1
+
+
+def _forged(statement_for, tag=KEY_ROTATION_TAG):
+    """A response hook: /v1/server offers an attacker's key, with the rotation statement a forger could make."""
+    attacker = SigningKey.from_raw(bytes(range(32, 64)))
+
+    def hook(_method: str, path: str, status: int, body: bytes) -> bytes:
+        if not path.startswith("/v1/server") or status != 200:
+            return body
+        info = json.loads(body)
+        signer, statement = statement_for(info, attacker)
+        info.update(public_key=attacker.public.to_b64(), key_id=attacker.key_id,
+                    fingerprint=attacker.public.fingerprint, key_rotations=[server_sign(signer, tag, statement)])
+        return json.dumps(info).encode()
+    return hook
+
+
+def _pinned_key(rotating: Rotating) -> SigningKey:
+    return server_key.load(rotating.key_file)
+
+
+@pytest.mark.parametrize("case", ["signed_by_the_new_key", "another_exchange", "another_tag"])
+def test_another_key_without_a_valid_statement_from_the_pinned_key_is_refused(rotating, case):
+    alice = rotating.steward()
+    alice.sync()
+    pinned = _pinned_key(rotating)
+
+    def statement_for(info, attacker):
+        body = rotation_body(info["exchange_id"], pinned.public.to_b64(), attacker.public.to_b64(), utc_now())
+        if case == "signed_by_the_new_key":
+            return attacker, body
+        if case == "another_exchange":
+            return pinned, {**body, "exchange_id": "00000000-0000-4000-8000-000000000000"}
+        return pinned, body
+
+    proxy = Proxy(rotating.local.url)
+    proxy.on_response = _forged(statement_for, RECEIPT_TAG if case == "another_tag" else KEY_ROTATION_TAG)
+    alice.url = proxy.url
+    try:
+        with pytest.raises(StewardError) as caught:
+            alice.sync()
+    finally:
+        proxy.close()
+    assert caught.value.code == "sync.server_key_changed"
+    assert sync.status(alice.ws).exchange_fingerprint == pinned.public.fingerprint
