@@ -7,7 +7,10 @@ spellings (checked here with independent curve arithmetic); S = L and S = L + 1.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import json
+import re
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -20,7 +23,11 @@ from steward.keys import (
     KeyRefused,
     PublicKey,
     SigningKey,
+    public_key_document,
+    spaced,
 )
+from steward.protocol import KEY_ROTATION_TAG, follow_rotations, rotation_body, server_sign
+from tests.helpers import ROOT
 
 P, D = keys.FIELD_P, keys.CURVE_D
 IDENTITY = bytes([1]) + bytes(31)
@@ -180,3 +187,33 @@ def test_real_keys_pass():
         assert PublicKey.from_b64(key.public.to_b64()) == key.public
         assert key.public.verify(key.sign(b"m"), b"m")
 
+
+# docs/protocol.md's examples are test vectors -------------------------------------------------
+
+
+def _json_blocks(text: str) -> list[dict]:
+    """The document's JSON examples that are whole documents (others elide parts with …)."""
+    blocks = []
+    for block in text.split("```json\n")[1:]:
+        with contextlib.suppress(ValueError):
+            blocks.append(json.loads(block.split("```", 1)[0]))
+    return blocks
+
+
+def test_the_protocol_documents_key_examples_are_exact():
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    steward = SigningKey.from_raw(bytes(range(32)))
+    assert f"`{steward.public.fingerprint}`" in text and f"`{spaced(steward.public.fingerprint)}`" in text
+    blocks = _json_blocks(text)
+    [key_file] = [b for b in blocks if b.get("format") == keys.PUBLIC_KEY_FORMAT]
+    assert key_file == {**public_key_document(steward.public, "11310000MB2F41826L", "张三"),
+                        "department_name": "上海市市场监督管理局"}
+    [statement] = [b for b in blocks if "old_public_key" in b]
+    old, new = SigningKey.from_raw(bytes(range(0x40, 0x60))), SigningKey.from_raw(bytes(range(0x60, 0x80)))
+    assert statement == server_sign(old, KEY_ROTATION_TAG, rotation_body(
+        "a5b279cb-0b5a-462b-92c3-9cd4c46172d8", old.public.to_b64(), new.public.to_b64(), statement["rotated_at"]))
+    assert follow_rotations(old.public, new.public, [statement], "a5b279cb-0b5a-462b-92c3-9cd4c46172d8")
+    listed = {bytes.fromhex(h) for h in re.findall(r"`([0-9a-f]{64})`", text)}
+    order_8 = {raw for raw in listed if raw[0] in (0x26, 0xC7)}
+    assert len(order_8) == 2 and order_8 <= SMALL_ORDER_ENCODINGS
+    assert RFC8032_TEST1["secret"][:8] in text and RFC8032_TEST1["public"][-4:] in text
