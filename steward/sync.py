@@ -132,7 +132,8 @@ class Syncer:
 
     def _run(self) -> SyncReport:
         self._pin_exchange()
-        self._settle_waiting(resend=False)
+        self._settle_waiting(resend=False)  # first: a key revoked meanwhile may still ask about its own changesets
+        self._refresh_keys()
         self._pull()
         self._settle_waiting(resend=True)
         for _ in range(PUSH_ROUNDS):
@@ -162,7 +163,6 @@ class Syncer:
                                    fingerprint=spaced(offered.fingerprint))
             pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)
         self.server_public = offered
-        self._refresh_keys()
 
     def _follow_rotation(self, pinned: PublicKey, offered: PublicKey, info: dict[str, Any], exchange_id: str) -> None:
         """Move the pin to the exchange's new key if statements signed by the pinned key name it; else refuse."""

@@ -19,8 +19,9 @@ from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
 from steward import identity, journal, outbox, query, sample
 from steward.errors import StewardError
+from steward.exchange_client import ExchangeRefused
 from steward.journal import CreateEntry
-from steward.keys import STORAGE_ENV
+from steward.keys import STORAGE_ENV, b64
 from steward.workspace import Workspace
 from tests.helpers import ROOT, make_clean_entry, steward_env
 from tests.sync.conftest import Steward
@@ -203,3 +204,54 @@ def test_a_changed_exchange_key_is_refused(exchange, make_steward, tmp_path):
         impostor.stop()
     assert caught.value.code == "sync.server_key_changed"
     assert os.environ.get(STORAGE_ENV) is None
+
+
+def test_a_steward_revoked_mid_sync_still_learns_which_changesets_landed(exchange, make_steward):
+    local, engine = exchange
+    alice = make_steward()
+    entries = _entries(alice.ws)
+    proxy = Proxy(local.url)
+
+    def revoke_and_lose_the_receipt(method, path, _status, body):
+        if method == "POST" and path == "/v1/changesets":
+            ledger.revoke(engine, alice.key.key_id)  # the changeset landed; then the key was revoked
+            return b"<html>gateway timeout</html>"
+        return body
+    proxy.on_response = revoke_and_lose_the_receipt
+    alice.url = proxy.url
+    try:
+        with pytest.raises(StewardError):
+            alice.sync()
+    finally:
+        proxy.close()
+    [waiting] = _waiting_ids(alice.ws)
+    alice.url = local.url
+    with pytest.raises(ExchangeRefused) as refused:
+        alice.sync()  # it may ask about its own changeset, and read nothing else
+    assert (refused.value.status, refused.value.code) == (403, "key_revoked")
+    assert _times_landed(engine, waiting) == 1 and _waiting_ids(alice.ws) == []
+    assert query.summary(alice.ws).unsynced == 0
+    assert [alice.entry(e.id).version for e in entries] == [1] * len(entries)
+
+
+def test_an_exchange_offering_a_small_order_key_is_not_trusted(exchange, make_steward):
+    local, _ = exchange
+    alice = make_steward()
+    proxy = Proxy(local.url)
+
+    def identity_key(_method, path, _status, body):
+        if not path.startswith("/v1/server"):
+            return body
+        info = json.loads(body)
+        info["public_key"] = b64(bytes([1]) + bytes(31))
+        return json.dumps(info).encode()
+    proxy.on_response = identity_key
+    alice.url = proxy.url
+    try:
+        with pytest.raises(StewardError) as caught:
+            alice.sync(trust=lambda _fp: True)  # even a steward who would confirm anything
+    finally:
+        proxy.close()
+    assert caught.value.code == "keys.weak.small_order"
+    assert "small-order" in caught.value.message("en") and proxy.url in caught.value.message("en")
+    assert alice.ws.facts().get("exchange_key") is None
