@@ -217,3 +217,13 @@ def test_the_protocol_documents_key_examples_are_exact():
     order_8 = {raw for raw in listed if raw[0] in (0x26, 0xC7)}
     assert len(order_8) == 2 and order_8 <= SMALL_ORDER_ENCODINGS
     assert RFC8032_TEST1["secret"][:8] in text and RFC8032_TEST1["public"][-4:] in text
+
+
+def test_a_client_ignores_an_enrollment_of_a_weak_key_even_signed_by_the_exchange():
+    from steward.protocol import ENROLLMENT_TAG, enrollment_body, trusted_keys
+
+    exchange, sound = SigningKey.generate(), SigningKey.generate()
+    enrollments = [server_sign(exchange, ENROLLMENT_TAG, enrollment_body(
+        public.key_id, public.to_b64(), "11310000MB2F41826L", "2026-12-01T09:00:00.000000Z", None))
+        for public in (sound.public, PublicKey(IDENTITY))]
+    assert list(trusted_keys(enrollments, exchange.public)) == [sound.key_id]
