@@ -7,6 +7,9 @@ between syncs; an exchange that offers another key without such a statement is r
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,16 +20,18 @@ from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
 from steward import identity, sample, sync
 from steward.errors import StewardError
-from steward.keys import SigningKey
+from steward.keys import STORAGE_ENV, SigningKey, spaced
 from steward.protocol import KEY_ROTATION_TAG, RECEIPT_TAG, rotation_body, server_sign, utc_now
 from steward.workspace import Workspace
 from tests.exchange.conftest import new_database
 from tests.exchange.test_admin import exchange_cli
+from tests.helpers import ROOT, steward_env
 from tests.sync.conftest import Steward
 from tests.sync.proxy import Proxy
 from tests.sync.test_failures import _entries
 
 DEPARTMENT = sample.DEPARTMENTS[0]
+PASSPHRASE = "correct horse battery"
 
 
 class Rotating:
@@ -41,10 +46,10 @@ class Rotating:
         self.local = LocalExchange.start(db_url, self.key_file, folder / "serve-1.log")
         self.stewards: list[Steward] = []
 
-    def steward(self) -> Steward:
+    def steward(self, passphrase: str = "") -> Steward:
         ws = Workspace.create(self.folder / f"ws{len(self.stewards)}", DEPARTMENT.code, DEPARTMENT.name)
-        identity.create_key(ws, lambda _new: "", steward="测试员")
-        key = identity.signing_key(ws, lambda _new: "")
+        identity.create_key(ws, lambda _new: passphrase, steward="测试员")
+        key = identity.signing_key(ws, lambda _new: passphrase)
         ledger.enroll(self.engine, DEPARTMENT.code, key.public)
         steward = Steward(ws, key, self.local.url, server_key.load(self.key_file).public.fingerprint)
         self.stewards.append(steward)
@@ -141,3 +146,42 @@ def test_another_key_without_a_valid_statement_from_the_pinned_key_is_refused(ro
         proxy.close()
     assert caught.value.code == "sync.server_key_changed"
     assert sync.status(alice.ws).exchange_fingerprint == pinned.public.fingerprint
+
+
+def test_the_window_tells_the_steward_the_exchange_key_moved(qtbot, rotating, monkeypatch, tmp_path):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    from ui.session import Session
+    from ui.settings import Settings
+    from ui.sync_controller import SyncController
+
+    alice = rotating.steward()
+    alice.sync()
+    new = rotating.rotate().public
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text, *_args: shown.append(text))
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.exchange_url = alice.url
+    session = Session(alice.ws, settings)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    try:
+        report = SyncController(session, parent).run()  # the window's Sync action, without the rest of the window
+    finally:
+        session.runner.wait_all()
+    assert report is not None and report.exchange_key_moved[1] == new.fingerprint
+    assert any(spaced(new.fingerprint) in text for text in shown), shown
+
+
+def test_steward_sync_says_the_exchange_key_moved(rotating, monkeypatch):
+    monkeypatch.setenv(STORAGE_ENV, "file")  # so that the command, another process, can unlock the key
+    alice = rotating.steward(PASSPHRASE)
+    alice.sync()
+    old, new = server_key.load(rotating.key_file).public, rotating.rotate().public
+    env = {**steward_env("en"), STORAGE_ENV: "file", "STEWARD_KEY_PASSPHRASE": PASSPHRASE}
+    done = subprocess.run([sys.executable, "-m", "steward", "sync", str(alice.ws.folder), "--exchange", alice.url],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"Old fingerprint {spaced(old.fingerprint)}, new fingerprint {spaced(new.fingerprint)}" in done.stdout
