@@ -101,11 +101,11 @@ def _recorded_key(conn: Connection) -> PublicKey | None:
     return PublicKey(unb64(row[0])) if row else None
 
 
-def has_history(engine: Engine) -> bool:
-    """Whether anything was ever signed for this database's clients (an enrolled key or a changeset)."""
+def was_served(engine: Engine) -> bool:
+    """Whether clients may know this database's exchange: it gave out its id (when first served) or holds receipts."""
     with reading(engine) as conn:
-        return conn.execute(text("SELECT 1 FROM steward_keys UNION ALL SELECT 1 FROM changesets LIMIT 1")).first() \
-            is not None
+        return conn.execute(text("SELECT 1 FROM exchange_meta WHERE key = 'exchange_id' "
+                                 "UNION ALL SELECT 1 FROM changesets LIMIT 1")).first() is not None
 
 
 def record_exchange_key(engine: Engine, public: PublicKey) -> PublicKey:

@@ -57,15 +57,15 @@ def load(path: Path) -> SigningKey:
 def for_database(engine: Engine, path: Path) -> SigningKey:
     """The key in `path`, if it is the one `engine`'s database is served with (a new database takes it).
 
-    A missing file is created only for a database that has signed nothing yet: for any other, a
-    new key would be an accident (a mistyped --key-file) that every client would see as an attack.
+    A missing file is created only for a database never served yet: for any other, a new key would
+    be an accident (a mistyped --key-file) that every client would see as an attack.
     """
     path = Path(path)
     db = engine.url.render_as_string(hide_password=True)
     recorded = ledger.recorded_exchange_key(engine)
     if not path.exists() and recorded is not None:
         raise StewardError("exchange.key_missing", db=db, path=str(path), fingerprint=spaced(recorded.fingerprint))
-    if not path.exists() and ledger.has_history(engine):  # a database from before keys were recorded
+    if not path.exists() and ledger.was_served(engine):  # served before keys were recorded
         raise StewardError("exchange.key_missing_unrecorded", db=db, path=str(path))
     key = load_or_create(path)
     recorded = ledger.record_exchange_key(engine, key.public)

@@ -346,9 +346,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "needs steward-exchange rotate-key",
     ),
     "exchange.key_missing_unrecorded": (
-        "数据库 {db} 已有登记的密钥或变更集,但密钥文件 {path} 不存在,未启动:请用 --key-file 指定原平台密钥文件",
-        "The database {db} already holds enrolled keys or changesets, but the key file {path} does not exist, "
-        "so the exchange did not start: name the exchange's key file with --key-file",
+        "数据库 {db} 此前已对外服务,但密钥文件 {path} 不存在,未启动:请用 --key-file 指定原平台密钥文件",
+        "The database {db} has been served before, but the key file {path} does not exist, so the exchange "
+        "did not start: name the exchange's key file with --key-file",
     ),
     "exchange.key_differs": (
         "密钥文件 {path} 中的平台密钥({offered})不是数据库 {db} 使用的密钥({recorded}),未启动。"

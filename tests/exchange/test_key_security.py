@@ -129,19 +129,28 @@ def test_serve_refuses_a_database_with_another_missing_or_unreadable_key_file(fr
     LocalExchange.start(fresh_db_url, key_file, tmp_path / "again.log").stop()  # the right key still serves
 
 
-def test_a_database_from_before_keys_were_recorded_is_not_served_with_a_new_key(fresh_db_url, tmp_path):
+def test_a_database_served_before_keys_were_recorded_is_not_served_with_a_new_key(fresh_db_url, tmp_path):
     engine = make_engine(fresh_db_url)
     with engine.connect() as conn, conn.begin():
         command.upgrade(_alembic_config(conn), "0001")
+    ledger.exchange_id(engine)  # what its first serve did: clients know the exchange by this id, and its key
     migrate(engine)
-    ledger.add_department(engine, DEPARTMENT.code, DEPARTMENT.name)
-    ledger.enroll(engine, DEPARTMENT.code, SigningKey.generate().public)
     done = _serve_refused(fresh_db_url, tmp_path / "server-key.json")
-    assert done.returncode == 2 and "already holds enrolled keys or changesets" in done.stderr, done.stderr
+    assert done.returncode == 2 and "has been served before" in done.stderr, done.stderr
     assert not (tmp_path / "server-key.json").exists()
     existing = server_key.load_or_create(tmp_path / "old-key.json")
     LocalExchange.start(fresh_db_url, tmp_path / "old-key.json", tmp_path / "serve.log").stop()
     assert ledger.recorded_exchange_key(engine) == existing.public  # adopted: the key it was served with
+    engine.dispose()
+
+
+def test_a_new_database_prepared_before_its_first_serve_gets_a_new_key(fresh_db_url, tmp_path):
+    engine = make_engine(fresh_db_url)
+    migrate(engine)
+    ledger.add_department(engine, DEPARTMENT.code, DEPARTMENT.name)
+    ledger.enroll(engine, DEPARTMENT.code, SigningKey.generate().public)  # enrolled before the first serve
+    LocalExchange.start(fresh_db_url, tmp_path / "server-key.json", tmp_path / "serve.log").stop()
+    assert ledger.recorded_exchange_key(engine) == server_key.load(tmp_path / "server-key.json").public
     engine.dispose()
 
 
