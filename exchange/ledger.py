@@ -348,6 +348,9 @@ def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
     if not verify(cs, key.public):
         raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
     with writing(engine) as conn:
+        if _recorded_key(conn) not in (None, server_key.public):  # rotate-key ran while this process served
+            raise Refused(503, "exchange_key_rotated",
+                          "the exchange's key was rotated: this server process must be restarted with the new key")
         receipt = _existing_receipt(conn, cs, digest)  # a re-send, or an identical push that landed meanwhile
         if receipt is not None:
             return 200, receipt

@@ -234,3 +234,29 @@ def test_a_revoked_key_may_still_ask_about_its_own_changesets_and_nothing_else(s
             call()
         assert (refused.value.status, refused.value.code) == (403, "key_revoked")
     assert bob.client.changeset_status(mine.id)["changeset_id"] == mine.id
+
+
+def test_a_server_still_running_with_the_old_key_after_rotate_key_accepts_nothing(fresh_db_url, tmp_path):
+    engine = make_engine(fresh_db_url)
+    migrate(engine)
+    ledger.add_department(engine, DEPARTMENT.code, DEPARTMENT.name)
+    old_file = tmp_path / "old-key.json"
+    local = LocalExchange.start(fresh_db_url, old_file, tmp_path / "old.log")
+    steward = SigningKey.generate()
+    ledger.enroll(engine, DEPARTMENT.code, steward.public)
+    client = ExchangeClient(Connection(local.url, retries=0), steward)
+    entry = make_clean_entry(provider=DEPARTMENT.name, provider_code=DEPARTMENT.code)
+    try:
+        rotated = exchange_cli("rotate-key", "--db", fresh_db_url, "--key-file", old_file, "--new-key-file",
+                               tmp_path / "new-key.json")  # not stopped first, against the instructions
+        assert rotated.returncode == 0, rotated.stderr
+        with pytest.raises(ExchangeRefused) as refused:
+            client.push(changeset.new_changeset(DEPARTMENT.code, steward, 1, utc_now(), "张三",
+                                                [changeset.op_create(entry)]))
+    finally:
+        local.stop()
+    assert (refused.value.status, refused.value.code) == (503, "exchange_key_rotated")
+    assert exchange_cli("verify-log", "--db", fresh_db_url, "--key-file", tmp_path / "new-key.json").returncode == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM changesets")).scalar_one() == 0
+    engine.dispose()
