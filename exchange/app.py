@@ -64,6 +64,7 @@ class ServerInfo(BaseModel):
     fingerprint: str
     version: str
     limits: dict[str, int]
+    key_rotations: list[dict[str, str]]  # statements, each signed by the key it leaves (docs/protocol.md § 1)
 
 
 class Receipt(BaseModel):
@@ -162,7 +163,8 @@ def _target(request: Request) -> str:
     return (path + (b"?" + query if query else b"")).decode("latin-1")
 
 
-def _authenticate(exchange: Exchange, request: Request, body: bytes) -> KeyRecord:
+def _authenticate(exchange: Exchange, request: Request, body: bytes, revoked_may_ask: bool = False) -> KeyRecord:
+    """The request's key, if the request is signed by it; a revoked key only where `revoked_may_ask`."""
     key_id = request.headers.get(HEADER_KEY)
     timestamp = request.headers.get(HEADER_TIME)
     signature = request.headers.get(HEADER_SIGNATURE)
@@ -175,7 +177,7 @@ def _authenticate(exchange: Exchange, request: Request, body: bytes) -> KeyRecor
     why = verify_request(key.public, request.method, _target(request), body, timestamp, signature)
     if why is not None:
         raise Refused(401, "unauthenticated", f"the request signature is not valid: {why}")
-    if key.revoked_at is not None:
+    if key.revoked_at is not None and not revoked_may_ask:
         raise Refused(403, "key_revoked", f"key {key_id} was revoked at {key.revoked_at}")
     return key
 
@@ -193,7 +195,9 @@ def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[
 def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastAPI:
     engine = make_engine(db_url or default_db_url())
     migrate(engine)
-    exchange = Exchange(engine, server_key.load_or_create(key_file or default_key_file()), ledger.exchange_id(engine))
+    exchange = Exchange(engine, server_key.for_database(engine, key_file or default_key_file()),
+                        ledger.exchange_id(engine))
+    rotations = ledger.key_rotations(engine)  # only rotate-key adds one, and the exchange is restarted after it
     app = FastAPI(title="Steward exchange", version=__version__,
                   description="The central exchange of the government data resource catalogue. See docs/protocol.md.")
     app.state.exchange = exchange
@@ -223,12 +227,13 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
 
     @app.get(f"{API}/server", response_model=ServerInfo, tags=["exchange"])
     def server_info() -> dict[str, Any]:
-        """Who this exchange is: its public key (pin it on first contact) and its limits. No authentication."""
+        """Who this exchange is: its public key (pin it on first contact), its key rotations and its limits."""
         public = exchange.key.public
         return {"protocol": PROTOCOL, "exchange_id": exchange.id, "public_key": public.to_b64(),
                 "key_id": public.key_id, "fingerprint": public.fingerprint, "version": __version__,
                 "limits": {"max_body_bytes": MAX_BODY_BYTES, "max_operations": MAX_OPERATIONS,
-                           "feed_limit": FEED_LIMIT}}
+                           "feed_limit": FEED_LIMIT},
+                "key_rotations": rotations}
 
     @app.post(f"{API}/changesets", status_code=201, response_model=Receipt,
               responses={200: {"model": Receipt}, **ERRORS}, tags=["changesets"],
@@ -241,13 +246,22 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
         return JSONResponse(receipt, status_code=status)
 
     @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus, openapi_extra=SIGNED,
-             responses={404: {"model": ChangesetStatus}, 400: {"model": ErrorBody}, 401: {"model": ErrorBody}},
+             responses={404: {"model": ChangesetStatus}, 400: {"model": ErrorBody}, 401: {"model": ErrorBody},
+                        403: {"model": ErrorBody}},
              tags=["changesets"])
     async def changeset_status(changeset_id: Annotated[str, PathParameter(pattern=UUID_PATTERN)],
                                request: Request) -> JSONResponse:
-        """Whether a changeset landed: 200 with its receipt, or 404 with status "unknown"."""
-        await run_in_threadpool(_authenticate, exchange, request, b"")
-        receipt = await run_in_threadpool(ledger.changeset_receipt, exchange.engine, changeset_id)
+        """Whether a changeset landed: 200 with its receipt, or 404 with status "unknown".
+
+        A revoked key may still ask about the changesets it signed itself (so a steward revoked mid-sync
+        learns what landed), and about nothing else.
+        """
+        key = await run_in_threadpool(_authenticate, exchange, request, b"", True)
+        own_only = key.key_id if key.revoked_at is not None else None
+        receipt = await run_in_threadpool(ledger.changeset_receipt, exchange.engine, changeset_id, own_only)
+        if receipt is None and own_only:
+            raise Refused(403, "key_revoked", f"key {key.key_id} was revoked at {key.revoked_at}: it may ask only "
+                                              "about changesets it signed")
         if receipt is None:
             return JSONResponse({"status": "unknown", "receipt": None}, status_code=404)
         return JSONResponse({"status": "accepted", "receipt": receipt})

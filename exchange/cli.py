@@ -43,8 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     db_url = args.db or default_db_url()
     key_file = Path(args.key_file) if args.key_file else default_key_file()
-    migrate(make_engine(db_url))
-    key = server_key.load_or_create(key_file)
+    engine = make_engine(db_url)
+    migrate(engine)
+    key = server_key.for_database(engine, key_file)  # the database's own key, or refuse before serving anything
+    engine.dispose()
     _say("exchange.serving", url=f"http://{args.host}:{args.port}", db=_safe_url(db_url),
          fingerprint=spaced(key.public.fingerprint))
     options = {"host": args.host, "port": args.port, "access_log": args.access_log, "log_level": args.log_level}
@@ -95,6 +97,17 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    old = server_key.for_database(engine, Path(args.key_file) if args.key_file else default_key_file())
+    new_file = Path(args.new_key_file)
+    new = server_key.load_or_create(new_file)
+    ledger.rotate_exchange_key(engine, old, new, ledger.exchange_id(engine))
+    _say("exchange.key_rotated", old=spaced(old.public.fingerprint), new=spaced(new.public.fingerprint),
+         path=str(new_file))
+    return EXIT_OK
+
+
 def cmd_verify_log(args: argparse.Namespace) -> int:
     key_file = Path(args.key_file) if args.key_file else default_key_file()
     public = server_key.load(key_file).public
@@ -106,6 +119,13 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
         return EXIT_UNSOUND
     _say("exchange.log_sound")
     return EXIT_OK
+
+
+def _key_file_help() -> str:
+    """Where the key file is when --key-file is not given, as it is on this machine now."""
+    where = f"${KEY_ENV}, now {default_key_file()}" if os.environ.get(KEY_ENV) else \
+        f"{default_key_file()}, or ${KEY_ENV} where set"
+    return f"the exchange's signing key file (default: {where}); the database records its key and refuses another"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         p.add_argument("--db", help=f"database URL (default: ${DB_ENV} or a SQLite file in the user data folder)")
         if key_file:
-            p.add_argument("--key-file", help=f"the exchange's signing key (default: ${KEY_ENV} or beside the DB)")
+            p.add_argument("--key-file", help=_key_file_help())
         return p
 
     p = command(sub, "serve", cmd_serve, "Serve the exchange over HTTP.", key_file=True)
@@ -142,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("public_key_file")
     p = command(sub, "revoke", cmd_revoke, "Revoke a steward key: its later changesets are refused.")
     p.add_argument("key_id")
+    p = command(sub, "rotate-key", cmd_rotate_key,
+                "Move the exchange to a new key: the current key signs a statement naming the new one, which "
+                "clients follow. Stop the exchange first, then serve with --key-file NEW_KEY_FILE.", key_file=True)
+    p.add_argument("--new-key-file", required=True, help="the new key's file (made if it does not exist)")
     command(sub, "verify-log", cmd_verify_log, "Check signatures, the hash chain and the catalogue.", key_file=True)
     return parser
 

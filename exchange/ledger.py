@@ -7,6 +7,7 @@ changes nothing and says why (`Refused`, with an HTTP status and a structured bo
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,16 +31,18 @@ from steward.sync.changeset import (
     parse,
     verify,
 )
-from steward.sync.keys import PublicKey, SigningKey
+from steward.sync.keys import KeyRefused, PublicKey, SigningKey, check_public_key, unb64
 from steward.sync.protocol import (
     CHECKPOINT_TAG,
     ENROLLMENT_TAG,
     GENESIS,
+    KEY_ROTATION_TAG,
     RECEIPT_TAG,
     Record,
     checkpoint_body,
     enrollment_body,
     receipt_body,
+    rotation_body,
     server_sign,
     server_verify,
     utc_now,
@@ -88,6 +91,77 @@ def exchange_id(engine: Engine) -> str:
         return conn.execute(text("SELECT value FROM exchange_meta WHERE key = 'exchange_id'")).scalar_one()
 
 
+def recorded_exchange_key(engine: Engine) -> PublicKey | None:
+    """The exchange key this database is served with (the newest recorded), or None before the first serve."""
+    with reading(engine) as conn:
+        return _recorded_key(conn)
+
+
+def _recorded_key(conn: Connection) -> PublicKey | None:
+    row = conn.execute(text("SELECT public_key FROM exchange_keys ORDER BY position DESC LIMIT 1")).first()
+    return PublicKey(unb64(row[0])) if row else None
+
+
+def was_served(engine: Engine) -> bool:
+    """Whether clients may know this database's exchange: it gave out its id (when first served) or holds receipts."""
+    with reading(engine) as conn:
+        return conn.execute(text("SELECT 1 FROM exchange_meta WHERE key = 'exchange_id' "
+                                 "UNION ALL SELECT 1 FROM changesets LIMIT 1")).first() is not None
+
+
+def record_exchange_key(engine: Engine, public: PublicKey) -> PublicKey:
+    """Record `public` as the database's exchange key if none is yet; the recorded key either way."""
+    with writing(engine) as conn:
+        recorded = _recorded_key(conn)  # under the write lock: of two first starts, one records
+        if recorded is None:
+            conn.execute(text("INSERT INTO exchange_keys(position, public_key, fingerprint, recorded_at) "
+                              "VALUES (1, :p, :f, :t)"),
+                         {"p": public.to_b64(), "f": public.fingerprint, "t": utc_now()})
+            return public
+        return recorded
+
+
+def rotate_exchange_key(engine: Engine, old: SigningKey, new: SigningKey, exchange: str) -> dict[str, Any]:
+    """Make `new` the exchange key: a statement signed by `old` names it, and every receipt is signed anew.
+
+    Receipts are the only signatures the exchange stores (checkpoints and enrollments are signed when
+    served), so after this the whole database speaks with the new key. Returns the statement.
+    """
+    with writing(engine) as conn:
+        recorded = _recorded_key(conn)
+        if recorded != old.public:
+            raise Refused(409, "exchange_key_not_current", "the current key file is not the database's exchange key")
+        if conn.execute(text("SELECT 1 FROM exchange_keys WHERE public_key = :p"), {"p": new.public.to_b64()}).first():
+            raise Refused(409, "exchange_key_used", "the new key was this exchange's key before")
+        statement = server_sign(old, KEY_ROTATION_TAG,
+                                rotation_body(exchange, old.public.to_b64(), new.public.to_b64(), utc_now()))
+        position = conn.execute(text("SELECT max(position) FROM exchange_keys")).scalar_one() + 1
+        conn.execute(text("INSERT INTO exchange_keys(position, public_key, fingerprint, recorded_at, statement) "
+                          "VALUES (:n, :p, :f, :t, :s)"),
+                     {"n": position, "p": new.public.to_b64(), "f": new.public.fingerprint,
+                      "t": statement["rotated_at"], "s": json.dumps(statement)})
+        _sign_receipts_anew(conn, new)
+    return statement
+
+
+def _sign_receipts_anew(conn: Connection, key: SigningKey) -> None:
+    rows = conn.execute(text("SELECT position, receipt FROM changesets ORDER BY position")).all()
+    for chunk in _chunks(rows):
+        updates = []
+        for position, receipt in chunk:
+            body = {k: v for k, v in json.loads(receipt).items() if k != "signature"}
+            updates.append({"p": position, "r": json.dumps(server_sign(key, RECEIPT_TAG, body))})
+        conn.execute(text("UPDATE changesets SET receipt = :r WHERE position = :p"), updates)
+
+
+def key_rotations(engine: Engine) -> list[dict[str, Any]]:
+    """The exchange's key rotation statements, oldest first: how a client pinned to an old key reaches the new."""
+    with reading(engine) as conn:
+        rows = conn.execute(text("SELECT statement FROM exchange_keys WHERE statement IS NOT NULL "
+                                 "ORDER BY position")).all()
+    return [json.loads(row[0]) for row in rows]
+
+
 # Departments and keys ---------------------------------------------------------------------
 
 
@@ -128,7 +202,9 @@ _KEY_COLUMNS = "key_id, department_code, public_key, steward, enrolled_at, revok
 
 
 def _key_record(row: Sequence[Any]) -> KeyRecord:
-    return KeyRecord(row[0], row[1], PublicKey.from_b64(row[2]), row[3], row[4], row[5], row[6])
+    # Not PublicKey.from_b64: a weak key enrolled before enrollment refused them must still load (and
+    # then fail every signature check) rather than break every request that looks keys up.
+    return KeyRecord(row[0], row[1], PublicKey(unb64(row[2])), row[3], row[4], row[5], row[6])
 
 
 def find_key(conn: Connection, key_id: str) -> KeyRecord | None:
@@ -143,6 +219,10 @@ def lookup_key(engine: Engine, key_id: str) -> KeyRecord | None:
 
 def enroll(engine: Engine, department: str, public: PublicKey, steward: str = "") -> str:
     department = department.strip().upper()
+    try:
+        check_public_key(public.raw)  # whatever path the key came by: a small-order key lets anyone sign as it
+    except KeyRefused as error:
+        raise Refused(422, "key_refused", f"key {public.key_id} is refused: {error}") from error
     with writing(engine) as conn:
         if not conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": department}).first():
             raise Refused(404, "department_unknown", f"department {department} is not registered")
@@ -273,6 +353,9 @@ def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
         raise Refused(409, "conflict", "operations on one entry name different base versions",
                       [c.to_dict() for c in mixed])
     with writing(engine) as conn:
+        if _recorded_key(conn) not in (None, server_key.public):  # rotate-key ran while this process served
+            raise Refused(503, "exchange_key_rotated",
+                          "the exchange's key was rotated: this server process must be restarted with the new key")
         receipt = _existing_receipt(conn, cs, digest)  # a re-send, or an identical push that landed meanwhile
         if receipt is not None:
             return 200, receipt
@@ -347,9 +430,11 @@ def _write_entries(conn: Connection, department: str, touched: dict[str, Entry],
 # Reading the log --------------------------------------------------------------------------
 
 
-def changeset_receipt(engine: Engine, changeset_id: str) -> dict[str, Any] | None:
+def changeset_receipt(engine: Engine, changeset_id: str, signed_by: str | None = None) -> dict[str, Any] | None:
+    """The receipt of an accepted changeset (only if key `signed_by` signed it, when given), else None."""
+    query = "SELECT receipt FROM changesets WHERE id = :i" + (" AND key_id = :k" if signed_by else "")
     with reading(engine) as conn:
-        row = conn.execute(text("SELECT receipt FROM changesets WHERE id = :i"), {"i": changeset_id}).first()
+        row = conn.execute(text(query), {"i": changeset_id, "k": signed_by}).first()
     return json.loads(row[0]) if row else None
 
 
@@ -416,7 +501,20 @@ def verify_log(engine: Engine, server_public: PublicKey) -> list[str]:
             problems.append(f"the head ({head_position}, {head_hash}) is not the last record "
                             f"({expected_position - 1}, {previous})")
         problems.extend(_compare_catalogue(conn, replayed, versions))
+        problems.extend(_check_exchange_keys(conn, server_public))
     return problems
+
+
+def _check_exchange_keys(conn: Connection, server_public: PublicKey) -> Iterable[str]:
+    """Each recorded key after the first is named by a statement signed by the one before; the last is ours."""
+    rows = conn.execute(text("SELECT position, public_key, statement FROM exchange_keys ORDER BY position")).all()
+    for (_, previous, _), (position, public_key, statement) in itertools.pairwise(rows):
+        signed = json.loads(statement or "{}")
+        if signed.get("old_public_key") != previous or signed.get("new_public_key") != public_key \
+                or not server_verify(PublicKey(unb64(previous)), KEY_ROTATION_TAG, signed):
+            yield f"exchange key {position}: its rotation statement is not signed by the key before it"
+    if rows and rows[-1][1] != server_public.to_b64():
+        yield "the key file is not the exchange key the database records"
 
 
 def _check_record(position: int, body: str, sha256: str, stored_versions: dict[str, int], prev_hash: str,

@@ -1,7 +1,8 @@
 """The exchange's own Ed25519 key, which signs receipts, checkpoints and enrollments.
 
-It lives in one private file beside the database (like a TLS key); every server process
-reads the same file, and the first start creates it.
+It lives in one private file (like a TLS key); every server process reads the same file, and
+the first start of a new database creates it. The database records which key it was created
+with, and is never served with another one unless `steward-exchange rotate-key` moved it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ import json
 import os
 from pathlib import Path
 
-from steward.sync.keys import SigningKey, b64, unb64
+from sqlalchemy import Engine
+
+from exchange import ledger
+from steward.catalogue.errors import StewardError
+from steward.sync.keys import SigningKey, b64, spaced, unb64
 
 FORMAT = "steward.exchange-key/1"
 
@@ -46,4 +51,25 @@ def load(path: Path) -> SigningKey:
         raise ServerKeyError(f"cannot read the exchange key {path}: {error}") from error
     if key.key_id != document.get("key_id"):
         raise ServerKeyError(f"the exchange key {path} does not match its key id")
+    return key
+
+
+def for_database(engine: Engine, path: Path) -> SigningKey:
+    """The key in `path`, if it is the one `engine`'s database is served with (a new database takes it).
+
+    A missing file is created only for a database never served yet: for any other, a new key would
+    be an accident (a mistyped --key-file) that every client would see as an attack.
+    """
+    path = Path(path)
+    db = engine.url.render_as_string(hide_password=True)
+    recorded = ledger.recorded_exchange_key(engine)
+    if not path.exists() and recorded is not None:
+        raise StewardError("exchange.key_missing", db=db, path=str(path), fingerprint=spaced(recorded.fingerprint))
+    if not path.exists() and ledger.was_served(engine):  # served before keys were recorded
+        raise StewardError("exchange.key_missing_unrecorded", db=db, path=str(path))
+    key = load_or_create(path)
+    recorded = ledger.record_exchange_key(engine, key.public)
+    if recorded != key.public:
+        raise StewardError("exchange.key_differs", db=db, path=str(path), recorded=spaced(recorded.fingerprint),
+                           offered=spaced(key.public.fingerprint))
     return key

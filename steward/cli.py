@@ -419,6 +419,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.json:
         _json(report.to_dict())
     else:
+        if report.exchange_key_moved:
+            _say("sync.server_key_rotated", url=url, old=spaced(report.exchange_key_moved[0]),
+                 new=spaced(report.exchange_key_moved[1]))
         _say("cli.synced", pulled=report.pulled, pushed=report.pushed, operations=report.operations,
              confirmed=report.confirmed, conflicts=report.conflicts)
         if report.held_back:

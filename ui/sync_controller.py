@@ -10,9 +10,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
 from steward.sync import identity, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused, proxy_with_login
-from steward.sync.keys import PublicKey, SigningKey, Storage, spaced
+from steward.sync.keys import SigningKey, Storage, spaced
 from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
 from ui.session import Session
@@ -87,7 +88,11 @@ class SyncController(QObject):
         if not ok:
             self._report_failure(outcome)
             return None
-        fingerprint = PublicKey.from_b64(outcome["public_key"]).fingerprint
+        try:
+            fingerprint = syncer.offered_key(outcome, client.base).fingerprint
+        except StewardError as error:  # a key no honest exchange has: never offered for trust
+            self._report_failure(error)
+            return None
         answer = QMessageBox.question(self.window, self.tr("Confirm the exchange"), self.tr(
             "First contact with the exchange at %1. Compare its key fingerprint with the one its administrator "
             "gave you:\n\n%2\n\nTrust this exchange?").replace("%1", client.base).replace("%2", spaced(fingerprint)))
@@ -143,6 +148,9 @@ class SyncController(QObject):
         if status_bar:
             status_bar().showMessage(message, 15000)
         details = []
+        if report.exchange_key_moved:
+            details.append(render("sync.server_key_rotated", {"url": self.exchange_url(), "old": spaced(
+                report.exchange_key_moved[0]), "new": spaced(report.exchange_key_moved[1])}, self.session.language))
         if report.held_back:
             details.append(self.tr("%1 entries were not sent: they have rule errors, open conflicts or another "
                               "department as provider.").replace("%1", str(len(report.held_back))))

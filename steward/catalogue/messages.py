@@ -185,6 +185,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This workspace has no signing key: run steward keys new",
     ),
     "keys.public_file_invalid": ("公钥文件 {path} 无效:{reason}", "The public key file {path} is not valid: {reason}"),
+    "keys.public_file_mismatch": (
+        "公钥文件 {path} 声明的 {member} 为 {declared},与文件中的公钥不符(应为 {actual}):"
+        "文件可能被改动或混淆,请数据管理员重新导出(steward keys export)",
+        "The public key file {path} declares {member} {declared}, which does not match its public key "
+        "(that is {actual}): the file may have been edited or mixed up; have the steward export it again "
+        "(steward keys export)",
+    ),
+    "keys.weak.small_order": (
+        "{source} 中的公钥是小阶点(如单位元):任何人都能冒用它签名,已拒绝",
+        "The public key in {source} is a small-order point (such as the identity): anyone could sign as it, "
+        "so it is refused",
+    ),
+    "keys.weak.non_canonical": (
+        "{source} 中的公钥编码不规范(y 不小于 p):已拒绝",
+        "The public key in {source} is not canonically encoded (its y is not below p), so it is refused",
+    ),
+    "keys.weak.not_on_curve": (
+        "{source} 中的公钥不是 Ed25519 曲线上的点:已拒绝",
+        "The public key in {source} is not a point of the Ed25519 curve, so it is refused",
+    ),
     "keys.passphrase_missing": (
         "没有可用的系统密钥环,密钥须以口令加密保存:请输入口令,或设置环境变量 {variable}",
         "No system keyring is available, so the key is kept encrypted with a passphrase: "
@@ -355,6 +375,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Warning: the key of the exchange at {url} has changed, so the sync was refused. Pinned {pinned}, "
         "offered {offered}. Contact the exchange's administrator and do not go on until this is explained.",
     ),
+    "sync.server_key_rotated": (
+        "交换平台 {url} 已更换密钥,并出示了原密钥签署的更换声明:现信任新密钥。原指纹 {old},新指纹 {new}",
+        "The exchange at {url} rotated its key and showed a statement signed by its old key: the new key is "
+        "trusted now. Old fingerprint {old}, new fingerprint {new}",
+    ),
     "sync.feed_invalid": (
         "警告:交换平台发来的第 {position} 条处理记录无法验证({reason}),从该条起未应用任何内容。",
         "Warning: record {position} from the exchange does not verify ({reason}); nothing from it on was applied.",
@@ -434,6 +459,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "exchange.log_unsound": ("处理记录发现 {count} 处问题", "The log has {count} problems"),
     "exchange.database_failed": ("无法使用数据库:{reason}", "The database cannot be used: {reason}"),
+    "exchange.key_missing": (
+        "数据库 {db} 使用平台密钥 {fingerprint},但密钥文件 {path} 不存在,未启动。"
+        "请用 --key-file 指定该密钥文件;更换平台密钥须明确运行 steward-exchange rotate-key",
+        "The database {db} is served with exchange key {fingerprint}, but the key file {path} does not exist, "
+        "so the exchange did not start. Name that key's file with --key-file; changing the exchange's key "
+        "needs steward-exchange rotate-key",
+    ),
+    "exchange.key_missing_unrecorded": (
+        "数据库 {db} 此前已对外服务,但密钥文件 {path} 不存在,未启动:请用 --key-file 指定原平台密钥文件",
+        "The database {db} has been served before, but the key file {path} does not exist, so the exchange "
+        "did not start: name the exchange's key file with --key-file",
+    ),
+    "exchange.key_differs": (
+        "密钥文件 {path} 中的平台密钥({offered})不是数据库 {db} 使用的密钥({recorded}),未启动。"
+        "请用 --key-file 指定正确的密钥文件;更换平台密钥须明确运行 steward-exchange rotate-key",
+        "The key file {path} holds exchange key {offered}, but the database {db} is served with {recorded}, "
+        "so the exchange did not start. Name the right key file with --key-file; changing the exchange's key "
+        "needs steward-exchange rotate-key",
+    ),
+    "exchange.key_rotated": (
+        "已更换平台密钥:原指纹 {old},新指纹 {new}(更换声明已由原密钥签署并记入数据库)。"
+        "今后请以 --key-file {path} 启动交换平台",
+        "Rotated the exchange key: old fingerprint {old}, new fingerprint {new} (the statement, signed by the "
+        "old key, is recorded in the database). From now on serve with --key-file {path}",
+    ),
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
     # Import (steward/sheets.py, steward/importer.py): files that cannot be used at all

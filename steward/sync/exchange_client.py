@@ -158,7 +158,7 @@ class ExchangeClient:
         if response.status_code == 407:  # a proxy in front of a plain-HTTP exchange wants a login
             url = response.request.url or self.base
             raise StewardError("exchange.proxy_auth", proxy=without_password(self._proxy_for(url) or "?"))
-        if response.status_code in UNAVAILABLE:
+        if response.status_code in UNAVAILABLE and _exchange_error(response) is None:
             raise StewardError("exchange.unavailable", url=self.base, status=response.status_code)
         try:
             answer = response.json()
@@ -191,7 +191,7 @@ class ExchangeClient:
                 if last or not _worth_retrying(error) or not self._pause(_backoff(attempt), ends_at):
                     raise failure from error
                 continue
-            if response.status_code in RETRIED_STATUSES and not last and \
+            if response.status_code in RETRIED_STATUSES and _transient(response) and not last and \
                     self._pause(_retry_after(response) or _backoff(attempt), ends_at):
                 response.close()
                 continue
@@ -328,6 +328,21 @@ def proxy_with_login(proxy: str) -> str:
 
 def _backoff(attempt: int) -> float:
     return BACKOFF_S * 2 ** attempt
+
+
+def _exchange_error(response: requests.Response) -> dict[str, Any] | None:
+    """The error member of the exchange's documented error body, if the answer is one (not a gateway's page)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    failure = answer.get("error") if isinstance(answer, dict) else None
+    return failure if isinstance(failure, dict) and isinstance(failure.get("code"), str) else None
+
+
+def _transient(response: requests.Response) -> bool:
+    """A 5xx worth asking again: from a gateway, or one the exchange itself asks to retry (Retry-After)."""
+    return _exchange_error(response) is None or _retry_after(response) is not None
 
 
 def _retry_after(response: requests.Response) -> float | None:

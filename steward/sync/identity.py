@@ -17,6 +17,7 @@ from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
 from steward.sync.keys import (
     PASSPHRASE_ENV,
+    KeyRefused,
     PassphraseSource,
     PublicKey,
     SigningKey,
@@ -51,8 +52,12 @@ def key_info(ws: Workspace) -> KeyInfo | None:
     facts = ws.facts()
     if not facts.get("key_id"):
         return None
-    return KeyInfo(facts["key_id"], PublicKey.from_b64(facts["key_public"]), Storage(facts["key_storage"]),
-                   facts.get("key_steward", ""), facts.get("key_created_at", ""))
+    try:
+        public = PublicKey.from_b64(facts["key_public"])
+    except KeyRefused as error:
+        raise StewardError(f"keys.weak.{error.reason}", source=str(ws.folder)) from error
+    return KeyInfo(facts["key_id"], public, Storage(facts["key_storage"]), facts.get("key_steward", ""),
+                   facts.get("key_created_at", ""))
 
 
 def require_key(ws: Workspace) -> KeyInfo:

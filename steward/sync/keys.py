@@ -34,9 +34,60 @@ STORAGE_ENV = "STEWARD_KEY_STORAGE"  # "file" forces the encrypted file even whe
 KEY_DIR = "keys"
 PUBLIC_KEY_FORMAT = "steward.public-key/1"
 KEY_FILE_FORMAT = "steward.key-file/1"
+PUBLIC_KEY_REQUIRED = ("public_key", "key_id", "fingerprint")  # besides format and algorithm
 MIN_PASSPHRASE = 8
 # scrypt cost: ~0.1 s and 32 MiB on an office PC, enough to make guessing a passphrase slow.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+# Edwards25519 (RFC 8032 § 5.1): the field prime, the curve constant d and the group order L.
+FIELD_P = 2**255 - 19
+CURVE_D = -121665 * pow(121666, FIELD_P - 2, FIELD_P) % FIELD_P
+GROUP_L = 2**252 + 27742317777372353535851937790883648493
+_Y_MASK = (1 << 255) - 1
+# The y of a point of order 8 (libsodium's blocklist; tests/test_keys.py checks its order). With
+# y = 0 (order 4), 1 (the identity), p - 1 (order 2) and p - y8 it gives all 8 torsion points.
+_ORDER_8_Y = int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+                            "little")
+# Every 32-byte string that decodes (as OpenSSL decodes: y taken modulo p, either sign of x) to a
+# point of small order: the 8 torsion points and their non-canonical spellings (y + p, x = -0).
+# Such a point as a public key, or as a signature's R, lets anyone forge a "valid" signature.
+SMALL_ORDER_ENCODINGS = frozenset(
+    (y | sign << 255).to_bytes(32, "little")
+    for y in (0, 1, FIELD_P - 1, _ORDER_8_Y, FIELD_P - _ORDER_8_Y, FIELD_P, FIELD_P + 1)
+    for sign in (0, 1)
+)
+
+
+class KeyRefused(ValueError):
+    """A public key that must not be trusted; `reason` is small_order, non_canonical or not_on_curve."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the public key is {reason.replace('_', '-')}")
+        self.reason = reason
+
+
+def point_problem(raw: bytes) -> str | None:
+    """Why 32 bytes may not stand for a point in a signature or key: byte checks, cheap enough for every one."""
+    if raw in SMALL_ORDER_ENCODINGS:
+        return "small_order"
+    if int.from_bytes(raw, "little") & _Y_MASK >= FIELD_P:
+        return "non_canonical"
+    return None
+
+
+def _on_curve(raw: bytes) -> bool:
+    """Whether `raw` (canonical) decodes to a curve point: RFC 8032 § 5.1.3, recovering x from y."""
+    y = int.from_bytes(raw, "little") & _Y_MASK
+    u, v = (y * y - 1) % FIELD_P, (CURVE_D * y * y + 1) % FIELD_P
+    x = u * pow(v, 3, FIELD_P) * pow(u * pow(v, 7, FIELD_P), (FIELD_P - 5) // 8, FIELD_P) % FIELD_P
+    return (v * x * x - u) % FIELD_P == 0 or (v * x * x + u) % FIELD_P == 0
+
+
+def check_public_key(raw: bytes) -> None:
+    """Refuse (KeyRefused) a public key no honest key pair has: small order, non-canonical, off the curve."""
+    problem = point_problem(raw) or (None if _on_curve(raw) else "not_on_curve")
+    if problem:
+        raise KeyRefused(problem)
 
 
 def b64(data: bytes) -> str:
@@ -74,6 +125,7 @@ class PublicKey:
             raise ValueError("public key is not base64") from error
         if len(raw) != 32:
             raise ValueError("an Ed25519 public key has 32 bytes")
+        check_public_key(raw)
         return cls(raw)
 
     @property
@@ -88,6 +140,14 @@ class PublicKey:
         return b64(self.raw)
 
     def verify(self, signature: bytes, message: bytes) -> bool:
+        """The one signature check of client and exchange: RFC 8032, and nothing a small-order point allows.
+
+        OpenSSL accepts a small-order or non-canonical key, and R, as given (R = identity, S = 0 then
+        "verifies" under the identity key for every message), so those are refused here first.
+        """
+        if (len(signature) != 64 or point_problem(self.raw) or point_problem(signature[:32])
+                or int.from_bytes(signature[32:], "little") >= GROUP_L):
+            return False
         try:
             Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
         except (InvalidSignature, ValueError):
@@ -140,16 +200,23 @@ def public_key_document(public: PublicKey, department_code: str, steward: str) -
 
 
 def read_public_key_file(path: Path) -> tuple[PublicKey, dict[str, str]]:
-    """The key in a file `steward keys export` wrote; its declared key id must match the key."""
+    """The key in a file `steward keys export` wrote; the key id and fingerprint it declares must be the key's."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         if document.get("format") != PUBLIC_KEY_FORMAT or document.get("algorithm") != "Ed25519":
             raise ValueError("not a Steward public key file")
+        missing = [m for m in PUBLIC_KEY_REQUIRED if not isinstance(document.get(m), str)]
+        if missing:
+            raise ValueError(f"the member {missing[0]} is missing")
         public = PublicKey.from_b64(document["public_key"])
+    except KeyRefused as error:
+        raise StewardError(f"keys.weak.{error.reason}", source=str(path)) from error
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise StewardError("keys.public_file_invalid", path=str(path), reason=str(error)) from error
-    if document.get("key_id") not in (None, public.key_id):
-        raise StewardError("keys.public_file_invalid", path=str(path), reason="key_id does not match the key")
+    for member, actual in (("key_id", public.key_id), ("fingerprint", public.fingerprint)):
+        if document[member] != actual:
+            raise StewardError("keys.public_file_mismatch", path=str(path), member=member, declared=document[member],
+                               actual=actual)
     return public, document
 
 

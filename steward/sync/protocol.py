@@ -22,6 +22,7 @@ RECORD_TAG = b"steward-feed-record-v1\n"
 RECEIPT_TAG = b"steward-receipt-v1\n"
 CHECKPOINT_TAG = b"steward-checkpoint-v1\n"
 ENROLLMENT_TAG = b"steward-enrollment-v1\n"
+KEY_ROTATION_TAG = b"steward-key-rotation-v1\n"
 GENESIS = "0" * 64  # the previous hash of the first record
 CLOCK_SKEW_S = 300  # how far a request's timestamp may be from the server's clock
 
@@ -147,6 +148,43 @@ def enrollment_body(key_id: str, public_key: str, department: str, enrolled_at: 
             "revoked_at": revoked_at}
 
 
+def rotation_body(exchange_id: str, old_public_key: str, new_public_key: str, rotated_at: str) -> dict[str, Any]:
+    """What the exchange's old key signs when the exchange moves to a new key."""
+    return {"exchange_id": exchange_id, "old_public_key": old_public_key, "new_public_key": new_public_key,
+            "rotated_at": rotated_at}
+
+
+ROTATION_MEMBERS = frozenset({"exchange_id", "old_public_key", "new_public_key", "rotated_at", "signature"})
+
+
+def follow_rotations(pinned: PublicKey, offered: PublicKey, statements: Any, exchange_id: str) -> bool:
+    """Whether rotation statements lead from the pinned exchange key to the offered one.
+
+    Each step must be a statement for this exchange, signed by the key it leaves, naming the next
+    key; anything else in the list is ignored, so a forged statement can only fail to help.
+    """
+    steps = [s for s in statements if _well_formed_rotation(s, exchange_id)] if isinstance(statements, list) else []
+    current, seen = pinned, {pinned}
+    while current != offered:
+        step = next((s for s in steps if s["old_public_key"] == current.to_b64()
+                     and server_verify(current, KEY_ROTATION_TAG, s)), None)
+        if step is None:
+            return False
+        try:
+            current = PublicKey.from_b64(step["new_public_key"])
+        except ValueError:
+            return False
+        if current in seen:
+            return False
+        seen.add(current)
+    return True
+
+
+def _well_formed_rotation(statement: Any, exchange_id: str) -> bool:
+    return (isinstance(statement, dict) and set(statement) == ROTATION_MEMBERS
+            and all(isinstance(v, str) for v in statement.values()) and statement["exchange_id"] == exchange_id)
+
+
 # Checking what the feed serves ------------------------------------------------------------
 
 
@@ -166,10 +204,16 @@ class VerifiedRecord:
 
 
 def trusted_keys(enrollments: list[dict[str, Any]], server_public: PublicKey) -> dict[str, dict[str, Any]]:
-    """The enrollments the exchange really signed, by key id (others are ignored)."""
+    """The enrollments the exchange really signed for sound keys, by key id (others are ignored)."""
     return {e["key_id"]: e for e in enrollments
-            if server_verify(server_public, ENROLLMENT_TAG, e)
-            and PublicKey.from_b64(e["public_key"]).key_id == e["key_id"]}
+            if server_verify(server_public, ENROLLMENT_TAG, e) and _sound_key_named(e["public_key"], e["key_id"])}
+
+
+def _sound_key_named(public_key: str, key_id: str) -> bool:
+    try:
+        return PublicKey.from_b64(public_key).key_id == key_id
+    except ValueError:  # a small-order or malformed key: nothing it signs can be trusted
+        return False
 
 
 Decoded = Changeset | ChangesetInvalid

@@ -24,7 +24,7 @@ from steward.catalogue.model import Entry
 from steward.sync import collector, conflicts, outbox, shadow
 from steward.sync.changeset import Changeset, apply_operations, new_changeset
 from steward.sync.exchange_client import ExchangeClient, ExchangeRefused
-from steward.sync.keys import PublicKey, SigningKey, spaced
+from steward.sync.keys import KeyRefused, PublicKey, SigningKey, spaced, unb64
 from steward.sync.merge import merge
 from steward.sync.protocol import (
     GENESIS,
@@ -33,6 +33,7 @@ from steward.sync.protocol import (
     FeedInvalid,
     VerifiedRecord,
     decode_records,
+    follow_rotations,
     server_verify,
     trusted_keys,
     utc_now,
@@ -73,10 +74,12 @@ class SyncReport:
     held_back: list[HeldBack] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     position: int = 0
+    exchange_key_moved: tuple[str, str] | None = None  # (old, new) fingerprint when a rotation statement moved the pin
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "pulled": self.pulled, "conflicts": self.conflicts, "pushed": self.pushed,
                 "operations": self.operations, "position": self.position, "refused": self.refused,
+                "exchange_key_moved": list(self.exchange_key_moved) if self.exchange_key_moved else None,
                 "held_back": [h.__dict__ for h in self.held_back]}
 
 
@@ -94,6 +97,14 @@ def pin_exchange(ws: Workspace, url: str, exchange_id: str, public: PublicKey) -
     with ws.writing() as conn:
         store.set_meta(conn, {"exchange_url": url, "exchange_id": exchange_id, "exchange_key": public.to_b64(),
                           "feed_position": "0", "feed_hash": GENESIS})
+
+
+def offered_key(info: dict[str, Any], url: str) -> PublicKey:
+    """The exchange's public key from `GET /v1/server`, refused if no honest key pair could have it."""
+    try:
+        return PublicKey.from_b64(info["public_key"])
+    except KeyRefused as error:
+        raise StewardError(f"keys.weak.{error.reason}", source=url) from error
 
 
 class Syncer:
@@ -117,7 +128,8 @@ class Syncer:
 
     def _run(self) -> SyncReport:
         self._pin_exchange()
-        self._settle_waiting(resend=False)
+        self._settle_waiting(resend=False)  # first: a key revoked meanwhile may still ask about its own changesets
+        self._refresh_keys()
         self._pull()
         self._settle_waiting(resend=True)
         for _ in range(PUSH_ROUNDS):
@@ -136,13 +148,11 @@ class Syncer:
 
     def _pin_exchange(self) -> None:
         info = self.client.server_info()
-        offered = PublicKey.from_b64(info["public_key"])
+        offered = offered_key(info, self.client.base)
         facts = _facts(self.ws)
         pinned = facts.get("exchange_key")
         if pinned and pinned != offered.to_b64():
-            raise StewardError("sync.server_key_changed", url=self.client.base,
-                               pinned=spaced(PublicKey.from_b64(pinned).fingerprint),
-                               offered=spaced(offered.fingerprint))
+            self._follow_rotation(PublicKey(unb64(pinned)), offered, info, facts.get("exchange_id", ""))
         if not pinned:
             with self.client.paused():
                 trusted = self.trust is not None and self.trust(offered.fingerprint)
@@ -151,7 +161,15 @@ class Syncer:
                                    fingerprint=spaced(offered.fingerprint))
             pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)
         self.server_public = offered
-        self._refresh_keys()
+
+    def _follow_rotation(self, pinned: PublicKey, offered: PublicKey, info: dict[str, Any], exchange_id: str) -> None:
+        """Move the pin to the exchange's new key if statements signed by the pinned key name it; else refuse."""
+        if not follow_rotations(pinned, offered, info.get("key_rotations"), exchange_id):
+            raise StewardError("sync.server_key_changed", url=self.client.base, pinned=spaced(pinned.fingerprint),
+                               offered=spaced(offered.fingerprint))
+        with self.ws.writing() as conn:
+            store.set_meta(conn, {"exchange_key": offered.to_b64()})
+        self.report.exchange_key_moved = (pinned.fingerprint, offered.fingerprint)
 
     def _refresh_keys(self) -> None:
         assert self.server_public is not None
@@ -444,5 +462,5 @@ def status(ws: Workspace) -> Status:
         waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'ready'").fetchone()[0]
     pinned = facts.get("exchange_key")
     return Status(unsynced, open_conflicts, waiting, facts.get("last_sync"), facts.get("exchange_url"),
-                  PublicKey.from_b64(pinned).fingerprint if pinned else None, facts.get("key_id"),
+                  PublicKey(unb64(pinned)).fingerprint if pinned else None, facts.get("key_id"),
                   int(facts.get("feed_position", "0")))

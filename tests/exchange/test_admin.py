@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -17,7 +18,7 @@ from exchange import ledger, server_key
 from exchange.db import make_engine, migrate
 from steward import sample
 from steward.sync import changeset
-from steward.sync.keys import SigningKey
+from steward.sync.keys import SigningKey, public_key_document
 from steward.sync.protocol import utc_now
 from tests.helpers import ROOT, make_clean_entry, run_cli, steward_env
 
@@ -72,8 +73,7 @@ def test_department_enroll_and_revoke_from_the_command_line(fresh_db_url, tmp_pa
 def test_bad_admin_input_exits_2_with_one_clear_line(fresh_db_url, tmp_path, args, message):
     exchange_cli("department", "add", DEPARTMENT.code, DEPARTMENT.name, "--db", fresh_db_url)
     key_file = tmp_path / "k.json"
-    key_file.write_text('{"format": "steward.public-key/1", "algorithm": "Ed25519", '
-                        f'"public_key": "{SigningKey.generate().public.to_b64()}"}}')
+    key_file.write_text(json.dumps(public_key_document(SigningKey.generate().public, "", "")))
     args = tuple(a.format(key=key_file, missing=tmp_path / "missing.json") for a in args)
     done = exchange_cli(*args, "--db", fresh_db_url)
     assert done.returncode == 2

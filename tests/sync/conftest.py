@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,10 +26,10 @@ from tests.exchange.conftest import new_database
 _numbers = itertools.count(1)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def exchange(request, tmp_path_factory) -> Iterator[tuple[LocalExchange, Engine]]:
-    folder = tmp_path_factory.mktemp("exchange")
-    with new_database(request.param, folder) as url:
+@contextlib.contextmanager
+def running_exchange(kind: str, folder: Path) -> Iterator[tuple[LocalExchange, Engine]]:
+    """A real exchange on a new database of `kind`, with three sample departments."""
+    with new_database(kind, folder) as url:
         engine = make_engine(url)
         migrate(engine)
         for department in sample.DEPARTMENTS[:3]:
@@ -39,6 +40,21 @@ def exchange(request, tmp_path_factory) -> Iterator[tuple[LocalExchange, Engine]
         finally:
             local.stop()
             engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def exchange(request, tmp_path_factory) -> Iterator[tuple[LocalExchange, Engine]]:
+    with running_exchange(request.param, tmp_path_factory.mktemp("exchange")) as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_exchange(request, tmp_path) -> Iterator[tuple[LocalExchange, Engine]]:
+    """An exchange of the test's own, for a test that leaves it in a state no other test may meet."""
+    folder = tmp_path / "own-exchange"
+    folder.mkdir()
+    with running_exchange(request.param, folder) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
@@ -78,14 +94,15 @@ class Steward:
         return result
 
 
-@pytest.fixture
-def make_steward(exchange, tmp_path) -> Iterator:
+@contextlib.contextmanager
+def steward_maker(exchange: tuple[LocalExchange, Engine], folder: Path) -> Iterator:
+    """make(department) -> a Steward with a new workspace and a key enrolled at `exchange`."""
     local, engine = exchange
     made: list[Steward] = []
     server_fp = server_key.load(local.key_file).public.fingerprint
 
     def make(department: sample.Department = sample.DEPARTMENTS[0]) -> Steward:
-        ws = Workspace.create(tmp_path / f"ws{next(_numbers)}", department.code, department.name)
+        ws = Workspace.create(folder / f"ws{next(_numbers)}", department.code, department.name)
         identity.create_key(ws, lambda _new: "", steward=f"测试员{len(made) + 1}")
         key = identity.signing_key(ws, lambda _new: "")
         ledger.enroll(engine, department.code, key.public, "测试员")
@@ -93,9 +110,24 @@ def make_steward(exchange, tmp_path) -> Iterator:
         made.append(steward)
         return steward
 
-    yield make
-    for steward in made:
-        steward.ws.close()
+    try:
+        yield make
+    finally:
+        for steward in made:
+            steward.ws.close()
+
+
+@pytest.fixture
+def make_steward(exchange, tmp_path) -> Iterator:
+    with steward_maker(exchange, tmp_path) as make:
+        yield make
+
+
+@pytest.fixture
+def make_own_steward(own_exchange, tmp_path) -> Iterator:
+    """make_steward, at the test's own exchange."""
+    with steward_maker(own_exchange, tmp_path) as make:
+        yield make
 
 
 def folder_of(steward: Steward) -> Path:

@@ -26,6 +26,10 @@ RequestHook = Callable[[str, str, bytes], str | int | tuple[int, dict[str, str]]
 ResponseHook = Callable[[str, str, int, bytes], bytes]
 
 
+GATEWAY_PAGE = b"<html><body><h1>Bad gateway</h1></body></html>"
+INJECTED_ERROR = b'{"error": {"code": "proxy", "message": "injected", "details": []}}'
+
+
 class Proxy:
     def __init__(self, upstream: str = "", auth: tuple[str, str] | None = None) -> None:
         self.upstream = upstream
@@ -57,7 +61,8 @@ class Proxy:
                     return
                 if isinstance(action, int | tuple):
                     status, extra = action if isinstance(action, tuple) else (action, {})
-                    self._answer(status, b'{"error": {"code": "proxy", "message": "injected", "details": []}}', extra)
+                    # a 5xx is a gateway's page, anything else an answer in the exchange's own form
+                    self._answer(status, GATEWAY_PAGE if status >= 500 else INJECTED_ERROR, extra)
                     return
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "proxy-authorization")}

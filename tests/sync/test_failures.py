@@ -20,8 +20,8 @@ from exchange.local import LocalExchange
 from steward import sample
 from steward.catalogue.errors import StewardError
 from steward.sync import changeset, identity, outbox
-from steward.sync.exchange_client import Connection, ExchangeClient
-from steward.sync.keys import STORAGE_ENV
+from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
+from steward.sync.keys import STORAGE_ENV, b64
 from steward.sync.protocol import utc_now
 from steward.workspace import journal, query
 from steward.workspace.journal import CreateEntry
@@ -194,10 +194,11 @@ def test_a_tampered_feed_is_detected_and_nothing_from_it_applied(exchange, make_
 
 
 def test_a_changed_exchange_key_is_refused(exchange, make_steward, tmp_path):
-    local, _ = exchange
     alice = make_steward()
     alice.sync()
-    impostor = LocalExchange.start(local.db_url, tmp_path / "other-key.json", tmp_path / "impostor.log")
+    # Another server at the same address (the exchange's own database refuses to be served with another key).
+    impostor = LocalExchange.start(f"sqlite:///{tmp_path / 'impostor.sqlite'}", tmp_path / "other-key.json",
+                                   tmp_path / "impostor.log")
     alice.url = impostor.url
     try:
         with pytest.raises(StewardError) as caught:
@@ -208,10 +209,11 @@ def test_a_changed_exchange_key_is_refused(exchange, make_steward, tmp_path):
     assert os.environ.get(STORAGE_ENV) is None
 
 
-def test_a_change_to_another_departments_entry_is_refused_even_when_the_exchange_accepted_it(exchange, make_steward):
+def test_a_change_to_another_departments_entry_is_refused_even_when_the_exchange_accepted_it(own_exchange,
+                                                                                              make_own_steward):
     """A compromised exchange (its table of owners altered) lets department B change A's entry; A's client refuses."""
-    local, engine = exchange
-    alice, bob = make_steward(sample.DEPARTMENTS[0]), make_steward(sample.DEPARTMENTS[1])
+    local, engine = own_exchange
+    alice, bob = make_own_steward(sample.DEPARTMENTS[0]), make_own_steward(sample.DEPARTMENTS[1])
     [entry, _] = _entries(alice.ws)
     alice.sync()
     with engine.begin() as conn:  # what only a compromised exchange would do
@@ -235,3 +237,54 @@ def test_a_change_to_another_departments_entry_is_refused_even_when_the_exchange
     assert caught.value.code == "sync.foreign_change"
     assert entry.code in caught.value.message("en") and bob.ws.department_code in caught.value.message("en")
     assert (alice.catalogue(), alice.ws.facts()["feed_position"]) == before
+
+
+def test_a_steward_revoked_mid_sync_still_learns_which_changesets_landed(exchange, make_steward):
+    local, engine = exchange
+    alice = make_steward()
+    entries = _entries(alice.ws)
+    proxy = Proxy(local.url)
+
+    def revoke_and_lose_the_receipt(method, path, _status, body):
+        if method == "POST" and path == "/v1/changesets":
+            ledger.revoke(engine, alice.key.key_id)  # the changeset landed; then the key was revoked
+            return b"<html>gateway timeout</html>"
+        return body
+    proxy.on_response = revoke_and_lose_the_receipt
+    alice.url = proxy.url
+    try:
+        with pytest.raises(StewardError):
+            alice.sync()
+    finally:
+        proxy.close()
+    [waiting] = _waiting_ids(alice.ws)
+    alice.url = local.url
+    with pytest.raises(ExchangeRefused) as refused:
+        alice.sync()  # it may ask about its own changeset, and read nothing else
+    assert (refused.value.status, refused.value.code) == (403, "key_revoked")
+    assert _times_landed(engine, waiting) == 1 and _waiting_ids(alice.ws) == []
+    assert query.summary(alice.ws).unsynced == 0
+    assert [alice.entry(e.id).version for e in entries] == [1] * len(entries)
+
+
+def test_an_exchange_offering_a_small_order_key_is_not_trusted(exchange, make_steward):
+    local, _ = exchange
+    alice = make_steward()
+    proxy = Proxy(local.url)
+
+    def identity_key(_method, path, _status, body):
+        if not path.startswith("/v1/server"):
+            return body
+        info = json.loads(body)
+        info["public_key"] = b64(bytes([1]) + bytes(31))
+        return json.dumps(info).encode()
+    proxy.on_response = identity_key
+    alice.url = proxy.url
+    try:
+        with pytest.raises(StewardError) as caught:
+            alice.sync(trust=lambda _fp: True)  # even a steward who would confirm anything
+    finally:
+        proxy.close()
+    assert caught.value.code == "keys.weak.small_order"
+    assert "small-order" in caught.value.message("en") and proxy.url in caught.value.message("en")
+    assert alice.ws.facts().get("exchange_key") is None

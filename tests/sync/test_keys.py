@@ -185,3 +185,12 @@ def test_keys_new_without_a_keyring_or_passphrase_says_what_to_do(cli_workspace)
 def test_keys_show_without_a_key_exits_2(cli_workspace):
     done = _keys_cli("show", cli_workspace, env={})
     assert done.returncode == 2 and "steward keys new" in done.stderr
+
+
+def test_a_workspace_whose_recorded_key_is_small_order_is_refused(workspace, memory_keyring):
+    identity.create_key(workspace, _given(""))
+    workspace.set_fact("key_public", b64(bytes([1]) + bytes(31)))  # a profile edited, or made by a broken tool
+    with pytest.raises(StewardError) as caught:
+        identity.key_info(workspace)
+    assert caught.value.code == "keys.weak.small_order"
+    assert str(workspace.folder) in caught.value.message("en")
