@@ -454,16 +454,64 @@ def _item_value(item: DataItem) -> dict[str, Any]:
     return item.to_dict()
 
 
+class _Items:
+    """One entry's data items while operations apply: found by id in constant time, sorted once at the end.
+
+    Looking items up in the list and sorting it after every operation made a changeset of n item
+    operations cost n² (20,000 item_add took ~20 s, under the exchange's write lock).
+    """
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self.by_id: dict[str, DataItem] = {}
+        for item in entry.items:
+            self.by_id.setdefault(item.id, item)
+        self.added: list[DataItem] = []
+        self.removed: set[str] = set()
+        self.unsorted = False
+
+    def get(self, item_id: str) -> DataItem | None:
+        return self.by_id.get(item_id)
+
+    def add(self, item: DataItem) -> None:
+        self.by_id[item.id] = item
+        self.added.append(item)
+        self.unsorted = True
+
+    def remove(self, item: DataItem) -> None:
+        del self.by_id[item.id]
+        self.removed.add(item.id)
+
+    def finish(self) -> None:
+        """Write the items back to the entry, in item order if an operation may have moved one."""
+        if not (self.added or self.removed or self.unsorted):
+            return
+        items = self.entry.items + self.added
+        if self.removed:
+            items = [item for item in items if item.id not in self.removed or self.by_id.get(item.id) is item]
+        if self.unsorted:
+            items.sort(key=item_order)
+        self.entry.items = items
+
+
 def apply_operations(entries: dict[str, Entry], versions: dict[str, int],
                      operations: Iterable[dict[str, Any]]) -> list[Conflict]:
     """Apply parsed operations to `entries` (changed in place; new ones added); return every conflict.
 
     `versions` holds each existing entry's current version; an operation must be based on it.
     Entries created by these operations count as version 0. On conflicts the caller discards
-    `entries`: they are then partly applied.
+    `entries`: they are then partly applied. The cost is linear in the operations and items.
     """
     conflicts: list[Conflict] = []
     created: set[str] = set()
+    indexes: dict[str, _Items] = {}
+
+    def items_of(entry: Entry) -> _Items:
+        index = indexes.get(entry.id)
+        if index is None or index.entry is not entry:
+            index = indexes[entry.id] = _Items(entry)
+        return index
+
     for op in operations:
         entry_id, kind = op["entry_id"], op["kind"]
         entry = entries.get(entry_id)
@@ -479,15 +527,17 @@ def apply_operations(entries: dict[str, Entry], versions: dict[str, int],
             continue
         current_version = 0 if entry_id in created else versions.get(entry_id, 0)
         if op["base_version"] != current_version:
-            conflicts.append(_conflict(entry, op, "version", current_version))
+            conflicts.append(_conflict(entry, items_of(entry), op, "version", current_version))
             continue
-        conflict = _apply_one(entry, op)
+        conflict = _apply_one(entry, items_of(entry), op)
         if conflict is not None:
             conflicts.append(conflict)
+    for index in indexes.values():
+        index.finish()
     return conflicts
 
 
-def _conflict(entry: Entry, op: dict[str, Any], reason: str, current_version: int) -> Conflict:
+def _conflict(entry: Entry, items: _Items, op: dict[str, Any], reason: str, current_version: int) -> Conflict:
     kind = op["kind"]
     item_id = op.get("item_id") or (op["item"]["id"] if kind == "item_add" else None)
     if kind == "set":
@@ -495,7 +545,7 @@ def _conflict(entry: Entry, op: dict[str, Any], reason: str, current_version: in
     elif kind in ("retire", "restore"):
         current = entry.status
     else:
-        item = entry.item(item_id) if item_id else None
+        item = items.get(item_id) if item_id else None
         current = (getattr(item, op["field"]) if kind == "item_set" else _item_value(item)) if item else None
     yours = op.get("value", op.get("item"))
     if kind in ("retire", "restore"):
@@ -504,31 +554,30 @@ def _conflict(entry: Entry, op: dict[str, Any], reason: str, current_version: in
                     op["base_version"], current_version)
 
 
-def _apply_one(entry: Entry, op: dict[str, Any]) -> Conflict | None:
+def _apply_one(entry: Entry, items: _Items, op: dict[str, Any]) -> Conflict | None:
     kind = op["kind"]
     if kind in ("retire", "restore"):
         entry.status = "retired" if kind == "retire" else "active"
         return None
     if kind == "set":
         if getattr(entry, op["field"]) != op["base"]:
-            return _conflict(entry, op, "value", op["base_version"])
+            return _conflict(entry, items, op, "value", op["base_version"])
         value = op["value"]
         setattr(entry, op["field"], list(value) if isinstance(value, list) else value)
         return None
     if kind == "item_add":
-        if entry.item(op["item"]["id"]) is not None:
-            return _conflict(entry, op, "item_exists", op["base_version"])
-        entry.items.append(DataItem.from_dict(op["item"]))
-        entry.items.sort(key=item_order)
+        if items.get(op["item"]["id"]) is not None:
+            return _conflict(entry, items, op, "item_exists", op["base_version"])
+        items.add(DataItem.from_dict(op["item"]))
         return None
-    item = entry.item(op["item_id"])
+    item = items.get(op["item_id"])
     if item is None:
-        return _conflict(entry, op, "item_missing", op["base_version"])
+        return _conflict(entry, items, op, "item_missing", op["base_version"])
     if kind == "item_remove":
-        entry.items.remove(item)
+        items.remove(item)
         return None
     if getattr(item, op["field"]) != op["base"]:
-        return _conflict(entry, op, "value", op["base_version"])
+        return _conflict(entry, items, op, "value", op["base_version"])
     setattr(item, op["field"], op["value"])
-    entry.items.sort(key=item_order)
+    items.unsorted = True
     return None
