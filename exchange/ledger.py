@@ -1,8 +1,9 @@
 """The exchange's record: departments and keys, the catalogue, and the hash-chained log of changesets.
 
-`push` is the only way the catalogue changes. It verifies, authorizes and checks a changeset,
-then applies it and appends it to the log in one transaction that holds the write lock, or
-changes nothing and says why (`Refused`, with an HTTP status and a structured body).
+`push` is the only way the catalogue changes. It verifies, authorizes and checks a changeset
+against a snapshot of the catalogue, without the write lock, then writes it and appends it to
+the log in one transaction that holds the lock, or changes nothing and says why (`Refused`,
+with an HTTP status and a structured body).
 """
 
 from __future__ import annotations
@@ -237,16 +238,32 @@ def _codes_elsewhere(conn: Connection, entries: dict[str, Entry]) -> dict[str, i
     return counts
 
 
-def _rule_problems(conn: Connection, department: str, entries: dict[str, Entry]) -> list[dict[str, Any]]:
-    """The errors that make entries invalid to publish (warnings do not refuse a changeset)."""
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules learned from the rest of the catalogue: equal facts give equal rule problems."""
+
+    elsewhere: dict[str, int]  # resource code -> entries outside the changeset that hold it
+    existing: dict[str, bool]  # code the rules looked up -> whether some entry holds it
+
+
+def _code_exists(conn: Connection, code: str) -> bool:
+    return conn.execute(text("SELECT 1 FROM entries WHERE code = :c LIMIT 1"), {"c": code}).first() is not None
+
+
+def _rule_problems(conn: Connection, department: str,
+                   entries: dict[str, Entry]) -> tuple[list[dict[str, Any]], _Facts]:
+    """The errors that make entries invalid to publish (warnings do not refuse a changeset), and the facts used."""
     elsewhere = _codes_elsewhere(conn, entries)
     seen: dict[str, int] = {}
     for entry in entries.values():
         seen[entry.code] = seen.get(entry.code, 0) + 1
     duplicates = frozenset(code for code, n in seen.items() if code and n + elsewhere.get(code, 0) > 1)
+    existing: dict[str, bool] = {}
 
     def code_exists(code: str) -> bool:
-        return conn.execute(text("SELECT 1 FROM entries WHERE code = :c LIMIT 1"), {"c": code}).first() is not None
+        if code not in existing:
+            existing[code] = _code_exists(conn, code)
+        return existing[code]
 
     ctx = rules.Context(department_code=department, duplicate_codes=duplicates, code_exists=code_exists)
     found = []
@@ -254,31 +271,25 @@ def _rule_problems(conn: Connection, department: str, entries: dict[str, Entry])
         for problem in rules.check(entry, ctx):
             if problem.severity is rules.Severity.ERROR:
                 found.append({**problem.to_dict("en"), "entry_code": entry.code})
-    return found
+    return found, _Facts(elsewhere, existing)
 
 
-def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
-         request_key: KeyRecord) -> tuple[int, dict[str, Any]]:
-    """Apply and log `cs` (201 and the receipt), recognise a re-send (200 and the original receipt), or refuse.
-
-    `request_key` is the key that authenticated the request; it must be the changeset's own.
-    """
-    digest = cs.digest()
-    key = _authorize(request_key, cs, request_key.key_id)
-    if not verify(cs, key.public):
-        raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
-    with writing(engine) as conn:
-        receipt = _existing_receipt(conn, cs, digest)  # a re-send, or an identical push that landed meanwhile
-        if receipt is not None:
-            return 200, receipt
-        key = _authorize(find_key(conn, cs.key_id), cs, request_key.key_id)  # revoked meanwhile?
-        if cs.seq <= key.last_seq:
-            raise Refused(409, "sequence_reused", f"sequence number {cs.seq} is not after {key.last_seq}",
-                          [{"seq": cs.seq, "last_seq": key.last_seq}])
-        return 201, _apply(conn, server_key, exchange, cs, digest)
+def _facts_now(conn: Connection, entries: dict[str, Entry], facts: _Facts) -> _Facts:
+    return _Facts(_codes_elsewhere(conn, entries), {code: _code_exists(conn, code) for code in facts.existing})
 
 
-def _apply(conn: Connection, server_key: SigningKey, exchange: str, cs: Changeset, digest: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Checked:
+    """A changeset checked against one state of the catalogue: what it writes, and what the checks relied on."""
+
+    versions: dict[str, int]  # the touched entries' versions in that state (a new entry has none)
+    entries: dict[str, Entry]  # the touched entries after the changeset
+    documents: dict[str, str]  # their stored JSON
+    facts: _Facts
+
+
+def _check(conn: Connection, cs: Changeset) -> _Checked:
+    """Apply `cs` in memory to the catalogue as `conn` sees it: refuse it, or say what to write."""
     touched_ids = cs.entry_ids()
     stored = _load_entries(conn, touched_ids)
     foreign = [{"entry_id": i, "department": s.department} for i, s in stored.items() if s.department != cs.department]
@@ -296,15 +307,78 @@ def _apply(conn: Connection, server_key: SigningKey, exchange: str, cs: Changese
     if moved:
         raise Refused(403, "provider_not_department",
                       f"entries must name department {cs.department} as their provider", moved)
-    problems = _rule_problems(conn, cs.department, touched)
+    problems, facts = _rule_problems(conn, cs.department, touched)
+    _refuse_problems(problems)
+    documents = {i: json.dumps(entry_document(e), ensure_ascii=False, separators=(",", ":"))
+                 for i, e in touched.items()}
+    return _Checked(versions, touched, documents, facts)
+
+
+def _refuse_problems(problems: list[dict[str, Any]]) -> None:
     if problems:
         raise Refused(422, "rules", "entries would break catalogue rules", problems)
+
+
+def _versions(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        marks, params = _in("i", chunk)
+        for entry_id, version in conn.execute(text(f"SELECT id, version FROM entries WHERE id IN ({marks})"), params):
+            found[entry_id] = version
+    return found
+
+
+def _check_key(conn: Connection, cs: Changeset, request_key: KeyRecord) -> None:
+    """The changeset's key as stored now: still enrolled, not revoked, and `seq` not used yet."""
+    key = _authorize(find_key(conn, cs.key_id), cs, request_key.key_id)
+    if cs.seq <= key.last_seq:
+        raise Refused(409, "sequence_reused", f"sequence number {cs.seq} is not after {key.last_seq}",
+                      [{"seq": cs.seq, "last_seq": key.last_seq}])
+
+
+def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
+         request_key: KeyRecord) -> tuple[int, dict[str, Any]]:
+    """Apply and log `cs` (201 and the receipt), recognise a re-send (200 and the original receipt), or refuse.
+
+    `request_key` is the key that authenticated the request; it must be the changeset's own.
+    Every check runs first against a snapshot of the catalogue, without the write lock: a refusal
+    there is what the exchange would have answered at that moment (refusing changes nothing), so
+    a changeset that will be refused never waits for or holds the lock. Under the lock only what
+    may have changed since is looked at again, then the changeset is written.
+    """
+    digest = cs.digest()
+    key = _authorize(request_key, cs, request_key.key_id)
+    if not verify(cs, key.public):
+        raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
+    with reading(engine, snapshot=True) as conn:
+        receipt = _existing_receipt(conn, cs, digest)
+        if receipt is not None:
+            return 200, receipt
+        _check_key(conn, cs, request_key)
+        checked = _check(conn, cs)
+    with writing(engine) as conn:
+        receipt = _existing_receipt(conn, cs, digest)  # an identical push landed meanwhile
+        if receipt is not None:
+            return 200, receipt
+        _check_key(conn, cs, request_key)  # revoked, or the seq used, meanwhile?
+        if _versions(conn, list(checked.entries)) != checked.versions:
+            checked = _check(conn, cs)  # an entry changed meanwhile: check again (this refuses with a conflict)
+        else:
+            facts = _facts_now(conn, checked.entries, checked.facts)
+            if facts != checked.facts:  # another entry took a code, or a related code appeared or went
+                _refuse_problems(_rule_problems(conn, cs.department, checked.entries)[0])
+        return 201, _append(conn, server_key, exchange, cs, digest, checked)
+
+
+def _append(conn: Connection, server_key: SigningKey, exchange: str, cs: Changeset, digest: str,
+            checked: _Checked) -> dict[str, Any]:
+    """Write the checked changeset's entries and append it to the log (under the write lock)."""
     head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
     position = head_position + 1
-    new_versions = {i: versions.get(i, 0) + 1 for i in touched_ids}
+    new_versions = {i: checked.versions.get(i, 0) + 1 for i in checked.entries}
     record = Record(position, cs.id, digest, new_versions, head_hash, utc_now())
     receipt = server_sign(server_key, RECEIPT_TAG, receipt_body(exchange, record))
-    _write_entries(conn, cs.department, touched, versions, new_versions, position, record.accepted_at)
+    _write_entries(conn, cs.department, checked, new_versions, position, record.accepted_at)
     conn.execute(
         text("INSERT INTO changesets(position, id, key_id, department_code, seq, body, sha256, versions, prev_hash, "
              "hash, accepted_at, receipt) VALUES (:position, :id, :key_id, :department, :seq, :body, :sha256, "
@@ -319,16 +393,15 @@ def _apply(conn: Connection, server_key: SigningKey, exchange: str, cs: Changese
     return receipt
 
 
-def _write_entries(conn: Connection, department: str, touched: dict[str, Entry], old: dict[str, int],
-                   new: dict[str, int], position: int, stamp: str) -> None:
+def _write_entries(conn: Connection, department: str, checked: _Checked, new: dict[str, int], position: int,
+                   stamp: str) -> None:
     rows = [
         {"id": i, "department": department, "code": e.code, "status": e.status, "version": new[i],
-         "document": json.dumps(entry_document(e), ensure_ascii=False, separators=(",", ":")),
-         "position": position, "updated_at": stamp}
-        for i, e in touched.items()
+         "document": checked.documents[i], "position": position, "updated_at": stamp}
+        for i, e in checked.entries.items()
     ]
-    created = [r for r in rows if r["id"] not in old]
-    updated = [r for r in rows if r["id"] in old]
+    created = [r for r in rows if r["id"] not in checked.versions]
+    updated = [r for r in rows if r["id"] in checked.versions]
     if created:
         conn.execute(text("INSERT INTO entries(id, department_code, code, status, version, document, position, "
                           "updated_at) VALUES (:id, :department, :code, :status, :version, :document, :position, "
