@@ -1,31 +1,25 @@
 """The write lock is not a weapon (issue 12), on a real exchange over SQLite and PostgreSQL.
 
 A changeset that will be refused is refused without waiting for the log's write lock, however
-large; a push from another department is not held up by a 20,000-operation one. The test holds
-the exchange's own write lock (`exchange.db.writing`, as a long push would) and watches which
-answers still come.
+large; a push from another department is not held up by a 20,000-operation one. The tests hold
+the exchange's own write lock (`Server.answer_while_locked`, as a long push would) and watch
+which answers still come.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 import pytest
 import requests
 
-from exchange.db import writing
 from steward import changeset, sample
 from steward.changeset import MAX_OPERATIONS, Changeset
 from steward.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.model import DataItem
 from steward.protocol import sign_request
-
-# How long a push may take to answer while the test holds the lock before it counts as waiting for it:
-# a deadline for an answer that, when the lock is not needed, comes in milliseconds (not a performance bound).
-PATIENCE_S = 20.0
 
 Outcome = tuple[int, str | None]
 
@@ -35,19 +29,6 @@ def _outcome(client: ExchangeClient, cs: Changeset) -> Outcome:
         return client.push(cs)[0], None
     except ExchangeRefused as error:
         return error.status, error.code
-
-
-def _answer_while_locked(server, push: Callable[[], Outcome]) -> Outcome | None:
-    """`push`'s outcome if it came while the write lock was held elsewhere; None if it waited for the lock."""
-    with ThreadPoolExecutor(1) as pool:
-        with writing(server.engine):
-            future = pool.submit(push)
-            try:
-                return future.result(timeout=PATIENCE_S)
-            except FutureTimeout:
-                pass
-        future.result()  # the lock is free now: let it finish before the next test
-    return None
 
 
 def _created(steward, **overrides):
@@ -66,7 +47,7 @@ def _item_adds(entry_id: str, count: int, last: DataItem | None = None) -> list[
 def test_the_test_really_holds_the_lock_an_acceptable_push_waits_for_it(server):
     steward = server.steward()
     cs = steward.changeset([changeset.op_create(steward.entry())])
-    assert _answer_while_locked(server, lambda: _outcome(steward.client, cs)) is None
+    assert server.answer_while_locked(lambda: _outcome(steward.client, cs)) is None
     assert steward.client.changeset_status(cs.id) is not None  # it landed once the lock was free
 
 
@@ -108,7 +89,7 @@ def test_a_push_that_will_be_refused_is_answered_without_the_lock(server, case):
         expected = (200, None)
     client = steward.client if case != "foreign_entries" else other.client
     with server.unchanged():
-        assert _answer_while_locked(server, lambda: _outcome(client, cs)) == expected
+        assert server.answer_while_locked(lambda: _outcome(client, cs)) == expected
 
 
 def test_a_refused_20000_operation_push_is_answered_without_the_lock(server):
@@ -118,7 +99,7 @@ def test_a_refused_20000_operation_push_is_answered_without_the_lock(server):
     cs = steward.changeset(_item_adds(entry.id, MAX_OPERATIONS, last=unknown_type))
     client = ExchangeClient(Connection(server.url, retries=0, read_timeout=600), steward.key)
     with server.unchanged():
-        assert _answer_while_locked(server, lambda: _outcome(client, cs)) == (422, "rules")
+        assert server.answer_while_locked(lambda: _outcome(client, cs)) == (422, "rules")
 
 
 def test_a_20000_operation_push_does_not_stall_a_1_operation_push_of_another_department(server):
