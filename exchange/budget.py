@@ -62,7 +62,7 @@ class RefusalBudget:
             left = self._left(key_id, self.clock())
         if left >= 1:
             return None
-        return max(1, math.ceil((1 - left) * self.window_s / self.budget))
+        return max(1, math.ceil((1 - left) * self.window_s / self.budget - 1e-9))  # 5.000000001 s is 5 s
 
 
 class TooManyRefusals(Refused):

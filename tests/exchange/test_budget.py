@@ -10,6 +10,7 @@ import time
 
 import requests
 
+from exchange.budget import RefusalBudget
 from steward import changeset, sample
 from steward.exchange_client import ExchangeRefused
 from steward.protocol import HEADER_KEY, sign_request
@@ -99,3 +100,24 @@ def _refused(call) -> ExchangeRefused:
     except ExchangeRefused as error:
         return error
     raise AssertionError("not refused")
+
+
+def test_the_budget_refills_evenly_over_its_window_and_says_how_long_to_wait():
+    now = [100.0]
+    budget = RefusalBudget(4, 60.0, clock=lambda: now[0])  # one refusal back every 15 s
+    for _ in range(4):
+        assert budget.retry_after("k") is None
+        budget.spend("k")
+    assert budget.retry_after("k") == 15
+    assert budget.retry_after("another key") is None
+    now[0] += 10
+    assert budget.retry_after("k") == 5
+    now[0] += 5
+    assert budget.retry_after("k") is None
+    budget.spend("k")
+    assert budget.retry_after("k") == 15  # what came back is spent again
+    now[0] += 3600
+    for _ in range(4):  # never more than the budget, however long the key was quiet
+        budget.spend("k")
+    assert budget.retry_after("k") == 15
+    assert RefusalBudget(0).retry_after("k") is None  # 0: no budget
