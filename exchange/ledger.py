@@ -275,13 +275,21 @@ def _rule_problems(conn: Connection, department: str,
 
 
 def _facts_now(conn: Connection, entries: dict[str, Entry], facts: _Facts) -> _Facts:
-    return _Facts(_codes_elsewhere(conn, entries), {code: _code_exists(conn, code) for code in facts.existing})
+    """The same facts as they stand now (a few queries, whatever the number of codes)."""
+    looked_up = sorted(facts.existing)
+    present: set[str] = set()
+    for chunk in _chunks(looked_up):
+        marks, params = _in("c", chunk)
+        present.update(row[0] for row in conn.execute(text(f"SELECT code FROM entries WHERE code IN ({marks})"),
+                                                      params))
+    return _Facts(_codes_elsewhere(conn, entries), {code: code in present for code in looked_up})
 
 
 @dataclass(frozen=True)
 class _Checked:
     """A changeset checked against one state of the catalogue: what it writes, and what the checks relied on."""
 
+    head: int  # the log's position in that state
     versions: dict[str, int]  # the touched entries' versions in that state (a new entry has none)
     entries: dict[str, Entry]  # the touched entries after the changeset
     documents: dict[str, str]  # their stored JSON
@@ -290,6 +298,7 @@ class _Checked:
 
 def _check(conn: Connection, cs: Changeset) -> _Checked:
     """Apply `cs` in memory to the catalogue as `conn` sees it: refuse it, or say what to write."""
+    head = conn.execute(text("SELECT position FROM head WHERE id = 1")).scalar_one()
     touched_ids = cs.entry_ids()
     stored = _load_entries(conn, touched_ids)
     foreign = [{"entry_id": i, "department": s.department} for i, s in stored.items() if s.department != cs.department]
@@ -311,7 +320,7 @@ def _check(conn: Connection, cs: Changeset) -> _Checked:
     _refuse_problems(problems)
     documents = {i: json.dumps(entry_document(e), ensure_ascii=False, separators=(",", ":"))
                  for i, e in touched.items()}
-    return _Checked(versions, touched, documents, facts)
+    return _Checked(head, versions, touched, documents, facts)
 
 
 def _refuse_problems(problems: list[dict[str, Any]]) -> None:
@@ -356,27 +365,34 @@ def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
             return 200, receipt
         _check_key(conn, cs, request_key)
         checked = _check(conn, cs)
+    body = cs.canonical_bytes.decode("utf-8")
     with writing(engine) as conn:
         receipt = _existing_receipt(conn, cs, digest)  # an identical push landed meanwhile
         if receipt is not None:
             return 200, receipt
         _check_key(conn, cs, request_key)  # revoked, or the seq used, meanwhile?
-        if _versions(conn, list(checked.entries)) != checked.versions:
-            checked = _check(conn, cs)  # an entry changed meanwhile: check again (this refuses with a conflict)
-        else:
-            facts = _facts_now(conn, checked.entries, checked.facts)
-            if facts != checked.facts:  # another entry took a code, or a related code appeared or went
-                _refuse_problems(_rule_problems(conn, cs.department, checked.entries)[0])
-        return 201, _append(conn, server_key, exchange, cs, digest, checked)
+        head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+        if head_position != checked.head:  # changesets landed meanwhile (nothing else changes entries)
+            checked = _recheck(conn, cs, checked)
+        return 201, _append(conn, server_key, exchange, cs, digest, body, checked, head_position, head_hash)
 
 
-def _append(conn: Connection, server_key: SigningKey, exchange: str, cs: Changeset, digest: str,
-            checked: _Checked) -> dict[str, Any]:
-    """Write the checked changeset's entries and append it to the log (under the write lock)."""
-    head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+def _recheck(conn: Connection, cs: Changeset, checked: _Checked) -> _Checked:
+    """`checked` still holds if what it relied on is unchanged; else check again (under the lock)."""
+    if _versions(conn, list(checked.entries)) != checked.versions:
+        return _check(conn, cs)  # an entry changed meanwhile: this refuses it with a conflict
+    if _facts_now(conn, checked.entries, checked.facts) != checked.facts:
+        _refuse_problems(_rule_problems(conn, cs.department, checked.entries)[0])  # a code was taken, or went
+    return checked
+
+
+def _append(conn: Connection, server_key: SigningKey, exchange: str, cs: Changeset, digest: str, body: str,
+            checked: _Checked, head_position: int, head_hash: str) -> dict[str, Any]:
+    """Write the checked changeset's entries and append it to the log after the head (under the write lock)."""
     position = head_position + 1
     new_versions = {i: checked.versions.get(i, 0) + 1 for i in checked.entries}
     record = Record(position, cs.id, digest, new_versions, head_hash, utc_now())
+    record_hash = record.hash()
     receipt = server_sign(server_key, RECEIPT_TAG, receipt_body(exchange, record))
     _write_entries(conn, cs.department, checked, new_versions, position, record.accepted_at)
     conn.execute(
@@ -384,11 +400,11 @@ def _append(conn: Connection, server_key: SigningKey, exchange: str, cs: Changes
              "hash, accepted_at, receipt) VALUES (:position, :id, :key_id, :department, :seq, :body, :sha256, "
              ":versions, :prev_hash, :hash, :accepted_at, :receipt)"),
         {"position": position, "id": cs.id, "key_id": cs.key_id, "department": cs.department, "seq": cs.seq,
-         "body": cs.canonical_bytes.decode("utf-8"), "sha256": digest,
-         "versions": json.dumps(new_versions, separators=(",", ":")), "prev_hash": head_hash,
-         "hash": record.hash(), "accepted_at": record.accepted_at, "receipt": json.dumps(receipt)},
+         "body": body, "sha256": digest, "versions": json.dumps(new_versions, separators=(",", ":")),
+         "prev_hash": head_hash, "hash": record_hash, "accepted_at": record.accepted_at,
+         "receipt": json.dumps(receipt)},
     )
-    conn.execute(text("UPDATE head SET position = :p, hash = :h WHERE id = 1"), {"p": position, "h": record.hash()})
+    conn.execute(text("UPDATE head SET position = :p, hash = :h WHERE id = 1"), {"p": position, "h": record_hash})
     conn.execute(text("UPDATE steward_keys SET last_seq = :s WHERE key_id = :k"), {"s": cs.seq, "k": cs.key_id})
     return receipt
 
