@@ -122,10 +122,13 @@ def _refusal(error: Refused) -> JSONResponse:
 def _log_refusal(scope: Scope, error: Refused, key_id: str | None, size: int) -> None:
     """One line per refusal, for the exchange's administrator: who, why, and how big the request was."""
     headers = dict(scope.get("headers") or [])
-    claimed = headers.get(HEADER_KEY.lower().encode(), b"-").decode("latin-1")
+    # As sent, so nothing a client chose can break the line: the raw path keeps %0A encoded, and
+    # header values cannot hold a line break; a long claimed key id is cut.
+    claimed = headers.get(HEADER_KEY.lower().encode(), b"-")[:64].decode("latin-1")
     who = f"key={key_id}" if key_id else f"key=- claimed={claimed}"
+    path = (scope.get("raw_path") or b"-").decode("latin-1")
     log.log(logging.WARNING if error.status == 429 else logging.INFO, "refused %s %s: %d %s %s size=%d",
-            scope.get("method", "-"), scope.get("path", "-"), error.status, error.code, who, size)
+            scope.get("method", "-"), path, error.status, error.code, who, size)
 
 
 def _request_size(request: Request) -> int:
@@ -208,7 +211,7 @@ def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[
 
 def create_app(db_url: str | None = None, key_file: Path | None = None,
                budget: RefusalBudget | None = None) -> FastAPI:
-    budget = budget or RefusalBudget()
+    budget = RefusalBudget() if budget is None else budget
     engine = make_engine(db_url or default_db_url())
     migrate(engine)
     exchange = Exchange(engine, server_key.load_or_create(key_file or default_key_file()), ledger.exchange_id(engine))

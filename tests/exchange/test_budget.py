@@ -121,3 +121,11 @@ def test_the_budget_refills_evenly_over_its_window_and_says_how_long_to_wait():
         budget.spend("k")
     assert budget.retry_after("k") == 15
     assert RefusalBudget(0).retry_after("k") is None  # 0: no budget
+
+
+def test_a_refusal_cannot_write_a_line_of_its_own_into_the_log(server):
+    answer = requests.get(f"{server.url}/v1/nothing%0A2026-01-01%20INFO%20exchange.app:%20forged", timeout=60)
+    assert answer.status_code == 404
+    log = server.log.read_text()
+    assert "/v1/nothing%0A2026-01-01%20INFO" in log
+    assert not any(line.startswith("2026-01-01 INFO") for line in log.splitlines())
