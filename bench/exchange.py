@@ -1,4 +1,5 @@
-"""Exchange scenarios (issue 4): one 10,000-operation push, and 20 clients pushing small changesets for 30 s.
+"""Exchange scenarios (issue 4): one 10,000-operation push, and 20 clients pushing small changesets for 30 s;
+(issue 12) how long a 1-operation push of another department waits while a 20,000-operation push is checked.
 
 Both run against `steward-exchange serve` in a child process, on SQLite and on PostgreSQL
 (127.0.0.1:5432; reported as skipped where it does not answer).
@@ -7,6 +8,7 @@ Both run against `steward-exchange serve` in a child process, on SQLite and on P
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import sqlite3
 import threading
@@ -22,7 +24,7 @@ from exchange.db import make_engine, migrate
 from exchange.local import LocalExchange
 from steward import sample
 from steward.catalogue import rules
-from steward.catalogue.model import Entry
+from steward.catalogue.model import DataItem, Entry
 from steward.sync import changeset
 from steward.sync.changeset import canonical
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
@@ -31,6 +33,7 @@ from steward.sync.protocol import utc_now
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 BULK_OPERATIONS = 10_000
+BIG_OPERATIONS = changeset.MAX_OPERATIONS  # item_add on one entry: the push that held the lock for ~20 s
 CREATE_BATCH = 1_000
 CLIENT_PROCESSES, THREADS_PER_PROCESS = 4, 5  # 20 clients; processes so the load is not bound by one GIL
 LOAD_SECONDS = 30.0
@@ -59,14 +62,14 @@ def _database(backend: str, folder: Path) -> Iterator[str | None]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _clean_entries(count: int, first_sequence: int = 1) -> list[Entry]:
-    """Generated entries of DEPARTMENT that break no rule (the exchange refuses the others).
+def _clean_entries(count: int, first_sequence: int = 1, department: sample.Department = DEPARTMENT) -> list[Entry]:
+    """Generated entries of `department` that break no rule (the exchange refuses the others).
 
     The generator repeats a few resource codes on purpose; only the first entry of each code is kept.
     """
-    ctx = rules.Context(department_code=DEPARTMENT.code)
+    ctx = rules.Context(department_code=department.code)
     chosen: dict[str, Entry] = {}
-    for entry in sample.generate(DEPARTMENT, count * 2, seed=41, first_sequence=first_sequence):
+    for entry in sample.generate(department, count * 2, seed=41, first_sequence=first_sequence):
         if entry.code not in chosen and not rules.has_errors(rules.check(entry, ctx)):
             chosen[entry.code] = entry
             if len(chosen) == count:
@@ -135,6 +138,70 @@ def _floor(cs: changeset.Changeset, key: SigningKey, entries: list[Entry], db_ur
                 with conn.cursor() as cursor:
                     cursor.executemany("INSERT INTO floor VALUES (%s, %s)", documents)
     return elapsed()
+
+
+def lock_delay(report: Report, backend: str, server: LocalExchange) -> None:
+    """A 20,000-operation push, and meanwhile 1-operation pushes of another department one after another.
+
+    The delay is how much longer the slowest of those took than a 1-operation push takes alone: the
+    time it waited for the big push (which holds the write lock only to write, issue 12).
+    """
+    other = sample.DEPARTMENTS[1]
+    engine = make_engine(server.db_url)
+    for department in (DEPARTMENT, other):
+        with contextlib.suppress(ledger.Refused):  # registered already
+            ledger.add_department(engine, department.code, department.name)
+    big_key, small_key = SigningKey.generate(), SigningKey.generate()
+    ledger.enroll(engine, DEPARTMENT.code, big_key.public)
+    ledger.enroll(engine, other.code, small_key.public)
+    engine.dispose()
+    big_client = ExchangeClient(Connection(server.url, retries=0, read_timeout=600), big_key)
+    small_client = ExchangeClient(Connection(server.url, retries=0), small_key)
+    [big_entry] = _clean_entries(1, first_sequence=BULK_OPERATIONS * 7)
+    [small_entry] = _clean_entries(1, first_sequence=BULK_OPERATIONS * 8, department=other)
+    big_client.push(changeset.new_changeset(DEPARTMENT.code, big_key, 1, utc_now(), "bench",
+                                            [changeset.op_create(big_entry)]))
+    small_client.push(changeset.new_changeset(other.code, small_key, 1, utc_now(), "bench",
+                                              [changeset.op_create(small_entry)]))
+    renames = _renames(small_client, small_key, other.code, small_entry)
+    alone = [next(renames) for _ in range(20)]
+    ops = [changeset.op_item_add(big_entry.id, 1, DataItem(name=f"信息项{n}", data_type="C", length=10,
+                                                            position=100 + n)) for n in range(BIG_OPERATIONS)]
+    big = changeset.new_changeset(DEPARTMENT.code, big_key, 2, utc_now(), "bench", ops)
+    done = threading.Event()
+    during: list[float] = []
+
+    def small_pushes() -> None:
+        while not done.is_set():
+            during.append(next(renames))
+
+    pusher = threading.Thread(target=small_pushes)
+    with stopwatch() as big_time:
+        pusher.start()
+        status, _ = big_client.push(big)
+    done.set()
+    pusher.join()
+    assert status == 201
+    scenario = f"{BIG_OPERATIONS:,}-op push ({backend})"
+    report.add(scenario, f"{BIG_OPERATIONS:,} item_add push time", big_time(), "s")
+    report.add(scenario, "1-op pushes meanwhile", len(during), "cs")
+    report.add(scenario, "1-op push alone (p50)", percentile(alone, 50), "ms")
+    report.add(scenario, "delay of a 1-op push during it", (max(during) - percentile(alone, 50)) / 1000, "s", 1.0)
+    big_client.close()
+    small_client.close()
+
+
+def _renames(client: ExchangeClient, key: SigningKey, department: str, entry: Entry) -> Iterator[float]:
+    """Rename `entry` again and again, one 1-operation push each; yields each push's milliseconds."""
+    version, name = 1, entry.name
+    for seq in itertools.count(2):
+        new_name = f"{entry.name}·{seq}"
+        cs = changeset.new_changeset(department, key, seq, utc_now(), "bench",
+                                     [changeset.op_set(entry.id, version, "name", name, new_name)])
+        started = time.perf_counter()
+        client.push(cs)
+        yield (time.perf_counter() - started) * 1000
+        version, name = version + 1, new_name
 
 
 def _client_process(url: str, raw_keys: list[bytes], entries: list[dict[str, Any]], seconds: float,
@@ -223,5 +290,6 @@ def run(report: Report, folder: Path) -> None:
             try:
                 bulk_push(report, backend, server, keys[0])
                 concurrent_load(report, backend, server, keys[1:])
+                lock_delay(report, backend, server)
             finally:
                 server.stop()

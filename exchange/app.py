@@ -2,11 +2,13 @@
 
 Handlers are thin: they authenticate the request, read and bound the body, and hand over to
 the ledger on a worker thread (database work is synchronous). Every refusal has the same body:
-{"error": {"code", "message", "details"}}.
+{"error": {"code", "message", "details"}}, is logged (logger "exchange", not the signed log) and,
+when a key authenticated the request, spends one unit of that key's refusal budget (budget.py).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +22,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from exchange import ledger, server_key
+from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, BudgetGate, RefusalBudget
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
 from steward import __version__
@@ -34,6 +38,10 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024  # read (and drop) this much of an oversized body so the client sees our answer
 FEED_LIMIT = 1000
 MAX_POSITION = MAX_SEQ  # positions travel as JSON numbers, which stay below 2**53 (docs/protocol.md § 2)
+
+BUDGET_ENV, WINDOW_ENV = "STEWARD_EXCHANGE_REFUSAL_BUDGET", "STEWARD_EXCHANGE_REFUSAL_WINDOW"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ class ChangesetStatus(BaseModel):
     receipt: Receipt | None = None
 
 
-ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422)}
+ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 429)}
 
 # The three headers of § 4 as API-key schemes, for /openapi.json: one requirement naming all three (each is
 # needed). They only describe; _authenticate checks the signature, which covers the body as well.
@@ -121,6 +129,26 @@ SIGNED: dict[str, Any] = {"security": [{scheme: [] for scheme in SECURITY_SCHEME
 def _refusal(error: Refused) -> JSONResponse:
     headers = {"WWW-Authenticate": "Steward-Ed25519"} if error.status == 401 else None
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def _log_refusal(scope: Scope, error: Refused, key_id: str | None, size: int) -> None:
+    """One line per refusal, for the exchange's administrator: who, why, and how big the request was."""
+    headers = dict(scope.get("headers") or [])
+    # As sent, so nothing a client chose can break the line: the raw path keeps %0A encoded, and
+    # header values cannot hold a line break; a long claimed key id is cut.
+    claimed = headers.get(HEADER_KEY.lower().encode(), b"-")[:64].decode("latin-1")
+    who = f"key={key_id}" if key_id else f"key=- claimed={claimed}"
+    path = (scope.get("raw_path") or b"-").decode("latin-1")
+    log.log(logging.WARNING if error.status == 429 else logging.INFO, "refused %s %s: %d %s %s size=%d",
+            scope.get("method", "-"), path, error.status, error.code, who, size)
+
+
+def _request_size(request: Request) -> int:
+    size = getattr(request.state, "size", None)
+    if size is None:
+        declared = request.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() else 0
+    return size
 
 
 def decode_json(body: bytes) -> Any:
@@ -138,6 +166,7 @@ async def _read_body(request: Request) -> bytes:
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
+        request.state.size = size
         if size > MAX_BODY_BYTES:
             await _drain(request)
             raise Refused(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
@@ -177,6 +206,7 @@ def _authenticate(exchange: Exchange, request: Request, body: bytes, revoked_may
     why = verify_request(key.public, request.method, _target(request), body, timestamp, signature)
     if why is not None:
         raise Refused(401, "unauthenticated", f"the request signature is not valid: {why}")
+    request.state.key_id = key.key_id  # from here on a refusal spends this key's budget
     if key.revoked_at is not None and not revoked_may_ask:
         raise Refused(403, "key_revoked", f"key {key_id} was revoked at {key.revoked_at}")
     return key
@@ -192,7 +222,9 @@ def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[
     return ledger.push(exchange.engine, exchange.key, exchange.id, ledger.parse_changeset(document), key)
 
 
-def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastAPI:
+def create_app(db_url: str | None = None, key_file: Path | None = None,
+               budget: RefusalBudget | None = None) -> FastAPI:
+    budget = RefusalBudget() if budget is None else budget
     engine = make_engine(db_url or default_db_url())
     migrate(engine)
     exchange = Exchange(engine, server_key.for_database(engine, key_file or default_key_file()),
@@ -201,23 +233,32 @@ def create_app(db_url: str | None = None, key_file: Path | None = None) -> FastA
     app = FastAPI(title="Steward exchange", version=__version__,
                   description="The central exchange of the government data resource catalogue. See docs/protocol.md.")
     app.state.exchange = exchange
+    app.add_middleware(BudgetGate, budget=budget,
+                       on_turned_away=lambda scope, error, size: _log_refusal(scope, error, None, size))
 
-    @app.exception_handler(Refused)
-    async def refused(_request: Request, error: Refused) -> JSONResponse:
+    def refuse(request: Request, error: Refused) -> JSONResponse:
+        key_id = getattr(request.state, "key_id", None)
+        if key_id is not None:
+            budget.spend(key_id)
+        _log_refusal(request.scope, error, key_id, _request_size(request))
         return _refusal(error)
 
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused) -> JSONResponse:
+        return refuse(request, error)
+
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        response = _refusal(Refused(error.status_code, code, str(error.detail)))
+        response = refuse(request, Refused(error.status_code, code, str(error.detail)))
         response.headers.update(error.headers or {})  # a 405 names the allowed methods in Allow
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def bad_parameters(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def bad_parameters(request: Request, error: RequestValidationError) -> JSONResponse:
         details = [{"path": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
                    for e in error.errors()]
-        return _refusal(Refused(400, "bad_parameters", "the request's parameters are not valid", details))
+        return refuse(request, Refused(400, "bad_parameters", "the request's parameters are not valid", details))
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, _error: Exception) -> JSONResponse:
@@ -311,4 +352,6 @@ def _describe_security(app: FastAPI) -> None:
 def app_from_environment() -> FastAPI:
     """The app for `uvicorn --factory` worker processes: configuration comes through the environment."""
     key = os.environ.get("STEWARD_EXCHANGE_KEY")
-    return create_app(os.environ.get("STEWARD_EXCHANGE_DB"), Path(key) if key else None)
+    budget = RefusalBudget(int(os.environ.get(BUDGET_ENV, DEFAULT_BUDGET)),
+                           float(os.environ.get(WINDOW_ENV, DEFAULT_WINDOW_S)))
+    return create_app(os.environ.get("STEWARD_EXCHANGE_DB"), Path(key) if key else None, budget)

@@ -7,16 +7,19 @@ an unknown department or key, a database that cannot be opened).
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from exchange import ledger, server_key
+from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, RefusalBudget
 from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import Refused
 from steward import __version__
@@ -47,18 +50,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
     migrate(engine)
     key = server_key.for_database(engine, key_file)  # the database's own key, or refuse before serving anything
     engine.dispose()
+    budget = RefusalBudget(args.refusal_budget, args.refusal_window)
     _say("exchange.serving", url=f"http://{args.host}:{args.port}", db=_safe_url(db_url),
          fingerprint=spaced(key.public.fingerprint))
-    options = {"host": args.host, "port": args.port, "access_log": args.access_log, "log_level": args.log_level}
+    options = {"host": args.host, "port": args.port, "access_log": args.access_log, "log_level": args.log_level,
+               "log_config": _log_config(args.log_level)}
     if args.workers > 1:
-        # Worker processes build their own app; they learn the database and key through the environment.
+        from exchange.app import BUDGET_ENV, WINDOW_ENV
+
+        # Worker processes build their own app; they learn the database, key and budget through the environment.
         os.environ[DB_ENV], os.environ[KEY_ENV] = db_url, str(key_file)
+        os.environ[BUDGET_ENV], os.environ[WINDOW_ENV] = str(budget.budget), str(budget.window_s)
         uvicorn.run("exchange.app:app_from_environment", factory=True, workers=args.workers, **options)
     else:
         from exchange.app import create_app
 
-        uvicorn.run(create_app(db_url, key_file), **options)
+        uvicorn.run(create_app(db_url, key_file, budget), **options)
     return EXIT_OK
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus the exchange's own log (refusals), with the time, at the same level."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["exchange"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["exchange"] = {"formatter": "exchange", "class": "logging.StreamHandler",
+                                      "stream": "ext://sys.stderr"}
+    config["loggers"]["exchange"] = {"handlers": ["exchange"], "level": level.upper(), "propagate": False}
+    return config
+
+
+def _budget(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (no budget) or more")
+    return value
+
+
+def _window(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def _safe_url(url: str) -> str:
@@ -148,7 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--workers", type=int, default=1, help="server processes (use with PostgreSQL)")
     p.add_argument("--no-access-log", dest="access_log", action="store_false")
-    p.add_argument("--log-level", default="info")
+    p.add_argument("--log-level", default="info", help="also of the exchange's log of refused requests (info)")
+    p.add_argument("--refusal-budget", type=_budget, default=DEFAULT_BUDGET, metavar="N",
+                   help=f"refused requests a steward key may have before it is answered 429 for a while "
+                        f"(default {DEFAULT_BUDGET}; 0: no budget)")
+    p.add_argument("--refusal-window", type=_window, default=DEFAULT_WINDOW_S, metavar="SECONDS",
+                   help=f"a spent refusal budget refills evenly over this many seconds (default {DEFAULT_WINDOW_S:g})")
 
     department = sub.add_parser("department", help="Register and list departments.")
     department_sub = department.add_subparsers(dest="department_command", required=True)

@@ -112,6 +112,14 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 
 @contextlib.contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn, conn.begin():
-        yield conn
+def reading(engine: Engine, snapshot: bool = False) -> Iterator[Connection]:
+    """A read transaction; with `snapshot`, every statement in it sees the same state of the database.
+
+    SQLite (WAL) gives each read transaction one snapshot anyway; PostgreSQL's default isolation
+    gives each statement its own, so a snapshot is asked for there.
+    """
+    with engine.connect() as conn:
+        if snapshot and conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn

@@ -1,8 +1,9 @@
 """The exchange's record: departments and keys, the catalogue, and the hash-chained log of changesets.
 
-`push` is the only way the catalogue changes. It verifies, authorizes and checks a changeset,
-then applies it and appends it to the log in one transaction that holds the write lock, or
-changes nothing and says why (`Refused`, with an HTTP status and a structured body).
+`push` is the only way the catalogue changes. It verifies, authorizes and checks a changeset
+against a snapshot of the catalogue, without the write lock, then writes it and appends it to
+the log in one transaction that holds the lock, or changes nothing and says why (`Refused`,
+with an HTTP status and a structured body).
 """
 
 from __future__ import annotations
@@ -318,16 +319,32 @@ def _codes_elsewhere(conn: Connection, entries: dict[str, Entry]) -> dict[str, i
     return counts
 
 
-def _rule_problems(conn: Connection, department: str, entries: dict[str, Entry]) -> list[dict[str, Any]]:
-    """The errors that make entries invalid to publish (warnings do not refuse a changeset)."""
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules learned from the rest of the catalogue: equal facts give equal rule problems."""
+
+    elsewhere: dict[str, int]  # resource code -> entries outside the changeset that hold it
+    existing: dict[str, bool]  # code the rules looked up -> whether some entry holds it
+
+
+def _code_exists(conn: Connection, code: str) -> bool:
+    return conn.execute(text("SELECT 1 FROM entries WHERE code = :c LIMIT 1"), {"c": code}).first() is not None
+
+
+def _rule_problems(conn: Connection, department: str,
+                   entries: dict[str, Entry]) -> tuple[list[dict[str, Any]], _Facts]:
+    """The errors that make entries invalid to publish (warnings do not refuse a changeset), and the facts used."""
     elsewhere = _codes_elsewhere(conn, entries)
     seen: dict[str, int] = {}
     for entry in entries.values():
         seen[entry.code] = seen.get(entry.code, 0) + 1
     duplicates = frozenset(code for code, n in seen.items() if code and n + elsewhere.get(code, 0) > 1)
+    existing: dict[str, bool] = {}
 
     def code_exists(code: str) -> bool:
-        return conn.execute(text("SELECT 1 FROM entries WHERE code = :c LIMIT 1"), {"c": code}).first() is not None
+        if code not in existing:
+            existing[code] = _code_exists(conn, code)
+        return existing[code]
 
     ctx = rules.Context(department_code=department, duplicate_codes=duplicates, code_exists=code_exists)
     found = []
@@ -335,38 +352,34 @@ def _rule_problems(conn: Connection, department: str, entries: dict[str, Entry])
         for problem in rules.check(entry, ctx):
             if problem.severity is rules.Severity.ERROR:
                 found.append({**problem.to_dict("en"), "entry_code": entry.code})
-    return found
+    return found, _Facts(elsewhere, existing)
 
 
-def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
-         request_key: KeyRecord) -> tuple[int, dict[str, Any]]:
-    """Apply and log `cs` (201 and the receipt), recognise a re-send (200 and the original receipt), or refuse.
-
-    `request_key` is the key that authenticated the request; it must be the changeset's own.
-    """
-    digest = cs.digest()
-    key = _authorize(request_key, cs, request_key.key_id)
-    if not verify(cs, key.public):
-        raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
-    mixed = mixed_base_versions(cs.operations)  # needs only the changeset: refused without waiting for the lock
-    if mixed:
-        raise Refused(409, "conflict", "operations on one entry name different base versions",
-                      [c.to_dict() for c in mixed])
-    with writing(engine) as conn:
-        if _recorded_key(conn) not in (None, server_key.public):  # rotate-key ran while this process served
-            raise Refused(503, "exchange_key_rotated",
-                          "the exchange's key was rotated: this server process must be restarted with the new key")
-        receipt = _existing_receipt(conn, cs, digest)  # a re-send, or an identical push that landed meanwhile
-        if receipt is not None:
-            return 200, receipt
-        key = _authorize(find_key(conn, cs.key_id), cs, request_key.key_id)  # revoked meanwhile?
-        if cs.seq <= key.last_seq:
-            raise Refused(409, "sequence_reused", f"sequence number {cs.seq} is not after {key.last_seq}",
-                          [{"seq": cs.seq, "last_seq": key.last_seq}])
-        return 201, _apply(conn, server_key, exchange, cs, digest)
+def _facts_now(conn: Connection, entries: dict[str, Entry], facts: _Facts) -> _Facts:
+    """The same facts as they stand now (a few queries, whatever the number of codes)."""
+    looked_up = sorted(facts.existing)
+    present: set[str] = set()
+    for chunk in _chunks(looked_up):
+        marks, params = _in("c", chunk)
+        present.update(row[0] for row in conn.execute(text(f"SELECT code FROM entries WHERE code IN ({marks})"),
+                                                      params))
+    return _Facts(_codes_elsewhere(conn, entries), {code: code in present for code in looked_up})
 
 
-def _apply(conn: Connection, server_key: SigningKey, exchange: str, cs: Changeset, digest: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Checked:
+    """A changeset checked against one state of the catalogue: what it writes, and what the checks relied on."""
+
+    head: int  # the log's position in that state
+    versions: dict[str, int]  # the touched entries' versions in that state (a new entry has none)
+    entries: dict[str, Entry]  # the touched entries after the changeset
+    documents: dict[str, str]  # their stored JSON
+    facts: _Facts
+
+
+def _check(conn: Connection, cs: Changeset) -> _Checked:
+    """Apply `cs` in memory to the catalogue as `conn` sees it: refuse it, or say what to write."""
+    head = conn.execute(text("SELECT position FROM head WHERE id = 1")).scalar_one()
     touched_ids = cs.entry_ids()
     stored = _load_entries(conn, touched_ids)
     foreign = [{"entry_id": i, "department": s.department} for i, s in stored.items() if s.department != cs.department]
@@ -384,39 +397,115 @@ def _apply(conn: Connection, server_key: SigningKey, exchange: str, cs: Changese
     if moved:
         raise Refused(403, "provider_not_department",
                       f"entries must name department {cs.department} as their provider", moved)
-    problems = _rule_problems(conn, cs.department, touched)
+    problems, facts = _rule_problems(conn, cs.department, touched)
+    _refuse_problems(problems)
+    documents = {i: json.dumps(entry_document(e), ensure_ascii=False, separators=(",", ":"))
+                 for i, e in touched.items()}
+    return _Checked(head, versions, touched, documents, facts)
+
+
+def _refuse_problems(problems: list[dict[str, Any]]) -> None:
     if problems:
         raise Refused(422, "rules", "entries would break catalogue rules", problems)
-    head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+
+
+def _versions(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        marks, params = _in("i", chunk)
+        for entry_id, version in conn.execute(text(f"SELECT id, version FROM entries WHERE id IN ({marks})"), params):
+            found[entry_id] = version
+    return found
+
+
+def _check_key(conn: Connection, cs: Changeset, request_key: KeyRecord) -> None:
+    """The changeset's key as stored now: still enrolled, not revoked, and `seq` not used yet."""
+    key = _authorize(find_key(conn, cs.key_id), cs, request_key.key_id)
+    if cs.seq <= key.last_seq:
+        raise Refused(409, "sequence_reused", f"sequence number {cs.seq} is not after {key.last_seq}",
+                      [{"seq": cs.seq, "last_seq": key.last_seq}])
+
+
+def push(engine: Engine, server_key: SigningKey, exchange: str, cs: Changeset,
+         request_key: KeyRecord) -> tuple[int, dict[str, Any]]:
+    """Apply and log `cs` (201 and the receipt), recognise a re-send (200 and the original receipt), or refuse.
+
+    `request_key` is the key that authenticated the request; it must be the changeset's own.
+    Every check runs first against a snapshot of the catalogue, without the write lock: a refusal
+    there is what the exchange would have answered at that moment (refusing changes nothing), so
+    a changeset that will be refused never waits for or holds the lock. Under the lock only what
+    may have changed since is looked at again, then the changeset is written.
+    """
+    digest = cs.digest()
+    key = _authorize(request_key, cs, request_key.key_id)
+    if not verify(cs, key.public):
+        raise Refused(403, "bad_signature", "the changeset's signature does not verify with its key")
+    mixed = mixed_base_versions(cs.operations)  # needs only the changeset
+    if mixed:
+        raise Refused(409, "conflict", "operations on one entry name different base versions",
+                      [c.to_dict() for c in mixed])
+    with reading(engine, snapshot=True) as conn:
+        receipt = _existing_receipt(conn, cs, digest)
+        if receipt is not None:
+            return 200, receipt
+        _check_key(conn, cs, request_key)
+        checked = _check(conn, cs)
+    body = cs.canonical_bytes.decode("utf-8")
+    with writing(engine) as conn:
+        if _recorded_key(conn) not in (None, server_key.public):  # rotate-key ran while this process served
+            raise Refused(503, "exchange_key_rotated",
+                          "the exchange's key was rotated: this server process must be restarted with the new key")
+        receipt = _existing_receipt(conn, cs, digest)  # an identical push landed meanwhile
+        if receipt is not None:
+            return 200, receipt
+        _check_key(conn, cs, request_key)  # revoked, or the seq used, meanwhile?
+        head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+        if head_position != checked.head:  # changesets landed meanwhile (nothing else changes entries)
+            checked = _recheck(conn, cs, checked)
+        return 201, _append(conn, server_key, exchange, cs, digest, body, checked, head_position, head_hash)
+
+
+def _recheck(conn: Connection, cs: Changeset, checked: _Checked) -> _Checked:
+    """`checked` still holds if what it relied on is unchanged; else check again (under the lock)."""
+    if _versions(conn, list(checked.entries)) != checked.versions:
+        return _check(conn, cs)  # an entry changed meanwhile: this refuses it with a conflict
+    if _facts_now(conn, checked.entries, checked.facts) != checked.facts:
+        _refuse_problems(_rule_problems(conn, cs.department, checked.entries)[0])  # a code was taken, or went
+    return checked
+
+
+def _append(conn: Connection, server_key: SigningKey, exchange: str, cs: Changeset, digest: str, body: str,
+            checked: _Checked, head_position: int, head_hash: str) -> dict[str, Any]:
+    """Write the checked changeset's entries and append it to the log after the head (under the write lock)."""
     position = head_position + 1
-    new_versions = {i: versions.get(i, 0) + 1 for i in touched_ids}
+    new_versions = {i: checked.versions.get(i, 0) + 1 for i in checked.entries}
     record = Record(position, cs.id, digest, new_versions, head_hash, utc_now())
+    record_hash = record.hash()
     receipt = server_sign(server_key, RECEIPT_TAG, receipt_body(exchange, record))
-    _write_entries(conn, cs.department, touched, versions, new_versions, position, record.accepted_at)
+    _write_entries(conn, cs.department, checked, new_versions, position, record.accepted_at)
     conn.execute(
         text("INSERT INTO changesets(position, id, key_id, department_code, seq, body, sha256, versions, prev_hash, "
              "hash, accepted_at, receipt) VALUES (:position, :id, :key_id, :department, :seq, :body, :sha256, "
              ":versions, :prev_hash, :hash, :accepted_at, :receipt)"),
         {"position": position, "id": cs.id, "key_id": cs.key_id, "department": cs.department, "seq": cs.seq,
-         "body": cs.canonical_bytes.decode("utf-8"), "sha256": digest,
-         "versions": json.dumps(new_versions, separators=(",", ":")), "prev_hash": head_hash,
-         "hash": record.hash(), "accepted_at": record.accepted_at, "receipt": json.dumps(receipt)},
+         "body": body, "sha256": digest, "versions": json.dumps(new_versions, separators=(",", ":")),
+         "prev_hash": head_hash, "hash": record_hash, "accepted_at": record.accepted_at,
+         "receipt": json.dumps(receipt)},
     )
-    conn.execute(text("UPDATE head SET position = :p, hash = :h WHERE id = 1"), {"p": position, "h": record.hash()})
+    conn.execute(text("UPDATE head SET position = :p, hash = :h WHERE id = 1"), {"p": position, "h": record_hash})
     conn.execute(text("UPDATE steward_keys SET last_seq = :s WHERE key_id = :k"), {"s": cs.seq, "k": cs.key_id})
     return receipt
 
 
-def _write_entries(conn: Connection, department: str, touched: dict[str, Entry], old: dict[str, int],
-                   new: dict[str, int], position: int, stamp: str) -> None:
+def _write_entries(conn: Connection, department: str, checked: _Checked, new: dict[str, int], position: int,
+                   stamp: str) -> None:
     rows = [
         {"id": i, "department": department, "code": e.code, "status": e.status, "version": new[i],
-         "document": json.dumps(entry_document(e), ensure_ascii=False, separators=(",", ":")),
-         "position": position, "updated_at": stamp}
-        for i, e in touched.items()
+         "document": checked.documents[i], "position": position, "updated_at": stamp}
+        for i, e in checked.entries.items()
     ]
-    created = [r for r in rows if r["id"] not in old]
-    updated = [r for r in rows if r["id"] in old]
+    created = [r for r in rows if r["id"] not in checked.versions]
+    updated = [r for r in rows if r["id"] in checked.versions]
     if created:
         conn.execute(text("INSERT INTO entries(id, department_code, code, status, version, document, position, "
                           "updated_at) VALUES (:id, :department, :code, :status, :version, :document, :position, "

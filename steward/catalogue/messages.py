@@ -337,6 +337,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The exchange at {url} is unavailable at the moment (HTTP {status}, also after retrying). Sync again "
         "later; your changes stay here.",
     ),
+    "exchange.too_many_refusals": (
+        "交换平台 {url} 暂不受理本密钥的请求:近期被拒绝的请求过多。请在 {seconds} 秒后再同步;修改会保留在本地。",
+        "The exchange at {url} turns this key's requests away for now: too many were refused lately. Sync again "
+        "in {seconds} s; your changes stay here.",
+    ),
     "exchange.connect_timeout": (
         "{seconds} 秒内未能连接交换平台 {url}:请检查网络。修改会保留在本地。",
         "Could not connect to the exchange at {url} within {seconds} s: check the network. Your changes stay here.",

@@ -158,6 +158,9 @@ class ExchangeClient:
         if response.status_code == 407:  # a proxy in front of a plain-HTTP exchange wants a login
             url = response.request.url or self.base
             raise StewardError("exchange.proxy_auth", proxy=without_password(self._proxy_for(url) or "?"))
+        if response.status_code == 429:  # not a judgement of the request: it was not looked at
+            raise StewardError("exchange.too_many_refusals", url=self.base,
+                               seconds=_seconds(_retry_after(response) or 1))
         if response.status_code in UNAVAILABLE and _exchange_error(response) is None:
             raise StewardError("exchange.unavailable", url=self.base, status=response.status_code)
         try:

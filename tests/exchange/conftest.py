@@ -10,17 +10,19 @@ import contextlib
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
 from sqlalchemy import Engine, text
 
 from exchange import ledger, server_key
-from exchange.db import make_engine, migrate
+from exchange.db import make_engine, migrate, writing
 from exchange.local import LocalExchange
 from steward import sample
 from steward.catalogue.model import Entry
@@ -32,6 +34,10 @@ from steward.sync.protocol import utc_now
 from tests.helpers import make_clean_entry, require
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+# How long a request may take to answer while a test holds the write lock before it counts as waiting for
+# the lock: a deadline for answers that, without the lock, come in milliseconds (not a performance bound).
+LOCK_PATIENCE_S = 20.0
+T = TypeVar("T")
 
 
 def _pg_available() -> str | None:
@@ -109,6 +115,7 @@ class Server:
     db_url: str
     key_file: Path
     engine: Engine
+    log: Path  # what the exchange process wrote: its log, refusals included
 
     @property
     def public(self):
@@ -139,6 +146,19 @@ class Server:
         assert (self.head(), self.catalogue()) == before
         assert self.verify_log() == []
 
+    def answer_while_locked(self, call: Callable[[], T]) -> T | None:
+        """`call`'s result if it came while this test held the exchange's write lock, as a long push would;
+        None if it waited for the lock (it then finishes once the lock is free)."""
+        with ThreadPoolExecutor(1) as pool:
+            with writing(self.engine):
+                future = pool.submit(call)
+                try:
+                    return future.result(timeout=LOCK_PATIENCE_S)
+                except FutureTimeout:
+                    pass
+            future.result()
+        return None
+
     def raw_post(self, body: bytes, key: SigningKey | None, headers: dict[str, str] | None = None):
         from steward.sync.protocol import sign_request
 
@@ -148,15 +168,17 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(db_url, tmp_path_factory) -> Iterator[Server]:
+def server(request, db_url, tmp_path_factory) -> Iterator[Server]:
+    """The exchange for a module; a module's SERVE_ARGS are added to `steward-exchange serve`."""
     folder = tmp_path_factory.mktemp("server")
     engine = make_engine(db_url)
     migrate(engine)
     for department in sample.DEPARTMENTS:
         ledger.add_department(engine, department.code, department.name)
-    local = LocalExchange.start(db_url, folder / "server-key.json", folder / "serve.log")
+    local = LocalExchange.start(db_url, folder / "server-key.json", folder / "serve.log",
+                                extra=tuple(getattr(request.module, "SERVE_ARGS", ())))
     try:
-        yield Server(local.url, db_url, folder / "server-key.json", engine)
+        yield Server(local.url, db_url, folder / "server-key.json", engine, folder / "serve.log")
     finally:
         local.stop()
         engine.dispose()

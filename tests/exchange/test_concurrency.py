@@ -53,3 +53,18 @@ def test_many_concurrent_pushes_of_different_entries_all_land_in_one_unbroken_ch
         assert [status for status, _ in _push_together(stewards, batch)] == [201] * len(stewards)
     assert server.head()[0] == start + 5 * len(stewards)
     assert server.verify_log() == []
+
+
+def test_two_new_entries_with_one_resource_code_at_once_exactly_one_is_accepted(server):
+    # Both are checked against a snapshot without the lock, where neither sees the other: the code
+    # must be looked at again under the lock.
+    department = sample.DEPARTMENTS[4]
+    first, second = server.steward(department), server.steward(department)
+    for _ in range(ROUNDS):
+        mine = first.entry()
+        theirs = second.entry(code=mine.code)
+        outcomes = _push_together([first, second], [first.changeset([changeset.op_create(mine)]),
+                                                    second.changeset([changeset.op_create(theirs)])])
+        assert sorted(outcomes) == [(201, None), (422, "rules")]
+        assert [json.loads(row[2])["code"] for row in server.catalogue()].count(mine.code) == 1
+    assert server.verify_log() == []
