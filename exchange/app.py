@@ -287,8 +287,7 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
         return JSONResponse(receipt, status_code=status)
 
     @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus, openapi_extra=SIGNED,
-             responses={404: {"model": ChangesetStatus}, 400: {"model": ErrorBody}, 401: {"model": ErrorBody},
-                        403: {"model": ErrorBody}},
+             responses={**ERRORS, 404: {"model": ChangesetStatus}},
              tags=["changesets"])
     async def changeset_status(changeset_id: Annotated[str, PathParameter(pattern=UUID_PATTERN)],
                                request: Request) -> JSONResponse:
