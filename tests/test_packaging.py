@@ -197,10 +197,10 @@ def test_the_bundle_holds_what_steward_uses_and_nothing_it_does_not(bundle):
         assert list(internal.glob("keyring-*.dist-info"))
     # The project's metadata (dist-info, or egg-info when built from the source tree): the version comes from it.
     assert list(internal.glob("steward-*.dist-info")) + list(internal.glob("steward.egg-info"))
-    migrations = ROOT / "steward" / "migrations"
+    migrations = ROOT / "steward" / "workspace" / "migrations"
     scripts = {str(p.relative_to(migrations)) for p in [migrations / "env.py", *migrations.glob("versions/0*.py")]}
-    assert scripts <= {str(p.relative_to(internal / "steward/migrations"))
-                       for p in (internal / "steward/migrations").rglob("*.py")}
+    bundled = internal / "steward" / "workspace" / "migrations"
+    assert scripts <= {str(p.relative_to(bundled)) for p in bundled.rglob("*.py")}
     assert (internal / "resources/translations/steward_zh_CN.qm").is_file()
     assert (internal / "resources/icons/steward.svg").is_file()
     names = [str(p.relative_to(internal)) for p in internal.rglob("*")]
