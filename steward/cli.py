@@ -13,16 +13,15 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from steward import STARTED, __version__, sample
 from steward.catalogue.errors import StewardError
-from steward.catalogue.messages import language, render
-from steward.catalogue.model import ENTRY_FIELD
+from steward.catalogue.messages import ARGPARSE_ZH, language, os_reason, render
+from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD
 from steward.catalogue.vocabulary import label, vocabulary
 from steward.sync import conflicts, identity, pending, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
@@ -69,34 +68,30 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     if args.entries <= 0:
         raise StewardError("sample.count")
-    with Workspace.open(args.dir) as ws:
+    with Workspace.open(args.dir, for_writing=True) as ws:
         count = sample.add_sample(ws, args.entries, args.seed, progress=_progress)
     _say("cli.sampled", count=count)
     return EXIT_OK
 
 
 def _problem_rows(ws: Workspace) -> list[dict[str, Any]]:
-    with ws.reading() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT e.id, e.code, e.name, p.item_id, p.field, p.code, p.severity, p.params FROM problems p "
-                "JOIN entries e ON e.pk = p.entry_pk ORDER BY e.code, e.pk, p.rowid"
-            )
-        ).all()
-    result = []
-    for entry_id, entry_code, name, item_id, field, rule, severity, params in rows:
-        decoded = json.loads(params)
-        result.append({
-            "entry_id": entry_id, "entry_code": entry_code, "entry_name": name, "item_id": item_id, "field": field,
-            "rule": rule, "severity": severity, "params": decoded, "message": render(rule, decoded),
-        })
-    return result
+    """Every entry checked now, in code order; the stored problems kept in step where the workspace may be written."""
+    with ws.reading() if ws.read_only else ws.writing() as conn:
+        checked = store.check_all(conn, ws.department_code)
+        if not ws.read_only:
+            store.write_problems(conn, checked)
+        entries = store.load_entries(conn, pks=[pk for pk, found in checked if found])
+    return [
+        {"entry_id": entry.id, "entry_code": entry.code, "entry_name": entry.name, "item_id": p.item_id,
+         "field": p.field, "rule": p.code, "severity": str(p.severity), "params": p.params, "message": p.message()}
+        for _code, _pk, entry, found in sorted((entries[pk].code, pk, entries[pk], found)
+                                               for pk, found in checked if found)
+        for p in found
+    ]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir) as ws:
-        with ws.writing() as conn:
-            store.revalidate_all(conn, ws.department_code)
         problems = _problem_rows(ws)
         entries = query.summary(ws).entries
     errors = [p for p in problems if p["severity"] == "error"]
@@ -159,7 +154,7 @@ def _print_entry(entry_data: dict[str, Any], problems: Iterable[dict[str, Any]])
         elif isinstance(value, list):
             value = ", ".join(value)
         print(f"{spec.label(lang)}: {value}")
-    print(f"id: {entry_data['id']}  version: {entry_data['version']}  revision: {entry_data['revision']}")
+    _say("cli.entry_ids", id=entry_data["id"], version=entry_data["version"], revision=entry_data["revision"])
     for n, item in enumerate(entry_data["items"], start=1):
         extras = [label("sharing_type", item["sharing_type"], lang), label("open_type", item["open_type"], lang)]
         extra = " ".join(e for e in extras if e)
@@ -182,7 +177,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    with Workspace.open(args.dir) as ws:
+    with Workspace.open(args.dir, for_writing=True) as ws:
         entry = query.find_entry(ws, args.key)
         result = journal.apply(ws, changes_for(entry, args.assignments), reason=args.reason)
         problems = [p.to_dict() for p in query.problems_of(ws, entry.id)]
@@ -210,9 +205,15 @@ def cmd_pending(args: argparse.Namespace) -> int:
     if not changes:
         _say("cli.no_pending")
     for c in changes:
-        what = c.field or ""
-        print(f"{c.entry_id}  {c.kind}  {what}  {_short(c.before)} → {_short(c.after)}")
+        print(f"{c.entry_id}  {_what(c.kind, c.field)}  {_short(c.before)} → {_short(c.after)}")
     return EXIT_OK
+
+
+def _what(kind: str, field: str | None) -> str:
+    """An operation's kind and field, in the reader's words."""
+    lang = language()
+    spec = ENTRY_FIELD.get(field or "") or ITEM_FIELD.get(field or "")
+    return " ".join(x for x in (render(f"op.{kind}"), spec.label(lang) if spec else field) if x)
 
 
 def _short(value: Any) -> str:
@@ -235,7 +236,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         return EXIT_OK
     for op in operations:
         reason = f"  ({op.reason})" if op.reason else ""
-        print(f"r{op.revision} {op.created_at} {op.author} {op.kind} {op.field or ''} "
+        print(f"r{op.revision} {op.created_at} {op.author} {_what(op.kind, op.field)} "
               f"{_short(op.old)} → {_short(op.new)}{reason}")
     return EXIT_OK
 
@@ -255,7 +256,7 @@ def _show_key(ws: Workspace, info: identity.KeyInfo, message: str, as_json: bool
 
 
 def cmd_keys_new(args: argparse.Namespace) -> int:
-    with Workspace.open(args.dir) as ws:
+    with Workspace.open(args.dir, for_writing=True) as ws:
         info = identity.create_key(ws, identity.passphrase_prompt, args.steward)
         _show_key(ws, info, "cli.key_created", args.json)
     return EXIT_OK
@@ -275,7 +276,7 @@ def cmd_keys_export(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_delete(args: argparse.Namespace) -> int:
-    with Workspace.open(args.dir) as ws:
+    with Workspace.open(args.dir, for_writing=True) as ws:
         info = identity.delete_key(ws)
     _say("cli.key_deleted", key_id=info.key_id)
     return EXIT_OK
@@ -288,7 +289,10 @@ def cmd_keys_delete(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     from steward.files import template
 
-    template.write_template(Path(args.file))
+    path = Path(args.file)
+    if path.is_dir():
+        raise StewardError("cli.template_folder", path=str(path), example=str(path / "编目模板.xlsx"))
+    template.write_template(path)
     _say("cli.template_written", path=args.file)
     return EXIT_OK
 
@@ -303,7 +307,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from steward.files import importer
 
     paths = [Path(f) for f in args.files]
-    with Workspace.open(args.dir) as ws:
+    with Workspace.open(args.dir, for_writing=not args.dry_run) as ws:
         try:
             plan = importer.plan(ws, paths, progress=_progress)
         except importer.ImportUnusable as error:
@@ -362,6 +366,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         _json({"path": str(result.path), "format": str(result.format), "written": result.written,
                "left_out_uncoded": result.left_out_uncoded, "left_out_closed": result.left_out_closed,
+               "left_out_errors": result.left_out_errors, "left_out_for_errors": result.left_out_for_errors,
                "files": [str(p) for p in (result.path, *result.extra_paths)]})
         return EXIT_OK
     for extra in (result.path, *result.extra_paths):
@@ -370,7 +375,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         _say("cli.export_skipped_uncoded", count=result.left_out_uncoded)
     if result.left_out_closed:
         _say("cli.export_skipped_closed", count=result.left_out_closed)
+    if result.left_out_for_errors:
+        shown = result.left_out_for_errors[:_CODES_SHOWN]
+        more = ["…"] if len(result.left_out_for_errors) > len(shown) else []
+        _say("cli.export_skipped_errors", count=result.left_out_errors,
+             codes=("、" if language() == "zh" else ", ").join([*shown, *more]))
     return EXIT_OK
+
+
+_CODES_SHOWN = 10  # the rest are in --json and in `steward validate`
 
 
 def _trust_prompt(expected: str | None) -> Callable[[str], bool]:
@@ -397,7 +410,7 @@ def _still_waiting(url: str) -> Callable[[float, float], None]:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    with Workspace.open(args.dir) as ws:
+    with Workspace.open(args.dir, for_writing=True) as ws:
         url = args.exchange or ws.facts().get("exchange_url")
         if not url:
             raise StewardError("sync.no_exchange")
@@ -465,7 +478,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    with Workspace.open(args.dir) as ws:
+    with Workspace.open(args.dir, for_writing=True) as ws:
         entry = query.find_entry(ws, args.key)
         conflicts.resolve_all(ws, entry.id, conflicts.Take(args.take))
     _say("cli.resolved", code=entry.code or entry.id)
@@ -549,148 +562,161 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="steward", description="Steward: keep a department's entries in the data catalogue.")
-    parser.add_argument("--version", action="version", version=f"steward {__version__}")
-    sub = parser.add_subparsers(dest="command")
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(render("cli.bad_integer", {"value": text})) from None
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+
+def _help(code: str, **params: object) -> str:
+    """A help text in the reader's language; argparse fills in %-placeholders, so a literal % is doubled."""
+    return render(f"help.{code}", params).replace("%", "%%")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="steward", description=_help("steward"))
+    parser.add_argument("--version", action="version", version=f"steward {__version__}", help=_help("version"))
+    sub = parser.add_subparsers(dest="command", metavar=_help("command"))
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_code: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=_help(help_code), description=_help(help_code))
         p.set_defaults(handler=handler)
         return p
 
-    p = command("init", cmd_init, "Create a workspace for a department.")
-    p.add_argument("dir")
-    p.add_argument("--department-code", required=True, help="the department's 统一社会信用代码")
-    p.add_argument("--department-name", required=True)
+    def workspace_and_json(p: argparse.ArgumentParser, *, with_json: bool = True) -> None:
+        p.add_argument("dir", help=_help("dir"))
+        if with_json:
+            p.add_argument("--json", action="store_true", help=_help("json"))
 
-    p = command("sample", cmd_sample, "Add generated sample entries to a workspace.")
-    p.add_argument("dir")
-    p.add_argument("--entries", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
+    p = command("init", cmd_init, "init")
+    p.add_argument("dir", help=_help("dir"))
+    p.add_argument("--department-code", required=True, help=_help("department_code"))
+    p.add_argument("--department-name", required=True, help=_help("department_name"))
 
-    p = command("validate", cmd_validate, "Check every entry against the catalogue rules.")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
+    p = command("sample", cmd_sample, "sample")
+    p.add_argument("dir", help=_help("dir"))
+    p.add_argument("--entries", type=_integer, default=100, help=_help("entries"))
+    p.add_argument("--seed", type=_integer, default=0, help=_help("seed"))
 
-    p = command("search", cmd_search, "Find entries by text (Chinese substrings) and filters.")
-    p.add_argument("dir")
-    p.add_argument("text", nargs="?", default="")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--sharing", action="append", help="sharing type (repeatable)")
-    p.add_argument("--open", action="append", help="open attribute (repeatable)")
-    p.add_argument("--frequency", action="append", help="update frequency (repeatable)")
-    p.add_argument("--classification", help="classification prefix, e.g. 2 or 202")
-    p.add_argument("--problems", action="store_true", help="only entries with problems")
-    p.add_argument("--json", action="store_true")
+    workspace_and_json(command("validate", cmd_validate, "validate"))
 
-    p = command("show", cmd_show, "Show one entry by resource code or id.")
-    p.add_argument("dir")
-    p.add_argument("key", metavar="CODE_OR_ID")
-    p.add_argument("--json", action="store_true")
+    p = command("search", cmd_search, "search")
+    p.add_argument("dir", help=_help("dir"))
+    p.add_argument("text", nargs="?", default="", help=_help("text"))
+    p.add_argument("--limit", type=_integer, default=50, help=_help("limit"))
+    p.add_argument("--sharing", action="append", help=_help("sharing"))
+    p.add_argument("--open", action="append", help=_help("open"))
+    p.add_argument("--frequency", action="append", help=_help("frequency"))
+    p.add_argument("--classification", help=_help("classification"))
+    p.add_argument("--problems", action="store_true", help=_help("problems"))
+    p.add_argument("--json", action="store_true", help=_help("json"))
 
-    p = command("set", cmd_set, "Change fields of one entry (recorded like edits in the window).")
-    p.add_argument("dir")
-    p.add_argument("key", metavar="CODE_OR_ID")
-    p.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
-    p.add_argument("--reason", help="why (recorded with the change)")
-    p.add_argument("--json", action="store_true")
+    p = command("show", cmd_show, "show")
+    workspace_and_json(p)
+    p.add_argument("key", metavar="CODE_OR_ID", help=_help("key"))
 
-    p = command("pending", cmd_pending, "List changes not yet synced.")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
+    p = command("set", cmd_set, "set")
+    workspace_and_json(p)
+    p.add_argument("key", metavar="CODE_OR_ID", help=_help("key"))
+    p.add_argument("assignments", nargs="+", metavar="FIELD=VALUE", help=_help("assignments"))
+    p.add_argument("--reason", help=_help("reason"))
 
-    p = command("history", cmd_history, "List the recorded changes of one entry.")
-    p.add_argument("dir")
-    p.add_argument("key", metavar="CODE_OR_ID")
-    p.add_argument("--json", action="store_true")
+    workspace_and_json(command("pending", cmd_pending, "pending"))
+
+    p = command("history", cmd_history, "history")
+    workspace_and_json(p)
+    p.add_argument("key", metavar="CODE_OR_ID", help=_help("key"))
 
     keys = command("keys", lambda _args: keys.print_help() or EXIT_UNUSABLE,  # type: ignore[func-returns-value]
-                   "The steward's signing key: new, show, export, delete.")
-    key_commands = keys.add_subparsers(dest="keys_command")
-    for name, handler, help_text in (
-        ("new", cmd_keys_new, "Create the workspace's Ed25519 signing key (secret in the OS keyring)."),
-        ("show", cmd_keys_show, "Print the key id and fingerprint."),
-        ("export", cmd_keys_export, "Write the public key file for enrollment at the exchange."),
-        ("delete", cmd_keys_delete, "Delete the workspace's signing key."),
-    ):
-        p = key_commands.add_parser(name, help=help_text, description=help_text)
+                   "keys")
+    key_commands = keys.add_subparsers(dest="keys_command", metavar=_help("command"))
+    for name, handler in (("new", cmd_keys_new), ("show", cmd_keys_show), ("export", cmd_keys_export),
+                          ("delete", cmd_keys_delete)):
+        p = key_commands.add_parser(name, help=_help(f"keys_{name}"), description=_help(f"keys_{name}"))
         p.set_defaults(handler=handler)
-        p.add_argument("dir")
+        workspace_and_json(p, with_json=name in ("new", "show"))
         if name == "export":
-            p.add_argument("file")
-        if name in ("new", "show"):
-            p.add_argument("--json", action="store_true")
+            p.add_argument("file", help=_help("key_file"))
         if name == "new":
-            p.add_argument("--steward", help="the steward's name, recorded with the key (default: the login name)")
+            p.add_argument("--steward", help=_help("steward_name"))
 
-    p = command("template", cmd_template, "Write a blank catalogue template (编目模板) to fill in Excel or WPS.")
-    p.add_argument("file", metavar="FILE.xlsx")
+    p = command("template", cmd_template, "template")
+    p.add_argument("file", metavar="FILE.xlsx", help=_help("template_file"))
 
-    p = command("import", cmd_import, "Import entries from an xlsx in the template layout, or CSV files.")
-    p.add_argument("dir")
-    p.add_argument("files", nargs="+", metavar="FILE", help="an .xlsx; or a CSV of entries and one of data items")
-    p.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
-    p.add_argument("--skip-invalid", action="store_true",
-                   help="import the valid entries; write the rejected rows with their reasons to a new workbook")
-    p.add_argument("--rejected", metavar="FILE.xlsx", help="where --skip-invalid writes the rejected rows")
-    p.add_argument("--json", action="store_true")
+    p = command("import", cmd_import, "import")
+    workspace_and_json(p)
+    p.add_argument("files", nargs="+", metavar="FILE", help=_help("import_files"))
+    p.add_argument("--dry-run", action="store_true", help=_help("dry_run"))
+    p.add_argument("--skip-invalid", action="store_true", help=_help("skip_invalid"))
+    p.add_argument("--rejected", metavar="FILE.xlsx", help=_help("rejected"))
 
-    p = command("export", cmd_export, "Export the catalogue: xlsx or CSV (template layout), DCAT-AP, data.json.")
-    p.add_argument("dir")
-    p.add_argument("file")
-    p.add_argument("--format", choices=("xlsx", "csv", "dcat", "datajson"),
-                   help="default: from the file name (.xlsx, .csv, .jsonld or .ttl for dcat, .json for datajson)")
-    p.add_argument("--base-uri", help="the open data portal's address: dataset IRIs and landing pages start with it")
-    p.add_argument("--license", help="the licence's IRI, e.g. "
-                   "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0")
-    p.add_argument("--json", action="store_true")
+    p = command("export", cmd_export, "export")
+    workspace_and_json(p)
+    p.add_argument("file", help=_help("export_file"))
+    p.add_argument("--format", choices=("xlsx", "csv", "dcat", "datajson"), help=_help("format"))
+    p.add_argument("--base-uri", help=_help("base_uri"))
+    p.add_argument("--license", help=_help("license"))
 
-    p = command("sync", cmd_sync, "Sync with the exchange: confirm, pull and merge, then push signed changesets.")
-    p.add_argument("dir")
-    p.add_argument("--exchange", metavar="URL", help="the exchange's address (remembered after the first sync)")
-    p.add_argument("--trust-server-key", metavar="FINGERPRINT", help="confirm the exchange's key on first contact")
-    p.add_argument("--ca-bundle", metavar="FILE", help="an extra CA certificate file (an office's own authority)")
-    p.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy, http://[user:password@]host:port "
-                   "(default: HTTP_PROXY / HTTPS_PROXY)")
+    p = command("sync", cmd_sync, "sync")
+    workspace_and_json(p)
+    p.add_argument("--exchange", metavar="URL", help=_help("exchange"))
+    p.add_argument("--trust-server-key", metavar="FINGERPRINT", help=_help("trust_server_key"))
+    p.add_argument("--ca-bundle", metavar="FILE", help=_help("ca_bundle"))
+    p.add_argument("--proxy", metavar="URL", help=_help("proxy"))
     network = Connection("")
-    p.add_argument("--connect-timeout", type=_positive_seconds, default=network.connect_timeout, metavar="SECONDS",
-                   help=f"give up connecting after this long (default {network.connect_timeout:g})")
-    p.add_argument("--read-timeout", type=_positive_seconds, default=network.read_timeout, metavar="SECONDS",
-                   help=f"give up waiting for one answer after this long (default {network.read_timeout:g})")
-    p.add_argument("--deadline", type=_positive_seconds, default=network.deadline, metavar="SECONDS",
-                   help=f"stop the whole sync after this long, keeping what was done (default {network.deadline:g})")
-    p.add_argument("--json", action="store_true")
+    for option, default in (("connect_timeout", network.connect_timeout), ("read_timeout", network.read_timeout),
+                            ("deadline", network.deadline)):
+        p.add_argument(f"--{option.replace('_', '-')}", type=_positive_seconds, default=default, metavar="SECONDS",
+                       help=_help(option, default=f"{default:g}"))
 
-    p = command("status", cmd_status, "Unsynced changes, conflicts, last sync, the exchange and the keys.")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
+    workspace_and_json(command("status", cmd_status, "status"))
+    workspace_and_json(command("conflicts", cmd_conflicts, "conflicts"))
 
-    p = command("conflicts", cmd_conflicts, "List the unresolved conflicts with other stewards' changes.")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
+    p = command("resolve", cmd_resolve, "resolve")
+    p.add_argument("dir", help=_help("dir"))
+    p.add_argument("key", metavar="CODE_OR_ID", help=_help("key"))
+    p.add_argument("--take", choices=[t.value for t in conflicts.Take], required=True, help=_help("take"))
 
-    p = command("resolve", cmd_resolve, "Resolve an entry's conflicts by taking mine or theirs for each.")
-    p.add_argument("dir")
-    p.add_argument("key", metavar="CODE_OR_ID")
-    p.add_argument("--take", choices=[t.value for t in conflicts.Take], required=True)
+    workspace_and_json(command("info", cmd_info, "info"))
 
-    p = command("info", cmd_info, "Summarise a workspace.")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
+    p = command("gui", cmd_gui, "gui")
+    p.add_argument("dir", nargs="?", help=_help("dir"))
+    p.add_argument("--smoke", action="store_true", help=_help("smoke"))
+    p.add_argument("--demo", action="store_true", help=_help("demo_window"))
 
-    p = command("gui", cmd_gui, "Open the desktop window (on DIR, or the last or default workspace).")
-    p.add_argument("dir", nargs="?")
-    p.add_argument("--smoke", action="store_true", help="open, wait for the table's first paint, print timings")
-    p.add_argument("--demo", action="store_true",
-                   help="open the demo: sample data and a local exchange of its own, apart from real work")
-
-    p = command("demo", cmd_default, "Open (or create, with sample data) the default workspace and summarise it.")
-    p.add_argument("dir", nargs="?")
+    p = command("demo", cmd_default, "demo")
+    p.add_argument("dir", nargs="?", help=_help("dir"))
     return parser
 
 
+@contextmanager
+def _argparse_in(lang: str) -> Iterator[None]:
+    """argparse's own words (usage, headings, its errors) in the reader's language.
+
+    argparse marks them for gettext and looks them up, when it uses them, through its module's `_` and
+    `ngettext`; Python ships no Chinese for them, so the command line lends its own (messages.ARGPARSE_ZH).
+    """
+    if lang != "zh":
+        yield
+        return
+    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    setattr(argparse, "_", lambda text: ARGPARSE_ZH.get(text, text))  # noqa: B010
+    setattr(argparse, "ngettext",  # noqa: B010
+            lambda singular, plural, n: ARGPARSE_ZH.get(singular if n == 1 else plural, singular if n == 1 else plural))
+    try:
+        yield
+    finally:
+        setattr(argparse, "_", saved[0])  # noqa: B010
+        setattr(argparse, "ngettext", saved[1])  # noqa: B010
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _argparse_in(language()):
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
@@ -710,6 +736,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if os.environ.get("STEWARD_DEBUG"):
             traceback.print_exc()
+        if isinstance(error, OSError) and error.filename:
+            # The system refused a file or folder (permissions, a full disk, a read-only medium): for the
+            # person to set right, not an internal error.
+            print(render("cli.os_error", {"path": error.filename, "reason": os_reason(error)}), file=sys.stderr)
+            return EXIT_UNUSABLE
         print(render("cli.internal", {"error": f"{type(error).__name__}: {error}"}), file=sys.stderr)
         return EXIT_INTERNAL
 

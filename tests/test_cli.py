@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from steward.catalogue import messages
 from steward.workspace import journal
 from steward.workspace.workspace import DB_FILE, Workspace
-from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry, run_cli
+from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry, run_cli, steward_env
+from tests.workspace.read_only import read_only
 
 BAD_CODE = DEPARTMENT_CODE[:-1] + "X"  # wrong check character
 
@@ -433,3 +438,137 @@ def test_set_refuses_a_tightening_without_a_reason(one_entry):
     assert done.returncode == 2
     assert "理由" in done.stderr and "Traceback" not in done.stderr
     assert show(folder, entry.code)["entry"]["sharing_type"] == entry.sharing_type
+
+
+# Export: what is published -------------------------------------------------------------------
+
+
+def test_export_leaves_out_entries_with_rule_errors_and_says_which(tmp_path):
+    good, broken = make_clean_entry(), make_clean_entry(open_type="conditional", open_conditions="")
+    folder = make_workspace(tmp_path / "ws", good, broken, make_clean_entry(open_type="not_open"))
+    report = as_json(run_cli("export", folder, tmp_path / "data.json", "--json"))
+    assert (report["written"], report["left_out_closed"], report["left_out_errors"]) == (1, 1, 1)
+    assert report["left_out_for_errors"] == [broken.code]
+    assert [d["identifier"] for d in json.loads((tmp_path / "data.json").read_text("utf-8"))["dataset"]] == [good.code]
+    text = ok(run_cli("export", folder, tmp_path / "c.jsonld", lang="zh")).stdout
+    assert f"1 个条目违反编目规则，未导出：{broken.code}" in text
+    assert "steward validate" in text
+    text = ok(run_cli("export", folder, tmp_path / "c.jsonld")).stdout
+    assert f"1 entries break catalogue rules and were left out: {broken.code}" in text
+
+
+# Read-only workspaces ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_read_only_workspace_answers_reads_and_refuses_writes(tmp_path, what):
+    entry, broken = make_clean_entry(), make_clean_entry(open_type="conditional", open_conditions="")
+    folder = make_workspace(tmp_path / "ws", entry, broken)
+    before = state(folder)
+    with read_only(folder / DB_FILE if what == "file" else folder):
+        assert as_json(run_cli("info", folder, "--json"))["entries"] == 2
+        assert as_json(run_cli("search", folder, "--json"))["total"] == 2
+        assert as_json(run_cli("show", folder, entry.code, "--json"))["entry"]["name"] == entry.name
+        assert as_json(run_cli("export", folder, tmp_path / "data.json", "--json"))["written"] == 1
+        assert json.loads(ok(run_cli("validate", folder, "--json"), 1).stdout)["entries_with_errors"] == 1
+        for command in (["set", folder, entry.code, "信息资源名称=新名字"], ["sample", folder, "--entries", "3"],
+                        ["import", folder, tmp_path / "目录.xlsx"], ["resolve", folder, entry.code, "--take", "mine"],
+                        ["sync", folder, "--exchange", "http://127.0.0.1:9"], ["keys", "new", folder]):
+            refused = ok(run_cli(*command, lang="zh"), 2)
+            assert f"工作区“{folder}”是只读的" in refused.stderr, command
+        refused = ok(run_cli("set", folder, entry.code, "信息资源名称=新名字"), 2)
+        assert f"The workspace “{folder}” is read-only" in refused.stderr
+    assert sorted(p.name for p in folder.iterdir()) == [DB_FILE]
+    assert state(folder) == before
+
+
+def test_info_on_an_empty_file_says_it_is_no_workspace_and_leaves_it_empty(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / DB_FILE).touch()
+    result = ok(run_cli("info", folder, lang="zh"), 2)
+    assert "已损坏或不是 Steward 工作区" in result.stderr and "空文件" in result.stderr
+    assert [(p.name, p.stat().st_size) for p in folder.iterdir()] == [(DB_FILE, 0)]
+
+
+def test_template_given_a_folder_says_a_file_is_wanted(tmp_path):
+    result = ok(run_cli("template", tmp_path, lang="zh"), 2)
+    assert f"“{tmp_path}”是文件夹" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_template_and_init_in_a_read_only_folder_say_so(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    with read_only(folder):
+        result = ok(run_cli("template", folder / "编目模板.xlsx", lang="zh"), 2)
+        assert f"无法写入“{folder / '编目模板.xlsx'}”:没有权限" in result.stderr
+        for target in (folder, folder / "ws"):
+            result = ok(run_cli("init", target, "--department-code", DEPARTMENT_CODE,
+                                "--department-name", DEPARTMENT_NAME, lang="zh"), 2)
+            assert f"无法在“{target}”创建工作区：没有权限" in result.stderr
+    assert list(folder.iterdir()) == []
+
+
+# The user's language -------------------------------------------------------------------------
+
+# Three English words in a row: a sentence that bypassed the messages (command names aside).
+ENGLISH = re.compile(r"\b(?!steward\b)[A-Za-z][a-z]+ [a-z]{2,} [a-z]{2,}\b")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def run_in_locale(*args, **variables: str) -> subprocess.CompletedProcess[str]:
+    """The command line as a person on a system with these locale variables runs it (no STEWARD_LANG)."""
+    env = {k: v for k, v in steward_env().items()
+           if k not in ("STEWARD_LANG", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES")}
+    return subprocess.run([sys.executable, "-m", "steward", *map(str, args)], capture_output=True, text=True,
+                          encoding="utf-8", env={**env, **variables}, timeout=120, check=False)
+
+
+def test_a_chinese_locale_gets_every_message_in_chinese(tmp_path):
+    entry, broken = make_clean_entry(), make_clean_entry(open_type="conditional", open_conditions="")
+    folder = make_workspace(tmp_path / "ws", entry, broken)
+    runs = {
+        "help": (0, ["--help"]), "init help": (0, ["init", "--help"]), "export help": (0, ["export", "--help"]),
+        "sync help": (0, ["sync", "--help"]), "missing arguments": (2, ["init"]),
+        "unknown command": (2, ["frob"]), "bad number": (2, ["search", folder, "--limit", "many"]),
+        "bad choice": (2, ["export", folder, tmp_path / "x", "--format", "pdf"]),
+        "unknown option": (2, ["info", folder, "--colour"]),
+        "no workspace": (2, ["validate", tmp_path / "nowhere"]), "validate": (1, ["validate", folder]),
+        "info": (0, ["info", folder]), "show": (0, ["show", folder, entry.code]),
+        "search": (0, ["search", folder]), "history": (0, ["history", folder, entry.code]),
+        "pending": (0, ["pending", folder]), "export": (0, ["export", folder, tmp_path / "data.json"]),
+        "template": (0, ["template", tmp_path / "编目模板.xlsx"]),
+    }
+    for variables in ({"LANG": "zh_CN.UTF-8"}, {"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}):
+        for name, (code, args) in runs.items():
+            result = ok(run_in_locale(*args, **variables), code)
+            said = result.stdout + result.stderr
+            assert HAN.search(said), (name, said)
+            assert not ENGLISH.search(said), (name, ENGLISH.search(said), said)
+            assert "usage:" not in said and "error:" not in said and "version:" not in said, (name, said)
+
+
+def test_an_english_or_unset_locale_gets_english(tmp_path):
+    for variables in ({"LANG": "en_US.UTF-8"}, {"LC_ALL": "C"}, {"LC_ALL": "C.UTF-8", "LANGUAGE": "zh_CN"}):
+        result = ok(run_in_locale("init", **variables), 2)
+        assert "the following arguments are required: dir" in result.stderr, variables
+        assert not HAN.search(result.stderr)
+
+
+@pytest.mark.parametrize(("variables", "lang"), [
+    ({"LANG": "zh_CN.UTF-8"}, "zh"),
+    ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "en_US.UTF-8"}, "en"),
+    ({"LC_ALL": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+    ({"LANG": "en_US.UTF-8", "LANGUAGE": "zh_CN:en"}, "zh"),  # GNU: LANGUAGE leads for messages
+    ({"LANG": "C.UTF-8", "LANGUAGE": "zh_CN"}, "en"),  # ... except in the C locale
+    ({"LANGUAGE": "zh_CN"}, "en"),  # no locale at all is the C locale
+    ({"STEWARD_LANG": "zh", "LANG": "en_US.UTF-8"}, "zh"),
+    ({"STEWARD_LANG": "en", "LC_ALL": "zh_CN.UTF-8"}, "en"),
+], ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={x}" for k, x in v.items()))
+def test_the_language_follows_the_locale_as_gettext_does(monkeypatch, variables, lang):
+    for name in ("STEWARD_LANG", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert messages.language() == lang

@@ -7,8 +7,11 @@ vocabulary named by `vocabulary` when that parameter is present.
 
 from __future__ import annotations
 
+import errno
 import locale
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD
 from steward.catalogue.vocabulary import label as vocab_label
@@ -124,10 +127,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "工作区“{path}”正被另一个程序使用,请稍后再试",
         "The workspace “{path}” is in use by another program; try again shortly",
     ),
-    "workspace.readonly": (
-        "无法写入工作区“{path}”:{reason}",
-        "Cannot write to the workspace “{path}”: {reason}",
+    "workspace.read_only": (
+        "工作区“{path}”是只读的（其文件或文件夹不可写入，如审计用的副本）：可以查看、搜索、检查和导出，但不能修改",
+        "The workspace “{path}” is read-only (its file or folder cannot be written, as with an auditor's copy): "
+        "it can be viewed, searched, validated and exported, but not changed",
     ),
+    "workspace.read_only_older": (
+        "工作区“{path}”由旧版本 Steward 创建，须先升级才能打开，但它是只读的："
+        "请在可写入的位置打开一次（升级前会自动备份）",
+        "The workspace “{path}” was made by an older Steward and must be upgraded before it opens, but it is "
+        "read-only: open it once where it can be written (a backup is made before the upgrade)",
+    ),
+    "workspace.cannot_create": (
+        "无法在“{path}”创建工作区：{reason}",
+        "Cannot create a workspace in “{path}”: {reason}",
+    ),
+    "reason.empty_file": ("空文件", "an empty file"),
+    "reason.not_sqlite": ("不是 SQLite 数据库", "not an SQLite database"),
+    "reason.no_schema": ("没有架构版本", "no schema version"),
+    # Why the operating system refused (OSError), in the reader's words
+    "os.permission": ("没有权限", "permission denied"),
+    "os.read_only_file_system": ("只读文件系统", "read-only file system"),
+    "os.disk_full": ("磁盘空间不足", "no space left on the disk"),
+    "os.not_found": ("找不到文件或文件夹", "no such file or folder"),
+    "os.is_folder": ("这是一个文件夹", "it is a folder"),
+    "os.not_folder": ("路径中有一部分不是文件夹", "part of the path is not a folder"),
     "workspace.migrated": (
         "工作区已升级到新版本,升级前的备份保存在 {backup}",
         "The workspace was upgraded; a backup of the old version is at {backup}",
@@ -662,6 +686,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{count} 个条目没有信息资源代码,未导出",
         "{count} entries have no resource code and were left out",
     ),
+    "cli.export_skipped_errors": (
+        "{count} 个条目违反编目规则，未导出：{codes}（steward validate 列出其中的问题）",
+        "{count} entries break catalogue rules and were left out: {codes} (steward validate lists the problems)",
+    ),
+    "cli.template_folder": (
+        "“{path}”是文件夹：请给出要写入的文件名，如 {example}",
+        "“{path}” is a folder: name the file to write, e.g. {example}",
+    ),
+    "cli.os_error": ("无法使用“{path}”：{reason}", "Cannot use “{path}”: {reason}"),
+    "cli.entry_ids": (
+        "条目 ID：{id}　版本：{version}　修订：{revision}",
+        "id: {id}  version: {version}  revision: {revision}",
+    ),
+    "cli.bad_integer": ("“{value}”不是整数", "“{value}” is not a whole number"),
+    "op.create": ("新建", "create"),
+    "op.set": ("修改", "set"),
+    "op.retire": ("停用", "retire"),
+    "op.restore": ("恢复", "restore"),
+    "op.item_add": ("添加信息项", "add item"),
+    "op.item_set": ("修改信息项", "change item"),
+    "op.item_remove": ("删除信息项", "remove item"),
+    "op.erase": ("删除", "erase"),
     "cli.export_skipped_closed": (
         "{count} 个条目不予开放、开放属性未填、不予共享或已停用,未导出",
         "{count} entries were left out: not open, open attribute not set, not shared, or retired",
@@ -694,24 +740,184 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{errors} entries with errors, {warnings} with warnings only, {unsynced} unsynced",
     ),
     "summary.by": ("{vocabulary}:{counts}", "{vocabulary}: {counts}"),
+    # The command line's help (steward --help, steward COMMAND --help)
+    "help.steward": (
+        "Steward：维护本部门在政务数据资源目录中的条目。",
+        "Steward: keep a department's entries in the data catalogue.",
+    ),
+    "help.command": ("命令", "COMMAND"),
+    "help.version": ("显示版本号并退出", "show the version and exit"),
+    "help.dir": ("工作区文件夹", "the workspace's folder"),
+    "help.json": ("以 JSON 输出（各语言相同）", "print JSON (the same in every language)"),
+    "help.init": ("为部门创建工作区。", "Create a workspace for a department."),
+    "help.department_code": ("部门的统一社会信用代码", "the department's 统一社会信用代码"),
+    "help.department_name": ("部门名称", "the department's name"),
+    "help.sample": ("向工作区添加生成的示例条目。", "Add generated sample entries to a workspace."),
+    "help.entries": ("条目数", "how many entries"),
+    "help.seed": ("随机数种子（相同种子生成相同条目）", "the random seed (the same seed makes the same entries)"),
+    "help.validate": ("按编目规则检查每个条目。", "Check every entry against the catalogue rules."),
+    "help.search": ("按文字（中文子串）和条件查找条目。", "Find entries by text (Chinese substrings) and filters."),
+    "help.text": ("要查找的文字", "the text to find"),
+    "help.limit": ("最多列出的条目数", "list at most this many entries"),
+    "help.sharing": ("共享类型（可重复）", "sharing type (repeatable)"),
+    "help.open": ("开放属性（可重复）", "open attribute (repeatable)"),
+    "help.frequency": ("更新周期（可重复）", "update frequency (repeatable)"),
+    "help.classification": ("分类前缀，如 2 或 202", "classification prefix, e.g. 2 or 202"),
+    "help.problems": ("只列出有问题的条目", "only entries with problems"),
+    "help.show": ("按信息资源代码或 ID 显示一个条目。", "Show one entry by resource code or id."),
+    "help.key": ("信息资源代码或条目 ID", "the resource code or the entry's id"),
+    "help.set": ("修改一个条目的字段（与窗口中的编辑一样记录）。",
+                 "Change fields of one entry (recorded like edits in the window)."),
+    "help.assignments": ("字段=值，字段可用中文名称", "FIELD=VALUE; fields by key or Chinese name"),
+    "help.reason": ("修改理由（随修改记录）", "why (recorded with the change)"),
+    "help.pending": ("列出尚未同步的修改。", "List changes not yet synced."),
+    "help.history": ("列出一个条目的修改记录。", "List the recorded changes of one entry."),
+    "help.keys": ("数据管理员的签名密钥：new、show、export、delete。",
+                  "The steward's signing key: new, show, export, delete."),
+    "help.keys_new": ("创建工作区的 Ed25519 签名密钥（私钥保存在系统密钥环中）。",
+                      "Create the workspace's Ed25519 signing key (secret in the OS keyring)."),
+    "help.keys_show": ("显示密钥 ID 和指纹。", "Print the key id and fingerprint."),
+    "help.keys_export": ("写出公钥文件，供交换平台登记。", "Write the public key file for enrollment at the exchange."),
+    "help.keys_delete": ("删除工作区的签名密钥。", "Delete the workspace's signing key."),
+    "help.key_file": ("公钥文件", "the public key file"),
+    "help.steward_name": ("数据管理员姓名，随密钥记录（默认：登录名）",
+                          "the steward's name, recorded with the key (default: the login name)"),
+    "help.template": (
+        "写出空白编目模板，用 Excel 或 WPS 填写。",
+        "Write a blank catalogue template (编目模板) to fill in Excel or WPS.",
+    ),
+    "help.template_file": ("要写入的 .xlsx 文件", "the .xlsx file to write"),
+    "help.import": (
+        "从模板格式的 xlsx 或 CSV 文件导入条目。",
+        "Import entries from an xlsx in the template layout, or CSV files.",
+    ),
+    "help.import_files": (
+        "一个 .xlsx；或资源目录 CSV 与信息项 CSV",
+        "an .xlsx; or a CSV of entries and one of data items",
+    ),
+    "help.dry_run": ("只检查并报告，不做任何修改", "check and report, change nothing"),
+    "help.skip_invalid": ("导入无误的条目；有错误的行连同原因写入新的工作簿",
+                          "import the valid entries; write the rejected rows with their reasons to a new workbook"),
+    "help.rejected": ("--skip-invalid 写出未导入行的文件", "where --skip-invalid writes the rejected rows"),
+    "help.export": ("导出目录：xlsx 或 CSV（模板格式）、DCAT-AP、data.json。",
+                    "Export the catalogue: xlsx or CSV (template layout), DCAT-AP, data.json."),
+    "help.export_file": ("要写入的文件", "the file to write"),
+    "help.format": ("默认按文件名判断（.xlsx、.csv；.jsonld 或 .ttl 为 dcat；.json 为 datajson）",
+                    "default: from the file name (.xlsx, .csv, .jsonld or .ttl for dcat, .json for datajson)"),
+    "help.base_uri": ("开放数据门户的地址：数据集的 IRI 和页面地址以它开头",
+                      "the open data portal's address: dataset IRIs and landing pages start with it"),
+    "help.license": ("许可协议的 IRI，如 http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
+                     "the licence's IRI, e.g. http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"),
+    "help.sync": ("与交换平台同步：确认平台，拉取并合并，再推送签名的变更集。",
+                  "Sync with the exchange: confirm, pull and merge, then push signed changesets."),
+    "help.exchange": ("交换平台地址（首次同步后记住）", "the exchange's address (remembered after the first sync)"),
+    "help.trust_server_key": ("首次连接时确认交换平台的密钥指纹", "confirm the exchange's key on first contact"),
+    "help.ca_bundle": (
+        "额外的根证书文件（单位自有的证书颁发机构）",
+        "an extra CA certificate file (an office's own authority)",
+    ),
+    "help.proxy": ("HTTP(S) 代理，http://[用户名:密码@]主机:端口（默认：HTTP_PROXY / HTTPS_PROXY）",
+                   "HTTP(S) proxy, http://[user:password@]host:port (default: HTTP_PROXY / HTTPS_PROXY)"),
+    "help.connect_timeout": (
+        "连接超过此时长即放弃（默认 {default}）",
+        "give up connecting after this long (default {default})",
+    ),
+    "help.read_timeout": ("等待一次应答超过此时长即放弃（默认 {default}）",
+                          "give up waiting for one answer after this long (default {default})"),
+    "help.deadline": ("整个同步超过此时长即停止，保留已完成的部分（默认 {default}）",
+                      "stop the whole sync after this long, keeping what was done (default {default})"),
+    "help.status": ("未同步的修改、冲突、上次同步、交换平台和密钥。",
+                    "Unsynced changes, conflicts, last sync, the exchange and the keys."),
+    "help.conflicts": ("列出与其他数据管理员修改之间未解决的冲突。",
+                       "List the unresolved conflicts with other stewards' changes."),
+    "help.resolve": ("解决一个条目的冲突：每处取本地（mine）或平台（theirs）的值。",
+                     "Resolve an entry's conflicts by taking mine or theirs for each."),
+    "help.take": ("取本地（mine）或平台（theirs）的值", "take mine or theirs"),
+    "help.info": ("工作区摘要。", "Summarise a workspace."),
+    "help.gui": ("打开桌面窗口（DIR，或上次或默认的工作区）。",
+                 "Open the desktop window (on DIR, or the last or default workspace)."),
+    "help.smoke": ("打开窗口，等表格首次绘制后输出用时", "open, wait for the table's first paint, print timings"),
+    "help.demo_window": ("打开演示：示例数据和自带的本地交换平台，与实际工作分开",
+                         "open the demo: sample data and a local exchange of its own, apart from real work"),
+    "help.demo": ("打开（或用示例数据创建）默认工作区并显示摘要。",
+                  "Open (or create, with sample data) the default workspace and summarise it."),
+}
+
+# argparse's own words (usage, headings, errors), by its English text: the command line looks them up
+# here in Chinese (see steward/cli.py). Those of Python 3.11 to 3.13; one not listed stays in English.
+ARGPARSE_ZH: dict[str, str] = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "show this help message and exit": "显示此帮助并退出",
+    "show program's version number and exit": "显示版本号并退出",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选择 %(value)r（可选：%(choices)s）",
+    "invalid %(type)s value: %(value)r": "无效的 %(type)s 值：%(value)r",
+    "expected one argument": "需要一个值",
+    "expected at most one argument": "最多需要一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected %s argument": "需要 %s 个值",
+    "expected %s arguments": "需要 %s 个值",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "ignored explicit argument %r": "多余的值 %r 已忽略",
+    "one of the arguments %s is required": "须给出参数 %s 之一",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 有歧义，可能是：%(matches)s",
+    "unexpected option string: %s": "意外的选项 %s",
 }
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A message inside another's parameters (a reason, say): rendered in the same language as it."""
+
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+_OS_REASONS = {
+    errno.EACCES: "os.permission", errno.EPERM: "os.permission", errno.EROFS: "os.read_only_file_system",
+    errno.ENOSPC: "os.disk_full", errno.ENOENT: "os.not_found",
+    errno.EISDIR: "os.is_folder", errno.ENOTDIR: "os.not_folder",
+}
+
+
+def os_reason(error: OSError) -> Phrase | str:
+    """Why the operating system refused, in the reader's words where they are known (its own English otherwise)."""
+    code = _OS_REASONS.get(error.errno or 0)
+    return Phrase(code) if code else (error.strerror or str(error))
+
+
 def language() -> str:
-    """'zh' or 'en' from STEWARD_LANG, then the locale environment, then the system locale."""
-    for name in ("STEWARD_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        value = os.environ.get(name)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    system = locale.getlocale()[0] or ""
-    return "zh" if system.lower().startswith(("zh", "chinese")) else "en"
+    """'zh' or 'en': STEWARD_LANG, else the messages locale as gettext finds it, else the system's locale.
+
+    As gettext: the first of LC_ALL, LC_MESSAGES and LANG that is set names the locale; in any locale
+    but C (or POSIX), LANGUAGE, when set, leads. Where none is set (Windows, a bare service), the
+    system's locale decides.
+    """
+    chosen = os.environ.get("STEWARD_LANG")
+    if not chosen:
+        posix = next((v for v in map(os.environ.get, ("LC_ALL", "LC_MESSAGES", "LANG")) if v), None)
+        if posix is None:
+            if os.environ.get("LANGUAGE"):  # gettext's C locale: LANGUAGE does not count
+                return "en"
+            chosen = locale.getlocale()[0] or ""
+        elif posix.split(".")[0] in ("C", "POSIX"):
+            return "en"
+        else:
+            chosen = os.environ.get("LANGUAGE") or posix
+    return "zh" if chosen.lower().startswith(("zh", "chinese")) else "en"
 
 
 def render(code: str, params: dict[str, object] | None = None, lang: str | None = None) -> str:
     """The message `code` in `lang`, with field keys and vocabulary keys shown as labels."""
     lang = lang or language()
     zh, en = MESSAGES.get(code, (code, code))
-    values = dict(params or {})
+    values = {key: render(value.code, dict(value.params), lang) if isinstance(value, Phrase) else value
+              for key, value in (params or {}).items()}
     field_key = values.get("field")
     if isinstance(field_key, str):
         spec = ITEM_FIELD.get(field_key) if values.get("of_item") else ENTRY_FIELD.get(field_key)

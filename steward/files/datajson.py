@@ -1,6 +1,6 @@
 """Project Open Data v1.1 data.json (the non-federal variant, DCAT-US) for the open part of the catalogue.
 
-The same entries as the DCAT-AP export (`dcat.is_exported`). Fields the Chinese catalogue lacks are
+The same entries as the DCAT-AP export (`steward.catalogue.publication`). Fields the Chinese catalogue lacks are
 filled from what it has, as docs/formats.md sets out: `keyword` from the classification and the
 open data items, `contactPoint` from the provider, `modified` from the last local change.
 """
@@ -67,7 +67,7 @@ def dataset(entry: Entry, modified: str, options: DcatOptions) -> dict[str, Any]
 
 
 def catalogue(entries: Iterable[tuple[Entry, str]], options: DcatOptions) -> dict[str, Any]:
-    """The data.json catalogue of `entries`: (entry, time of its last change) pairs `dcat.is_exported` let through."""
+    """The data.json catalogue of `entries`: (entry, time of its last change) pairs fit to publish."""
     return {
         "@context": CONTEXT,
         "@type": "dcat:Catalog",

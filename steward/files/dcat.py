@@ -1,7 +1,7 @@
 """DCAT-AP 3.0 of the open part of the catalogue: each entry a dcat:Dataset, mapped as docs/formats.md sets out.
 
-Only entries a portal may show are described: active, 无条件开放 or 有条件开放, and not 不予共享
-(which the rules forbid to be open anyway). What the Chinese catalogue does not hold is filled from
+Only entries a portal may show are described: those `steward.catalogue.publication` lets through
+(open to the public, and breaking no catalogue rule). What the Chinese catalogue does not hold is filled from
 what it does, and said so in docs/formats.md: keywords from the classification and the open data
 items, the contact point from the provider, `dct:modified` from the last local change, the spatial
 coverage from the country. Two things cannot be inferred: the licence and the portal's address
@@ -20,7 +20,7 @@ from urllib.parse import quote
 from steward.catalogue.messages import render
 from steward.catalogue.model import Entry
 from steward.catalogue.rules import DATE_RE
-from steward.catalogue.vocabulary import OpenType, SharingType, Status, label, vocabulary
+from steward.catalogue.vocabulary import OpenType, label, vocabulary
 from steward.files.rdf import Graph, Iri, Literal, Node
 
 PREFIXES = {
@@ -78,16 +78,6 @@ class DcatOptions:
 
     base_uri: str | None = None  # e.g. https://data.example.gov.cn/catalogue/ ; dataset IRIs are base + code
     license: str | None = None  # an IRI, e.g. the EU licence IRI of CC BY 4.0
-
-
-def is_exported(entry: Entry) -> bool:
-    """Whether the entry belongs in an open data export (DCAT-AP and data.json alike)."""
-    return (
-        entry.status == Status.ACTIVE
-        and entry.open_type in (OpenType.UNCONDITIONAL, OpenType.CONDITIONAL)
-        and entry.sharing_type != SharingType.NOT_SHARED
-        and bool(entry.name or entry.code)
-    )
 
 
 def stable_urn(*parts: str) -> str:
@@ -331,7 +321,7 @@ def _distribution_text(entry: Entry) -> str:
 
 def build(entries: Iterable[tuple[Entry, str]], options: DcatOptions, *, department_code: str,
           department_name: str, catalogue_issued: str | None = None) -> Graph:
-    """The DCAT-AP graph of `entries`: (entry, time of its last change) pairs that `is_exported` let through."""
+    """The DCAT-AP graph of `entries`: (entry, time of its last change) pairs fit to publish."""
     builder = _Builder(options, department_code, department_name)
     listed = list(entries)
     codes: dict[str, str] = {}

@@ -16,7 +16,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
+from steward.catalogue import publication
 from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import os_reason
 from steward.catalogue.model import Entry
 from steward.files import datajson, dcat, template
 from steward.files.dcat import DcatOptions
@@ -69,7 +71,13 @@ class ExportResult:
     written: int = 0
     left_out_uncoded: int = 0  # template layouts need the code to link items to their entry
     left_out_closed: int = 0  # DCAT-AP and data.json describe only what is open
+    # ... and publish nothing that breaks a catalogue rule: these entries, by code (by id when uncoded)
+    left_out_for_errors: list[str] = field(default_factory=list)
     extra_paths: list[Path] = field(default_factory=list)  # the items CSV beside the entries CSV
+
+    @property
+    def left_out_errors(self) -> int:
+        return len(self.left_out_for_errors)
 
 
 def entries_in_code_order(workspace: Workspace, progress: Progress | None = None
@@ -101,14 +109,14 @@ def _text_file(path: Path) -> Iterator[IO[str]]:
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or None)
     except OSError as error:
-        raise StewardError("export.failed", path=str(path), reason=error.strerror or str(error)) from error
+        raise StewardError("export.failed", path=str(path), reason=os_reason(error)) from error
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             yield out
         os.replace(temp, path)
     except OSError as error:
         Path(temp).unlink(missing_ok=True)
-        raise StewardError("export.failed", path=str(path), reason=error.strerror or str(error)) from error
+        raise StewardError("export.failed", path=str(path), reason=os_reason(error)) from error
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -136,10 +144,15 @@ def export(workspace: Workspace, path: Path | str, fmt: Format | str, *, options
             result.extra_paths.append(template.items_csv_path(path))
         return result
     checked = check_options(options or DcatOptions())
+    with workspace.reading() as conn:
+        ctx = store.catalogue_rule_context(conn, workspace.department_code)
     chosen = []
     for entry, stamp in pairs:
-        if dcat.is_exported(entry):
+        why = publication.withheld(entry, ctx)
+        if why is None:
             chosen.append((entry, stamp))
+        elif why is publication.Withheld.RULE_ERRORS:
+            result.left_out_for_errors.append(entry.code or entry.id)
         else:
             result.left_out_closed += 1
     result.written = len(chosen)

@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import os_reason
 from steward.catalogue.model import ENTRY_FIELDS, ITEM_FIELD, DataItem, Entry, FieldSpec, Kind
 from steward.catalogue.vocabulary import label, vocabulary
 from steward.files.sheets import sheet_parts
@@ -191,7 +192,7 @@ def _atomic(path: Path, suffix: str) -> Iterator[Path]:
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent or None)
     except OSError as error:
-        raise StewardError("export.failed", path=str(path), reason=error.strerror or str(error)) from error
+        raise StewardError("export.failed", path=str(path), reason=os_reason(error)) from error
     os.close(handle)
     try:
         yield Path(temp)
@@ -311,7 +312,7 @@ def open_workbook(path: Path, extra_headers: Sequence[str] = (), guide: bool = T
                 book.save(skeleton)
                 _splice(skeleton, temp, sinks)
             except OSError as error:
-                raise StewardError("export.failed", path=str(path), reason=error.strerror or str(error)) from error
+                raise StewardError("export.failed", path=str(path), reason=os_reason(error)) from error
             finally:
                 skeleton.unlink(missing_ok=True)
     finally:
@@ -378,5 +379,5 @@ def write_csv(path: Path, entries: Iterable[Entry], total: int = 0, progress: Pr
                     if progress and count % 500 == 0:
                         progress(count, total)
         except OSError as error:
-            raise StewardError("export.failed", path=str(path), reason=error.strerror or str(error)) from error
+            raise StewardError("export.failed", path=str(path), reason=os_reason(error)) from error
     return count

@@ -239,12 +239,20 @@ def rule_context(conn: Connection, department_code: str, duplicates: frozenset[s
     return rules.Context(department_code=department_code or None, duplicate_codes=duplicates, code_exists=code_exists)
 
 
+def catalogue_rule_context(conn: Connection, department_code: str) -> rules.Context:
+    """What the rules know of the whole catalogue as it stands, held in memory: usable after `conn` is closed."""
+    codes = frozenset(row[0] for row in dbapi(conn).execute("SELECT DISTINCT code FROM entries WHERE code != ''"))
+    return rules.Context(department_code=department_code or None, duplicate_codes=duplicate_codes(conn),
+                         code_exists=codes.__contains__)
+
+
 def store_problems(conn: Connection, entries: dict[int, Entry], ctx: rules.Context) -> None:
     """Check `entries` and replace their stored problems and counts."""
-    _write_problems(conn, [(pk, rules.check(entry, ctx)) for pk, entry in entries.items()])
+    write_problems(conn, [(pk, rules.check(entry, ctx)) for pk, entry in entries.items()])
 
 
-def _write_problems(conn: Connection, checked: list[tuple[int, list[rules.Problem]]]) -> None:
+def write_problems(conn: Connection, checked: list[tuple[int, list[rules.Problem]]]) -> None:
+    """Replace the stored problems and counts of the entries (by pk) checked."""
     db = dbapi(conn)
     for chunk in chunked([pk for pk, _ in checked]):
         db.execute(f"DELETE FROM problems WHERE entry_pk IN ({placeholders(len(chunk))})", chunk)
@@ -263,10 +271,15 @@ def _write_problems(conn: Connection, checked: list[tuple[int, list[rules.Proble
 
 
 def revalidate_all(conn: Connection, department_code: str) -> None:
-    """Check every entry again and store the results.
+    """Check every entry again and store the results."""
+    write_problems(conn, check_all(conn, department_code))
+
+
+def check_all(conn: Connection, department_code: str) -> list[tuple[int, list[rules.Problem]]]:
+    """Every entry (by pk) with its problems as the rules find them now; stores nothing.
 
     Streams entries and items in pk order side by side instead of loading by pk lists (one
-    pass over each table is several times faster on a large catalogue), and writes only
+    pass over each table is several times faster on a large catalogue); whoever stores the results does so
     after both scans end, since changing a table under an open scan of it is undefined.
     """
     db = dbapi(conn)
@@ -285,7 +298,7 @@ def revalidate_all(conn: Connection, department_code: str) -> None:
                 entry.items.append(DataItem(name, data_type, length, sharing, opening, position, item_id))
             next_item = next(item_rows, None)
         checked.append((pk, rules.check(entry, ctx)))
-    _write_problems(conn, checked)
+    return checked
 
 
 def stored_problems(conn: Connection, entry_id: str) -> list[rules.Problem]:

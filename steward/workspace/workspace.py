@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import Phrase, os_reason
 from steward.catalogue.rules import is_valid_uscc
 from steward.sync import shadow
 from steward.workspace import search, store
@@ -47,8 +49,35 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
 
-def _make_engine(db_path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{db_path}", connect_args={"timeout": 15})
+def _writable(db_path: Path) -> bool:
+    """Whether this process may change the workspace: its file, and its folder (SQLite's -wal and -shm files, backups).
+
+    os.access asks the kernel, which also refuses root an immutable file or a read-only file system.
+    """
+    return os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK | os.X_OK)
+
+
+def _read_only_uri(db_path: Path) -> str:
+    """An SQLite URI that reads `db_path` without writing anything, beside it either.
+
+    `immutable` makes SQLite read the file as it is, without the -shm file (which a folder that cannot
+    be written could not hold) or locks: right for a copy nobody writes. A workspace left with a -wal
+    file holding commits is read through it, as SQLite reads any WAL database.
+    """
+    wal = Path(f"{db_path}-wal")
+    immutable = not (wal.exists() and wal.stat().st_size > 0)
+    return f"file:{quote(str(db_path))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def _make_engine(db_path: Path, read_only: bool = False) -> Engine:
+    if read_only:
+        uri = _read_only_uri(db_path)
+        engine = create_engine(f"sqlite:///{db_path}", creator=lambda: sqlite3.connect(
+            uri, uri=True, timeout=15, check_same_thread=False))
+    else:
+        engine = create_engine(f"sqlite:///{db_path}", connect_args={"timeout": 15})
+    # Setting the journal mode is a write; a read-only connection takes the file as it is, and refuses writes.
+    pragmas = ("query_only=ON",) if read_only else ("journal_mode=WAL", "synchronous=NORMAL")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -57,8 +86,7 @@ def _make_engine(db_path: Path) -> Engine:
         dbapi_connection.isolation_level = None
         # A 32 MiB page cache (SQLite's default is 2 MiB): bulk work (a first sync, an import) inserts into
         # indexes keyed by random UUIDs, which otherwise miss the cache on nearly every row.
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=15000",
-                       "cache_size=-32768"):
+        for pragma in (*pragmas, "foreign_keys=ON", "busy_timeout=15000", "cache_size=-32768"):
             dbapi_connection.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")
@@ -74,17 +102,22 @@ def _translate_db_error(path: Path, error: Exception) -> StewardError:
     if "locked" in message or "busy" in message:
         return StewardError("workspace.locked", path=str(path))
     if "readonly" in message or "read-only" in message or "permission" in message.lower():
-        return StewardError("workspace.readonly", path=str(path), reason=message)
+        return StewardError("workspace.read_only", path=str(path))
     return StewardError("workspace.corrupt", path=str(path), reason=message)
 
 
 class Workspace:
-    """An open workspace. Reads run on any thread; writes go through `writing()`."""
+    """An open workspace. Reads run on any thread; writes go through `writing()`.
 
-    def __init__(self, folder: Path, engine: Engine, backup: Path | None = None) -> None:
+    A workspace whose file or folder cannot be written (an auditor's copy, a read-only medium) opens
+    read-only: everything reads as usual, and `writing()` refuses with StewardError workspace.read_only.
+    """
+
+    def __init__(self, folder: Path, engine: Engine, backup: Path | None = None, read_only: bool = False) -> None:
         self.folder = folder
         self.engine = engine
         self.backup = backup  # the copy made before migrating, if this open migrated
+        self.read_only = read_only
         facts = self.facts()
         self.department_code = facts.get("department_code", "")
         self.department_name = facts.get("department_name", "")
@@ -106,9 +139,12 @@ class Workspace:
         db_path = folder / DB_FILE
         if db_path.exists():
             raise StewardError("workspace.exists", path=str(folder))
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Create the file private before SQLite opens it; the -wal and -shm files copy its mode.
-        os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Create the file private before SQLite opens it; the -wal and -shm files copy its mode.
+            os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except OSError as error:
+            raise StewardError("workspace.cannot_create", path=str(folder), reason=os_reason(error)) from error
         engine = _make_engine(db_path)
         try:
             with engine.connect() as conn, conn.begin():
@@ -129,18 +165,26 @@ class Workspace:
         return cls(folder, engine)
 
     @classmethod
-    def open(cls, folder: Path | str) -> Workspace:
-        """Open a workspace, migrating an older one after a backup copy; refuse a newer one."""
+    def open(cls, folder: Path | str, *, for_writing: bool = False) -> Workspace:
+        """Open a workspace, migrating an older one after a backup copy; refuse a newer one.
+
+        One that cannot be written opens read-only, and is neither migrated nor tidied; with
+        `for_writing`, it is refused at once (a command that changes the workspace says so before it starts).
+        """
         folder = Path(folder)
         db_path = folder / DB_FILE
         if not db_path.is_file():
             raise StewardError("workspace.missing", path=str(folder), file=DB_FILE)
         _check_header(db_path)
-        engine = _make_engine(db_path)
+        read_only = not _writable(db_path)
+        if read_only and for_writing:
+            raise StewardError("workspace.read_only", path=str(folder))
+        engine = _make_engine(db_path, read_only)
         try:
-            backup = _migrate(folder, engine)
-            workspace = cls(folder, engine, backup)
-            workspace._refresh_derived()
+            backup = _migrate(folder, engine, read_only)
+            workspace = cls(folder, engine, backup, read_only)
+            if not read_only:
+                workspace._refresh_derived()
             return workspace
         except StewardError:
             engine.dispose()
@@ -176,6 +220,8 @@ class Workspace:
     @contextlib.contextmanager
     def writing(self) -> Iterator[Connection]:
         """A connection holding the write lock; everything in the block commits together or not at all."""
+        if self.read_only:
+            raise StewardError("workspace.read_only", path=str(self.folder))
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(write=True)
@@ -210,25 +256,30 @@ class Workspace:
 
 
 def _check_header(db_path: Path) -> None:
+    """Refuse what is no SQLite database before SQLite opens it: it would make an empty file into one."""
     with open(db_path, "rb") as handle:
         header = handle.read(16)
-    if header and header != b"SQLite format 3\x00":
-        raise StewardError("workspace.corrupt", path=str(db_path), reason="not an SQLite database")
+    if not header:
+        raise StewardError("workspace.corrupt", path=str(db_path), reason=Phrase("reason.empty_file"))
+    if header != b"SQLite format 3\x00":
+        raise StewardError("workspace.corrupt", path=str(db_path), reason=Phrase("reason.not_sqlite"))
 
 
-def _migrate(folder: Path, engine: Engine) -> Path | None:
+def _migrate(folder: Path, engine: Engine, read_only: bool) -> Path | None:
     script = ScriptDirectory.from_config(_alembic_config())
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
         conn.rollback()
         if current is None:
-            raise StewardError("workspace.corrupt", path=str(folder), reason="no schema version")
+            raise StewardError("workspace.corrupt", path=str(folder), reason=Phrase("reason.no_schema"))
         try:
             script.get_revision(current)
         except Exception as error:  # alembic raises several kinds for an unknown revision
             raise StewardError("workspace.newer", path=str(folder), revision=current) from error
         if current == script.get_current_head():
             return None
+        if read_only:
+            raise StewardError("workspace.read_only_older", path=str(folder))
         backup = _backup(folder, engine, current)
         with conn.begin():
             command.upgrade(_alembic_config(conn), "head")

@@ -6,6 +6,7 @@ tests with the reason; CI, where nothing may be quietly missing, fails them.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from rdflib.namespace import DCTERMS, SH
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from steward.catalogue import publication, rules
 from steward.catalogue.model import DataItem
-from steward.files import exporter
+from steward.files import dcat, exporter
 from steward.files.dcat import DcatOptions
 from steward.workspace import journal
 from tests.helpers import require
@@ -49,7 +51,12 @@ def open_catalogue(workspace, clean_entry):
         clean_entry(code="319001/000004", status="retired"),
         clean_entry(code="319001/000005", open_type=None),
         clean_entry(code="302001/000006", classification="302001", update_frequency="semiannual",
-                    format_category="document", format_type="OFD", abstract="", published="2023-02-30"),
+                    format_category="document", format_type="OFD"),
+        # Open, but breaking a rule: nothing with a rule error is published.
+        clean_entry(code="319001/000007", open_type="conditional", open_conditions=""),
+        clean_entry(code="319001/000008", sharing_type=None, sharing_method_category=None,
+                    sharing_method_type=None),
+        clean_entry(code="319001/000009", abstract="", published="2023-02-30"),
     ]
     journal.apply(workspace, [journal.CreateEntry(e) for e in entries])
     return workspace
@@ -89,10 +96,7 @@ def test_dcat_export_meets_the_mandatory_and_range_shapes(open_catalogue, tmp_pa
 
 def test_dcat_export_meets_the_recommended_shapes_given_the_portal_and_licence(open_catalogue, tmp_path):
     graph = _export_dcat(open_catalogue, tmp_path / "catalogue.jsonld", DcatOptions(PORTAL, CC_BY))
-    # All but the entry whose publication date is no date (2023-02-30, a rule error the steward sees):
-    # without it there is no time coverage to state, and the recommended shapes say so.
-    assert _results(graph, "shapes.ttl", "shapes_recommended.ttl", "range.ttl") == [
-        ("Warning", str(DCTERMS.temporal), f"{PORTAL}dataset/302001%2F000006")]
+    assert _results(graph, "shapes.ttl", "shapes_recommended.ttl", "range.ttl") == []
     # Of the EU vocabularies, only the publisher cannot be met: a Chinese department is no EU corporate body.
     assert {(s, p) for s, p, _ in _results(graph, "mdr-vocabularies.shape.ttl")} == {
         ("Warning", str(DCTERMS.publisher))}
@@ -101,8 +105,7 @@ def test_dcat_export_meets_the_recommended_shapes_given_the_portal_and_licence(o
 def test_without_portal_and_licence_only_those_two_recommendations_are_missed(open_catalogue, tmp_path):
     graph = _export_dcat(open_catalogue, tmp_path / "catalogue.jsonld")
     missed = {(s, p) for s, p, _ in _results(graph, "shapes_recommended.ttl")}
-    assert missed == {("Warning", str(DCTERMS.license)), ("Warning", "http://xmlns.com/foaf/0.1/homepage"),
-                      ("Warning", str(DCTERMS.temporal))}
+    assert missed == {("Warning", str(DCTERMS.license)), ("Warning", "http://xmlns.com/foaf/0.1/homepage")}
 
 
 def test_the_shapes_do_catch_a_broken_export(open_catalogue, tmp_path):
@@ -140,11 +143,9 @@ def test_dcat_maps_the_catalogue_fields_as_docs_formats_says(open_catalogue, tmp
     assert graph.value(second, DCTERMS.accrualPeriodicity) == URIRef(f"{EU}frequency/IRREG")
     assert graph.value(third, DCTERMS.accrualPeriodicity) == URIRef(f"{EU}frequency/ANNUAL_2")
     assert graph.value(first, DCTERMS.issued).toPython().isoformat() == "2020-01-01"
-    assert graph.value(third, DCTERMS.issued) is None  # 2023-02-30 is no date
     assert set(graph.objects(first, DCTERMS.relation)) == {second}  # 000003 is not open: no pointer to it
     assert graph.value(first, DCAT.theme) == URIRef(f"{EU}data-theme/ECON")  # 319 市场监管
     assert graph.value(third, DCAT.theme) == URIRef(f"{EU}data-theme/EDUC")  # 302 教育
-    assert graph.value(third, DCTERMS.description) == Literal(graph.value(third, DCTERMS.title))  # no abstract
     keywords = {str(k) for k in graph.objects(second, DCAT.keyword)}
     assert {"市场监管", "机构名称"} <= keywords and "法定代表人身份证号" not in keywords  # an item that is not open
     publisher = graph.value(first, DCTERMS.publisher)
@@ -176,7 +177,7 @@ def _validator() -> Draft4Validator:
 def test_data_json_is_valid_against_the_non_federal_schema(open_catalogue, tmp_path, options):
     path = tmp_path / "data.json"
     result = exporter.export(open_catalogue, path, "datajson", options=options)
-    assert (result.written, result.left_out_closed) == (3, 3)
+    assert (result.written, result.left_out_closed, result.left_out_errors) == (3, 3, 3)
     data = json.loads(path.read_text(encoding="utf-8"))
     errors = [f"{list(e.path)}: {e.message}" for e in _validator().iter_errors(data)]
     assert errors == []
@@ -209,4 +210,67 @@ def test_data_json_fills_what_the_catalogue_lacks(open_catalogue, tmp_path):
     assert first["contactPoint"] == {"@type": "vcard:Contact", "fn": "上海市市场监督管理局"}
     assert "统一社会信用代码" in first["keyword"] and first["keyword"][0] == "市场监管"
     assert first["modified"].endswith("Z") and first["issued"] == "2020-01-01"
-    assert "issued" not in by_code["302001/000006"]
+
+
+# What is published ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["dcat", "datajson"])
+def test_nothing_with_a_rule_error_is_published(open_catalogue, tmp_path, fmt):
+    path = tmp_path / ("c.jsonld" if fmt == "dcat" else "data.json")
+    result = exporter.export(open_catalogue, path, fmt, options=DcatOptions(PORTAL, CC_BY))
+    if fmt == "dcat":
+        graph = Graph().parse(path, format="json-ld")
+        published = {str(graph.value(d, DCTERMS.identifier)) for d in graph.subjects(RDF.type, DCAT.Dataset)}
+    else:
+        published = {d["identifier"] for d in json.loads(path.read_text(encoding="utf-8"))["dataset"]}
+    assert published == {"319001/000001", "319001/000002", "302001/000006"}
+    assert (result.written, result.left_out_closed, result.left_out_errors) == (3, 3, 3)
+    # Said by code, so the steward can find and fix them.
+    assert result.left_out_for_errors == ["319001/000007", "319001/000008", "319001/000009"]
+
+
+def test_opening_to_the_public_with_the_sharing_type_undecided_is_a_rule_error(clean_entry):
+    entry = clean_entry(sharing_type=None, sharing_method_category=None, sharing_method_type=None)
+    errors = [p for p in rules.check(entry) if p.severity is rules.Severity.ERROR]
+    assert [(p.field, p.code) for p in errors] == [("sharing_type", "required")]
+    assert publication.withheld(entry) is publication.Withheld.RULE_ERRORS
+
+
+@pytest.mark.parametrize(("overrides", "verdict"), [
+    ({}, None),
+    ({"open_type": "conditional", "open_conditions": "实名注册"}, None),
+    ({"open_type": "conditional", "open_conditions": ""}, publication.Withheld.RULE_ERRORS),
+    ({"open_type": "not_open"}, publication.Withheld.CLOSED),
+    ({"open_type": None}, publication.Withheld.CLOSED),
+    ({"status": "retired"}, publication.Withheld.CLOSED),
+    ({"sharing_type": "not_shared", "sharing_conditions": "依据《某条例》"}, publication.Withheld.CLOSED),
+    ({"published": "2023-02-30"}, publication.Withheld.RULE_ERRORS),
+], ids=["open", "open-on-conditions", "conditions-missing", "not-open", "undecided", "retired", "not-shared",
+        "bad-date"])
+def test_one_decision_says_what_may_be_published(clean_entry, overrides, verdict):
+    assert publication.withheld(clean_entry(**overrides)) is verdict
+
+
+def test_a_duplicate_code_in_the_workspace_keeps_both_entries_out(workspace, clean_entry, tmp_path):
+    first = clean_entry()
+    journal.apply(workspace, [journal.CreateEntry(first), journal.CreateEntry(clean_entry(code=first.code)),
+                              journal.CreateEntry(clean_entry())])
+    result = exporter.export(workspace, tmp_path / "data.json", "datajson")
+    assert (result.written, result.left_out_errors) == (1, 2)
+
+
+def test_the_dcat_builder_fills_a_blank_abstract_and_leaves_out_a_date_that_is_none(clean_entry):
+    entry = clean_entry(abstract="", published="2023-02-30")
+    graph = Graph().parse(data=_turtle(dcat.build([(entry, "2024-05-01T08:00:00.000+00:00")], DcatOptions(),
+                                                  department_code=entry.provider_code,
+                                                  department_name=entry.provider)), format="turtle")
+    dataset = next(graph.subjects(RDF.type, DCAT.Dataset))
+    assert graph.value(dataset, DCTERMS.description) == Literal(entry.name, lang="zh")
+    assert graph.value(dataset, DCTERMS.issued) is None
+
+
+def _turtle(graph) -> str:
+    out = io.StringIO()
+    dcat.write(graph, out, turtle=True)
+    return out.getvalue()
