@@ -8,17 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QScrollArea,
     QSplitter,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -35,6 +32,7 @@ from steward.workspace.workspace import Workspace
 from ui import operations
 from ui.bulk_edit import BulkEditDialog
 from ui.catalogue_model import CatalogueModel, EntryIdRole
+from ui.catalogue_view import CatalogueView
 from ui.classification_tree import ClassificationTree
 from ui.conflict_dialog import ConflictDialog
 from ui.entry_editor import EntryEditor
@@ -69,6 +67,8 @@ class MainWindow(Retranslating, QMainWindow):
         self._pending_dialog: PendingChangesDialog | None = None
         self._build_widgets()
         self._build_actions()
+        self.table.set_row_actions([self.duplicate_action, self.retire_action, self.restore_action,
+                                    self.history_action])
         self._build_status_bar()
         self._restore_state()
         self.retranslate()
@@ -101,24 +101,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.search.textEdited.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._apply_filter)
 
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(CatalogueModel.CODE, Qt.SortOrder.AscendingOrder)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        # Fixed row heights and interactive columns: the view then never measures every row.
-        vertical = self.table.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        vertical.hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
-        for column, width in ((0, 130), (1, 320), (2, 100), (3, 100), (4, 80), (5, 60), (6, 50)):
-            self.table.setColumnWidth(column, width)
+        self.table = CatalogueView(self.model, self.session.settings, self)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.doubleClicked.connect(lambda _index: self.editor.setFocus())
         self.table.viewport().installEventFilter(self)
@@ -132,6 +115,7 @@ class MainWindow(Retranslating, QMainWindow):
         centre_layout.addWidget(self.count_label)
 
         self.editor = EntryEditor(self.session, self)
+        self.table.edit_requested.connect(self.editor.setFocus)
         self.main_split = QSplitter(Qt.Orientation.Horizontal, self)
         self.main_split.addWidget(self.left)
         self.main_split.addWidget(centre)
@@ -357,10 +341,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.table.scrollTo(index)
 
     def selected_rows(self) -> list[int]:
-        rows: list[int] = []
-        for selection_range in self.table.selectionModel().selection():
-            rows.extend(range(selection_range.top(), selection_range.bottom() + 1))
-        return sorted(set(rows))
+        return self.table.selected_rows()
 
     def _update_actions(self) -> None:
         row = self.model.entry_row(self.table.currentIndex().row()) if self.table.currentIndex().isValid() else None
@@ -543,11 +524,11 @@ class MainWindow(Retranslating, QMainWindow):
             ("window", self.restoreState),
             ("main_split", self.main_split.restoreState),
             ("left_split", self.left.restoreState),
-            ("table_header", self.table.horizontalHeader().restoreState),
         ):
             state = settings.state(key)
             if state is not None:
                 restore(state)
+        self.table.restore_state()
 
     def save_state(self) -> None:
         settings = self.session.settings
@@ -555,7 +536,7 @@ class MainWindow(Retranslating, QMainWindow):
         settings.set_state("window", self.saveState())
         settings.set_state("main_split", self.main_split.saveState())
         settings.set_state("left_split", self.left.saveState())
-        settings.set_state("table_header", self.table.horizontalHeader().saveState())
+        self.table.save_state()
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

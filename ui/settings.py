@@ -74,6 +74,19 @@ class Settings:
 
     # Window state -----------------------------------------------------------------------
 
+    @property
+    def hidden_columns(self) -> list[str] | None:
+        """The catalogue table's columns the steward chose to hide, by key; None until a choice was made."""
+        if not self.store.contains("state/hidden_columns"):
+            return None
+        value = self.store.value("state/hidden_columns", "")
+        # Kept as one comma-joined text: QSettings gives an empty list back as nothing at all.
+        return [key for key in value.split(",") if key] if isinstance(value, str) else None
+
+    @hidden_columns.setter
+    def hidden_columns(self, keys: list[str]) -> None:
+        self.store.setValue("state/hidden_columns", ",".join(keys))
+
     def state(self, key: str) -> QByteArray | None:
         value = self.store.value(f"state/{key}")
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None

@@ -134,6 +134,14 @@
         <source>Changed</source>
         <translation>已修改</translation>
     </message>
+    <message>
+        <source>Classification</source>
+        <translation>信息资源分类</translation>
+    </message>
+    <message>
+        <source>Last changed</source>
+        <translation>最后修改</translation>
+    </message>
     <message numerus="yes">
         <source>%n problem(s), %1 error(s)</source>
         <translation>
@@ -147,6 +155,21 @@
     <message>
         <source>Retired</source>
         <translation>已停用</translation>
+    </message>
+</context>
+<context>
+    <name>CatalogueView</name>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Copy resource &amp;code</source>
+        <translation>复制信息资源代码(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Fit column widths to their contents</source>
+        <translation>按内容调整列宽(&amp;F)</translation>
     </message>
 </context>
 <context>
