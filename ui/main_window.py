@@ -437,7 +437,8 @@ class MainWindow(Retranslating, QMainWindow):
         return wizard
 
     def export_catalogue(self) -> ExportDialog:
-        dialog = ExportDialog(self.session, self)
+        filtered = self.model.all_pks() if self.model.filter != query.EntryFilter() else None
+        dialog = ExportDialog(self.session, self, filtered=filtered, selected=self.model.pks(self.selected_rows()))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.exported.connect(self._exported)
         dialog.open()

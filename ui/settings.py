@@ -71,6 +71,7 @@ class Settings:
     export_base_uri = _Text("prefs/export_base_uri")
     export_license = _Text("prefs/export_license")
     last_workspace = _Text("state/last_workspace", strip=False)
+    export_folder = _Text("state/export_folder", strip=False)  # where the last export went: the next is proposed there
 
     # Window state -----------------------------------------------------------------------
 

@@ -478,6 +478,26 @@
         <translation>选择(&amp;C)…</translation>
     </message>
     <message>
+        <source>Entries</source>
+        <translation>导出范围</translation>
+    </message>
+    <message>
+        <source>&amp;All entries</source>
+        <translation>全部条目(&amp;A)</translation>
+    </message>
+    <message numerus="yes">
+        <source>The %n entries the &amp;filter shows</source>
+        <translation>
+            <numerusform>筛选出的 %n 个条目(&amp;F)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>The %n &amp;selected entries</source>
+        <translation>
+            <numerusform>选中的 %n 个条目(&amp;S)</numerusform>
+        </translation>
+    </message>
+    <message>
         <source>Open data portal</source>
         <translation>开放数据平台</translation>
     </message>
@@ -510,16 +530,32 @@
         <translation>只导出向社会开放的条目：有效、开放属性为无条件开放或有条件开放的条目。不开放的信息项不会出现。</translation>
     </message>
     <message>
-        <source>Two files, in UTF-8 as Excel opens it: the entries, and the data items beside them (name_信息项.csv). Every entry with a resource code is exported.</source>
-        <translation>两个文件，采用 Excel 能直接打开的 UTF-8 编码：条目文件，以及同目录下的信息项文件（文件名_信息项.csv）。导出所有有信息资源代码的条目。</translation>
+        <source>Two files, in UTF-8 as Excel opens it: the entries, and the data items beside them (name_信息项.csv). Entries without a resource code are left out.</source>
+        <translation>两个文件，采用 Excel 能直接打开的 UTF-8 编码：条目文件，以及同目录下的信息项文件（文件名_信息项.csv）。没有信息资源代码的条目不导出。</translation>
     </message>
     <message>
-        <source>The template&apos;s two sheets and its guide; import gives the same catalogue back. Every entry with a resource code is exported.</source>
-        <translation>包含编目模板的两张表和填写说明；再次导入可得到相同的目录。导出所有有信息资源代码的条目。</translation>
+        <source>The template&apos;s two sheets and its guide; import gives the same catalogue back. Entries without a resource code are left out.</source>
+        <translation>包含编目模板的两张表和填写说明；再次导入可得到相同的目录。没有信息资源代码的条目不导出。</translation>
     </message>
     <message>
         <source>Files (*%1)</source>
         <translation>文件（*%1）</translation>
+    </message>
+    <message>
+        <source>Replace the file?</source>
+        <translation>替换文件？</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>%1 already exists in %2. Replace it with this export?</source>
+        <translation>%2 中已有 %1。要用本次导出替换吗？</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>替换(&amp;R)</translation>
     </message>
     <message>
         <source>Exporting the catalogue</source>
