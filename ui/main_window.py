@@ -40,7 +40,8 @@ from ui.export_dialog import ExportDialog
 from ui.filter_panel import FilterPanel
 from ui.history_view import HistoryDialog
 from ui.i18n import Retranslating, Translators, core_language
-from ui.import_wizard import ImportWizard
+from ui.import_result import ImportResultDialog
+from ui.import_wizard import ImportOutcome, ImportWizard
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
 from ui.resources import icon
@@ -432,9 +433,14 @@ class MainWindow(Retranslating, QMainWindow):
     def import_catalogue(self) -> ImportWizard:
         wizard = ImportWizard(self.session, self)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        wizard.imported.connect(lambda summary: self.statusBar().showMessage(summary, 15000))
+        wizard.imported.connect(self._imported)
         wizard.open()
         return wizard
+
+    def _imported(self, outcome: ImportOutcome) -> None:
+        dialog = ImportResultDialog(outcome, self.session.language, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def export_catalogue(self) -> ExportDialog:
         filtered = self.model.all_pks() if self.model.filter != query.EntryFilter() else None

@@ -866,6 +866,61 @@
     </message>
 </context>
 <context>
+    <name>ImportResultDialog</name>
+    <message>
+        <source>Import finished</source>
+        <translation>导入完成</translation>
+    </message>
+    <message>
+        <source>Imported %1.</source>
+        <translation>已导入 %1。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries created, </source>
+        <translation>
+            <numerusform>新建 %n 个条目，</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n updated, </source>
+        <translation>
+            <numerusform>更新 %n 个，</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unchanged.</source>
+        <translation>
+            <numerusform>%n 个无变化。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries with errors were not imported.</source>
+        <translation>
+            <numerusform>%n 个有错误的条目未导入。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The rows not imported are saved with their reasons, to fix and import again, in:</source>
+        <translation>未导入的行及其原因已保存，修改后可再次导入，位置：</translation>
+    </message>
+    <message>
+        <source>&amp;Open folder</source>
+        <translation>打开所在文件夹(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Problems found (%1):</source>
+        <translation>发现的问题（%1 个）：</translation>
+    </message>
+    <message>
+        <source>Problems found in the file</source>
+        <translation>文件中发现的问题</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+<context>
     <name>ImportWizard</name>
     <message>
         <source>Import catalogue</source>
@@ -890,16 +945,6 @@
     <message>
         <source>Import %1</source>
         <translation>导入 %1</translation>
-    </message>
-    <message numerus="yes">
-        <source>Imported %1: %n changes.</source>
-        <translation>
-            <numerusform>已导入 %1：%n 处修改。</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>The rows not imported are in %1.</source>
-        <translation>未导入的行已保存到 %1。</translation>
     </message>
     <message>
         <source>Saving the rows not imported</source>
