@@ -497,11 +497,12 @@ class MainWindow(Retranslating, QMainWindow):
             facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
             return query.summary(workspace), facts
 
-        def show(result: tuple[query.Summary, dict[str, str]]) -> None:
-            self._status, self._facts = result
-            self._show_status()
+        # A bound method, not a closure: an answer arriving after the window is gone is dropped with it.
+        operations.read(self.session, read, self._status_read)
 
-        operations.read(self.session, read, show)
+    def _status_read(self, result: tuple[query.Summary, dict[str, str]]) -> None:
+        self._status, self._facts = result
+        self._show_status()
 
     def _show_status(self) -> None:
         workspace = self.session.workspace
