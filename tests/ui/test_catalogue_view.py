@@ -9,22 +9,19 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from steward import sample
 from steward.workspace import journal, query
+from tests.ui.main_windows import close_window, open_window
 from ui.catalogue_model import PAGE, CatalogueModel, EntryIdRole
 from ui.history_view import HistoryDialog
-from ui.main_window import MainWindow
 
 
 @pytest.fixture
 def window(qtbot, session):
     locale = QLocale()
-    win = MainWindow(session)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)  # the screen many stewards' office computers have
-    win.show()
+    win = open_window(qtbot, session, 1366, 768)  # the screen many stewards' office computers have
     qtbot.waitUntil(lambda: win.model.rowCount() == 60, timeout=10000)
     qtbot.waitUntil(lambda: win.editor.entry_id is not None, timeout=5000)
     yield win
-    win.close()
+    close_window(win)
     win.translators.install(QApplication.instance(), "en")
     QLocale.setDefault(locale)
 
@@ -75,14 +72,11 @@ def test_fitting_widths_reads_a_sample_of_rows_not_every_one(qtbot, session):
     department = sample.department_for(session.workspace.department_code, session.workspace.department_name)
     journal.apply(session.workspace, [journal.CreateEntry(e) for e in
                                       sample.generate(department, PAGE * 3, seed=9, first_sequence=5000)])
-    win = MainWindow(session)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
+    win = open_window(qtbot, session, 1366, 768)
     qtbot.waitUntil(lambda: win.model.rowCount() == 60 + PAGE * 3, timeout=10000)
     win.table.fit_columns()
     assert list(win.model._pages) == [0]  # only the page in view was fetched to measure
-    win.close()
+    close_window(win)
 
 
 def test_the_header_menu_hides_and_shows_columns_and_remembers_the_choice(qtbot, window, session):
@@ -100,11 +94,10 @@ def test_the_header_menu_hides_and_shows_columns_and_remembers_the_choice(qtbot,
     assert not window.table.isColumnHidden(CatalogueModel.CLASSIFICATION)
     assert session.settings.hidden_columns == ["update_frequency", "updated_at"]
 
-    again = MainWindow(session)  # without closing the first: the choice is kept the moment it is made
-    qtbot.addWidget(again)
+    again = open_window(qtbot, session)  # without closing the first: the choice is kept the moment it is made
     assert again.table.isColumnHidden(CatalogueModel.FREQUENCY)
     assert not again.table.isColumnHidden(CatalogueModel.CLASSIFICATION)
-    again.close()
+    close_window(again)
 
 
 def test_the_extra_columns_show_the_classification_and_the_last_change(qtbot, window):
@@ -168,6 +161,7 @@ def test_copy_takes_the_codes_of_every_selected_row(qtbot, window):
     QApplication.clipboard().clear()
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)  # as in a spreadsheet
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # QTest leaves Ctrl down in the application until the next key
     assert QApplication.clipboard().text() == "\n".join(codes)
 
 

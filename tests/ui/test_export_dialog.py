@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from steward.workspace import query
 from steward.workspace.query import EntryFilter
+from tests.ui.main_windows import close_window, open_window
 from ui.export_dialog import CHOICES, ExportDialog
 from ui.main_window import MainWindow
 
@@ -135,14 +136,12 @@ def test_csv_asks_when_the_data_items_file_beside_it_exists(qtbot, session, tmp_
 
 
 def test_the_selection_or_the_filtered_rows_can_be_exported(qtbot, session, tmp_path):
-    window = MainWindow(session)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, session)
     qtbot.waitUntil(lambda: window.model.rowCount() == 60, timeout=10000)
-    selection = window.table.selectionModel()
-    window.table.selectRow(2)
+    selection, flag = window.table.selectionModel(), window.table.selectionModel().SelectionFlag
+    selection.select(window.model.index(2, 0), flag.ClearAndSelect | flag.Rows)
     for row in (5, 7):
-        selection.select(window.model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+        selection.select(window.model.index(row, 0), flag.Select | flag.Rows)
     dialog = window.export_catalogue()
     assert dialog.all_button.isChecked() and not dialog.filtered_button.isEnabled()  # no filter: all are shown
     assert "3" in dialog.selected_button.text()
@@ -168,4 +167,4 @@ def test_the_selection_or_the_filtered_rows_can_be_exported(qtbot, session, tmp_
     with session.workspace.reading() as conn:
         expected = query.count(conn, EntryFilter(sharing_types=frozenset({"not_shared"})))
     assert exported.args[0].written == shown == expected
-    window.close()
+    close_window(window)

@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QWizard
 
 from steward.workspace import query
 from tests.spreadsheets import catalogue_xlsx, entry_row, item_rows
+from tests.ui.main_windows import close_window, open_window
 from ui.import_result import ImportResultDialog
-from ui.main_window import MainWindow
 
 
 def imported(qtbot, window, path, *, skip_invalid: bool = False) -> ImportResultDialog:
@@ -26,9 +26,7 @@ def imported(qtbot, window, path, *, skip_invalid: bool = False) -> ImportResult
 
 
 def test_the_counts_the_problems_and_the_rejected_rows_file_are_shown_in_a_dialog(qtbot, session, tmp_path):
-    window = MainWindow(session)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, session)
     entries = [entry_row("319001/990001"), entry_row("319001/990002"),
                entry_row("319001/990003", open_type="半开放")]
     items = item_rows("319001/990001") + item_rows("319001/990002") + item_rows("319001/990003")
@@ -47,15 +45,14 @@ def test_the_counts_the_problems_and_the_rejected_rows_file_are_shown_in_a_dialo
     assert problems.rowCount() >= 1
     assert any("开放属性" in problems.index(r, 1).data() for r in range(problems.rowCount()))
     assert window.statusBar().currentMessage() == ""  # nothing half-shown down there
-    dialog.close()
+    close_window(window)
 
 
 def test_a_clean_import_says_so_without_a_problem_list(qtbot, session, tmp_path):
-    window = MainWindow(session)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, session)
     path = catalogue_xlsx(tmp_path / "c.xlsx", [entry_row("319001/990001")], item_rows("319001/990001"))
     dialog = imported(qtbot, window, path)
     assert "1 entries created" in dialog.summary.text()
     assert not dialog.problems_view.isVisibleTo(dialog)
     assert not dialog.open_folder_button.isVisibleTo(dialog) and dialog.outcome.rejected_file is None
+    close_window(window)
