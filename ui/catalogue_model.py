@@ -18,6 +18,7 @@ from steward.catalogue.vocabulary import Status, label
 from steward.workspace import query
 from steward.workspace.query import EntryFilter, EntryRow, SortKey
 from ui import operations
+from ui.history_view import local_time
 from ui.operations import LatestRead
 from ui.session import Session
 
@@ -31,9 +32,10 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class CatalogueModel(QAbstractTableModel):
-    CODE, NAME, SHARING, OPEN, FREQUENCY, PROBLEMS, CHANGED = range(7)
+    CODE, NAME, SHARING, OPEN, FREQUENCY, PROBLEMS, CHANGED, CLASSIFICATION, UPDATED = range(9)
+    # Each column sorts by its key; the key also names the column in the settings (indices may change).
     SORT_KEYS = (SortKey.CODE, SortKey.NAME, SortKey.SHARING, SortKey.OPEN, SortKey.FREQUENCY, SortKey.PROBLEMS,
-                 SortKey.CHANGED)
+                 SortKey.CHANGED, SortKey.CLASSIFICATION, SortKey.UPDATED)
 
     loaded = Signal(float)  # seconds from asking to having the pks
     load_failed = Signal(str)
@@ -131,20 +133,31 @@ class CatalogueModel(QAbstractTableModel):
     def pks(self, rows: list[int]) -> list[int]:
         return [self._pks[r] for r in rows if 0 <= r < len(self._pks)]
 
+    def all_pks(self) -> list[int]:
+        """The pks of every row the filter lets through, in the table's order."""
+        return list(self._pks)
+
+    def column_key(self, column: int) -> str:
+        return str(self.SORT_KEYS[column])
+
+    def column_of_key(self, key: str) -> int | None:
+        return next((n for n, k in enumerate(self.SORT_KEYS) if k == key), None)
+
     # Qt model API ---------------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._pks)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 7
+        return 0 if parent.isValid() else len(self.SORT_KEYS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
             return None
         return (
             self.tr("Resource code"), self.tr("Resource name"), self.tr("Sharing"), self.tr("Open"),
-            self.tr("Update frequency"), self.tr("Problems"), self.tr("Changed"),
+            self.tr("Update frequency"), self.tr("Problems"), self.tr("Changed"), self.tr("Classification"),
+            self.tr("Last changed"),
         )[section]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -184,6 +197,10 @@ class CatalogueModel(QAbstractTableModel):
             return label("open_type", row.open_type, lang)
         if column == self.FREQUENCY:
             return label("update_frequency", row.update_frequency, lang)
+        if column == self.CLASSIFICATION:
+            return row.classification
+        if column == self.UPDATED:
+            return local_time(row.updated_at)[:16] if row.updated_at else ""  # to the minute, as a list shows it
         if column == self.PROBLEMS:
             if row.error_count:
                 return f"✗ {row.problem_count}"

@@ -9,6 +9,7 @@ then written, with their reasons, to a workbook beside the file to fix and impor
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -310,9 +311,22 @@ class PreviewPage(QWizardPage):
         self.completeChanged.emit()
 
 
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did, for the steward to read once the wizard has closed."""
+
+    paths: list[Path]
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int  # entries with errors, left out
+    problems: list[ImportProblem]
+    rejected_file: Path | None  # where the rows left out were saved with their reasons (None: none, or saving failed)
+
+
 class ImportWizard(QWizard):
     plan_ready = Signal()  # the files were read and checked, or found unusable (see `failure`)
-    imported = Signal(str)  # the import was made: a summary for the status bar
+    imported = Signal(object)  # the import was made: its ImportOutcome
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -399,20 +413,18 @@ class ImportWizard(QWizard):
         if plan is None or not self.preview_page.isComplete():
             return
         names = ", ".join(p.name for p in plan.paths)
-        operations = 0
         if plan.changes:
             result = self.session.apply_long(plan.changes, self.tr("Import %1").replace("%1", names),
                                              reason=plan.reason)
             if result is None:
                 return  # cancelled, or failed and the session said why
-            operations = len(result.operations)
-        summary = self.tr("Imported %1: %n changes.", "", operations).replace("%1", names)
         if plan.rejected:
             target = importer.rejected_path(plan.paths[0])
             if self._run(lambda _job: importer.write_rejected(plan, target, self.session.language)):
                 self.rejected_file = target
-                summary += " " + self.tr("The rows not imported are in %1.").replace("%1", str(target))
-        self.imported.emit(summary)
+        self.imported.emit(ImportOutcome(
+            list(plan.paths), plan.count(Action.NEW), plan.count(Action.UPDATE), plan.count(Action.UNCHANGED),
+            plan.count(Action.REJECTED), list(plan.problems), self.rejected_file))
         super().accept()
 
     def reject(self) -> None:

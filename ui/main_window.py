@@ -8,17 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QScrollArea,
     QSplitter,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -35,6 +32,7 @@ from steward.workspace.workspace import Workspace
 from ui import operations
 from ui.bulk_edit import BulkEditDialog
 from ui.catalogue_model import CatalogueModel, EntryIdRole
+from ui.catalogue_view import CatalogueView
 from ui.classification_tree import ClassificationTree
 from ui.conflict_dialog import ConflictDialog
 from ui.entry_editor import EntryEditor
@@ -42,7 +40,8 @@ from ui.export_dialog import ExportDialog
 from ui.filter_panel import FilterPanel
 from ui.history_view import HistoryDialog
 from ui.i18n import Retranslating, Translators, core_language
-from ui.import_wizard import ImportWizard
+from ui.import_result import ImportResultDialog
+from ui.import_wizard import ImportOutcome, ImportWizard
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
 from ui.resources import icon
@@ -69,6 +68,8 @@ class MainWindow(Retranslating, QMainWindow):
         self._pending_dialog: PendingChangesDialog | None = None
         self._build_widgets()
         self._build_actions()
+        self.table.set_row_actions([self.duplicate_action, self.retire_action, self.restore_action,
+                                    self.history_action])
         self._build_status_bar()
         self._restore_state()
         self.retranslate()
@@ -101,24 +102,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.search.textEdited.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._apply_filter)
 
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(CatalogueModel.CODE, Qt.SortOrder.AscendingOrder)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        # Fixed row heights and interactive columns: the view then never measures every row.
-        vertical = self.table.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        vertical.hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
-        for column, width in ((0, 130), (1, 320), (2, 100), (3, 100), (4, 80), (5, 60), (6, 50)):
-            self.table.setColumnWidth(column, width)
+        self.table = CatalogueView(self.model, self.session.settings, self)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.doubleClicked.connect(lambda _index: self.editor.setFocus())
         self.table.viewport().installEventFilter(self)
@@ -132,6 +116,7 @@ class MainWindow(Retranslating, QMainWindow):
         centre_layout.addWidget(self.count_label)
 
         self.editor = EntryEditor(self.session, self)
+        self.table.edit_requested.connect(self.editor.setFocus)
         self.main_split = QSplitter(Qt.Orientation.Horizontal, self)
         self.main_split.addWidget(self.left)
         self.main_split.addWidget(centre)
@@ -357,10 +342,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.table.scrollTo(index)
 
     def selected_rows(self) -> list[int]:
-        rows: list[int] = []
-        for selection_range in self.table.selectionModel().selection():
-            rows.extend(range(selection_range.top(), selection_range.bottom() + 1))
-        return sorted(set(rows))
+        return self.table.selected_rows()
 
     def _update_actions(self) -> None:
         row = self.model.entry_row(self.table.currentIndex().row()) if self.table.currentIndex().isValid() else None
@@ -451,12 +433,18 @@ class MainWindow(Retranslating, QMainWindow):
     def import_catalogue(self) -> ImportWizard:
         wizard = ImportWizard(self.session, self)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        wizard.imported.connect(lambda summary: self.statusBar().showMessage(summary, 15000))
+        wizard.imported.connect(self._imported)
         wizard.open()
         return wizard
 
+    def _imported(self, outcome: ImportOutcome) -> None:
+        dialog = ImportResultDialog(outcome, self.session.language, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     def export_catalogue(self) -> ExportDialog:
-        dialog = ExportDialog(self.session, self)
+        filtered = self.model.all_pks() if self.model.filter != query.EntryFilter() else None
+        dialog = ExportDialog(self.session, self, filtered=filtered, selected=self.model.pks(self.selected_rows()))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.exported.connect(self._exported)
         dialog.open()
@@ -509,11 +497,12 @@ class MainWindow(Retranslating, QMainWindow):
             facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
             return query.summary(workspace), facts
 
-        def show(result: tuple[query.Summary, dict[str, str]]) -> None:
-            self._status, self._facts = result
-            self._show_status()
+        # A bound method, not a closure: an answer arriving after the window is gone is dropped with it.
+        operations.read(self.session, read, self._status_read)
 
-        operations.read(self.session, read, show)
+    def _status_read(self, result: tuple[query.Summary, dict[str, str]]) -> None:
+        self._status, self._facts = result
+        self._show_status()
 
     def _show_status(self) -> None:
         workspace = self.session.workspace
@@ -543,11 +532,11 @@ class MainWindow(Retranslating, QMainWindow):
             ("window", self.restoreState),
             ("main_split", self.main_split.restoreState),
             ("left_split", self.left.restoreState),
-            ("table_header", self.table.horizontalHeader().restoreState),
         ):
             state = settings.state(key)
             if state is not None:
                 restore(state)
+        self.table.restore_state()
 
     def save_state(self) -> None:
         settings = self.session.settings
@@ -555,7 +544,7 @@ class MainWindow(Retranslating, QMainWindow):
         settings.set_state("window", self.saveState())
         settings.set_state("main_split", self.main_split.saveState())
         settings.set_state("left_split", self.left.saveState())
-        settings.set_state("table_header", self.table.horizontalHeader().saveState())
+        self.table.save_state()
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -71,8 +71,22 @@ class Settings:
     export_base_uri = _Text("prefs/export_base_uri")
     export_license = _Text("prefs/export_license")
     last_workspace = _Text("state/last_workspace", strip=False)
+    export_folder = _Text("state/export_folder", strip=False)  # where the last export went: the next is proposed there
 
     # Window state -----------------------------------------------------------------------
+
+    @property
+    def hidden_columns(self) -> list[str] | None:
+        """The catalogue table's columns the steward chose to hide, by key; None until a choice was made."""
+        if not self.store.contains("state/hidden_columns"):
+            return None
+        value = self.store.value("state/hidden_columns", "")
+        # Kept as one comma-joined text: QSettings gives an empty list back as nothing at all.
+        return [key for key in value.split(",") if key] if isinstance(value, str) else None
+
+    @hidden_columns.setter
+    def hidden_columns(self, keys: list[str]) -> None:
+        self.store.setValue("state/hidden_columns", ",".join(keys))
 
     def state(self, key: str) -> QByteArray | None:
         value = self.store.value(f"state/{key}")

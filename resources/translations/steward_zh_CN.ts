@@ -134,6 +134,14 @@
         <source>Changed</source>
         <translation>已修改</translation>
     </message>
+    <message>
+        <source>Classification</source>
+        <translation>信息资源分类</translation>
+    </message>
+    <message>
+        <source>Last changed</source>
+        <translation>最后修改</translation>
+    </message>
     <message numerus="yes">
         <source>%n problem(s), %1 error(s)</source>
         <translation>
@@ -147,6 +155,21 @@
     <message>
         <source>Retired</source>
         <translation>已停用</translation>
+    </message>
+</context>
+<context>
+    <name>CatalogueView</name>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Copy resource &amp;code</source>
+        <translation>复制信息资源代码(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Fit column widths to their contents</source>
+        <translation>按内容调整列宽(&amp;F)</translation>
     </message>
 </context>
 <context>
@@ -455,6 +478,26 @@
         <translation>选择(&amp;C)…</translation>
     </message>
     <message>
+        <source>Entries</source>
+        <translation>导出范围</translation>
+    </message>
+    <message>
+        <source>&amp;All entries</source>
+        <translation>全部条目(&amp;A)</translation>
+    </message>
+    <message numerus="yes">
+        <source>The %n entries the &amp;filter shows</source>
+        <translation>
+            <numerusform>筛选出的 %n 个条目(&amp;F)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>The %n &amp;selected entries</source>
+        <translation>
+            <numerusform>选中的 %n 个条目(&amp;S)</numerusform>
+        </translation>
+    </message>
+    <message>
         <source>Open data portal</source>
         <translation>开放数据平台</translation>
     </message>
@@ -487,16 +530,32 @@
         <translation>只导出向社会开放的条目：有效、开放属性为无条件开放或有条件开放的条目。不开放的信息项不会出现。</translation>
     </message>
     <message>
-        <source>Two files, in UTF-8 as Excel opens it: the entries, and the data items beside them (name_信息项.csv). Every entry with a resource code is exported.</source>
-        <translation>两个文件，采用 Excel 能直接打开的 UTF-8 编码：条目文件，以及同目录下的信息项文件（文件名_信息项.csv）。导出所有有信息资源代码的条目。</translation>
+        <source>Two files, in UTF-8 as Excel opens it: the entries, and the data items beside them (name_信息项.csv). Entries without a resource code are left out.</source>
+        <translation>两个文件，采用 Excel 能直接打开的 UTF-8 编码：条目文件，以及同目录下的信息项文件（文件名_信息项.csv）。没有信息资源代码的条目不导出。</translation>
     </message>
     <message>
-        <source>The template&apos;s two sheets and its guide; import gives the same catalogue back. Every entry with a resource code is exported.</source>
-        <translation>包含编目模板的两张表和填写说明；再次导入可得到相同的目录。导出所有有信息资源代码的条目。</translation>
+        <source>The template&apos;s two sheets and its guide; import gives the same catalogue back. Entries without a resource code are left out.</source>
+        <translation>包含编目模板的两张表和填写说明；再次导入可得到相同的目录。没有信息资源代码的条目不导出。</translation>
     </message>
     <message>
         <source>Files (*%1)</source>
         <translation>文件（*%1）</translation>
+    </message>
+    <message>
+        <source>Replace the file?</source>
+        <translation>替换文件？</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>%1 already exists in %2. Replace it with this export?</source>
+        <translation>%2 中已有 %1。要用本次导出替换吗？</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>替换(&amp;R)</translation>
     </message>
     <message>
         <source>Exporting the catalogue</source>
@@ -807,6 +866,61 @@
     </message>
 </context>
 <context>
+    <name>ImportResultDialog</name>
+    <message>
+        <source>Import finished</source>
+        <translation>导入完成</translation>
+    </message>
+    <message>
+        <source>Imported %1.</source>
+        <translation>已导入 %1。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries created, </source>
+        <translation>
+            <numerusform>新建 %n 个条目，</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n updated, </source>
+        <translation>
+            <numerusform>更新 %n 个，</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unchanged.</source>
+        <translation>
+            <numerusform>%n 个无变化。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries with errors were not imported.</source>
+        <translation>
+            <numerusform>%n 个有错误的条目未导入。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The rows not imported are saved with their reasons, to fix and import again, in:</source>
+        <translation>未导入的行及其原因已保存，修改后可再次导入，位置：</translation>
+    </message>
+    <message>
+        <source>&amp;Open folder</source>
+        <translation>打开所在文件夹(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Problems found (%1):</source>
+        <translation>发现的问题（%1 个）：</translation>
+    </message>
+    <message>
+        <source>Problems found in the file</source>
+        <translation>文件中发现的问题</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+<context>
     <name>ImportWizard</name>
     <message>
         <source>Import catalogue</source>
@@ -831,16 +945,6 @@
     <message>
         <source>Import %1</source>
         <translation>导入 %1</translation>
-    </message>
-    <message numerus="yes">
-        <source>Imported %1: %n changes.</source>
-        <translation>
-            <numerusform>已导入 %1：%n 处修改。</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>The rows not imported are in %1.</source>
-        <translation>未导入的行已保存到 %1。</translation>
     </message>
     <message>
         <source>Saving the rows not imported</source>

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -80,12 +80,16 @@ class ExportResult:
         return len(self.left_out_for_errors)
 
 
-def entries_in_code_order(workspace: Workspace, progress: Progress | None = None
-                          ) -> tuple[int, Iterator[tuple[Entry, str]]]:
-    """How many entries there are, and (entry, time of its last change) pairs in code order, read in chunks."""
+def entries_in_code_order(workspace: Workspace, progress: Progress | None = None,
+                          entry_ids: Collection[str] | None = None) -> tuple[int, Iterator[tuple[Entry, str]]]:
+    """How many entries there are (of `entry_ids`, when given), and (entry, time of its last change) pairs in code
+    order, read in chunks."""
     with workspace.reading() as conn:
         db = store.dbapi(conn)
         order = db.execute("SELECT pk, updated_at FROM entries ORDER BY code, pk").fetchall()
+        if entry_ids is not None:
+            wanted = set(store.pks_for_ids(conn, entry_ids).values())
+            order = [(pk, stamp) for pk, stamp in order if pk in wanted]
 
     def generate() -> Iterator[tuple[Entry, str]]:
         done = 0
@@ -123,12 +127,15 @@ def _text_file(path: Path) -> Iterator[IO[str]]:
 
 
 def export(workspace: Workspace, path: Path | str, fmt: Format | str, *, options: DcatOptions | None = None,
-           progress: Progress | None = None) -> ExportResult:
-    """Write the catalogue to `path` in `fmt`; `progress(done, total)` may raise journal.Cancelled to stop."""
+           progress: Progress | None = None, entry_ids: Collection[str] | None = None) -> ExportResult:
+    """Write the catalogue (only the entries `entry_ids`, when given) to `path` in `fmt`.
+
+    `progress(done, total)` may raise journal.Cancelled to stop.
+    """
     path = Path(path)
     fmt = Format(fmt)
     result = ExportResult(path, fmt)
-    total, pairs = entries_in_code_order(workspace, progress)
+    total, pairs = entries_in_code_order(workspace, progress, entry_ids)
     if fmt in (Format.XLSX, Format.CSV):
 
         def coded() -> Iterator[Entry]:

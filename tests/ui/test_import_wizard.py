@@ -48,7 +48,7 @@ def test_import_new_and_updated_entries_as_one_undo_step(qtbot, session, tmp_pat
     with qtbot.waitSignal(session.catalogue_changed, timeout=20000):
         wizard.accept()
     assert not wizard.isVisible()
-    assert summaries and "目录.xlsx" in summaries[0]
+    assert summaries and (summaries[0].paths, summaries[0].created, summaries[0].updated) == ([path], 1, 1)
     assert session.undo_stack.count() == 1 and session.undo_stack.undoText().startswith("Import")
     updated = query.get_entry(session.workspace, existing.id)
     assert (updated.sharing_type, updated.update_frequency) == ("conditional", "monthly")
