@@ -451,8 +451,29 @@ class MainWindow(Retranslating, QMainWindow):
         return dialog
 
     def _exported(self, result: ExportResult) -> None:
-        self.statusBar().showMessage(
-            self.tr("Exported %n entries to %1", "", result.written).replace("%1", str(result.path)), 15000)
+        done = self.tr("Exported %n entries to %1", "", result.written).replace("%1", str(result.path))
+        self.statusBar().showMessage(done, 15000)
+        left_out = self._left_out_lines(result)
+        if left_out:  # what was not published must be seen, not scroll by in the status bar
+            box = QMessageBox(QMessageBox.Icon.Information, self.tr("Export finished"), done, parent=self)
+            box.setInformativeText("\n".join(left_out))
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.setObjectName("export_left_out")
+            box.open()
+
+    def _left_out_lines(self, result: ExportResult) -> list[str]:
+        lines = []
+        if result.left_out_errors:
+            codes = "、".join(result.left_out_for_errors[:10]) + ("…" if result.left_out_errors > 10 else "")
+            lines.append(self.tr("%n entries were left out because they break a catalogue rule (%1); "
+                                 "the Problems column shows why.", "", result.left_out_errors).replace("%1", codes))
+        if result.left_out_closed:
+            lines.append(self.tr("%n entries were left out because they are not open to the public.", "",
+                                 result.left_out_closed))
+        if result.left_out_uncoded:
+            lines.append(self.tr("%n entries were left out because they have no resource code.", "",
+                                 result.left_out_uncoded))
+        return lines
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.session.settings, self)

@@ -1254,6 +1254,28 @@
         </translation>
     </message>
     <message>
+        <source>Export finished</source>
+        <translation>导出完成</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries were left out because they break a catalogue rule (%1); the Problems column shows why.</source>
+        <translation>
+            <numerusform>%n 个条目违反目录规则，未导出（%1）；原因见“问题”列。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries were left out because they are not open to the public.</source>
+        <translation>
+            <numerusform>%n 个条目不向社会开放，未导出。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries were left out because they have no resource code.</source>
+        <translation>
+            <numerusform>%n 个条目没有资源代码，未导出。</numerusform>
+        </translation>
+    </message>
+    <message>
         <source>About Steward</source>
         <translation>关于 Steward</translation>
     </message>

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from steward.workspace import query
 from steward.workspace.query import EntryFilter
+from tests.ui.conftest import make_entry
 from tests.ui.main_windows import close_window, open_window
 from ui.export_dialog import CHOICES, ExportDialog
 from ui.main_window import MainWindow
@@ -167,4 +168,24 @@ def test_the_selection_or_the_filtered_rows_can_be_exported(qtbot, session, tmp_
     with session.workspace.reading() as conn:
         expected = query.count(conn, EntryFilter(sharing_types=frozenset({"not_shared"})))
     assert exported.args[0].written == shown == expected
+    close_window(window)
+
+
+def test_the_window_says_what_an_open_data_export_left_out_and_why(qtbot, session, tmp_path):
+    make_entry(session.workspace, code="319002/000902", name="有条件开放但未写条件", open_type="conditional")
+    window = open_window(qtbot, session)
+    dialog = window.export_catalogue()
+    dialog.set_choice(".json")
+    dialog.base_edit.setText("https://data.example.gov.cn/catalogue")
+    dialog.path_edit.setText(str(tmp_path / "open.json"))
+    with qtbot.waitSignal(dialog.exported, timeout=20000) as exported:
+        dialog.accept()
+    result = exported.args[0]
+    assert "319002/000902" in result.left_out_for_errors
+    box = window.findChild(QMessageBox, "export_left_out")
+    assert box is not None and box.isVisible()
+    assert "319002/000902" in box.informativeText()
+    said = f"{result.left_out_errors} entries were left out because they break a catalogue rule"
+    assert said in box.informativeText()
+    box.close()
     close_window(window)
