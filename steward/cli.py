@@ -373,12 +373,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _trust_prompt(expected: str | None) -> Callable[[str], bool]:
+def _trust_prompt(url: str, expected: str | None) -> Callable[[str], bool]:
     """Confirming the exchange's fingerprint on first contact: --trust-server-key, or `yes` typed or piped in."""
     def trust(fingerprint: str) -> bool:
         if expected is not None:
             return expected.replace(" ", "").lower() == fingerprint
-        print(render("sync.server_untrusted", {"url": "", "fingerprint": spaced(fingerprint)}), file=sys.stderr)
+        print(render("sync.server_untrusted", {"url": url, "fingerprint": spaced(fingerprint)}), file=sys.stderr)
         print(render("sync.trust_prompt"), end=" ", file=sys.stderr, flush=True)
         return sys.stdin.readline().strip().lower() in ("yes", "y", "是")
     return trust
@@ -408,7 +408,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         client.waiting = _still_waiting(client.base)
         try:
             key = client.key = identity.signing_key(ws, identity.passphrase_prompt)
-            report = syncer.sync(ws, client, key, trust=_trust_prompt(args.trust_server_key), progress=_sync_progress)
+            report = syncer.sync(ws, client, key, trust=_trust_prompt(client.base, args.trust_server_key),
+                                 progress=_sync_progress)
         except ExchangeRefused as refusal:
             if refusal.status == 401:
                 raise StewardError("sync.not_enrolled", key_id=key.key_id) from refusal
