@@ -17,12 +17,15 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import text
 
 from steward import STARTED, __version__, sample
+from steward.catalogue import rules
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import language, render
 from steward.catalogue.model import ENTRY_FIELD
+from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label, vocabulary
 from steward.sync import conflicts, identity, pending, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
@@ -181,10 +184,28 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _refuse_what_the_exchange_would(conn: sqlalchemy.Connection, entry_id: str,
+                                    operations: Sequence[journal.Operation]) -> None:
+    """A value no exchange accepts (too long, a control character) is refused now, not at the next sync.
+
+    The window takes such a value and marks it (it may be half typed); a command has nothing to finish later.
+    Raised inside the transaction, so nothing is changed. Problems of values left alone do not refuse.
+    """
+    changed = {(op.field, op.item_id) for op in operations}
+    added = {op.item_id for op in operations if op.kind is OpKind.ITEM_ADD}
+    [entry] = store.load_entries(conn, ids=[entry_id]).values()
+    for problem in rules.text_limits(entry, rules.Context()):
+        if (problem.field, problem.item_id) in changed or problem.item_id in added:
+            raise StewardError("set.refused", problem=problem.message())
+
+
 def cmd_set(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir) as ws:
         entry = query.find_entry(ws, args.key)
-        result = journal.apply(ws, changes_for(entry, args.assignments), reason=args.reason)
+        with ws.writing() as conn:
+            result = journal.apply_on(conn, ws.department_code, changes_for(entry, args.assignments),
+                                      reason=args.reason)
+            _refuse_what_the_exchange_would(conn, entry.id, result.operations)
         problems = [p.to_dict() for p in query.problems_of(ws, entry.id)]
     if args.json:
         _json({"group_id": result.group_id, "operations": len(result.operations), "problems": problems})

@@ -371,6 +371,19 @@ def test_set_data_items(two_entries):
     assert mine["before"] is None and mine["after"]["id"] == entry.id
 
 
+def test_set_refuses_at_once_text_the_exchange_would_refuse(one_entry):
+    """Too long, or a control character: refused with the field and the reason, and nothing at all is changed."""
+    folder, entry = one_entry
+    before = state(folder)
+    too_long = ok(run_cli("set", folder, entry.code, "name=新名字", "abstract=" + "长" * 20_001), 2)
+    assert too_long.stderr.strip() == (
+        "Nothing was changed: Abstract is 20001 characters long; at most 20000 are allowed")
+    control = ok(run_cli("set", folder, entry.code, "items.1.name=统一\x1b[31m代码", lang="zh"), 2)
+    assert "未作修改" in control.stderr and "第1个信息项的信息项名称含有不允许的字符 U+001B" in control.stderr
+    assert state(folder)[0] == before[0]
+    ok(run_cli("set", folder, entry.code, "abstract=" + "长" * 20_000))  # the limit itself is allowed
+
+
 def test_set_the_same_value_changes_nothing(one_entry):
     folder, entry = one_entry
     before = state(folder)

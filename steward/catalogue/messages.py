@@ -36,6 +36,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{field} of data item {position} holds the character {char}, which is not allowed "
         "(a control or invalid character)",
     ),
+    "text.too_long": (
+        "{field}长 {length} 个字符，最多只能有 {limit} 个",
+        "{field} is {length} characters long; at most {limit} are allowed",
+    ),
+    "item.text.too_long": (
+        "第{position}个信息项的{field}长 {length} 个字符，最多只能有 {limit} 个",
+        "{field} of data item {position} is {length} characters long; at most {limit} are allowed",
+    ),
     "item.name.duplicate": (
         "信息项名称“{name}”重复出现",
         "The data item name “{name}” appears more than once",
@@ -172,6 +180,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{field} does not accept “{value}”: {reason}",
     ),
     "set.no_item": ("没有第{position}个信息项", "There is no data item {position}"),
+    "set.refused": ("未作修改：{problem}", "Nothing was changed: {problem}"),
     "value.vocab": ("可选值:{choices}", "allowed values: {choices}"),
     "value.int": ("应为整数", "a whole number is expected"),
     "sample.count": ("条目数必须是正整数", "The number of entries must be a positive whole number"),
