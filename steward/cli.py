@@ -250,14 +250,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         _json([
             {"seq": op.seq, "group_id": op.group_id, "kind": str(op.kind), "field": op.field, "item_id": op.item_id,
              "old": op.old, "new": op.new, "base_version": op.base_version, "revision": op.revision,
-             "created_at": op.created_at, "author": op.author, "reason": op.reason, "state": str(op.state)}
+             "created_at": op.created_at, "author": op.author, "reason": op.reason, "state": str(op.state),
+             "settled_by": op.settled_by, "settled_value": op.settled_value}
             for op in operations
         ])
         return EXIT_OK
     for op in operations:
         reason = f"  ({op.reason})" if op.reason else ""
+        state = render(f"history.{op.state}", {"value": _short(op.settled_value)})
         print(f"r{op.revision} {op.created_at} {op.author} {op.kind} {op.field or ''} "
-              f"{_short(op.old)} → {_short(op.new)}{reason}")
+              f"{_short(op.old)} → {_short(op.new)}  [{state}]{reason}")
     return EXIT_OK
 
 

@@ -780,6 +780,18 @@
         <translation>%1(部门 %2)</translation>
     </message>
     <message>
+        <source>Settled with the exchange</source>
+        <translation>已与平台对齐</translation>
+    </message>
+    <message>
+        <source>Merged: the exchange had the same value</source>
+        <translation>已合并：平台已有相同的值</translation>
+    </message>
+    <message>
+        <source>Superseded: the exchange kept %1</source>
+        <translation>已被取代：平台保留了 %1</translation>
+    </message>
+    <message>
         <source>Synced</source>
         <translation>已同步</translation>
     </message>

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.model import Entry
-from steward.sync import collector, conflicts, outbox, shadow
+from steward.sync import collector, conflicts, outbox, settle, shadow
 from steward.sync.changeset import Changeset, apply_operations, new_changeset
 from steward.sync.exchange_client import ExchangeClient, ExchangeRefused
 from steward.sync.keys import KeyRefused, PublicKey, SigningKey, spaced, unb64
@@ -306,6 +306,7 @@ class Syncer:
         _refuse_foreign(record, servers, copies)
         changes: list[journal.Change] = []
         found = []
+        changed: dict[str, set[settle.Unit]] = {}  # where the changeset changed entries we hold
         for entry_id in ids:
             if entry_id not in local:  # new here: the exchange's copy itself becomes the entry
                 changes.append(journal.CreateEntry(copies[entry_id]))
@@ -314,6 +315,8 @@ class Syncer:
             merged = merge(base, copies[entry_id], local[entry_id])
             changes.extend(merged.changes)
             found.extend(merged.conflicts)
+            if base is not None:
+                changed[entry_id] = settle.changed_units(base, copies[entry_id])
         # The copies first (before the journal takes over the new entries): the journal then measures what
         # stays unsynced against the exchange's new state. An entry new here is made from the exchange's
         # copy itself, so its copy is stored as "the entry".
@@ -327,6 +330,7 @@ class Syncer:
         store.set_versions(conn, {i: versions[i] for i in new}, dirty=dict.fromkeys(new, False))
         store.set_versions(conn, {i: versions[i] for i in ids if i in local})
         shadow.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
+        settle.settle(conn, copies, changed, cs.id)  # local changes this one made moot: merged or superseded
         self.report.conflicts += conflicts.record(conn, found, cs.id)
         self.report.pulled += 1
 
