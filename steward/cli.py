@@ -27,7 +27,7 @@ from steward.catalogue.messages import language, render
 from steward.catalogue.model import ENTRY_FIELD
 from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label, vocabulary
-from steward.sync import conflicts, identity, pending, syncer
+from steward.sync import conflicts, identity, pending, refusals, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import spaced
 from steward.workspace import journal, query, store
@@ -221,10 +221,12 @@ def cmd_set(args: argparse.Namespace) -> int:
 def cmd_pending(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir) as ws:
         changes = pending.pending_changes(ws)
+        with ws.reading() as conn:
+            refused = {entry_id: r.reason for entry_id, r in refusals.standing(conn).items()}
     if args.json:
         _json([
             {"entry_id": c.entry_id, "kind": str(c.kind), "field": c.field, "item_id": c.item_id,
-             "before": c.before, "after": c.after, "base_version": c.base_version}
+             "before": c.before, "after": c.after, "base_version": c.base_version, "refused": refused.get(c.entry_id)}
             for c in changes
         ])
         return EXIT_OK
@@ -232,7 +234,8 @@ def cmd_pending(args: argparse.Namespace) -> int:
         _say("cli.no_pending")
     for c in changes:
         what = c.field or ""
-        print(f"{c.entry_id}  {c.kind}  {what}  {_short(c.before)} → {_short(c.after)}")
+        held = f"  [{render('held.refused_because', {'reason': refused[c.entry_id]})}]" if c.entry_id in refused else ""
+        print(f"{c.entry_id}  {c.kind}  {what}  {_short(c.before)} → {_short(c.after)}{held}")
     return EXIT_OK
 
 
@@ -451,6 +454,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if report.held_back:
             reasons = sorted({h.reason for h in report.held_back})
             _say("cli.held_back", count=len(report.held_back), reasons=", ".join(render(f"held.{r}") for r in reasons))
+        for held in report.held_back:
+            if held.reason == "refused":
+                _say("cli.refused_entry", code=held.code or held.entry_id, reason=held.message)
         for refused in report.refused:
             _say("cli.refused", changeset=refused["changeset"], message=refused["message"])
     return EXIT_RULE_ERRORS if report.refused else EXIT_OK
@@ -468,6 +474,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                         ("exchange", current.exchange_url or "-"), ("exchange_key", fingerprint),
                         ("key_id", current.key_id or "-"), ("position", current.position)):
         print(f"{render('status.' + name)}: {value}")
+    for refused in current.refused:
+        _say("cli.refused_entry", code=refused["code"] or refused["entry_id"], reason=refused["reason"])
     return EXIT_OK
 
 

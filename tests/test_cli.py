@@ -364,7 +364,8 @@ def test_set_data_items(two_entries):
         ("机构名称", "C", 300, 2), ("登记日期", "T", 8, 3), ("电子邮箱", "C", 100, 4)
     ]
     pending = as_json(run_cli("pending", folder, "--json"))
-    assert all(set(p) == {"entry_id", "kind", "field", "item_id", "before", "after", "base_version"} for p in pending)
+    assert all(set(p) == {"entry_id", "kind", "field", "item_id", "before", "after", "base_version", "refused"}
+               for p in pending)
     # Both entries are new (never synced), so the net change of each is its creation.
     assert sorted((p["entry_id"], p["kind"]) for p in pending) == sorted([(entry.id, "create"), (other.id, "create")])
     mine = next(p for p in pending if p["entry_id"] == entry.id)
@@ -400,7 +401,7 @@ def test_pending_and_history_of_a_synced_entry(one_entry):
     ok(run_cli("set", folder, entry.code, "信息资源名称=新名字", "--reason", "改名"))
     assert as_json(run_cli("pending", folder, "--json")) == [{
         "entry_id": entry.id, "kind": "set", "field": "name", "item_id": None, "before": entry.name,
-        "after": "新名字", "base_version": 1,
+        "after": "新名字", "base_version": 1, "refused": None,
     }]
     history = as_json(run_cli("history", folder, entry.id, "--json"))
     assert [h["state"] for h in history] == ["synced", "pending"]

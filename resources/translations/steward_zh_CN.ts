@@ -1681,8 +1681,8 @@ Trust this exchange?</source>
         <translation>拉取 %1 个变更集,推送 %2 个(%3 项操作),确认 %4 个。</translation>
     </message>
     <message>
-        <source>%1 entries were not sent: they have rule errors, open conflicts or another department as provider.</source>
-        <translation>有 %1 个条目未发送:存在规则错误、未解决的冲突,或提供方不是本部门。</translation>
+        <source>%1 entries were not sent: they have rule errors, open conflicts or another department as provider, or the exchange refused them.</source>
+        <translation>有 %1 个条目未发送：存在规则错误、未解决的冲突、提供方不是本部门，或被交换平台拒收。</translation>
     </message>
     <message>
         <source>The exchange refused changeset %1: %2</source>

@@ -436,6 +436,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "held.errors": ("存在错误", "rule errors"),
     "held.conflict": ("有未解决的冲突", "unresolved conflicts"),
     "held.provider": ("提供方不是本部门", "another department is named as provider"),
+    "held.refused": ("交换平台拒收", "refused by the exchange"),
+    "held.refused_because": ("交换平台拒收：{reason}", "refused by the exchange: {reason}"),
+    "cli.refused_entry": (
+        "{code}：交换平台拒收：{reason}（修改该条目后，下次同步会再次发送）",
+        "{code}: refused by the exchange: {reason} (sent again by the next sync once the entry is edited)",
+    ),
     "cli.refused": (
         "交换平台拒绝了变更集 {changeset}:{message}",
         "The exchange refused changeset {changeset}: {message}",
