@@ -29,12 +29,6 @@ def _history(steward, key: str) -> list[dict]:
     return json.loads(done.stdout)
 
 
-def _changeset_of(steward, entry_id: str) -> str:
-    """The id of the last changeset the steward's sync brought for the entry (from its remote operations)."""
-    remote = [op for op in journal.history(steward.ws, entry_id) if op.origin == "remote"]
-    return remote[-1].changeset_id
-
-
 def _last_pushed(steward) -> str:
     with steward.ws.reading() as conn:
         return conn.exec_driver_sql("SELECT id FROM outbox WHERE state = 'accepted' ORDER BY seq DESC").scalar()
