@@ -18,12 +18,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+
 from steward import STARTED, __version__, sample
+from steward.catalogue import rules
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import ARGPARSE_ZH, language, os_reason, render
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD
+from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label, vocabulary
-from steward.sync import conflicts, identity, pending, syncer
+from steward.sync import conflicts, identity, pending, refusals, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import spaced
 from steward.workspace import journal, query, store
@@ -176,10 +180,28 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _refuse_what_the_exchange_would(conn: sqlalchemy.Connection, entry_id: str,
+                                    operations: Sequence[journal.Operation]) -> None:
+    """A value no exchange accepts (too long, a control character) is refused now, not at the next sync.
+
+    The window takes such a value and marks it (it may be half typed); a command has nothing to finish later.
+    Raised inside the transaction, so nothing is changed. Problems of values left alone do not refuse.
+    """
+    changed = {(op.field, op.item_id) for op in operations}
+    added = {op.item_id for op in operations if op.kind is OpKind.ITEM_ADD}
+    [entry] = store.load_entries(conn, ids=[entry_id]).values()
+    for problem in rules.text_limits(entry, rules.Context()):
+        if (problem.field, problem.item_id) in changed or problem.item_id in added:
+            raise StewardError("set.refused", problem=problem.message())
+
+
 def cmd_set(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir, for_writing=True) as ws:
         entry = query.find_entry(ws, args.key)
-        result = journal.apply(ws, changes_for(entry, args.assignments), reason=args.reason)
+        with ws.writing() as conn:
+            result = journal.apply_on(conn, ws.department_code, changes_for(entry, args.assignments),
+                                      reason=args.reason)
+            _refuse_what_the_exchange_would(conn, entry.id, result.operations)
         problems = [p.to_dict() for p in query.problems_of(ws, entry.id)]
     if args.json:
         _json({"group_id": result.group_id, "operations": len(result.operations), "problems": problems})
@@ -195,17 +217,20 @@ def cmd_set(args: argparse.Namespace) -> int:
 def cmd_pending(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir) as ws:
         changes = pending.pending_changes(ws)
+        with ws.reading() as conn:
+            refused = {entry_id: r.reason for entry_id, r in refusals.standing(conn).items()}
     if args.json:
         _json([
             {"entry_id": c.entry_id, "kind": str(c.kind), "field": c.field, "item_id": c.item_id,
-             "before": c.before, "after": c.after, "base_version": c.base_version}
+             "before": c.before, "after": c.after, "base_version": c.base_version, "refused": refused.get(c.entry_id)}
             for c in changes
         ])
         return EXIT_OK
     if not changes:
         _say("cli.no_pending")
     for c in changes:
-        print(f"{c.entry_id}  {_what(c.kind, c.field)}  {_short(c.before)} → {_short(c.after)}")
+        held = f"  [{render('held.refused_because', {'reason': refused[c.entry_id]})}]" if c.entry_id in refused else ""
+        print(f"{c.entry_id}  {_what(c.kind, c.field)}  {_short(c.before)} → {_short(c.after)}{held}")
     return EXIT_OK
 
 
@@ -230,14 +255,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         _json([
             {"seq": op.seq, "group_id": op.group_id, "kind": str(op.kind), "field": op.field, "item_id": op.item_id,
              "old": op.old, "new": op.new, "base_version": op.base_version, "revision": op.revision,
-             "created_at": op.created_at, "author": op.author, "reason": op.reason, "state": str(op.state)}
+             "created_at": op.created_at, "author": op.author, "reason": op.reason, "state": str(op.state),
+             "settled_by": op.settled_by, "settled_value": op.settled_value}
             for op in operations
         ])
         return EXIT_OK
     for op in operations:
         reason = f"  ({op.reason})" if op.reason else ""
+        state = render(f"history.{op.state}", {"value": _short(op.settled_value)})
         print(f"r{op.revision} {op.created_at} {op.author} {_what(op.kind, op.field)} "
-              f"{_short(op.old)} → {_short(op.new)}{reason}")
+              f"{_short(op.old)} → {_short(op.new)}  [{state}]{reason}")
     return EXIT_OK
 
 
@@ -386,12 +413,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 _CODES_SHOWN = 10  # the rest are in --json and in `steward validate`
 
 
-def _trust_prompt(expected: str | None) -> Callable[[str], bool]:
+def _trust_prompt(url: str, expected: str | None) -> Callable[[str], bool]:
     """Confirming the exchange's fingerprint on first contact: --trust-server-key, or `yes` typed or piped in."""
     def trust(fingerprint: str) -> bool:
         if expected is not None:
             return expected.replace(" ", "").lower() == fingerprint
-        print(render("sync.server_untrusted", {"url": "", "fingerprint": spaced(fingerprint)}), file=sys.stderr)
+        print(render("sync.server_untrusted", {"url": url, "fingerprint": spaced(fingerprint)}), file=sys.stderr)
         print(render("sync.trust_prompt"), end=" ", file=sys.stderr, flush=True)
         return sys.stdin.readline().strip().lower() in ("yes", "y", "是")
     return trust
@@ -421,7 +448,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         client.waiting = _still_waiting(client.base)
         try:
             key = client.key = identity.signing_key(ws, identity.passphrase_prompt)
-            report = syncer.sync(ws, client, key, trust=_trust_prompt(args.trust_server_key), progress=_sync_progress)
+            report = syncer.sync(ws, client, key, trust=_trust_prompt(client.base, args.trust_server_key),
+                                 progress=_sync_progress)
         except ExchangeRefused as refusal:
             if refusal.status == 401:
                 raise StewardError("sync.not_enrolled", key_id=key.key_id) from refusal
@@ -440,6 +468,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if report.held_back:
             reasons = sorted({h.reason for h in report.held_back})
             _say("cli.held_back", count=len(report.held_back), reasons=", ".join(render(f"held.{r}") for r in reasons))
+        for held in report.held_back:
+            if held.reason == "refused":
+                _say("cli.refused_entry", code=held.code or held.entry_id, reason=held.message)
         for refused in report.refused:
             _say("cli.refused", changeset=refused["changeset"], message=refused["message"])
     return EXIT_RULE_ERRORS if report.refused else EXIT_OK
@@ -457,6 +488,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                         ("exchange", current.exchange_url or "-"), ("exchange_key", fingerprint),
                         ("key_id", current.key_id or "-"), ("position", current.position)):
         print(f"{render('status.' + name)}: {value}")
+    for refused in current.refused:
+        _say("cli.refused_entry", code=refused["code"] or refused["entry_id"], reason=refused["reason"])
     return EXIT_OK
 
 

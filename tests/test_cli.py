@@ -369,11 +369,25 @@ def test_set_data_items(two_entries):
         ("机构名称", "C", 300, 2), ("登记日期", "T", 8, 3), ("电子邮箱", "C", 100, 4)
     ]
     pending = as_json(run_cli("pending", folder, "--json"))
-    assert all(set(p) == {"entry_id", "kind", "field", "item_id", "before", "after", "base_version"} for p in pending)
+    assert all(set(p) == {"entry_id", "kind", "field", "item_id", "before", "after", "base_version", "refused"}
+               for p in pending)
     # Both entries are new (never synced), so the net change of each is its creation.
     assert sorted((p["entry_id"], p["kind"]) for p in pending) == sorted([(entry.id, "create"), (other.id, "create")])
     mine = next(p for p in pending if p["entry_id"] == entry.id)
     assert mine["before"] is None and mine["after"]["id"] == entry.id
+
+
+def test_set_refuses_at_once_text_the_exchange_would_refuse(one_entry):
+    """Too long, or a control character: refused with the field and the reason, and nothing at all is changed."""
+    folder, entry = one_entry
+    before = state(folder)
+    too_long = ok(run_cli("set", folder, entry.code, "name=新名字", "abstract=" + "长" * 20_001), 2)
+    assert too_long.stderr.strip() == (
+        "Nothing was changed: Abstract is 20001 characters long; at most 20000 are allowed")
+    control = ok(run_cli("set", folder, entry.code, "items.1.name=统一\x1b[31m代码", lang="zh"), 2)
+    assert "未作修改" in control.stderr and "第1个信息项的信息项名称含有不允许的字符 U+001B" in control.stderr
+    assert state(folder)[0] == before[0]
+    ok(run_cli("set", folder, entry.code, "abstract=" + "长" * 20_000))  # the limit itself is allowed
 
 
 def test_set_the_same_value_changes_nothing(one_entry):
@@ -392,7 +406,7 @@ def test_pending_and_history_of_a_synced_entry(one_entry):
     ok(run_cli("set", folder, entry.code, "信息资源名称=新名字", "--reason", "改名"))
     assert as_json(run_cli("pending", folder, "--json")) == [{
         "entry_id": entry.id, "kind": "set", "field": "name", "item_id": None, "before": entry.name,
-        "after": "新名字", "base_version": 1,
+        "after": "新名字", "base_version": 1, "refused": None,
     }]
     history = as_json(run_cli("history", folder, entry.id, "--json"))
     assert [h["state"] for h in history] == ["synced", "pending"]

@@ -56,8 +56,12 @@ class HistoryGroup:
         return self.operations[0]
 
     @property
-    def synced(self) -> bool:
-        return all(op.state is OpState.SYNCED for op in self.operations)
+    def pending(self) -> bool:
+        return any(op.state is OpState.PENDING for op in self.operations)
+
+    @property
+    def one_state(self) -> bool:
+        return len({op.state for op in self.operations}) == 1
 
 
 @dataclass(frozen=True)
@@ -234,8 +238,9 @@ class HistoryModel(QAbstractItemModel):
         if column == self.REASON:
             return self._reason(first)
         if column == self.STATE:
-            return self._state(first) if first.origin == "remote" else (
-                self.tr("Synced") if group.synced else self.tr("Local, not synced"))
+            if first.origin == "remote" or group.one_state:
+                return self._state(first)
+            return self.tr("Local, not synced") if group.pending else self.tr("Settled with the exchange")
         if len(group.operations) == 1:
             return self._operation_text(first, column)
         if column == self.WHAT:
@@ -259,6 +264,11 @@ class HistoryModel(QAbstractItemModel):
             if op.verified:
                 return self.tr("From the exchange, signature verified")
             return self.tr("From the exchange, signature NOT verified")
+        if op.state is OpState.MERGED:
+            return self.tr("Merged: the exchange had the same value")
+        if op.state is OpState.SUPERSEDED:  # a whole data item is named by its name
+            kept = op.settled_value.get("name") if isinstance(op.settled_value, dict) else op.settled_value
+            return fill(self.tr("Superseded: the exchange kept %1"), self.describer.value(op.kind, op.field, kept))
         return self.tr("Synced") if op.state is OpState.SYNCED else self.tr("Local, not synced")
 
     def _reason(self, op: Operation) -> str:

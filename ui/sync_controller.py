@@ -153,7 +153,10 @@ class SyncController(QObject):
                 report.exchange_key_moved[0]), "new": spaced(report.exchange_key_moved[1])}, self.session.language))
         if report.held_back:
             details.append(self.tr("%1 entries were not sent: they have rule errors, open conflicts or another "
-                              "department as provider.").replace("%1", str(len(report.held_back))))
+                              "department as provider, or the exchange refused them.")
+                           .replace("%1", str(len(report.held_back))))
+        details.extend(render("cli.refused_entry", {"code": h.code or h.entry_id, "reason": h.message},
+                              self.session.language) for h in report.held_back if h.reason == "refused")
         details.extend(self.tr("The exchange refused changeset %1: %2").replace("%1", r["changeset"][:8])
                        .replace("%2", r["message"]) for r in report.refused)
         if details:

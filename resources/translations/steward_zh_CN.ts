@@ -839,6 +839,18 @@
         <translation>%1(部门 %2)</translation>
     </message>
     <message>
+        <source>Settled with the exchange</source>
+        <translation>已与平台对齐</translation>
+    </message>
+    <message>
+        <source>Merged: the exchange had the same value</source>
+        <translation>已合并：平台已有相同的值</translation>
+    </message>
+    <message>
+        <source>Superseded: the exchange kept %1</source>
+        <translation>已被取代：平台保留了 %1</translation>
+    </message>
+    <message>
         <source>Synced</source>
         <translation>已同步</translation>
     </message>
@@ -1795,8 +1807,8 @@ Trust this exchange?</source>
         <translation>拉取 %1 个变更集,推送 %2 个(%3 项操作),确认 %4 个。</translation>
     </message>
     <message>
-        <source>%1 entries were not sent: they have rule errors, open conflicts or another department as provider.</source>
-        <translation>有 %1 个条目未发送:存在规则错误、未解决的冲突,或提供方不是本部门。</translation>
+        <source>%1 entries were not sent: they have rule errors, open conflicts or another department as provider, or the exchange refused them.</source>
+        <translation>有 %1 个条目未发送：存在规则错误、未解决的冲突、提供方不是本部门，或被交换平台拒收。</translation>
     </message>
     <message>
         <source>The exchange refused changeset %1: %2</source>

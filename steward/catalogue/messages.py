@@ -39,6 +39,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{field} of data item {position} holds the character {char}, which is not allowed "
         "(a control or invalid character)",
     ),
+    "text.too_long": (
+        "{field}长 {length} 个字符，最多只能有 {limit} 个",
+        "{field} is {length} characters long; at most {limit} are allowed",
+    ),
+    "item.text.too_long": (
+        "第{position}个信息项的{field}长 {length} 个字符，最多只能有 {limit} 个",
+        "{field} of data item {position} is {length} characters long; at most {limit} are allowed",
+    ),
     "item.name.duplicate": (
         "信息项名称“{name}”重复出现",
         "The data item name “{name}” appears more than once",
@@ -196,6 +204,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{field} does not accept “{value}”: {reason}",
     ),
     "set.no_item": ("没有第{position}个信息项", "There is no data item {position}"),
+    "set.refused": ("未作修改：{problem}", "Nothing was changed: {problem}"),
     "value.vocab": ("可选值:{choices}", "allowed values: {choices}"),
     "value.int": ("应为整数", "a whole number is expected"),
     "sample.count": ("条目数必须是正整数", "The number of entries must be a positive whole number"),
@@ -451,10 +460,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "held.errors": ("存在错误", "rule errors"),
     "held.conflict": ("有未解决的冲突", "unresolved conflicts"),
     "held.provider": ("提供方不是本部门", "another department is named as provider"),
+    "held.refused": ("交换平台拒收", "refused by the exchange"),
+    "held.refused_because": ("交换平台拒收：{reason}", "refused by the exchange: {reason}"),
+    "cli.refused_entry": (
+        "{code}：交换平台拒收：{reason}（修改该条目后，下次同步会再次发送）",
+        "{code}: refused by the exchange: {reason} (sent again by the next sync once the entry is edited)",
+    ),
     "cli.refused": (
         "交换平台拒绝了变更集 {changeset}:{message}",
         "The exchange refused changeset {changeset}: {message}",
     ),
+    "history.pending": ("未同步", "not synced"),
+    "history.synced": ("已同步", "synced"),
+    "history.merged": ("已合并：平台已有相同的值", "merged: the exchange had the same value"),
+    "history.superseded": ("已被取代：平台保留了 {value}", "superseded: the exchange kept {value}"),
     "cli.no_conflicts": ("没有未解决的冲突", "No unresolved conflicts"),
     "conflict.mine": ("本地", "mine"),
     "conflict.theirs": ("平台", "theirs"),

@@ -66,6 +66,9 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Written with escapes, so the same ranges also serve as a JSON Schema pattern (changeset.changeset_schema).
 REFUSED_RANGES = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff"
 REFUSED_CHARACTERS = re.compile(f"[{REFUSED_RANGES}]")
+# The longest text value, in Unicode code points as Python counts them (not bytes, not UTF-16 units): one
+# limit for the rule below, the changeset format (changeset.py) and so the exchange (docs/protocol.md § 3).
+MAX_TEXT = 20_000
 
 
 def _error(entry: Entry, field_key: str, code: str, item: DataItem | None = None, **params: object) -> Problem:
@@ -259,26 +262,40 @@ _TEXT_OF_ENTRY = attrgetter(*(spec.key for spec in ENTRY_FIELDS if spec.kind not
 _ITEM_TEXT_KEYS = ("name", "data_type", "sharing_type", "open_type")
 
 
-def text_characters(entry: Entry, ctx: Context) -> Iterator[Problem]:
-    """Text the exchange would refuse: marked at its field as the steward types or imports it."""
-    # One search over all the entry's text first: nearly every entry is clean, and this rule runs on each.
-    texts = [*_TEXT_OF_ENTRY(entry), *entry.related_codes,
-             *(getattr(item, key) for item in entry.items for key in _ITEM_TEXT_KEYS)]
-    joined = "".join(t for t in texts if isinstance(t, str))
-    if joined.isprintable() or not REFUSED_CHARACTERS.search(joined):  # every refused character is unprintable
+def text_limits(entry: Entry, ctx: Context) -> Iterator[Problem]:
+    """Text the exchange would refuse: longer than MAX_TEXT, or holding a refused character.
+
+    Marked at its field as the steward types or imports it, so it is never sent: the changeset format
+    (changeset.py, and so the exchange) checks the same limits, docs/protocol.md § 3. One problem per field.
+    """
+    # One pass over all the entry's text first: nearly every entry is clean, and this rule runs on each.
+    texts = [t for t in (*_TEXT_OF_ENTRY(entry), *entry.related_codes,
+                         *(getattr(item, key) for item in entry.items for key in _ITEM_TEXT_KEYS))
+             if isinstance(t, str)]
+    joined = "".join(texts)
+    short = len(joined) <= MAX_TEXT or max(map(len, texts)) <= MAX_TEXT
+    if short and (joined.isprintable() or not REFUSED_CHARACTERS.search(joined)):  # refused ones are unprintable
         return
     for spec in ENTRY_FIELDS:
         values = getattr(entry, spec.key)
         for value in values if isinstance(values, list) else [values]:
-            char = refused_character(value) if isinstance(value, str) else None
-            if char:
+            if not isinstance(value, str):
+                continue
+            if len(value) > MAX_TEXT:
+                yield _error(entry, spec.key, "text.too_long", field=spec.key, length=len(value), limit=MAX_TEXT)
+                break
+            if char := refused_character(value):
                 yield _error(entry, spec.key, "text.refused_character", field=spec.key, char=char)
                 break
     for position, item in enumerate(entry.items, start=1):
         for key in _ITEM_TEXT_KEYS:
             value = getattr(item, key)
-            char = refused_character(value) if isinstance(value, str) else None
-            if char:
+            if not isinstance(value, str):
+                continue
+            if len(value) > MAX_TEXT:
+                yield _error(entry, key, "item.text.too_long", item, field=key, length=len(value), limit=MAX_TEXT,
+                             position=position, of_item=True)
+            elif char := refused_character(value):
                 yield _error(entry, key, "item.text.refused_character", item, field=key, char=char,
                              position=position, of_item=True)
 
@@ -306,7 +323,7 @@ RULES: tuple[Rule, ...] = (
     data_items,
     related_codes,
     publication_date,
-    text_characters,
+    text_limits,
 )
 
 

@@ -22,14 +22,13 @@ import rfc8785
 
 from steward.catalogue.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, DataItem, Entry, Kind, item_order, new_id
 from steward.catalogue.operations import WIRE_KINDS, OpKind
-from steward.catalogue.rules import REFUSED_RANGES, is_valid_uscc, refused_character
+from steward.catalogue.rules import MAX_TEXT, REFUSED_RANGES, is_valid_uscc, refused_character
 from steward.catalogue.vocabulary import Status, vocabulary
 from steward.sync.keys import PublicKey, SigningKey, b64, unb64
 
 FORMAT = "steward.changeset/1"
 SIGNING_TAG = b"steward-changeset-v1\n"  # domain separation: a changeset signature is nothing else
 MAX_OPERATIONS = 20_000
-MAX_TEXT = 20_000  # characters in one text value
 MAX_SEQ = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are not canonical
 
 ITEM_KEYS = ("id", "name", "data_type", "length", "sharing_type", "open_type", "position")

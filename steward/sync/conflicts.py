@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
 from steward.catalogue.model import DataItem, Entry
+from steward.sync import settle, shadow
 from steward.sync.merge import WHOLE_ITEM, FieldConflict
 from steward.workspace import journal, query, store
 from steward.workspace.journal import AddItem, Change, RemoveItem, SetField, SetItemField
@@ -116,6 +117,10 @@ def _change_for(entry: Entry, conflict: Conflict, choice: Choice) -> list[Change
     return [SetField(entry.id, conflict.field, list(value) if isinstance(value, list) else value)]
 
 
+def _unit(conflict: Conflict) -> settle.Unit:
+    return (conflict.item_id, None) if conflict.item_id else (None, conflict.field)
+
+
 def resolve(workspace: Workspace, entry_id: str, choices: Mapping[int, Choice], reason: str | None = None) -> None:
     """Resolve every open conflict of an entry at once: each conflict id maps to mine, theirs or a value.
 
@@ -133,6 +138,11 @@ def resolve(workspace: Workspace, entry_id: str, choices: Mapping[int, Choice], 
             journal.apply_on(conn, workspace.department_code, changes, reason=reason or render("conflict.reason"))
         store.dbapi(conn).executemany("UPDATE conflicts SET resolved_at = ? WHERE id = ?",
                                       [(now(), c.id) for c in open_])
+        # Where the entry now holds the exchange's value (theirs taken, or typed alike), the local changes there,
+        # the conflicting one and the taking, are settled: nothing of them is left to send.
+        server = shadow.load(conn, [entry_id]).get(entry_id)
+        if server is not None:
+            settle.settle_resolved(conn, server.entry(), [(_unit(c), c.changeset_id) for c in open_])
 
 
 def resolve_all(workspace: Workspace, entry_id: str, take: Take) -> None:

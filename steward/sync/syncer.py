@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum, auto
 from typing import Any
 
 from sqlalchemy import Connection
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.model import Entry
-from steward.sync import collector, conflicts, outbox, shadow
+from steward.sync import collector, conflicts, outbox, refusals, settle, shadow
 from steward.sync.changeset import Changeset, apply_operations, new_changeset
 from steward.sync.exchange_client import ExchangeClient, ExchangeRefused
 from steward.sync.keys import KeyRefused, PublicKey, SigningKey, spaced, unb64
@@ -61,7 +62,17 @@ class SyncCancelled(Exception):
 class HeldBack:
     entry_id: str
     code: str
-    reason: str  # errors, conflict, provider, refused
+    reason: str  # errors, conflict, provider, refused (by the exchange, until the entry is edited again)
+    message: str = ""  # for refused: the exchange's reason
+
+
+class Sent(Enum):
+    """What became of one changeset sent."""
+
+    LANDED = auto()  # accepted now, or before
+    CONFLICT = auto()  # met another steward's newer change: pull, then push again
+    ENTRIES_REFUSED = auto()  # refused for some entries: they are held back, the rest is to be signed again
+    REFUSED = auto()  # refused as a whole
 
 
 @dataclass
@@ -182,7 +193,7 @@ class Syncer:
             waiting = outbox.waiting(conn)
         for queued in waiting:
             self._check_cancel()
-            if resend:
+            if resend:  # entries it has refused are held back; the next push signs the rest again
                 self._send(queued.changeset, queued.op_seq)
                 continue
             receipt = self.client.changeset_status(queued.changeset.id)
@@ -306,6 +317,7 @@ class Syncer:
         _refuse_foreign(record, servers, copies)
         changes: list[journal.Change] = []
         found = []
+        changed: dict[str, set[settle.Unit]] = {}  # where the changeset changed entries we hold
         for entry_id in ids:
             if entry_id not in local:  # new here: the exchange's copy itself becomes the entry
                 changes.append(journal.CreateEntry(copies[entry_id]))
@@ -314,6 +326,8 @@ class Syncer:
             merged = merge(base, copies[entry_id], local[entry_id])
             changes.extend(merged.changes)
             found.extend(merged.conflicts)
+            if base is not None:
+                changed[entry_id] = settle.changed_units(base, copies[entry_id])
         # The copies first (before the journal takes over the new entries): the journal then measures what
         # stays unsynced against the exchange's new state. An entry new here is made from the exchange's
         # copy itself, so its copy is stored as "the entry".
@@ -327,30 +341,39 @@ class Syncer:
         store.set_versions(conn, {i: versions[i] for i in new}, dirty=dict.fromkeys(new, False))
         store.set_versions(conn, {i: versions[i] for i in ids if i in local})
         shadow.refresh_dirty(conn, store.load_entries(conn, ids=[i for i in ids if i in local]))
+        settle.settle(conn, copies, changed, cs.id)  # local changes this one made moot: merged or superseded
         self.report.conflicts += conflicts.record(conn, found, cs.id)
         self.report.pulled += 1
 
     # Pushing ----------------------------------------------------------------------------------
 
     def _push(self) -> bool:
-        """Sign, store and send the local changes; True when a conflict asks for another pull first."""
-        with self.ws.writing() as conn:
-            ready = self._eligible(conn)
-            out = outbox.outgoing(conn, ready)
-            batches = _split(out.operations)
-            seq = max(outbox.last_seq(conn), 0)
-            queued = []
-            for batch in batches:
-                seq += 1
-                cs = new_changeset(self.ws.department_code, self.key, seq, utc_now(), self.key_author(), batch)
-                outbox.enqueue(conn, cs, out.op_seq, utc_now())  # stored and committed before it is sent
-                queued.append(cs)
-        again = False
-        for n, cs in enumerate(queued, start=1):
-            self._check_cancel()
-            again |= self._send(cs, out.op_seq)
-            self.progress("push", n, len(queued))
-        return again
+        """Sign, store and send the local changes; True when a conflict asks for another pull first.
+
+        A changeset refused for some of its entries holds those back, and the rest is signed and sent
+        again at once: each such round holds back at least one entry more, so the rounds end.
+        """
+        while True:
+            with self.ws.writing() as conn:
+                ready = self._eligible(conn)
+                out = outbox.outgoing(conn, ready)
+                batches = _split(out.operations)
+                seq = max(outbox.last_seq(conn), 0)
+                queued = []
+                for batch in batches:
+                    seq += 1
+                    cs = new_changeset(self.ws.department_code, self.key, seq, utc_now(), self.key_author(), batch)
+                    outbox.enqueue(conn, cs, out.op_seq, utc_now())  # stored and committed before it is sent
+                    queued.append(cs)
+            answers = set()
+            for n, cs in enumerate(queued, start=1):
+                self._check_cancel()
+                answers.add(self._send(cs, out.op_seq))
+                self.progress("push", n, len(queued))
+            if Sent.CONFLICT in answers:
+                return True
+            if Sent.ENTRIES_REFUSED not in answers:
+                return False
 
     def key_author(self) -> str:
         return _facts(self.ws).get("key_steward", "")
@@ -362,40 +385,49 @@ class Syncer:
         rows = db.execute(
             "SELECT e.id, e.code, e.provider_code, e.error_count, s.department_code FROM entries e "
             "LEFT JOIN server_entries s ON s.entry_id = e.id WHERE e.dirty = 1").fetchall()
+        refusals.forget_edited(conn)
+        refused = refusals.standing(conn)
         own = self.ws.department_code
         eligible = []
+        held = []
         for entry_id, code, provider_code, errors, department in rows:
             if department is not None and department != own:
                 continue  # another department's entry: read-only here
             reason = ("conflict" if entry_id in in_conflict else "errors" if errors else
-                      "provider" if provider_code != own else None)
+                      "refused" if entry_id in refused else "provider" if provider_code != own else None)
             if reason:
-                self.report.held_back.append(HeldBack(entry_id, code, reason))
+                held.append(HeldBack(entry_id, code, reason, refused[entry_id].reason if reason == "refused" else ""))
             else:
                 eligible.append(entry_id)
+        self.report.held_back = held  # as of this push round: the last one is what the sync leaves
         return eligible
 
-    def _send(self, cs: Changeset, op_seq: int) -> bool:
-        """Push one stored changeset and settle it; True if it met another steward's newer change."""
+    def _send(self, cs: Changeset, op_seq: int) -> Sent:
+        """Push one stored changeset and settle it."""
         try:
             status, receipt = self.client.push(cs)
         except ExchangeRefused as refusal:
+            held = refusals.entries_refused(cs, refusal)
             with self.ws.writing() as conn:
                 outbox.settle(conn, cs.id, "refused", error=json.dumps(
                     {"status": refusal.status, "code": refusal.code, "message": refusal.message,
                      "details": refusal.details[:50]}, ensure_ascii=False))
+                if held:
+                    refusals.hold(conn, held, cs.id, op_seq, utc_now())
             if refusal.status == 409 and refusal.code in ("conflict", "sequence_reused"):
-                return True
+                return Sent.CONFLICT
+            if held:
+                return Sent.ENTRIES_REFUSED
             self.report.refused.append({"changeset": cs.id, "status": refusal.status, "code": refusal.code,
                                         "message": refusal.message, "details": refusal.details[:20]})
-            return False
+            return Sent.REFUSED
         self._accepted(cs, op_seq, receipt)
         if status == 201:
             self.report.pushed += 1
             self.report.operations += len(cs.operations)
         else:
             self.report.confirmed += 1
-        return False
+        return Sent.LANDED
 
 
 def _refuse_foreign(record: VerifiedRecord, servers: dict[str, Shadow], copies: dict[str, Entry]) -> None:
@@ -448,6 +480,7 @@ class Status:
     exchange_fingerprint: str | None
     key_id: str | None
     position: int
+    refused: list[dict[str, str]]  # entries the exchange refused, held back until edited again (Refusal.to_dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -460,7 +493,8 @@ def status(ws: Workspace) -> Status:
         unsynced = db.execute("SELECT COUNT(*) FROM entries WHERE dirty = 1").fetchone()[0]
         open_conflicts = db.execute("SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0]
         waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'ready'").fetchone()[0]
+        refused = [r.to_dict() for r in refusals.standing(conn).values()]
     pinned = facts.get("exchange_key")
     return Status(unsynced, open_conflicts, waiting, facts.get("last_sync"), facts.get("exchange_url"),
                   PublicKey(unb64(pinned)).fingerprint if pinned else None, facts.get("key_id"),
-                  int(facts.get("feed_position", "0")))
+                  int(facts.get("feed_position", "0")), refused)

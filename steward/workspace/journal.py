@@ -37,7 +37,10 @@ from steward.workspace.workspace import Workspace, now
 
 class OpState(StrEnum):
     PENDING = "pending"  # made here, not yet accepted by the exchange
-    SYNCED = "synced"
+    SYNCED = "synced"  # on the exchange: sent by us and accepted (or brought from there: origin remote)
+    # Made here, and settled by another steward's changeset without ours (settled_by, settled_value):
+    MERGED = "merged"  # the exchange had the same value
+    SUPERSEDED = "superseded"  # the exchange kept another value: the other side's won, or was taken
 
 
 # The changes a caller may ask for --------------------------------------------------------
@@ -146,6 +149,9 @@ class Operation:
     key_id: str | None = None
     department_code: str | None = None
     verified: bool | None = None
+    # Merged or superseded: the changeset that settled this local operation, and the value the exchange has.
+    settled_by: str | None = None
+    settled_value: Any = None
 
     def inverse(self) -> Change:
         """The change that takes this operation back."""
@@ -481,7 +487,8 @@ def _load(text: str | None) -> Any:
 
 _OP_COLUMNS = (
     "seq, id, group_id, entry_id, kind, field, item_id, old_value, new_value, base_version, revision, "
-    "created_at, author, reason, state, undoes, origin, changeset_id, key_id, department_code, verified"
+    "created_at, author, reason, state, undoes, origin, changeset_id, key_id, department_code, verified, "
+    "settled_by, settled_value"
 )
 
 
@@ -509,6 +516,8 @@ def _operation(row: Sequence[Any]) -> Operation:
         key_id=rest[3],
         department_code=rest[4],
         verified=None if rest[5] is None else bool(rest[5]),
+        settled_by=rest[6],
+        settled_value=_load(rest[7]),
     )
 
 
@@ -527,3 +536,34 @@ def group(workspace: Workspace, group_id: str) -> list[Operation]:
             f"SELECT {_OP_COLUMNS} FROM operations WHERE group_id = ? ORDER BY seq", (group_id,)
         )
         return [_operation(r) for r in rows]
+
+
+# Settling local operations without a changeset of ours ------------------------------------
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A pending local operation another steward's changeset settled (see OpState)."""
+
+    operation_id: str
+    state: OpState  # MERGED or SUPERSEDED
+    changeset_id: str
+    value: Any  # what the exchange has where the operation wrote
+
+
+def pending_local(conn: Connection, entry_ids: Sequence[str]) -> list[Operation]:
+    """The local operations on these entries that the exchange has not settled, oldest first."""
+    db = store.dbapi(conn)
+    found: list[Operation] = []
+    for chunk in store.chunked(list(entry_ids)):
+        found.extend(_operation(r) for r in db.execute(
+            f"SELECT {_OP_COLUMNS} FROM operations WHERE entry_id IN ({store.placeholders(len(chunk))}) "
+            "AND state = 'pending' AND origin = 'local' ORDER BY seq", chunk))
+    return found
+
+
+def settle(conn: Connection, settlements: Sequence[Settlement]) -> None:
+    store.dbapi(conn).executemany(
+        "UPDATE operations SET state = ?, settled_by = ?, settled_value = ? WHERE id = ? AND state = 'pending'",
+        [(str(s.state), s.changeset_id, _dump(s.value), s.operation_id) for s in settlements],
+    )

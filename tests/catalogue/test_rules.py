@@ -497,6 +497,41 @@ def test_the_rule_refuses_exactly_what_a_changeset_refuses():
         assert marked == bool(checker.problems), hex(code_point)
 
 
+def test_text_longer_than_the_protocol_allows_is_an_error_at_its_field():
+    long = "摘" * (rules.MAX_TEXT + 1)
+    entry = make_clean_entry(abstract=long, related_codes=["319001/000001", "3" * (rules.MAX_TEXT + 5)])
+    entry.items[2].name = long
+    problems = [(p.code, p.field, p.item_id, p.severity, p.params.get("length")) for p in rules.check(entry, CTX)
+                if "too_long" in p.code]
+    assert problems == [
+        ("text.too_long", "abstract", None, Severity.ERROR, rules.MAX_TEXT + 1),
+        ("text.too_long", "related_codes", None, Severity.ERROR, rules.MAX_TEXT + 5),
+        ("item.text.too_long", "name", entry.items[2].id, Severity.ERROR, rules.MAX_TEXT + 1),
+    ]
+    [first] = [p for p in rules.check(entry, CTX) if p.field == "abstract"]
+    assert render(first.code, first.params, "en") == (
+        f"Abstract is {rules.MAX_TEXT + 1} characters long; at most {rules.MAX_TEXT} are allowed")
+
+
+def test_text_of_exactly_the_limit_counted_in_code_points_is_allowed():
+    # 😀 is two UTF-16 code units and four UTF-8 bytes, but one code point: the protocol counts code points.
+    entry = make_clean_entry(abstract="😀" * rules.MAX_TEXT, sharing_conditions="张" * rules.MAX_TEXT)
+    assert rules.check(entry, CTX) == []
+
+
+def test_the_length_rule_and_the_changeset_format_share_one_limit():
+    """One definition: the workspace marks a text at edit time exactly when the exchange would refuse its length."""
+    from steward.sync import changeset
+    from steward.sync.changeset import _Checker
+
+    assert changeset.MAX_TEXT is rules.MAX_TEXT
+    for length in (rules.MAX_TEXT - 1, rules.MAX_TEXT, rules.MAX_TEXT + 1):
+        checker = _Checker()
+        checker.text("author", "a" * length)
+        marked = any(p.code == "text.too_long" for p in rules.check(make_clean_entry(name="a" * length), CTX))
+        assert marked == bool(checker.problems), length
+
+
 # Messages ---------------------------------------------------------------------------------
 
 
@@ -515,6 +550,8 @@ def every_problem() -> list[rules.Problem]:
             DataItem(name="甲", data_type="C"),
         ]),
         make_clean_entry(abstract="摘要\x1b[31m", items=[DataItem(name="乙\x85", data_type="C")]),
+        make_clean_entry(abstract="长" * (rules.MAX_TEXT + 1), items=[DataItem(name="长" * (rules.MAX_TEXT + 1),
+                                                                               data_type="C")]),
     ]
     entries[3].related_codes.append(entries[3].code)
     ctx = Context(department_code=DEPARTMENT_CODE, duplicate_codes=frozenset({entries[0].code}))

@@ -49,6 +49,7 @@ def test_the_first_sync_asks_to_confirm_the_exchange_and_yes_on_stdin_answers(cl
     assert spaced(fingerprint) in refused.stderr
     done = steward_cli("sync", folder, "--exchange", url, "--json", stdin="yes\n")
     assert done.returncode == 0, done.stderr
+    assert f"First contact with the exchange at {url}: check" in done.stderr  # the prompt names the exchange
     report = json.loads(done.stdout)
     assert (report["pushed"], report["operations"]) == (1, 1)
     status = json.loads(steward_cli("status", folder, "--json").stdout)

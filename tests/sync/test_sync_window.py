@@ -116,6 +116,26 @@ def test_the_sync_action_confirms_the_exchange_then_syncs(qtbot, make_steward, s
     qtbot.waitUntil(lambda: "0" in window.unsynced_label.text(), timeout=5000)
 
 
+def test_the_sync_names_each_entry_the_exchange_refused_and_why(qtbot, make_steward, session_of, monkeypatch):
+    steward = make_steward()
+    entry = make_clean_entry(provider=steward.ws.department_name, provider_code=steward.ws.department_code)
+    journal.apply(steward.ws, [CreateEntry(entry)])
+    steward.sync()
+    journal.apply(steward.ws, [SetField(entry.id, "name", "新名称")])
+    with steward.ws.writing() as conn:  # as a Steward without the character rule stored it: unmarked
+        conn.exec_driver_sql("UPDATE entries SET name = '名称\x85' WHERE id = ?", (entry.id,))
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text, *_args: told.append(text))
+    session = session_of(steward)
+    session.language = "en"
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    report = window.sync_controller.run()
+    assert report is not None and [h.reason for h in report.held_back] == ["refused"]
+    assert any(f"{entry.code}: refused by the exchange: name: contains the refused character U+0085" in text
+               for text in told), told
+
+
 def test_the_history_shows_a_synced_change_with_its_steward_department_and_signature(qtbot, make_steward, session_of):
     from ui.history_view import HistoryDialog
 

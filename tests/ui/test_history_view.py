@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from steward.workspace import journal
-from steward.workspace.journal import RemoveItem, SetField
+from steward.workspace.journal import OpState, RemoveItem, SetField, Settlement
 from tests.ui.conftest import first_entry
 from ui.history_view import HistoryDialog, HistoryModel, local_time
 
@@ -89,6 +89,21 @@ def test_state_shows_synced_operations(qtbot, session):
     session.apply([SetField(entry.id, "published", "2024-01-01")], "Date")
     dialog = _dialog(qtbot, session, entry.id)
     assert [_row(dialog.model, r)[HistoryModel.STATE] for r in range(2)] == ["Local, not synced", "Synced"]
+
+
+def test_state_shows_changes_another_stewards_changeset_settled(qtbot, session):
+    """Merged (the exchange had the same value) or superseded (it kept another): not "not synced" for ever."""
+    session.language = "en"
+    entry = first_entry(session.workspace)
+    session.apply([SetField(entry.id, "update_frequency", "monthly")], "Same")
+    session.apply([SetField(entry.id, "name", "我的名称")], "Mine")
+    ops = {op.field: op for op in journal.history(session.workspace, entry.id)}
+    with session.workspace.writing() as conn:  # what a sync settling them records
+        journal.settle(conn, [Settlement(ops["update_frequency"].id, OpState.MERGED, "cs-1", "monthly"),
+                              Settlement(ops["name"].id, OpState.SUPERSEDED, "cs-1", "他的名称")])
+    dialog = _dialog(qtbot, session, entry.id)
+    assert [_row(dialog.model, r)[HistoryModel.STATE] for r in range(2)] == [
+        "Superseded: the exchange kept 他的名称", "Merged: the exchange had the same value"]
 
 
 def test_models_pass_qtmodeltester(qtmodeltester, qtbot, session):

@@ -91,6 +91,8 @@ operations = Table(
     Column("key_id", Text),
     Column("department_code", Text),
     Column("verified", Integer),  # and whether its signature verified
+    Column("settled_by", Text),  # merged or superseded: the changeset that settled a local operation (0005)
+    Column("settled_value", Text),  # JSON: what the exchange has for it
     Index("ix_operations_entry", "entry_id", "seq"),
     Index("ix_operations_state", "state", "seq"),
     Index("ix_operations_group", "group_id"),
@@ -151,4 +153,14 @@ conflicts = Table(
     Column("created_at", Text, nullable=False),
     Column("resolved_at", Text),
     Index("ix_conflicts_entry", "entry_id", "resolved_at"),
+)
+
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("entry_id", Text, primary_key=True),
+    Column("changeset_id", Text, nullable=False),
+    Column("op_seq", Integer, nullable=False),  # the journal position the refused changeset reached
+    Column("reason", Text, nullable=False),  # the exchange's words
+    Column("refused_at", Text, nullable=False),
 )
