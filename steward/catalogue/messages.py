@@ -572,6 +572,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{value}” is not a valid date: write YYYY-MM-DD, e.g. 2024-03-01",
     ),
     "import.int": ("{field}“{value}”不是整数", "{field}: “{value}” is not a whole number"),
+    "import.too_long": (
+        "单元格有 {length} 个字符,超过 Excel 单元格最多 {limit} 个字符的限制:请缩短后再导入",
+        "The cell holds {length} characters, more than the {limit} an Excel cell can hold: shorten it and import "
+        "again",
+    ),
     "import.duplicate_code": (
         "信息资源代码“{value}”在文件中出现了多次(第 {rows} 行)",
         "The resource code “{value}” appears more than once in the file (rows {rows})",
@@ -595,6 +600,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "import.with_items": (
         "同一条目的其他行有错误({sheet} 第 {rows} 行),整个条目未导入",
         "Other rows of this entry have errors ({sheet} rows {rows}), so the whole entry was not imported",
+    ),
+    # Import: a problem of many rows, told once for the sheet ({message} is the rule's own)
+    "import.column_absent": (
+        "表中没有“{column}”列(涉及 {count} 行:第 {rows} 行):{message}",
+        "The sheet has no “{column}” column ({count} rows: {rows}): {message}",
+    ),
+    "import.item_sheet_absent": (
+        "导入的文件中没有信息项表(涉及 {count} 行:第 {rows} 行):{message}",
+        "The files have no data item sheet ({count} rows: {rows}): {message}",
     ),
     # Import: where a problem is, and what the import records
     "import.where_sheet": ("{sheet} 表", "sheet {sheet}"),

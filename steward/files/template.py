@@ -41,6 +41,8 @@ RELATED_SEPARATOR = "、"
 # A CSV cell starting with one of these is a formula to a spreadsheet program (CSV injection);
 # such text is written with a leading apostrophe, which the importer takes off again.
 FORMULA_STARTS = ("=", "+", "-", "@")
+# The most characters an Excel (or WPS) cell holds: a longer text is cut short when the file is opened.
+EXCEL_CELL_LIMIT = 32_767
 
 Progress = Callable[[int, int], None]
 _COMPRESSION = 6  # zlib's default: level 1 saves little time here and makes files a third larger

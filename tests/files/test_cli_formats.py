@@ -67,18 +67,20 @@ def test_dry_run_reports_and_changes_nothing(tmp_path, ws_dir):
 
 def test_skip_invalid_imports_the_rest_and_writes_the_rejected_rows(tmp_path, ws_dir):
     path = catalogue_xlsx(tmp_path / "c.xlsx", [entry_row("319001/000001"),
-                                                entry_row("319001/000002", sharing_type="看情况")])
+                                                entry_row("319001/000002", sharing_type="看情况")],
+                          item_rows("319001/000001") + item_rows("319001/000002"))
     rejected = tmp_path / "rejected.xlsx"
     result = run_cli("import", ws_dir, path, "--skip-invalid", "--rejected", rejected, "--json")
     assert result.returncode == 1  # rows were rejected
     report = json.loads(result.stdout)
-    assert (report["applied"], report["created"], report["rejected_rows"]) == (True, 1, 1)
+    assert (report["applied"], report["created"], report["rejected_rows"]) == (True, 1, 4)  # its items go along
     assert report["rejected_file"] == str(rejected)
-    [problem] = [p for p in report["problems"] if p["severity"] == "error"]
+    problem, follow = [p for p in report["problems"] if p["severity"] == "error"]
+    assert follow["code"] == "import.items_follow"
     assert (problem["sheet"], problem["row"], problem["column"], problem["code"]) == (
         "资源目录", 3, "I", "import.vocab")
     assert entries_in(ws_dir) == 1
-    assert load_workbook(rejected)["资源目录"].max_row == 2
+    assert load_workbook(rejected)["资源目录"].max_row == 2 and load_workbook(rejected)["信息项"].max_row == 4
 
 
 def test_unusable_files_exit_2_with_a_clear_message(tmp_path, ws_dir):

@@ -81,8 +81,11 @@ def test_export_then_import_gives_back_the_same_catalogue(filled, tmp_path, fmt)
     files = [path, *result.extra_paths]
 
     fresh = Workspace.create(tmp_path / "fresh", DEPARTMENT.code, DEPARTMENT.name)
-    plan = importer.plan(fresh, files)
+    # The sample breaks rules on purpose: a department's file like it is refused, unless its errors are kept.
+    assert not importer.plan(fresh, files).ok
+    plan = importer.plan(fresh, files, keep_errors=True)
     assert plan.ok, [f"{p.location('en')}: {p.message('en')}" for p in plan.errors]
+    assert plan.held_back > 0 and all(p.kept for p in plan.errors)
     importer.apply(fresh, plan)
     assert catalogue(fresh) == catalogue(filled)
     fresh.close()
