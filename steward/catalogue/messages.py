@@ -623,6 +623,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cannot tell the export format from “{path}”: name it with --format xlsx, csv, dcat or datajson",
     ),
     "export.failed": ("无法写入“{path}”:{reason}", "Cannot write “{path}”: {reason}"),
+    "export.cell_too_long": (
+        "条目 {entry} 的“{field}”有 {length} 个字符,超过 Excel 单元格最多 {limit} 个字符的限制,Excel 打开时会截断,"
+        "因此未导出:请缩短它,或导出为 CSV(没有这个限制)",
+        "“{field}” of entry {entry} holds {length} characters, more than the {limit} an Excel cell can hold: Excel "
+        "would cut it short, so nothing was exported. Shorten it, or export to CSV, which has no such limit",
+    ),
+    "template.not_xlsx": (
+        "“{path}”不是 .xlsx 文件名:编目模板是 Excel 工作簿,请用以 .xlsx 结尾的文件名",
+        "“{path}” is not an .xlsx name: the catalogue template is an Excel workbook, so name it FILE.xlsx",
+    ),
     "export.base_uri": (
         "“{value}”不是以 http:// 或 https:// 开头、以 / 结尾的地址",
         "“{value}” is not an address starting with http:// or https:// and ending with /",
@@ -666,6 +676,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{rows} 行有错误,工作区未做任何修改;改正后重新导入,或用 --skip-invalid 只导入无误的行",
         "{rows} rows have errors, so the workspace was not changed; fix them and import again, "
         "or use --skip-invalid to import the valid rows only",
+    ),
+    "cli.import_refused_rules": (
+        "其中 {count} 个条目只是不符合目录规则:用 --keep-errors 可将它们作为草稿导入,改正前不会同步",
+        "{count} of these entries only break catalogue rules: --keep-errors imports them as drafts, which are not "
+        "synced until fixed",
+    ),
+    "cli.import_held_back": (
+        "{count} 个条目带着错误导入,作为草稿保留:改正前不会同步(steward validate 列出这些错误)",
+        "{count} entries were imported with their errors, as drafts: they are not synced until fixed "
+        "(steward validate lists the errors)",
     ),
     "cli.import_rejected_file": (
         "未导入的 {rows} 行及其原因已写入 {path},改正后可再次导入",
