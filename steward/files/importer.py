@@ -1005,6 +1005,8 @@ def write_rejected(import_plan: ImportPlan, path: Path, lang: str | None = None)
             cells = [_cell_out(sheet, row, c.key) for c in columns]
             reasons = "\n".join(render("import.at", {"where": p.header, "message": p.message(lang)}, lang)
                                 if p.header else p.message(lang) for p in rejected.reasons)
+            if len(reasons) > EXCEL_CELL_LIMIT:  # a reason quoting a long cell: our words may be cut, never data
+                reasons = reasons[: EXCEL_CELL_LIMIT - 1] + "…"
             where = render("import.where_row", {"sheet": f"{sheet.source} {sheet.name}", "row": row.number}, lang)
             (item_out if sheet.items else entry_out).append([*cells, reasons, where])
     return path

@@ -397,8 +397,15 @@ def test_a_cell_longer_than_excel_holds_is_refused(workspace, tmp_path):
     replace_in_zip(path, "xl/sharedStrings.xml", ">长条件<", ">" + "条" * 32_768 + "<")
     [error] = [p for p in importer.plan(workspace, [path]).errors if p.code == "import.too_long"]
     assert (error.row, error.header, error.params["length"]) == (3, "共享条件", 32_768)
-    assert entry_row(abstract="长" * 32_767) and importer.plan(workspace, [catalogue_xlsx(
+    assert importer.plan(workspace, [catalogue_xlsx(
         tmp_path / "full.xlsx", [entry_row(abstract="长" * 32_767)], item_rows())]).ok  # as long as a cell may be
+    # A reason quoting a long cell is cut short itself, rather than the workbook not being written.
+    plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "word.xlsx", [entry_row(sharing_type="共" * 32_760)],
+                                                    item_rows())])
+    book = load_workbook(importer.write_rejected(plan, tmp_path / "r2.xlsx", "zh"))
+    header = [c.value for c in book[ENTRY_SHEET][1]]
+    reasons = book[ENTRY_SHEET].cell(2, header.index(PROBLEM_HEADER) + 1).value
+    assert 32_000 < len(reasons) <= 32_767 and reasons.endswith("…")
 
 
 def test_a_missing_or_doubled_column_makes_the_file_unusable(workspace, tmp_path):
