@@ -64,7 +64,7 @@ def run(report: Report, folder: Path, entries: int = ENTRIES) -> None:
     target = Workspace.create(folder / "formats-target", department.code, department.name)
     with stopwatch() as elapsed:
         with stopwatch() as reading:
-            plan = importer.plan(target, [xlsx])
+            plan = importer.plan(target, [xlsx], keep_errors=True)  # the sample breaks rules on purpose
         with stopwatch() as applying:
             importer.apply(target, plan)
     if plan.rejected or query.summary(target).items != items:

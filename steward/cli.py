@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 the catalogue has rule errors (validate) or rows were refused (import),
 2 unusable input (a missing, damaged or newer workspace, a bad argument, a file that cannot be
-imported), 3 an internal error, 130 interrupted.
+imported or written), 3 an internal error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -336,7 +336,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     paths = [Path(f) for f in args.files]
     with Workspace.open(args.dir, for_writing=not args.dry_run) as ws:
         try:
-            plan = importer.plan(ws, paths, progress=_progress)
+            plan = importer.plan(ws, paths, progress=_progress, keep_errors=args.keep_errors)
         except importer.ImportUnusable as error:
             if args.json:
                 _json({"usable": False, "problems": [p.to_dict() for p in error.problems]})
@@ -347,10 +347,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         result = None
         rejected_file = None
         if not args.dry_run and not refused:
-            result = importer.apply(ws, plan, skip_invalid=args.skip_invalid, progress=_progress)
             if plan.rejected:
+                # Written first: a place that cannot take it stops the import before anything changes.
                 rejected_file = Path(args.rejected) if args.rejected else importer.rejected_path(paths[0])
                 importer.write_rejected(plan, rejected_file)
+            try:
+                result = importer.apply(ws, plan, skip_invalid=args.skip_invalid, progress=_progress)
+            except BaseException:
+                if rejected_file:  # nothing was imported: rows "not imported" would be all of them
+                    rejected_file.unlink(missing_ok=True)
+                raise
     summary = plan.summary()
     if args.json:
         _json({
@@ -376,6 +382,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             _say("cli.import_done", operations=len(result.operations))
         else:
             _say("cli.import_nothing")
+        if plan.refused_for_rules:
+            _say("cli.import_refused_rules", count=plan.refused_for_rules)
+        if plan.held_back and result is not None:
+            _say("cli.import_held_back", count=plan.held_back)
         if rejected_file:
             _say("cli.import_rejected_file", rows=plan.rejected_rows, path=str(rejected_file))
     return EXIT_RULE_ERRORS if plan.rejected else EXIT_OK
@@ -683,6 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help=_help("dry_run"))
     p.add_argument("--skip-invalid", action="store_true", help=_help("skip_invalid"))
     p.add_argument("--rejected", metavar="FILE.xlsx", help=_help("rejected"))
+    p.add_argument("--keep-errors", action="store_true", help=_help("keep_errors"))
 
     p = command("export", cmd_export, "export")
     workspace_and_json(p)

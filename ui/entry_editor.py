@@ -592,7 +592,7 @@ class EntryEditor(Retranslating, QWidget):
         if final:
             watcher.serial += 1
             if self._entry is not None and self._entry.id == entry_id:
-                watcher.set_text(_display(getattr(self._entry, field)))  # as stored: 2024/1/2 typed, 2024-1-2 kept
+                watcher.set_text(_display(getattr(self._entry, field)))  # as stored: 2024/1/2 typed, 2024-01-02 kept
 
     def _choice_made(self, field: str) -> None:
         if self._loading or self._entry is None:

@@ -2,8 +2,9 @@
 
 The file is read and checked on a worker (with progress and a cancel button) and nothing changes
 until Finish; then the changes are made on the write worker as ONE undo step. With rows refused,
-Finish is only possible once the steward chooses to import the valid entries; the refused rows are
-then written, with their reasons, to a workbook beside the file to fix and import again.
+Finish is only possible once the steward chooses to import the valid entries (the refused rows are
+then written, with their reasons, to a workbook beside the file to fix and import again), or to
+keep the entries that only break catalogue rules, as drafts the sync holds back until fixed.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class ProblemsModel(_RowsModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
+                if problem.kept:
+                    return self.tr("Error (kept)")
                 return self.tr("Error") if problem.severity is Severity.ERROR else self.tr("Warning")
             return where if column == 1 else message
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
@@ -236,6 +239,8 @@ class PreviewPage(QWizardPage):
         self.tabs.addTab(self.preview_view, "")
         self.skip_box = QCheckBox(self)
         self.skip_box.toggled.connect(self.completeChanged)
+        self.keep_box = QCheckBox(self)
+        self.keep_box.toggled.connect(self.keep_errors)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.cancel_button)
@@ -244,6 +249,7 @@ class PreviewPage(QWizardPage):
         layout.addLayout(progress_row)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.skip_box)
+        layout.addWidget(self.keep_box)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -251,8 +257,11 @@ class PreviewPage(QWizardPage):
         self.cancel_button.setText(self.tr("Cancel reading"))
         self.problems_view.setAccessibleName(self.tr("Problems found in the file"))
         self.preview_view.setAccessibleName(self.tr("Entries in the file"))
-        self.skip_box.setText(self.tr("&Import the valid entries; save the rows with errors, with their reasons, "
-                                      "to a workbook to fix and import again"))
+        # Alt+I is the Import (Finish) button's.
+        self.skip_box.setText(self.tr("Import only the &valid entries; save the rows with errors, with their "
+                                      "reasons, to a workbook to fix and import again"))
+        self.keep_box.setText(self.tr("&Keep entries that only break catalogue rules: import them as drafts, "
+                                      "not synced until fixed"))
         self.show_plan()
 
     def initializePage(self) -> None:
@@ -270,8 +279,11 @@ class PreviewPage(QWizardPage):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
-        self.skip_box.setEnabled(False)
-        self.skip_box.setChecked(False)
+        for box in (self.skip_box, self.keep_box):
+            box.setEnabled(False)
+            box.blockSignals(True)  # a new file is read with neither choice made
+            box.setChecked(False)
+            box.blockSignals(False)
         self.problems_model.set_rows([])
         self.preview_model.set_rows([])
         self.completeChanged.emit()
@@ -290,6 +302,7 @@ class PreviewPage(QWizardPage):
         if plan is None:
             self.summary.setText(failure or "")
             self.skip_box.setEnabled(False)
+            self.keep_box.setEnabled(False)
             self.completeChanged.emit()
             return
         self.problems_model.set_problems(plan.problems)
@@ -303,12 +316,22 @@ class PreviewPage(QWizardPage):
             self.tabs.setCurrentIndex(0)
         elif not plan.changes:
             counts += " " + self.tr("There is nothing to change.")
+        if plan.held_back:
+            counts += " " + self.tr("%n entries break catalogue rules and will be imported as drafts, not synced "
+                                    "until fixed.", "", plan.held_back)
         if plan.warnings:
             counts += " " + self.tr("%n warnings: the entries are imported; see what to fix.", "",
                                     len(plan.warnings))
         self.summary.setText(counts)
         self.skip_box.setEnabled(bool(plan.rejected) and bool(plan.changes))
+        self.keep_box.setEnabled(bool(plan.refused_for_rules or plan.held_back))
         self.completeChanged.emit()
+
+    def keep_errors(self, keep: bool) -> None:
+        """Import the entries that only break catalogue rules, or refuse them: the same file, read once."""
+        if self._wizard.plan is not None:
+            self._wizard.plan = self._wizard.plan.with_errors_kept(keep)
+            self.show_plan()
 
 
 @dataclass(frozen=True)

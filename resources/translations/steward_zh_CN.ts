@@ -1490,8 +1490,12 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>文件中的条目</translation>
     </message>
     <message>
-        <source>&amp;Import the valid entries; save the rows with errors, with their reasons, to a workbook to fix and import again</source>
-        <translation>只导入无误的条目；有错误的行连同原因另存为工作簿，改正后可再次导入(&amp;I)</translation>
+        <source>Import only the &amp;valid entries; save the rows with errors, with their reasons, to a workbook to fix and import again</source>
+        <translation>只导入无误的条目；有错误的行连同原因另存为工作簿，改正后可再次导入(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Keep entries that only break catalogue rules: import them as drafts, not synced until fixed</source>
+        <translation>保留只是不符合目录规则的条目：作为草稿导入，改正前不会同步(&amp;K)</translation>
     </message>
     <message>
         <source>Reading and checking the file…</source>
@@ -1534,6 +1538,12 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>没有需要修改的内容。</translation>
     </message>
     <message numerus="yes">
+        <source>%n entries break catalogue rules and will be imported as drafts, not synced until fixed.</source>
+        <translation>
+            <numerusform>%n 个条目不符合目录规则，将作为草稿导入，改正前不会同步。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
         <source>%n warnings: the entries are imported; see what to fix.</source>
         <translation>
             <numerusform>%n 个警告：相关条目仍会导入，请查看需要改正之处。</numerusform>
@@ -1553,6 +1563,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>Problem</source>
         <translation>问题</translation>
+    </message>
+    <message>
+        <source>Error (kept)</source>
+        <translation>错误（保留）</translation>
     </message>
     <message>
         <source>Error</source>

@@ -615,6 +615,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{value}” is not a valid date: write YYYY-MM-DD, e.g. 2024-03-01",
     ),
     "import.int": ("{field}“{value}”不是整数", "{field}: “{value}” is not a whole number"),
+    "import.too_long": (
+        "单元格有 {length} 个字符,超过 Excel 单元格最多 {limit} 个字符的限制:请缩短后再导入",
+        "The cell holds {length} characters, more than the {limit} an Excel cell can hold: shorten it and import "
+        "again",
+    ),
     "import.duplicate_code": (
         "信息资源代码“{value}”在文件中出现了多次(第 {rows} 行)",
         "The resource code “{value}” appears more than once in the file (rows {rows})",
@@ -639,6 +644,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "同一条目的其他行有错误({sheet} 第 {rows} 行),整个条目未导入",
         "Other rows of this entry have errors ({sheet} rows {rows}), so the whole entry was not imported",
     ),
+    # Import: a problem of many rows, told once for the sheet ({message} is the rule's own)
+    "import.column_absent": (
+        "表中没有“{column}”列(涉及 {count} 行:第 {rows} 行):{message}",
+        "The sheet has no “{column}” column ({count} rows: {rows}): {message}",
+    ),
+    "import.item_sheet_absent": (
+        "导入的文件中没有信息项表(涉及 {count} 行:第 {rows} 行):{message}",
+        "The files have no data item sheet ({count} rows: {rows}): {message}",
+    ),
     # Import: where a problem is, and what the import records
     "import.where_sheet": ("{sheet} 表", "sheet {sheet}"),
     "import.where_row": ("{sheet} 第 {row} 行", "{sheet} row {row}"),
@@ -652,6 +666,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cannot tell the export format from “{path}”: name it with --format xlsx, csv, dcat or datajson",
     ),
     "export.failed": ("无法写入“{path}”:{reason}", "Cannot write “{path}”: {reason}"),
+    "export.cell_too_long": (
+        "条目 {entry} 的“{field}”有 {length} 个字符,超过 Excel 单元格最多 {limit} 个字符的限制,Excel 打开时会截断,"
+        "因此未导出:请缩短它,或导出为 CSV(没有这个限制)",
+        "“{field}” of entry {entry} holds {length} characters, more than the {limit} an Excel cell can hold: Excel "
+        "would cut it short, so nothing was exported. Shorten it, or export to CSV, which has no such limit",
+    ),
+    "template.not_xlsx": (
+        "“{path}”不是 .xlsx 文件名:编目模板是 Excel 工作簿,请用以 .xlsx 结尾的文件名",
+        "“{path}” is not an .xlsx name: the catalogue template is an Excel workbook, so name it FILE.xlsx",
+    ),
     "export.base_uri": (
         "“{value}”不是以 http:// 或 https:// 开头、以 / 结尾的地址",
         "“{value}” is not an address starting with http:// or https:// and ending with /",
@@ -695,6 +719,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{rows} 行有错误,工作区未做任何修改;改正后重新导入,或用 --skip-invalid 只导入无误的行",
         "{rows} rows have errors, so the workspace was not changed; fix them and import again, "
         "or use --skip-invalid to import the valid rows only",
+    ),
+    "cli.import_refused_rules": (
+        "其中 {count} 个条目只是不符合目录规则:用 --keep-errors 可将它们作为草稿导入,改正前不会同步",
+        "{count} of these entries only break catalogue rules: --keep-errors imports them as drafts, which are not "
+        "synced until fixed",
+    ),
+    "cli.import_held_back": (
+        "{count} 个条目带着错误导入,作为草稿保留:改正前不会同步(steward validate 列出这些错误)",
+        "{count} entries were imported with their errors, as drafts: they are not synced until fixed "
+        "(steward validate lists the errors)",
     ),
     "cli.import_rejected_file": (
         "未导入的 {rows} 行及其原因已写入 {path},改正后可再次导入",
@@ -818,6 +852,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "help.skip_invalid": ("导入无误的条目；有错误的行连同原因写入新的工作簿",
                           "import the valid entries; write the rejected rows with their reasons to a new workbook"),
     "help.rejected": ("--skip-invalid 写出未导入行的文件", "where --skip-invalid writes the rejected rows"),
+    "help.keep_errors": ("将违反目录规则的条目作为草稿导入，修正前不参与同步",
+                         "import entries that break catalogue rules as drafts, held back from sync until fixed"),
     "help.export": ("导出目录：xlsx 或 CSV（模板格式）、DCAT-AP、data.json。",
                     "Export the catalogue: xlsx or CSV (template layout), DCAT-AP, data.json."),
     "help.export_file": ("要写入的文件", "the file to write"),

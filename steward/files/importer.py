@@ -6,6 +6,12 @@ every problem (sheet, row, column, reason) and the journal changes that would ma
 `skip_invalid`; `write_rejected` puts the rows that were refused, with their reasons, into a
 workbook in the template layout the steward can fix and import again.
 
+A file is what the department decided: an error the catalogue rules find in the entry a row makes
+(不予共享 yet 无条件开放 …) is an error of that row, like a value that cannot be read. Only a
+steward who asks for it (`ImportPlan.with_errors_kept`) imports such entries, as drafts the sync
+holds back until they are fixed. What a file leaves alone is not judged: an old error of an updated
+entry in a field the file has no column for stays a warning.
+
 An entry and its data items are accepted or rejected together (keyed by the resource code): an
 entry without some of its items would be a different entry, and re-importing the fixed rows would
 then replace the items that had been imported.
@@ -17,7 +23,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +34,7 @@ from stdnum.cn import uscc
 
 from steward.catalogue import rules
 from steward.catalogue.classification import clean_code
+from steward.catalogue.dates import normalize_date
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import language, render
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD, DataItem, Entry, FieldSpec, Kind, new_id
@@ -36,6 +43,7 @@ from steward.files.sheets import CellNote, CellRange, Table, column_letter, read
 from steward.files.template import (
     ENTRY_COLUMNS,
     ENTRY_SHEET,
+    EXCEL_CELL_LIMIT,
     FORMULA_STARTS,
     IGNORED_HEADERS,
     ITEM_COLUMNS,
@@ -55,8 +63,8 @@ _STEPS = 1000  # progress is reported in thousandths of the whole import
 
 
 class Severity(StrEnum):
-    ERROR = "error"  # the row is not imported
-    WARNING = "warning"  # imported, but worth a look: a catalogue rule problem, or an ignored column
+    ERROR = "error"  # the row is not imported (unless a rule error the steward chose to keep)
+    WARNING = "warning"  # imported, but worth a look: an ignored column, an old problem the file leaves alone
 
 
 class Action(StrEnum):
@@ -79,12 +87,18 @@ class ImportProblem:
     params: dict[str, object] = field(default_factory=dict, hash=False)
     field: str | None = None
     source: str = ""  # the file's name
-    # Refused only because another row of its entry was: told in the rejected workbook, summed up in the report.
+    # Told in the rejected workbook, summed up in the report: refused only because another row of its entry
+    # was, or a problem of a column the sheet does not have (one line for all its rows).
     collateral: bool = False
+    # A rule error imported anyway, as the steward chose: the entry is a draft the sync holds back until fixed.
+    kept: bool = False
 
     def message(self, lang: str | None = None) -> str:
         lang = lang or language()
         params = dict(self.params)
+        if "rule" in params:  # a problem of many rows, told once: the rule's own message inside
+            inner = params.pop("rule_params", {})
+            params["message"] = render(str(params.pop("rule")), inner if isinstance(inner, dict) else {}, lang)
         if "choices_of" in params:
             terms = vocabulary(str(params.pop("choices_of"))).terms
             params["choices"] = ("、" if lang == "zh" else ", ").join(t.label(lang) for t in terms)
@@ -109,6 +123,7 @@ class ImportProblem:
             "field": self.field,
             "code": self.code,
             "severity": str(self.severity),
+            "kept": self.kept,
             "params": {k: v for k, v in self.params.items() if k != "choices_of"},
             "message": self.message(lang),
         }
@@ -128,16 +143,25 @@ class PlannedEntry:
 
 @dataclass
 class ImportPlan:
-    """Everything an import found and would do; nothing of it is written yet."""
+    """Everything an import found and would do; nothing of it is written yet.
+
+    `problems`, `entries`, `changes` and `rejected` are as the import would be made: entries with
+    rule errors refused, or, in the plan `with_errors_kept` returns, imported as held-back drafts.
+    """
 
     paths: list[Path]
     reason: str
     entries_read: int = 0
     items_read: int = 0
-    problems: list[ImportProblem] = field(default_factory=list)
+    keep_errors: bool = False
+    problems: list[ImportProblem] = field(default_factory=list)  # errors first, then warnings
     entries: list[PlannedEntry] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)  # for the accepted entries only
     rejected: list[_RejectedRow] = field(default_factory=list)
+    # What the lists above are made from (`_assemble`), kept to make the other choice without reading again.
+    _sheet_problems: list[ImportProblem] = field(default_factory=list, repr=False)
+    _outcomes: list[_Outcome] = field(default_factory=list, repr=False)
+    _absent: dict[tuple[Any, ...], list[tuple[_Row, ImportProblem, str]]] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> list[ImportProblem]:
@@ -158,6 +182,23 @@ class ImportPlan:
     def rejected_rows(self) -> int:
         return len(self.rejected)
 
+    @property
+    def held_back(self) -> int:
+        """Entries imported with rule errors (kept as the steward chose): the sync holds them back until fixed."""
+        return sum(1 for o in self._outcomes if o.held) if self.keep_errors else 0
+
+    @property
+    def refused_for_rules(self) -> int:
+        """Entries refused only for rule errors: `with_errors_kept` would import them."""
+        return 0 if self.keep_errors else sum(1 for o in self._outcomes if o.held)
+
+    def with_errors_kept(self, keep: bool = True) -> ImportPlan:
+        """The same import with entries whose only errors are rule errors imported as drafts (or, with
+        `keep` False, refused as they are by default)."""
+        other = replace(self, keep_errors=keep)
+        other._assemble()
+        return other
+
     def summary(self) -> dict[str, object]:
         return {
             "files": [str(p) for p in self.paths],
@@ -168,8 +209,46 @@ class ImportPlan:
             "unchanged": self.count(Action.UNCHANGED),
             "rejected_entries": self.count(Action.REJECTED),
             "rejected_rows": self.rejected_rows,
+            "held_back": self.held_back,
             "changes": len(self.changes),
         }
+
+    def _assemble(self) -> None:
+        """Fill the public lists from the outcomes, refusing or keeping the entries with rule errors only."""
+        keep = self.keep_errors
+        self.entries, self.changes, rejected = [], [], []
+        by_row: list[tuple[_Row, list[ImportProblem]]] = []
+        for outcome in self._outcomes:
+            refused = outcome.entry.action is Action.REJECTED or (outcome.held and not keep)
+            extra: dict[int, list[ImportProblem]] = defaultdict(list)
+            if refused:
+                for row, problem in outcome.refusal:
+                    extra[id(row)].append(problem)
+                self.entries.append(replace(outcome.entry, action=Action.REJECTED, changes=0))
+            else:
+                self.changes.extend(outcome.changes)
+                self.entries.append(outcome.entry)
+            for row in outcome.rows:
+                problems = row.problems + extra.get(id(row), [])
+                if outcome.held and keep:
+                    problems = [replace(p, kept=True) if p.severity is Severity.ERROR else p for p in problems]
+                by_row.append((row, problems))
+                if refused:
+                    rejected.append(_RejectedRow(row.sheet, row, [p for p in problems if p.severity is Severity.ERROR]))
+        shown = list(self._sheet_problems)
+        for (sheet, field_key, code, severity, *_), found in self._absent.items():
+            first = found[0][1]
+            what = "import.item_sheet_absent" if field_key == "items" else "import.column_absent"
+            params = {"column": found[0][2], "count": len(found), "rows": _rows_text(r for r, _, _ in found),
+                      "rule": code, "rule_params": first.params}
+            shown.append(ImportProblem(sheet.name, None, None, None, what, severity, params, field_key, sheet.source,
+                                       kept=keep and severity is Severity.ERROR))
+        by_row.sort(key=lambda pair: _row_order(pair[0]))
+        for _row, problems in by_row:
+            shown.extend(p for p in problems if not p.collateral)
+        self.problems = [p for p in shown if p.severity is Severity.ERROR] + [
+            p for p in shown if p.severity is not Severity.ERROR]
+        self.rejected = sorted(rejected, key=lambda r: _row_order(r.row))
 
 
 # Headers ----------------------------------------------------------------------------------------------------
@@ -187,32 +266,40 @@ def header_key(text: object) -> str:
 _ENTRY_ALIASES = {
     "资源名称": "name", "资源代码": "code", "目录代码": "code", "资源摘要": "abstract", "资源提供方": "provider",
     "提供单位": "provider", "提供部门": "provider", "提供方": "provider", "统一社会信用代码": "provider_code",
-    "资源分类": "classification", "共享属性": "sharing_type", "开放类型": "open_type", "更新频率": "update_frequency",
-    "发布时间": "published", "关联资源": "related_codes", "格式分类": "format_category", "格式类型": "format_type",
+    "信息资源提供方代码": "provider_code", "资源分类": "classification", "共享属性": "sharing_type",
+    "开放类型": "open_type", "更新频率": "update_frequency", "发布时间": "published", "关联资源": "related_codes",
+    "格式分类": "format_category", "格式类型": "format_type",
 }
 _ITEM_ALIASES = {
     "数据项名称": "name", "字段名称": "name", "字段名": "name", "数据项": "name", "字段类型": "data_type",
     "长度": "length", "字段长度": "length", "资源代码": "code",
 }
+# The guide's own table has one column for each of these pairs, its cells written 分类/类型
+# (数据库/达梦 Dm, 共享平台方式/接口); the template, like most department sheets, has two.
+_PAIRS = {"信息资源格式": ("format_category", "format_type"),
+          "共享方式": ("sharing_method_category", "sharing_method_type")}
 
 
-def _header_table(columns: Sequence[Any], aliases: dict[str, str]) -> dict[str, str]:
-    table = {header_key(alias): key for alias, key in aliases.items()}
+def _header_table(columns: Sequence[Any], aliases: dict[str, str],
+                  pairs: dict[str, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """{header key: the field keys its column holds (one, or a pair)}."""
+    table: dict[str, tuple[str, ...]] = {header_key(alias): (key,) for alias, key in aliases.items()}
+    table.update((header_key(header), keys) for header, keys in pairs.items())
     for column in columns:
         for name in (column.spec.zh, column.spec.key, column.spec.en):
-            table[header_key(name)] = column.key
+            table[header_key(name)] = (column.key,)
     return table
 
 
-_ENTRY_HEADERS = _header_table(ENTRY_COLUMNS, _ENTRY_ALIASES)
-_ITEM_HEADERS = _header_table(ITEM_COLUMNS, _ITEM_ALIASES)
+_ENTRY_HEADERS = _header_table(ENTRY_COLUMNS, _ENTRY_ALIASES, _PAIRS)
+_ITEM_HEADERS = _header_table(ITEM_COLUMNS, _ITEM_ALIASES, {})
 # Headers that only an item sheet has (the key "name" is both sheets' and tells nothing).
-_ITEM_NAME_HEADERS = {k for k, v in _ITEM_HEADERS.items() if v == "name"} - set(_ENTRY_HEADERS)
+_ITEM_NAME_HEADERS = {k for k, v in _ITEM_HEADERS.items() if v == ("name",)} - set(_ENTRY_HEADERS)
 _IGNORED = {header_key(h) for h in IGNORED_HEADERS}
 _ITEM_SPECS = {c.key: c.spec for c in ITEM_COLUMNS}
 
 
-@dataclass
+@dataclass(eq=False)  # told apart by identity: a key of the problems told once per sheet
 class _Sheet:
     """A table recognised as the entry sheet or the item sheet, with its header mapped to fields."""
 
@@ -222,6 +309,7 @@ class _Sheet:
     header_row: int
     columns: dict[str, int]  # field key -> column index
     headers: dict[int, str]  # column index -> header as written
+    pairs: dict[int, tuple[str, str]] = field(default_factory=dict)  # a column holding two fields: their keys
 
     @property
     def name(self) -> str:
@@ -238,7 +326,7 @@ def _find_header(table: Table) -> tuple[int, list[Any], bool] | None:
         keys = {header_key(c) for c in cells if isinstance(c, str) and c.strip()}
         is_items = bool(keys & _ITEM_NAME_HEADERS)
         lookup = _ITEM_HEADERS if is_items else _ENTRY_HEADERS
-        fields = {lookup[k] for k in keys if k in lookup}
+        fields = {key for k in keys if k in lookup for key in lookup[k]}
         if "code" in fields and (is_items or len(fields) >= 2):
             return number, cells, is_items
     return None
@@ -271,12 +359,16 @@ def _text(value: Any) -> str:
     return text
 
 
-_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
 _SERIAL_RANGE = (1, 2958466)  # Excel's serial numbers for 1900-01-01 .. 9999-12-31
+_COMPACT_RANGE = (10000101, 99991231)  # 20230301 typed in Excel: a number, written as a date without separators
 
 
 def parse_date(value: Any) -> str:
-    """A date cell (date, Excel serial number, or text in the usual forms) as YYYY-MM-DD; _CellError otherwise."""
+    """A date cell (date, Excel serial number, or text as `normalize_date` reads it) as YYYY-MM-DD.
+
+    Text that is no date is kept as written, as the editor keeps it, and the rules report it; only a
+    number that can be no date at all is a _CellError.
+    """
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
@@ -284,25 +376,13 @@ def parse_date(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if float(value).is_integer() and _COMPACT_RANGE[0] <= value <= _COMPACT_RANGE[1]:
+            return normalize_date(str(int(value)))
         return _from_serial(value, value)
     text = unicodedata.normalize("NFKC", str(value)).strip()
-    if not text:
-        return ""
-    if re.fullmatch(r"\d{8}", text):
-        parts: tuple[str, ...] = (text[:4], text[4:6], text[6:])
-    elif match := _DATE_TEXT.match(text):
-        parts = match.groups()
-    elif re.fullmatch(r"\d{1,7}(\.\d+)?", text):
+    if re.fullmatch(r"\d{1,7}(\.\d+)?", text):
         return _from_serial(float(text), value)
-    else:
-        raise _CellError("import.date", value=str(value))
-    year, month, day = (int(x) for x in parts)
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        # Read, but no such day (2023-02-30): kept as written, like a date typed in the editor, and the
-        # rules report it; an export of a workspace holding one then imports back unchanged.
-        return f"{year:04d}-{month:02d}-{day:02d}"
+    return normalize_date(str(value))
 
 
 def _from_serial(serial: float, raw: Any) -> str:
@@ -353,12 +433,45 @@ def parse_cell(spec: FieldSpec, value: Any) -> Any:
     return text
 
 
+def split_pair(category_vocabulary: str, value: Any) -> tuple[str, str]:
+    """The (category, type) text of a cell of the guide's combined columns: 数据库/达梦 Dm -> (数据库, 达梦 Dm).
+
+    A cell of one word is the category, or a type that names its category (MySQL is a 数据库), or a type alone.
+    """
+    text = _text(value).replace("／", "/")
+    head, separator, tail = text.partition("/")
+    if separator:
+        return head.strip(), tail.strip()
+    if not text or vocabulary(category_vocabulary).parse(text) is not None:
+        return text, ""
+    return _category_of(category_vocabulary, text), text
+
+
+def _category_of(category_vocabulary: str, type_text: str) -> str:
+    """The category whose listed types (vocabularies.json) include `type_text`, when exactly one does."""
+    folded = normalize(type_text)
+    owners = []
+    for term in vocabulary(category_vocabulary).terms:
+        types = term.extra.get("types")
+        if isinstance(types, list) and folded in {normalize(str(t)) for t in types}:
+            owners.append(term.zh)
+    return owners[0] if len(owners) == 1 else ""
+
+
 _REPEATING = {"code", "classification", "provider", "provider_code"}
 
 
-def _column_parser(spec: FieldSpec) -> Callable[[Any], Any]:
+def _column_parser(spec: FieldSpec, pair: tuple[str, str] | None = None) -> Callable[[Any], Any]:
     """parse_cell for one column, remembering the answers for values that repeat down a column (vocabulary
-    words, dates, the item sheet's codes): 160,000 item rows hold a handful of distinct data types."""
+    words, dates, the item sheet's codes): 160,000 item rows hold a handful of distinct data types.
+
+    With `pair` (the category and type keys of a combined column) it parses this field's half of the cell.
+    """
+    if pair is not None:
+        category = ENTRY_FIELD[pair[0]].vocabulary or ""
+        half = 0 if spec.key == pair[0] else 1
+        whole = _column_parser(spec)
+        return lambda raw: whole(split_pair(category, raw)[half] or None)
     if not (spec.kind in (Kind.VOCAB, Kind.INT, Kind.DATE) or spec.key in _REPEATING):
         return lambda raw: parse_cell(spec, raw)
     cache: dict[tuple[type, Any], Any] = {}
@@ -422,17 +535,21 @@ def _map_header(table: Table, source: str, problems: list[ImportProblem]) -> _Sh
         sheet.headers[index] = str(cell).strip()
     for index, text in sheet.headers.items():
         key = header_key(text)
-        fld = lookup.get(key)
-        if fld is None:
+        keys = lookup.get(key)
+        if keys is None:
             if key not in _IGNORED:
                 problems.append(_problem(sheet, None, index, "import.unknown_column", Severity.WARNING, header=text))
             continue
-        if fld in sheet.columns:
-            first = sheet.columns[fld]
+        taken = next((k for k in keys if k in sheet.columns), None)
+        if taken is not None:
+            first = sheet.columns[taken]
             problems.append(_problem(sheet, None, index, "import.duplicate_column", header=text,
                                      first=column_letter(first), second=column_letter(index)))
             continue
-        sheet.columns[fld] = index
+        for fld in keys:
+            sheet.columns[fld] = index
+        if len(keys) == 2:
+            sheet.pairs[index] = (keys[0], keys[1])
     if is_items and "name" not in sheet.columns:
         problems.append(_problem(sheet, None, None, "import.missing_column", column=ITEM_FIELD["name"].zh))
     for merged in table.merged:
@@ -474,7 +591,7 @@ def _read_rows(sheet: _Sheet) -> list[_Row]:
     for note in sheet.table.notes:
         notes[note.row].append(note)
     code_column = sheet.columns.get("code")
-    parsers = [(key, index, _column_parser(specs[key])) for key, index in sheet.columns.items()]
+    parsers = [(key, index, _column_parser(specs[key], sheet.pairs.get(index))) for key, index in sheet.columns.items()]
     rows: list[_Row] = []
     for number, cells in sheet.table.rows:
         if number <= sheet.header_row:
@@ -487,9 +604,18 @@ def _read_rows(sheet: _Sheet) -> list[_Row]:
                 row.problems.append(_problem(sheet, number, merged.min_col, "import.merged_cells", range=str(merged)))
         values = row.values
         width = len(cells)
+        too_long: set[int] = set()
         for key, index, parse in parsers:
+            raw = cells[index] if index < width else None
+            if isinstance(raw, str) and len(raw) > EXCEL_CELL_LIMIT:
+                # More than Excel holds: an export of it would be cut short, so it is not taken in.
+                if index not in too_long:
+                    too_long.add(index)
+                    row.problems.append(_problem(sheet, number, index, "import.too_long", field_key=key,
+                                                 length=len(raw), limit=EXCEL_CELL_LIMIT))
+                continue
             try:
-                values[key] = parse(cells[index] if index < width else None)
+                values[key] = parse(raw)
             except _CellError as error:
                 row.problems.append(_problem(sheet, number, index, error.code, field_key=key, **error.params))
         row.code = row.values.get("code") or ""
@@ -560,16 +686,14 @@ def _check_units(units: dict[str, _Unit]) -> None:
                                              "import.unknown_entry", field_key="code", value=unit.code))
 
 
-def _reject_together(unit: _Unit) -> list[_Row]:
-    """Rows of an entry with any error are all refused, and every row says why (for the rejected workbook).
+def _refusal(unit: _Unit) -> list[tuple[_Row, ImportProblem]]:
+    """Why each row of an entry with an error stays out too: every row says why (for the rejected workbook).
 
     The report names only the causes, plus one line for the rest: the entry row of items with an
     error says so, or an entry row with an error says which of its item rows go with it.
     """
     rows = unit.rows()
-    bad = [r for r in rows if r.has_errors]
-    if not bad:
-        return []
+    lines: list[tuple[_Row, ImportProblem]] = []
     bad_entry = [r for r in unit.entry_rows if r.has_errors]
     bad_items = [r for r in unit.item_rows if r.has_errors]
     following = [r for r in unit.item_rows if not r.has_errors]
@@ -578,19 +702,36 @@ def _reject_together(unit: _Unit) -> list[_Row]:
             continue
         if bad_entry:
             first = bad_entry[0]
-            row.problems.append(_problem(row.sheet, row.number, None, "import.with_entry", collateral=True,
-                                         sheet=first.sheet.name, row=first.number))
+            lines.append((row, _problem(row.sheet, row.number, None, "import.with_entry", collateral=True,
+                                        sheet=first.sheet.name, row=first.number)))
         else:
             # An entry row refused for its items is the line the report shows for them all.
             is_summary = row in unit.entry_rows
-            row.problems.append(_problem(row.sheet, row.number, None, "import.with_items", collateral=not is_summary,
-                                         sheet=bad_items[0].sheet.name, rows=_rows_text(bad_items)))
+            lines.append((row, _problem(row.sheet, row.number, None, "import.with_items", collateral=not is_summary,
+                                        sheet=bad_items[0].sheet.name, rows=_rows_text(bad_items))))
     if following and (bad_entry or not unit.entry_rows):
         anchor = bad_entry[0] if bad_entry else bad_items[0]
-        anchor.problems.append(_problem(anchor.sheet, anchor.number, None, "import.items_follow",
-                                        count=len(following), sheet=following[0].sheet.name,
-                                        rows=_rows_text(following)))
-    return rows
+        lines.append((anchor, _problem(anchor.sheet, anchor.number, None, "import.items_follow",
+                                       count=len(following), sheet=following[0].sheet.name,
+                                       rows=_rows_text(following))))
+    return lines
+
+
+def _row_order(row: _Row) -> tuple[str, bool, int]:
+    """Rows in the order of the files: entry sheet before item sheet, top to bottom."""
+    return row.sheet.source, row.sheet.items, row.number
+
+
+@dataclass
+class _Outcome:
+    """What the import does with one entry of the file, or with a row that names none."""
+
+    entry: PlannedEntry  # as imported; REJECTED for an entry refused whatever the steward chooses
+    rows: list[_Row]
+    changes: list[Change] = field(default_factory=list)
+    # Its only errors are rule errors: imported as a draft when the steward keeps them, refused otherwise.
+    held: bool = False
+    refusal: list[tuple[_Row, ImportProblem]] = field(default_factory=list)  # added to its rows when refused
 
 
 def _new_item(row: _Row, position: int, base: DataItem | None = None) -> DataItem:
@@ -649,12 +790,22 @@ def _update(unit: _Unit, before: Entry) -> tuple[Entry, list[Change]]:
     return after, changes + removed + item_changes
 
 
-def _add_rule_problems(unit: _Unit, entry: Entry, found: list[rules.Problem]) -> None:
-    """Rule problems of the entry the import leaves, as warnings on the row (and cell) where the cause is."""
+_AbsentKey = tuple[_Sheet, str, str, Severity, str]
+
+
+def _add_rule_problems(unit: _Unit, entry: Entry, found: list[rules.Problem], before: list[rules.Problem],
+                       has_item_sheet: bool, absent: dict[_AbsentKey, list[tuple[_Row, ImportProblem, str]]]) -> None:
+    """Rule problems of the entry the import leaves, on the row (and cell) where the cause is.
+
+    An error is the row's, unless the entry had it before and the file has no column for its field
+    (then it is not the file's doing: a warning). A problem of a field whose column the sheet lacks
+    is told once for the file (`absent`), and on each row only in the rejected workbook.
+    """
     item_rows = {}
     for position, row in enumerate(unit.item_rows):
         if position < len(entry.items):
             item_rows[entry.items[position].id] = row
+    old = {(p.code, p.field, p.item_id) for p in before if p.severity is rules.Severity.ERROR}
     for problem in found:
         row = item_rows.get(problem.item_id or "") or next(iter(unit.entry_rows + unit.item_rows), None)
         if row is None:
@@ -662,8 +813,24 @@ def _add_rule_problems(unit: _Unit, entry: Entry, found: list[rules.Problem]) ->
         # A cell only when the problem is of the kind of row it lands on (an entry field on the entry sheet).
         same_kind = (problem.item_id is not None) == row.sheet.items
         column = row.sheet.columns.get(problem.field) if same_kind else None
-        row.problems.append(_problem(row.sheet, row.number, column, problem.code, Severity.WARNING, problem.field,
-                                     **problem.params))
+        in_file = column is not None or (problem.field == "items" and bool(unit.item_rows))
+        severity = Severity(problem.severity.value)
+        if severity is Severity.ERROR and not in_file and (problem.code, problem.field, problem.item_id) in old:
+            severity = Severity.WARNING
+        # Told once for the file: an entry field the sheet has no column for, or items with no item sheet at all.
+        # (An item's problem names the item's position, different on each row: those stay on their rows.)
+        label = None
+        if same_kind and not in_file and "position" not in problem.params:
+            if problem.field == "items":
+                label = ITEM_SHEET if not has_item_sheet else None
+            elif problem.field in ENTRY_FIELD:
+                label = ENTRY_FIELD[problem.field].zh
+        found_here = _problem(row.sheet, row.number, column, problem.code, severity, problem.field,
+                              collateral=label is not None, **problem.params)
+        row.problems.append(found_here)
+        if label is not None:
+            key = (row.sheet, problem.field, problem.code, severity, repr(sorted(problem.params.items())))
+            absent.setdefault(key, []).append((row, found_here, label))
 
 
 def _reason(paths: Sequence[Path], lang: str | None) -> str:
@@ -671,14 +838,16 @@ def _reason(paths: Sequence[Path], lang: str | None) -> str:
 
 
 def plan(workspace: Workspace, paths: Sequence[Path | str], *, progress: Progress | None = None,
-         lang: str | None = None) -> ImportPlan:
+         lang: str | None = None, keep_errors: bool = False) -> ImportPlan:
     """Read `paths` (an xlsx in the template layout, or CSV files of entries and of items) and plan the import.
 
     Raises StewardError for a file that cannot be used at all (not a spreadsheet, password-protected,
-    damaged, no table in the template layout); problems of rows are collected in the plan.
+    damaged, no table in the template layout); problems of rows are collected in the plan. With
+    `keep_errors`, entries whose only errors are rule errors are imported as drafts (see
+    `ImportPlan.with_errors_kept`).
     """
     files = [Path(p) for p in paths]
-    result = ImportPlan(files, _reason(files, lang))
+    result = ImportPlan(files, _reason(files, lang), keep_errors=keep_errors)
     sheets: list[_Sheet] = []
     for index, path in enumerate(files):
         def read_progress(done: int, total: int, index: int = index) -> None:
@@ -687,15 +856,15 @@ def plan(workspace: Workspace, paths: Sequence[Path | str], *, progress: Progres
                 progress(index * share + share * done // max(total, 1), _STEPS)
 
         tables = read_tables(path, read_progress)
-        found = [s for t in tables if (s := _map_header(t, path.name, result.problems)) is not None]
-        if not found and not any(p.code == "import.no_header" for p in result.problems):
+        found = [s for t in tables if (s := _map_header(t, path.name, result._sheet_problems)) is not None]
+        if not found and not any(p.code == "import.no_header" for p in result._sheet_problems):
             raise StewardError("import.no_tables", path=str(path))
         sheets.extend(found)
     # A missing or doubled column, or a merged header, spoils every row: nothing can be checked further.
-    fatal = [p for p in result.problems
+    fatal = [p for p in result._sheet_problems
              if (p.severity is Severity.ERROR and p.row is None) or p.code == "import.merged_header"]
     if fatal:
-        raise ImportUnusable(result.problems)
+        raise ImportUnusable(result._sheet_problems)
     rows = [row for sheet in sheets for row in _read_rows(sheet)]
     if not rows:
         raise StewardError("import.no_rows", path="、".join(str(p) for p in files))
@@ -734,15 +903,17 @@ def plan(workspace: Workspace, paths: Sequence[Path | str], *, progress: Progres
     ctx = rules.Context(workspace.department_code or None, duplicate_codes=duplicates,
                         code_exists=known_codes.__contains__)
 
-    rejected_rows: list[_Row] = []
+    has_item_sheet = any(sheet.items for sheet in sheets)
     for n, unit in enumerate(units.values()):
-        refused = _reject_together(unit)
         first = (unit.entry_rows or unit.item_rows)[0]
         name = str(unit.entry_rows[0].values.get("name", "")) if unit.entry_rows else ""
-        if refused:
-            rejected_rows.extend(refused)
-            result.entries.append(PlannedEntry(unit.code, name, Action.REJECTED, first.sheet.name, first.number))
+        if any(r.has_errors for r in unit.rows()):
+            for row, problem in _refusal(unit):
+                row.problems.append(problem)
+            result._outcomes.append(_Outcome(PlannedEntry(unit.code, name, Action.REJECTED, first.sheet.name,
+                                                          first.number), unit.rows()))
             continue
+        before: Entry | None = None
         if unit.existing:
             before = loaded[unit.existing[0]]
             after, changes = _update(unit, before)
@@ -754,20 +925,19 @@ def plan(workspace: Workspace, paths: Sequence[Path | str], *, progress: Progres
             action = Action.NEW
         else:  # item rows of an unknown entry: _check_units refused them above
             continue
-        result.changes.extend(changes)
-        result.entries.append(PlannedEntry(unit.code, name, action, first.sheet.name, first.number, len(changes)))
         if changes:
-            _add_rule_problems(unit, after, rules.check(after, ctx))
+            _add_rule_problems(unit, after, rules.check(after, ctx), rules.check(before, ctx) if before else [],
+                               has_item_sheet, result._absent)
+        held = any(r.has_errors for r in unit.rows())
+        result._outcomes.append(_Outcome(
+            PlannedEntry(unit.code, name, action, first.sheet.name, first.number, len(changes)), unit.rows(),
+            changes, held, _refusal(unit) if held else []))
         if progress and n % 500 == 0:
             progress(_STEPS * 8 // 10 + _STEPS * 2 // 10 * n // max(len(units), 1), _STEPS)
     for row in orphans:
-        rejected_rows.append(row)
-        result.entries.append(PlannedEntry("", str(row.values.get("name", "")), Action.REJECTED, row.sheet.name,
-                                           row.number))
-    for row in sorted(rows, key=lambda r: (r.sheet.source, r.sheet.items, r.number)):
-        result.problems.extend(p for p in row.problems if not p.collateral)
-    result.rejected = [_RejectedRow(r.sheet, r, [p for p in r.problems if p.severity is Severity.ERROR])
-                       for r in sorted(rejected_rows, key=lambda r: (r.sheet.source, r.sheet.items, r.number))]
+        result._outcomes.append(_Outcome(PlannedEntry("", str(row.values.get("name", "")), Action.REJECTED,
+                                                      row.sheet.name, row.number), [row]))
+    result._assemble()
     if progress:
         progress(_STEPS, _STEPS)
     return result
@@ -792,7 +962,11 @@ class ImportUnusable(StewardError):
 def apply(workspace: Workspace, import_plan: ImportPlan, *, skip_invalid: bool = False,
           progress: Progress | None = None) -> ApplyResult | None:
     """Make the planned changes in one journal step; refused (nothing written) if rows were rejected, unless
-    `skip_invalid`. Returns None when there was nothing to change."""
+    `skip_invalid`. Returns None when there was nothing to change.
+
+    Entries with rule errors are among the changes only in a plan `with_errors_kept`: the journal
+    records their problems, and the sync holds them back until they are fixed.
+    """
     if import_plan.rejected and not skip_invalid:
         raise StewardError("import.refused", rows=import_plan.rejected_rows)
     if not import_plan.changes:
@@ -807,9 +981,18 @@ def rejected_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}-未导入-{stamp}.xlsx")
 
 
-def _cell_out(value: Any) -> Any:
+def _cell_out(sheet: _Sheet, row: _Row, key: str) -> Any:
+    """A rejected row's cell for the template column `key`, as the file had it."""
+    index = sheet.columns.get(key)
+    value = row.cell(index)
+    if index in sheet.pairs:  # the guide's combined column: each half to its own template column
+        category, _type = sheet.pairs[index]
+        halves = split_pair(ENTRY_FIELD[category].vocabulary or "", value)
+        value = halves[0 if key == category else 1] or None
     if isinstance(value, datetime):
         return _text(value)
+    if isinstance(value, str) and len(value) > EXCEL_CELL_LIMIT:
+        return None  # Excel would cut it short; the reason beside it says so, and the source file holds it whole
     return value
 
 
@@ -819,9 +1002,11 @@ def write_rejected(import_plan: ImportPlan, path: Path, lang: str | None = None)
         for rejected in import_plan.rejected:
             sheet, row = rejected.sheet, rejected.row
             columns = ITEM_COLUMNS if sheet.items else ENTRY_COLUMNS
-            cells = [_cell_out(row.cell(sheet.columns.get(c.key))) for c in columns]
+            cells = [_cell_out(sheet, row, c.key) for c in columns]
             reasons = "\n".join(render("import.at", {"where": p.header, "message": p.message(lang)}, lang)
                                 if p.header else p.message(lang) for p in rejected.reasons)
+            if len(reasons) > EXCEL_CELL_LIMIT:  # a reason quoting a long cell: our words may be cut, never data
+                reasons = reasons[: EXCEL_CELL_LIMIT - 1] + "…"
             where = render("import.where_row", {"sheet": f"{sheet.source} {sheet.name}", "row": row.number}, lang)
             (item_out if sheet.items else entry_out).append([*cells, reasons, where])
     return path

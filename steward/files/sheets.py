@@ -41,6 +41,9 @@ _DATE_FORMAT_IDS = frozenset(range(14, 23)) | frozenset(range(27, 37)) | frozens
 )
 # Share of lines that may fail to decode before we call the file undecodable rather than blame those rows.
 _BAD_LINE_SHARE = 0.01
+# The csv module refuses a field over 128 KiB as if the file were damaged; a long cell is the importer's to
+# judge (it names the row and column). The whole file is in memory already: no field can be larger.
+_CSV_FIELD_LIMIT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -520,6 +523,8 @@ def _read_csv(path: Path, progress: Progress | None) -> Table:
     except OSError as error:
         raise StewardError("import.unreadable", path=str(path), reason=error.strerror or str(error)) from error
     text, encoding, bad_lines = _decode(data, path)
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]))
     rows: list[tuple[int, list[Any]]] = []
     notes: list[CellNote] = []

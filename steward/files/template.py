@@ -42,6 +42,8 @@ RELATED_SEPARATOR = "、"
 # A CSV cell starting with one of these is a formula to a spreadsheet program (CSV injection);
 # such text is written with a leading apostrophe, which the importer takes off again.
 FORMULA_STARTS = ("=", "+", "-", "@")
+# The most characters an Excel (or WPS) cell holds: a longer text is cut short when the file is opened.
+EXCEL_CELL_LIMIT = 32_767
 
 Progress = Callable[[int, int], None]
 _COMPRESSION = 6  # zlib's default: level 1 saves little time here and makes files a third larger
@@ -99,7 +101,7 @@ def item_cells(code: str, item: DataItem) -> list[Any]:
 # The guide sheet ---------------------------------------------------------------------------------------------
 
 
-def _values_text(spec: FieldSpec) -> str:
+def _values_text(spec: FieldSpec, items: bool = False) -> str:
     if spec.kind is Kind.VOCAB:
         terms = vocabulary(spec.vocabulary or "").terms
         text = " / ".join(t.zh for t in terms)
@@ -107,9 +109,10 @@ def _values_text(spec: FieldSpec) -> str:
         return text + ("\n本地用语也可:" + ";".join(synonyms) if synonyms else "")
     return {
         "classification": "分类码:类(1 位,1 基础、2 主题、3 部门)+ 项(2 位)+ 目(3 位)+ 细目(可选),如 319001",
-        "code": "分类码/顺序码,如 319001/000001;同一文件中不可重复",
+        "code": ("每个信息项一行,同一资源的各行重复填写它的信息资源代码(也可上下合并单元格)"
+                 if items else "分类码/顺序码,如 319001/000001;在“资源目录”表中不可重复"),
         "provider_code": "统一社会信用代码(18 位,含校验位)",
-        "published": "日期:YYYY-MM-DD,如 2024-03-01;日期格式的单元格、2024/3/1、2024年3月1日 也可",
+        "published": "日期:YYYY-MM-DD,如 2024-03-01;日期格式的单元格、2024/3/1、2024年3月1日、20240301 也可",
         "related_codes": f"信息资源代码,多个用“{RELATED_SEPARATOR}”或逗号分隔",
         "length": "正整数",
     }.get(spec.key, "文本")
@@ -126,7 +129,8 @@ GUIDE_INTRO: tuple[str, ...] = (
     "表头请勿修改;列的先后可以调整,模板以外的列导入时忽略并提示。表头为橙色的字段为必填。",
     "有下拉列表的列请从列表中选择;本地用语(如 普遍共享、按需共享、不共享、非开放)也可直接填写,导入时自动换算。",
     "信息资源代码与工作区中已有条目相同时,导入会更新该条目;该资源在“信息项”表中有行时,其信息项以表中为准。",
-    "导入时先检查整个文件:任何一行有错误时不做任何修改,并列出每个错误所在的表、行、列和原因。",
+    "导入时先检查整个文件:任何一行有错误时不做任何修改,并列出每个错误所在的表、行、列和原因。"
+    "不符合共享、开放规则的行(如不予共享却无条件开放、有条件共享未填共享条件)也是错误。",
 )
 
 
@@ -145,9 +149,10 @@ def guide_rows() -> list[list[str]]:
         rows.append([ENTRY_SHEET, spec.zh, "是" if spec.required else "", _values_text(spec), notes.get(spec.key, "")])
     for column in ITEM_COLUMNS:
         spec = column.spec
-        note = {"code": "所属资源的信息资源代码", "sharing_type": notes["sharing_type"],
-                "open_type": notes["sharing_type"]}.get(spec.key, "")
-        rows.append([ITEM_SHEET, spec.zh, "是" if spec.required else "", _values_text(spec), note])
+        note = {"code": "所属资源的信息资源代码,须在“资源目录”表或工作区中已有;行的先后即信息项的顺序。"
+                        "某资源在本表中有行时,它的信息项以本表为准(本表没有的信息项会被删除);没有行时不变",
+                "sharing_type": notes["sharing_type"], "open_type": notes["sharing_type"]}.get(spec.key, "")
+        rows.append([ITEM_SHEET, spec.zh, "是" if spec.required else "", _values_text(spec, items=True), note])
     return rows
 
 
@@ -169,17 +174,43 @@ def _header_row(sheet: Any, headers: Sequence[tuple[str, bool]]) -> list[WriteOn
     return cells
 
 
-def _validations(sheet: Any, columns: Sequence[Column]) -> None:
-    """Drop-down lists on the vocabulary columns; other words (local synonyms) only draw a warning."""
-    for index, column in enumerate(columns, start=1):
-        spec = column.spec
-        if spec.kind is not Kind.VOCAB:
-            continue
+_LAST_DATE = 2958465  # 9999-12-31 as Excel's serial number
+
+
+def _validation(spec: FieldSpec, error: str, prompt: str, **rule: Any) -> DataValidation:
+    """A check Excel and WPS make as a cell is typed, with its messages shown (they are hidden by default)."""
+    validation = DataValidation(allow_blank=True, showErrorMessage=True, showInputMessage=True, **rule)
+    validation.errorTitle = validation.promptTitle = spec.zh
+    validation.error, validation.prompt = error, prompt
+    return validation
+
+
+def _column_validation(spec: FieldSpec) -> DataValidation | None:
+    """Drop-down lists on the vocabulary columns, a whole number for 数据长度, a date for 发布日期.
+
+    Only 数据长度 stops the typing: other words for a vocabulary (local synonyms) and dates written as
+    text (2024年3月1日) are read by the import, so there Excel and WPS warn and let the steward go on.
+    """
+    if spec.kind is Kind.VOCAB:
         labels = ",".join(t.zh for t in vocabulary(spec.vocabulary or "").terms)
-        validation = DataValidation(type="list", formula1=f'"{labels}"', allow_blank=True, errorStyle="warning")
-        validation.error = "不是列表中的取值:本地用语(如 按需共享)导入时仍可识别,其他取值导入时会被拒绝。"
-        validation.errorTitle = spec.zh
-        validation.prompt = "请从列表中选择"
+        return _validation(spec, "不是列表中的取值。本地用语(如 按需共享、非开放)导入时仍可识别,"
+                           "其他取值导入时会被拒绝。", "请从列表中选择", type="list", formula1=f'"{labels}"',
+                           errorStyle="warning")
+    if spec.kind is Kind.INT:
+        return _validation(spec, "数据长度应为正整数,如 18。", "正整数,如 18;不适用时留空",
+                           type="whole", operator="greaterThan", formula1="0", errorStyle="stop")
+    if spec.kind is Kind.DATE:
+        return _validation(spec, "不是日期:请填写 2024-03-01 这样的日期。2024年3月1日、20240301 等写法导入时也可识别。",
+                           "日期,如 2024-03-01;2024/3/1、2024年3月1日、20240301 也可", type="date",
+                           operator="between", formula1="1", formula2=str(_LAST_DATE), errorStyle="warning")
+    return None
+
+
+def _validations(sheet: Any, columns: Sequence[Column]) -> None:
+    for index, column in enumerate(columns, start=1):
+        validation = _column_validation(column.spec)
+        if validation is None:
+            continue
         letter = get_column_letter(index)
         validation.add(f"{letter}2:{letter}1048576")
         sheet.data_validations.append(validation)
@@ -196,7 +227,10 @@ def _atomic(path: Path, suffix: str) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temp)
-        os.replace(temp, path)
+        try:
+            os.replace(temp, path)
+        except OSError as error:  # a folder of that name, a file another program holds open …
+            raise StewardError("export.failed", path=str(path), reason=error.strerror or str(error)) from error
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -206,6 +240,15 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 _LETTERS = [get_column_letter(n) for n in range(1, 65)]
 
 
+class CellTooLong(Exception):
+    """A text longer than an Excel cell holds: never written, since Excel would cut it short on opening."""
+
+    def __init__(self, column: int, length: int) -> None:
+        super().__init__(f"column {column}: {length} characters")
+        self.column = column
+        self.length = length
+
+
 class RowSink:
     """Data rows of one sheet, written as sheet XML to a temporary file.
 
@@ -213,6 +256,7 @@ class RowSink:
     slower than this for the million cells of a city catalogue; it still writes everything else
     (styles, drop-down lists, the guide), and `open_workbook` splices these rows into its sheets.
     Text is always written as an inline string, so text starting with '=' never becomes a formula.
+    A text longer than EXCEL_CELL_LIMIT raises CellTooLong before anything of its row is written.
     """
 
     def __init__(self) -> None:
@@ -234,6 +278,8 @@ class RowSink:
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
             else:
                 text = str(value)
+                if len(text) > EXCEL_CELL_LIMIT:
+                    raise CellTooLong(column, len(text))
                 if _INVALID_XML.search(text):
                     text = _INVALID_XML.sub("", text)
                 text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -324,18 +370,32 @@ def open_workbook(path: Path, extra_headers: Sequence[str] = (), guide: bool = T
 
 def write_template(path: Path) -> None:
     """A blank catalogue template: the two sheets with headers and drop-down lists, and the guide."""
+    if Path(path).suffix.lower() != ".xlsx":  # Excel and WPS open a workbook by its name: x.csv would not open
+        raise StewardError("template.not_xlsx", path=str(path))
     with open_workbook(path):
         pass
 
 
+def _append(sink: RowSink, cells: list[Any], columns: Sequence[Column], code: str) -> None:
+    try:
+        sink.append(cells)
+    except CellTooLong as error:
+        raise StewardError("export.cell_too_long", entry=code, field=columns[error.column].header,
+                           length=error.length, limit=EXCEL_CELL_LIMIT) from error
+
+
 def write_xlsx(path: Path, entries: Iterable[Entry], total: int = 0, progress: Progress | None = None) -> int:
-    """The entries (and their data items) in the template layout; returns how many were written."""
+    """The entries (and their data items) in the template layout; returns how many were written.
+
+    A text longer than an Excel cell holds is refused (StewardError naming the entry and field, no file
+    written): Excel would open the file with the text cut short, and an import of it would lose the rest.
+    """
     count = 0
     with open_workbook(path) as (entry_sheet, item_sheet):
         for entry in entries:
-            entry_sheet.append(entry_cells(entry))
+            _append(entry_sheet, entry_cells(entry), ENTRY_COLUMNS, entry.code)
             for item in entry.items:
-                item_sheet.append(item_cells(entry.code, item))
+                _append(item_sheet, item_cells(entry.code, item), ITEM_COLUMNS, entry.code)
             count += 1
             if progress and count % 200 == 0:
                 progress(count, total)

@@ -8,6 +8,7 @@ from typing import Any
 from stdnum.cn import uscc
 
 from steward.catalogue.classification import clean_code
+from steward.catalogue.dates import normalize_date
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import language, render
 from steward.catalogue.model import ENTRY_FIELD, ENTRY_FIELDS, ITEM_FIELD, ITEM_FIELDS, DataItem, Entry, FieldSpec, Kind
@@ -49,7 +50,7 @@ def parse_value(spec: FieldSpec, raw: str) -> Any:
     if spec.key == "provider_code":
         return uscc.compact(normalize(text)).upper() if text else ""
     if spec.kind is Kind.DATE:
-        return normalize(text).replace("/", "-").replace(".", "-")
+        return normalize_date(text)
     return text
 
 

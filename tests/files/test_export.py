@@ -63,7 +63,8 @@ def test_the_template_has_the_guides_headers_drop_downs_and_a_guide(tmp_path):
     assert [c.value for c in entries[1]] == [c.spec.zh for c in ENTRY_COLUMNS]
     assert [c.value for c in items[1]] == ["信息资源代码", "信息项名称", "数据类型", "数据长度", "共享类型", "开放属性"]
     assert entries.max_row == 1 and entries.freeze_panes == "A2"
-    lists = {str(v.sqref).split(":")[0]: v.formula1 for v in entries.data_validations.dataValidation}
+    lists = {str(v.sqref).split(":")[0]: v.formula1 for v in entries.data_validations.dataValidation
+             if v.type == "list"}
     sharing_column = next(i for i, c in enumerate(ENTRY_COLUMNS) if c.key == "sharing_type")
     assert lists[f"{chr(65 + sharing_column)}2"] == '"无条件共享,有条件共享,不予共享"'
     assert len(lists) == sum(1 for c in ENTRY_COLUMNS if c.spec.vocabulary)
@@ -71,6 +72,49 @@ def test_the_template_has_the_guides_headers_drop_downs_and_a_guide(tmp_path):
     assert '"' + ",".join(t.zh for t in vocabulary("data_type").terms) + '"' in item_lists
     guide = "\n".join(str(c.value) for row in book[GUIDE_SHEET].iter_rows() for c in row if c.value)
     assert "按需共享" in guide and "信息资源代码" in guide and "YYYY-MM-DD" in guide
+
+
+def test_the_templates_checks_tell_the_steward_what_is_wrong(tmp_path):
+    path = tmp_path / "编目模板.xlsx"
+    write_template(path)
+    book = load_workbook(path)
+    entries, items = book[ENTRY_SHEET], book[ITEM_SHEET]
+    every = [*entries.data_validations.dataValidation, *items.data_validations.dataValidation]
+    for validation in every:  # Excel shows neither message unless told to
+        assert validation.showErrorMessage and validation.showInputMessage
+        assert validation.errorTitle and validation.error and validation.promptTitle and validation.prompt
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in validation.error + validation.prompt)
+
+    def at(sheet, header):
+        letter = chr(65 + [c.value for c in sheet[1]].index(header))
+        return next(v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith(f"{letter}2:"))
+
+    length = at(items, "数据长度")
+    assert (length.type, length.operator, length.formula1, length.errorStyle) == ("whole", "greaterThan", "0", "stop")
+    published = at(entries, "发布日期")
+    assert (published.type, published.errorStyle) == ("date", "warning")  # 2023年3月1日 typed as text still imports
+    assert "20240301" in published.prompt
+    assert at(entries, "共享类型").type == "list"
+
+
+def test_the_guide_says_what_the_import_does_with_codes(tmp_path):
+    path = tmp_path / "编目模板.xlsx"
+    write_template(path)
+    rows = [[c.value for c in row] for row in load_workbook(path)[GUIDE_SHEET].iter_rows()]
+    code_rows = {row[0]: " ".join(str(c) for c in row[3:] if c) for row in rows if row[1] == "信息资源代码"}
+    assert "不可重复" in code_rows[ENTRY_SHEET]
+    # In the item sheet the code repeats on purpose: one row per data item of the resource.
+    assert "不可重复" not in code_rows[ITEM_SHEET]
+    assert "每个信息项一行" in code_rows[ITEM_SHEET] and "重复" in code_rows[ITEM_SHEET]
+    guide = "\n".join(str(c) for row in rows for c in row if c)
+    assert "不予共享" in guide and "--keep-errors" not in guide  # the rules refuse rows; CLI words stay out
+
+
+def test_the_template_is_an_xlsx(tmp_path):
+    with pytest.raises(StewardError) as caught:
+        write_template(tmp_path / "编目模板.csv")
+    assert caught.value.code == "template.not_xlsx"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
@@ -81,8 +125,11 @@ def test_export_then_import_gives_back_the_same_catalogue(filled, tmp_path, fmt)
     files = [path, *result.extra_paths]
 
     fresh = Workspace.create(tmp_path / "fresh", DEPARTMENT.code, DEPARTMENT.name)
-    plan = importer.plan(fresh, files)
+    # The sample breaks rules on purpose: a department's file like it is refused, unless its errors are kept.
+    assert not importer.plan(fresh, files).ok
+    plan = importer.plan(fresh, files, keep_errors=True)
     assert plan.ok, [f"{p.location('en')}: {p.message('en')}" for p in plan.errors]
+    assert plan.held_back > 0 and all(p.kept for p in plan.errors)
     importer.apply(fresh, plan)
     assert catalogue(fresh) == catalogue(filled)
     fresh.close()

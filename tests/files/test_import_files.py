@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
@@ -58,6 +59,14 @@ def _entries_csv(names: list[str]) -> list[list[object]]:
     return rows_of([entry_row(f"319001/{n:06d}", name=name) for n, name in enumerate(names, start=1)], ENTRY_HEADERS)
 
 
+def _items_csv(tmp_path, count: int, encoding: str = "utf-8") -> Path:
+    """The data items of the entries _entries_csv numbers 1 .. count (an entry needs at least one)."""
+    path = tmp_path / "items.csv"
+    items = [row for n in range(1, count + 1) for row in item_rows(f"319001/{n:06d}", 1)]
+    path.write_bytes(csv_bytes(rows_of(items, ITEM_HEADERS), encoding))
+    return path
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
 def test_csv_in_any_usual_encoding_is_detected(workspace, tmp_path, encoding):
     names = ["企业登记信息", "食品经营许可(含“网络”销售)"]
@@ -65,7 +74,7 @@ def test_csv_in_any_usual_encoding_is_detected(workspace, tmp_path, encoding):
         names.append("𠮷野家门店登记")  # outside GBK: only GB18030 and Unicode can hold it
     path = tmp_path / "entries.csv"
     path.write_bytes(csv_bytes(_entries_csv(names), encoding))
-    plan = importer.plan(workspace, [path])
+    plan = importer.plan(workspace, [path, _items_csv(tmp_path, len(names), encoding)])
     assert plan.ok, [p.message("en") for p in plan.errors]
     importer.apply(workspace, plan)
     found = sorted(query.get_entry(workspace, e.id).name for e in _entries(workspace))
@@ -80,10 +89,11 @@ def _entries(workspace):
 
 def test_csv_separated_by_tabs_or_semicolons_is_read(workspace, tmp_path):
     path = tmp_path / "entries.csv"
+    items = _items_csv(tmp_path, 2)
     path.write_bytes(codecs.BOM_UTF8 + csv_bytes(_entries_csv(["甲", "乙"]), delimiter="\t"))
-    assert importer.plan(workspace, [path]).count(importer.Action.NEW) == 2
+    assert importer.plan(workspace, [path, items]).count(importer.Action.NEW) == 2
     path.write_bytes(csv_bytes(_entries_csv(["甲", "乙"]), delimiter=";"))
-    assert importer.plan(workspace, [path]).count(importer.Action.NEW) == 2
+    assert importer.plan(workspace, [path, items]).count(importer.Action.NEW) == 2
 
 
 def test_gbk_csv_with_a_stray_byte_rejects_that_row_only(workspace, tmp_path):
@@ -93,9 +103,9 @@ def test_gbk_csv_with_a_stray_byte_rejects_that_row_only(workspace, tmp_path):
     path = tmp_path / "entries.csv"
     path.write_bytes(b"\r\n".join(lines))
 
-    plan = importer.plan(workspace, [path])
+    plan = importer.plan(workspace, [path, _items_csv(tmp_path, 3, "gbk")])
     errors = plan.errors
-    assert [(e.sheet, e.row, e.code) for e in errors] == [("entries.csv", 3, "import.undecodable")]
+    assert [(e.sheet, e.row, e.code) for e in errors][:1] == [("entries.csv", 3, "import.undecodable")]
     assert "GBK" in errors[0].message("en") and "GBK" in errors[0].message("zh")
     with pytest.raises(StewardError) as caught:
         importer.apply(workspace, plan)
@@ -190,11 +200,15 @@ def test_dates_as_serial_numbers_text_and_date_cells(workspace, tmp_path):
         date(2024, 3, 1),
         "2024-03-01", "2024/3/1", "2024.3.1", "2024年3月1日", "20240301", "２０２４－０３－０１", "45352",
         "2024-03-01 00:00:00",
+        20240301,  # typed in Excel without separators: a number
     ]
+    items = book.create_sheet("信息项")
+    items.append(ITEM_HEADERS)
     for n, value in enumerate(forms, start=1):
         row = list(entry_row(f"319001/{n:06d}").values())
         row[published] = value
         sheet.append(row)
+        items.append(list(item_rows(f"319001/{n:06d}", 1)[0].values()))
     path = tmp_path / "dates.xlsx"
     book.save(path)
     plan = importer.plan(workspace, [path])
@@ -203,17 +217,22 @@ def test_dates_as_serial_numbers_text_and_date_cells(workspace, tmp_path):
     assert {e.published for e in _entries(workspace)} == {"2024-03-01"}
 
 
-def test_an_unreadable_date_is_an_error_and_an_impossible_one_a_warning(workspace, tmp_path):
-    path = catalogue_xlsx(tmp_path / "dates.xlsx", [entry_row("319001/000001", published="明年三月"),
-                                                    entry_row("319001/000002", published="2023-02-30")])
+def test_a_date_that_is_none_is_a_rule_error_at_its_cell(workspace, tmp_path):
+    # As in the editor and `steward set`: text that is no date (or names no day) is the rules' published.invalid.
+    entries = [entry_row("319001/000001", published="明年三月"), entry_row("319001/000002", published="2023/2/30")]
+    path = catalogue_xlsx(tmp_path / "dates.xlsx", entries, item_rows("319001/000001") + item_rows("319001/000002"))
     plan = importer.plan(workspace, [path])
-    [error] = plan.errors
-    assert (error.row, error.column, error.code) == (2, ENTRY_HEADERS.index("发布日期"), "import.date")
-    assert error.location("zh") == "资源目录 第 2 行 P 列(发布日期)"
-    assert error.location("en") == "资源目录 row 2, column P (发布日期)"
-    assert "明年三月" in error.message("zh")
-    warning = next(w for w in plan.warnings if w.code == "published.invalid")
-    assert warning.row == 3
+    invalid = [e for e in plan.errors if e.code == "published.invalid"]
+    assert [(e.row, e.column, e.params["value"]) for e in invalid] == [
+        (2, ENTRY_HEADERS.index("发布日期"), "明年三月"), (3, ENTRY_HEADERS.index("发布日期"), "2023-02-30")]
+    assert invalid[0].location("zh") == "资源目录 第 2 行 P 列(发布日期)"
+    assert invalid[0].location("en") == "资源目录 row 2, column P (发布日期)"
+    assert "明年三月" in invalid[0].message("zh")
+    assert plan.count(importer.Action.REJECTED) == 2
+    # A number that can be no date at all is the cell's error.
+    path = catalogue_xlsx(tmp_path / "number.xlsx", [entry_row(published=99999999)], item_rows())
+    [error] = [e for e in importer.plan(workspace, [path]).errors if e.code == "import.date"]
+    assert (error.row, error.params["value"]) == (2, "99999999")
 
 
 def test_full_width_digits_and_spaces_are_folded(workspace, tmp_path):
@@ -325,9 +344,10 @@ def test_fifty_thousand_rows_with_one_bad_row(workspace, tmp_path):
         rows.append(row)
     path = tmp_path / "big.csv"
     path.write_bytes(csv_bytes(rows, "utf-8-sig"))
-    plan = importer.plan(workspace, [path])
+    plan = importer.plan(workspace, [path, _items_csv(tmp_path, 50_000, "utf-8-sig")])
     assert plan.entries_read == 50_000
-    assert [(e.row, e.column, e.code) for e in plan.errors] == [(49_999, open_at, "import.vocab")]
+    assert [(e.row, e.column, e.code) for e in plan.errors] == [(49_999, open_at, "import.vocab"),
+                                                                (49_999, None, "import.items_follow")]
     assert "半开放" in plan.errors[0].message("zh")
     with pytest.raises(StewardError):
         importer.apply(workspace, plan)

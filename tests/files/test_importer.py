@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
 from steward.catalogue.operations import OpKind
 from steward.files import importer
 from steward.files.importer import Action, Severity
@@ -21,6 +22,7 @@ from tests.spreadsheets import (
     csv_bytes,
     entry_row,
     item_rows,
+    replace_in_zip,
     rows_of,
 )
 
@@ -239,19 +241,171 @@ def test_skip_invalid_imports_the_rest_and_writes_the_rejected_rows_to_fix(works
     assert entry.open_type == "conditional" and len(entry.items) == 3
 
 
-def test_rule_problems_are_warnings_where_their_cause_is(workspace, tmp_path):
+def test_rule_errors_refuse_their_rows_where_their_cause_is(workspace, tmp_path):
     entries = [entry_row("319001/000001", sharing_type="有条件共享", sharing_conditions=None)]
     items = item_rows("319001/000001")
     items[1]["开放属性"] = "无条件开放"
     entries[0]["开放属性"] = "不予开放"
     plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "c.xlsx", entries, items)])
-    assert plan.ok  # imported: the workspace keeps work in progress and shows its problems
-    where = {(p.code, p.sheet, p.row, p.header) for p in plan.warnings}
+    assert not plan.ok  # a file is what the department decided: a rule error in it is an error of its row
+    where = {(p.code, p.sheet, p.row, p.header) for p in plan.errors}
     assert ("sharing.conditions_required", "资源目录", 2, "共享条件") in where
-    assert ("item.more_open_than_entry", "信息项", 3, "开放属性") in where
+    assert ("item.more_open_than_entry", "信息项", 3, "开放属性") in where  # an item's problem: its 信息项 row
+    assert plan.count(Action.REJECTED) == 1 and plan.rejected_rows == 4
+    with pytest.raises(StewardError):
+        importer.apply(workspace, plan)
+    assert query.summary(workspace).entries == 0 and operation_count(workspace) == 0
+
+
+def _rule_breakers(tmp_path):
+    entries = [entry_row("319001/000001"),
+               entry_row("319001/000002", sharing_type="不予共享", sharing_conditions="依据《某条例》第八条",
+                         sharing_method_category=None, sharing_method_type=None, open_type="无条件开放"),
+               entry_row("319001/000003")]
+    items = item_rows("319001/000001") + item_rows("319001/000002") + item_rows("319001/000003")
+    return catalogue_xlsx(tmp_path / "c.xlsx", entries, items)
+
+
+def test_skip_invalid_keeps_exactly_the_rows_without_rule_errors(workspace, tmp_path):
+    plan = importer.plan(workspace, [_rule_breakers(tmp_path)])
+    [error] = [p for p in plan.errors if p.code == "open.not_shared_but_open"]
+    assert (error.sheet, error.row, error.header) == ("资源目录", 3, "开放属性")
+    importer.apply(workspace, plan, skip_invalid=True)
+    with workspace.reading() as conn:
+        codes = [r[0] for r in conn.connection.driver_connection.execute("SELECT code FROM entries ORDER BY code")]
+    assert codes == ["319001/000001", "319001/000003"]
+    book = load_workbook(importer.write_rejected(plan, tmp_path / "rejected.xlsx", "zh"))
+    header = [c.value for c in book[ENTRY_SHEET][1]]
+    [row] = list(book[ENTRY_SHEET].iter_rows(min_row=2, values_only=True))
+    assert row[header.index("信息资源代码")] == "319001/000002"
+    assert "不予共享的资源" in row[header.index(PROBLEM_HEADER)]
+    assert book[ITEM_SHEET].max_row == 4  # its three items go with it
+
+
+def test_keep_errors_imports_rule_errors_as_drafts_held_back(workspace, tmp_path):
+    plan = importer.plan(workspace, [_rule_breakers(tmp_path)]).with_errors_kept()
+    assert plan.ok and plan.rejected == [] and plan.count(Action.NEW) == 3
+    [kept] = [p for p in plan.errors if p.code == "open.not_shared_but_open"]
+    assert kept.kept and (kept.sheet, kept.row) == ("资源目录", 3)
+    assert not any(p.code in ("import.items_follow", "import.with_items") for p in plan.problems)
     importer.apply(workspace, plan)
-    problems = {p.code for p in query.problems_of(workspace, entry_by_code(workspace, "319001/000001").id)}
-    assert {"sharing.conditions_required", "item.more_open_than_entry"} <= problems
+    entry = entry_by_code(workspace, "319001/000002")
+    assert "open.not_shared_but_open" in {p.code for p in query.problems_of(workspace, entry.id)}
+    # Back to the strict reading of the same file: refused again.
+    assert not plan.with_errors_kept(False).ok
+
+
+def test_errors_come_before_warnings_and_a_missing_column_is_told_once(workspace, tmp_path):
+    headers = [h for h in ENTRY_HEADERS if h not in ("共享方式分类", "共享方式类型")]
+    headers.append("备注")
+    entries = [entry_row(f"319001/{n:06d}") for n in range(1, 6)]
+    entries.append(entry_row("319001/000006", update_frequency="偶尔"))
+    items = [row for n in range(1, 7) for row in item_rows(f"319001/{n:06d}")]
+    plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "c.xlsx", entries, items, entry_headers=headers)])
+    severities = [p.severity for p in plan.problems]
+    assert severities == sorted(severities, key=lambda s: s is not Severity.ERROR)
+    assert plan.problems[-1].code == "import.unknown_column"
+    missing = [p for p in plan.problems if p.params.get("rule") == "sharing.method_required"]
+    assert len(missing) == 2  # one per missing column, not one per row
+    first = missing[0]
+    assert (first.sheet, first.row, first.column, first.severity) == ("资源目录", None, None, Severity.ERROR)
+    assert first.message("zh") == ("表中没有“共享方式分类”列(涉及 5 行:第 2–6 行):"
+                                   + render("sharing.method_required", {"field": "sharing_method_category"}, "zh"))
+    assert first.location("en") == "sheet 资源目录"
+    # Each refused row still says why in the rejected workbook.
+    reasons = {r.row.number: [p.code for p in r.reasons] for r in plan.rejected if not r.row.sheet.items}
+    assert reasons[2] == ["sharing.method_required", "sharing.method_required", "import.items_follow"]
+
+
+def test_an_update_is_not_refused_for_an_old_error_in_a_field_the_file_leaves_alone(workspace, tmp_path,
+                                                                                    clean_entry):
+    existing = clean_entry(code="319001/000100", sharing_type="conditional", sharing_conditions="")
+    journal.apply(workspace, [journal.CreateEntry(existing)])
+    path = tmp_path / "frequency.csv"
+    path.write_bytes(csv_bytes([["信息资源代码", "更新周期"], ["319001/000100", "每月"]], "gbk"))
+    plan = importer.plan(workspace, [path])
+    assert plan.ok
+    [old] = plan.warnings  # told once for the sheet, which has no 共享条件 column
+    assert (old.code, old.params["rule"], old.params["rows"]) == ("import.column_absent", "sharing.conditions_required",
+                                                                  "2")
+    importer.apply(workspace, plan)
+    assert entry_by_code(workspace, "319001/000100").update_frequency == "monthly"
+    # A file that has the faulty field's column is judged on it.
+    path.write_bytes(csv_bytes([["信息资源代码", "更新周期", "共享条件"], ["319001/000100", "每周", ""]], "gbk"))
+    assert [p.code for p in importer.plan(workspace, [path]).errors] == ["sharing.conditions_required"]
+
+
+def test_the_guides_own_headers(workspace, tmp_path):
+    headers = [h for h in ENTRY_HEADERS if h not in ("提供方代码", "信息资源格式分类", "信息资源格式类型",
+                                                     "共享方式分类", "共享方式类型")]
+    headers += ["信息资源提供方代码", "信息资源格式", "共享方式"]
+    rows = []
+    for n, (fmt, method) in enumerate([("数据库/达梦 Dm", "共享平台方式/数据库"), ("电子表格／xlsx", "邮件方式 / 文件"),
+                                       ("MySQL", "介质方式/文件"), ("服务接口", "共享平台/接口")], start=1):
+        row = entry_row(f"319001/{n:06d}")
+        row.update({"信息资源提供方代码": "12310000425003998C", "信息资源格式": fmt, "共享方式": method})
+        rows.append(row)
+    items = [row for n in range(1, 5) for row in item_rows(f"319001/{n:06d}")]
+    plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "guide.xlsx", rows, items, entry_headers=headers)])
+    assert not [p for p in plan.problems if p.code == "import.unknown_column"]
+    assert plan.ok, [p.message("en") for p in plan.errors]
+    importer.apply(workspace, plan)
+    found = [(e.provider_code, e.format_category, e.format_type, e.sharing_method_category, e.sharing_method_type)
+             for e in (entry_by_code(workspace, f"319001/{n:06d}") for n in range(1, 5))]
+    assert found == [
+        ("12310000425003998C", "database", "达梦 Dm", "platform", "database"),
+        ("12310000425003998C", "spreadsheet", "xlsx", "email", "file"),
+        ("12310000425003998C", "database", "MySQL", "media", "file"),  # a type names its category
+        ("12310000425003998C", "service", "", "platform", "interface"),
+    ]
+
+
+def test_a_combined_column_with_a_word_of_no_vocabulary_is_an_error_at_its_cell(workspace, tmp_path):
+    headers = [h for h in ENTRY_HEADERS if h not in ("共享方式分类", "共享方式类型")] + ["共享方式"]
+    row = entry_row()
+    row["共享方式"] = "飞鸽传书/文件"
+    plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "c.xlsx", [row], item_rows(), entry_headers=headers)])
+    [error] = [p for p in plan.errors if p.code == "import.vocab"]
+    assert (error.row, error.header, error.field) == (2, "共享方式", "sharing_method_category")
+    assert "飞鸽传书" in error.message("zh")
+    rejected = load_workbook(importer.write_rejected(plan, tmp_path / "r.xlsx"))[ENTRY_SHEET]
+    header = [c.value for c in rejected[1]]
+    cells = [c.value for c in rejected[2]]
+    assert (cells[header.index("共享方式分类")], cells[header.index("共享方式类型")]) == ("飞鸽传书", "文件")
+
+
+def test_a_cell_longer_than_excel_holds_is_refused(workspace, tmp_path):
+    entries = tmp_path / "entries.csv"
+    long_abstract = "长" * 5_000_000  # 5 MB of text: Excel would keep 32,767 characters of it
+    entries.write_bytes(csv_bytes(rows_of([entry_row(abstract=long_abstract)], ENTRY_HEADERS), "utf-8"))
+    items = tmp_path / "items.csv"
+    items.write_bytes(csv_bytes(rows_of(item_rows(), ITEM_HEADERS), "utf-8"))
+    plan = importer.plan(workspace, [entries, items])
+    [error] = [p for p in plan.errors if p.code == "import.too_long"]
+    assert (error.row, error.header) == (2, "信息资源摘要")
+    assert "5000000" in error.message("en") and "32767" in error.message("en")
+    assert not plan.ok
+    # The rejected workbook leaves the cell out rather than write what Excel would cut short.
+    book = load_workbook(importer.write_rejected(plan, tmp_path / "r.xlsx", "en"))
+    header = [c.value for c in book[ENTRY_SHEET][1]]
+    cells = [c.value for c in book[ENTRY_SHEET][2]]
+    assert cells[header.index("信息资源摘要")] is None
+    assert "32767" in cells[header.index(PROBLEM_HEADER)]
+    # An xlsx that another program wrote can hold one too (openpyxl itself cuts text short: written here by hand).
+    path = catalogue_xlsx(tmp_path / "c.xlsx", [entry_row(), entry_row("319001/000002", sharing_conditions="长条件")],
+                          item_rows() + item_rows("319001/000002"))
+    replace_in_zip(path, "xl/sharedStrings.xml", ">长条件<", ">" + "条" * 32_768 + "<")
+    [error] = [p for p in importer.plan(workspace, [path]).errors if p.code == "import.too_long"]
+    assert (error.row, error.header, error.params["length"]) == (3, "共享条件", 32_768)
+    assert importer.plan(workspace, [catalogue_xlsx(
+        tmp_path / "full.xlsx", [entry_row(abstract="长" * 32_767)], item_rows())]).ok  # as long as a cell may be
+    # A reason quoting a long cell is cut short itself, rather than the workbook not being written.
+    plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "word.xlsx", [entry_row(sharing_type="共" * 32_760)],
+                                                    item_rows())])
+    book = load_workbook(importer.write_rejected(plan, tmp_path / "r2.xlsx", "zh"))
+    header = [c.value for c in book[ENTRY_SHEET][1]]
+    reasons = book[ENTRY_SHEET].cell(2, header.index(PROBLEM_HEADER) + 1).value
+    assert 32_000 < len(reasons) <= 32_767 and reasons.endswith("…")
 
 
 def test_a_missing_or_doubled_column_makes_the_file_unusable(workspace, tmp_path):

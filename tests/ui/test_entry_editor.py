@@ -345,7 +345,7 @@ def test_an_invalid_date_is_stored_and_marked(qtbot, editor, session):
     assert published.accessibleDescription() == message
     assert message in [p.message("zh") for p in editor.problems_panel.problems()]
     type_and_finish(qtbot, published, "2024/2/3")  # written with slashes: the core's parsing decides
-    assert stored(session, entry_id).published == "2024-2-3"
+    assert stored(session, entry_id).published == "2024-02-03"
 
 
 def test_a_pasted_control_character_is_stored_and_marked_at_its_field(qtbot, editor, session):

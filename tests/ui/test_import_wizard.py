@@ -121,3 +121,40 @@ def test_the_blank_template_can_be_saved_from_the_first_page(qtbot, session, tmp
     qtbot.addWidget(wizard)
     assert wizard.write_template(tmp_path / "编目模板.xlsx")
     assert (tmp_path / "编目模板.xlsx").stat().st_size > 0
+
+
+def test_rows_breaking_the_rules_can_be_kept_as_drafts(qtbot, session, tmp_path):
+    entries = [entry_row("319001/990001"),
+               entry_row("319001/990002", sharing_type="不予共享", sharing_conditions="依据《某条例》第八条",
+                         sharing_method_category=None, sharing_method_type=None, open_type="无条件开放")]
+    path = catalogue_xlsx(tmp_path / "c.xlsx", entries, item_rows("319001/990001") + item_rows("319001/990002"))
+    before = query.summary(session.workspace).entries
+    wizard = open_preview(qtbot, session, [path])
+    page = wizard.preview_page
+    assert not page.isComplete()  # a rule error refuses its rows like any other error
+    assert page.keep_box.isEnabled() and not page.keep_box.isChecked()
+    kinds = {page.problems_model.index(r, 0).data() for r in range(page.problems_model.rowCount())}
+    assert "Error" in kinds
+
+    page.keep_box.setChecked(True)
+    assert page.isComplete() and wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
+    assert "1 entries break catalogue rules" in page.summary.text()
+    kinds = {page.problems_model.index(r, 0).data() for r in range(page.problems_model.rowCount())}
+    assert "Error (kept)" in kinds
+    with qtbot.waitSignal(session.catalogue_changed, timeout=20000):
+        wizard.accept()
+    assert query.summary(session.workspace).entries == before + 2
+    assert wizard.rejected_file is None
+    kept = query.find_entry(session.workspace, "319001/990002")
+    assert "open.not_shared_but_open" in {p.code for p in query.problems_of(session.workspace, kept.id)}
+
+
+def test_the_check_boxes_and_the_finish_button_have_their_own_keys(qtbot, session):
+    wizard = ImportWizard(session)
+    qtbot.addWidget(wizard)
+    page = wizard.preview_page
+    texts = [page.skip_box.text(), page.keep_box.text(),
+             *(wizard.buttonText(b) for b in (QWizard.WizardButton.FinishButton, QWizard.WizardButton.BackButton,
+                                              QWizard.WizardButton.NextButton, QWizard.WizardButton.CancelButton))]
+    keys = [t[t.index("&") + 1].lower() for t in texts if "&" in t]
+    assert len(keys) >= 3 and len(keys) == len(set(keys)), texts

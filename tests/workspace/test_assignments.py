@@ -33,7 +33,10 @@ def test_unknown_entry_fields(key):
         ("open_type", " 非开放 ", "not_open"),
         ("update_frequency", "每季", "quarterly"),
         ("format_category", "表格", "spreadsheet"),
-        ("published", "2021/3/4", "2021-3-4"),  # kept as typed; the rules report that it is not YYYY-MM-DD
+        ("published", "2021/3/4", "2021-03-04"),
+        ("published", "2021年3月4日", "2021-03-04"),
+        ("published", "20210304", "2021-03-04"),
+        ("published", "明年三月", "明年三月"),  # kept as typed; the rules report that it is no date
         ("published", "２０２１.０３.０４", "2021-03-04"),
         ("code", " ３１９００１／００００１２ ", "319001/000012"),
         ("classification", "319 001", "319001"),
