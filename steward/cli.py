@@ -182,6 +182,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
+    if args.reason is not None and not args.reason.strip():
+        raise StewardError("reason.blank")  # a reason given must say something, needed or not
     with Workspace.open(args.dir) as ws:
         entry = query.find_entry(ws, args.key)
         result = journal.apply(ws, changes_for(entry, args.assignments), reason=args.reason)
