@@ -196,6 +196,8 @@ def _refuse_what_the_exchange_would(conn: sqlalchemy.Connection, entry_id: str,
 
 
 def cmd_set(args: argparse.Namespace) -> int:
+    if args.reason is not None and not args.reason.strip():
+        raise StewardError("reason.blank")  # a reason given must say something, needed or not
     with Workspace.open(args.dir, for_writing=True) as ws:
         entry = query.find_entry(ws, args.key)
         with ws.writing() as conn:

@@ -589,3 +589,30 @@ def test_the_language_follows_the_locale_as_gettext_does(monkeypatch, variables,
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     assert messages.language() == lang
+
+
+@pytest.mark.parametrize(
+    ("assignments", "lang", "message"),
+    [
+        (["共享类型=不予共享", "共享条件=依据保密法"], "zh", "理由不能为空白"),  # a tightening
+        (["信息资源名称=新名字"], "en", "The reason cannot be blank"),  # blank even where none is needed
+    ],
+    ids=["tightening", "not-needed"],
+)
+def test_set_refuses_a_blank_reason_and_changes_nothing(one_entry, assignments, lang, message):
+    folder, entry = one_entry
+    before = state(folder)
+    result = ok(run_cli("set", folder, entry.code, *assignments, "--reason", "   ", lang=lang), 2)
+    assert message in result.stderr and result.stdout == ""
+    assert state(folder) == before
+
+
+def test_set_refuses_a_data_item_made_more_restrictive_without_a_reason(one_entry):
+    folder, entry = one_entry
+    before = state(folder)
+    result = ok(run_cli("set", folder, entry.code, "items.1.open_type=不予开放", lang="zh"), 2)
+    assert "信息项" in result.stderr and "理由" in result.stderr
+    assert state(folder) == before
+    ok(run_cli("set", folder, entry.code, "items.1.open_type=不予开放", "--reason", "含身份证号"))
+    last = as_json(run_cli("history", folder, entry.code, "--json"))[-1]
+    assert (last["field"], last["new"], last["reason"]) == ("open_type", "not_open", "含身份证号")

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -25,31 +24,39 @@ from steward.catalogue.errors import StewardError
 from steward.catalogue.model import ENTRY_FIELD
 from steward.catalogue.vocabulary import vocabulary
 from steward.workspace import bulk
-from steward.workspace.bulk import BULK_FIELDS, BulkPlan
+from steward.workspace.bulk import BULK_FIELDS, BulkPlan, NewError, SelectionValues
 from ui import operations
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
+from ui.reason_dialog import ReasonEdit
 from ui.session import Session
 
 
 class BulkEditDialog(Retranslating, QDialog):
     """Choose a field and a value; OK makes the change on all selected entries as ONE undo step.
 
-    The entries' current values are read once on a worker (ids and values only, never whole entries),
-    so the count of entries that change, and whether the change makes any of them more restrictive
-    (which requires a reason), follow every choice without touching the database again.
+    The entries' values, here and on the exchange, are read once on a worker (ids and values only, never
+    whole entries), so the count of entries that change, and whether the change makes any of them more
+    restrictive (which requires a reason), follow every choice without touching the database again.
+    The errors a choice would bring are checked on a worker too, and shown before OK can be pressed.
     """
 
     values_loaded = Signal()  # the selected entries' current values have arrived
+    checked = Signal()  # the errors the chosen change would bring are known
     applied = Signal(int)  # the change was made on this many entries
 
     def __init__(self, session: Session, entry_ids: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.entry_ids = list(dict.fromkeys(entry_ids))
-        self._current: dict[str, dict[str, Any]] | None = None  # {field: {entry_id: value}}
+        self._values: SelectionValues | None = None
         self._load_error: str | None = None
         self._reading = LatestRead(session, self._loaded, self._load_failed, self)
+        # The errors of the chosen (field, value), once checked: the check follows the choice.
+        self._checking = LatestRead(session, self._checked, self._check_failed, self)
+        self._checked_for: tuple[str, Any] | None = None
+        self._new_errors: list[NewError] | None = None
+        self._check_error: str | None = None
         self._applying = False
         self._build()
         self.retranslate()
@@ -84,9 +91,10 @@ class BulkEditDialog(Retranslating, QDialog):
 
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
+        self.preview = QLabel(self)  # the errors the change would bring
+        self.preview.setWordWrap(True)
         self.reason_label = QLabel(self)
-        self.reason_edit = QPlainTextEdit(self)
-        self.reason_edit.setTabChangesFocus(True)  # Tab moves on to the buttons rather than typing a tab
+        self.reason_edit = ReasonEdit(self)  # Enter applies, Tab moves on to the buttons
         self.reason_edit.setMaximumHeight(90)
         self.reason_label.setBuddy(self.reason_edit)
 
@@ -104,6 +112,7 @@ class BulkEditDialog(Retranslating, QDialog):
         layout.addWidget(self.intro)
         layout.addLayout(form)
         layout.addWidget(self.summary)
+        layout.addWidget(self.preview)
         layout.addWidget(self.reason_label)
         layout.addWidget(self.reason_edit)
         layout.addWidget(self.buttons)
@@ -117,6 +126,7 @@ class BulkEditDialog(Retranslating, QDialog):
         self.value_combo.currentIndexChanged.connect(self._update)
         self.classification_edit.textChanged.connect(self._update)
         self.reason_edit.textChanged.connect(self._update_ok)
+        self.reason_edit.submitted.connect(self.accept)
         self.resize(520, 360)
 
     def retranslate(self) -> None:
@@ -167,10 +177,11 @@ class BulkEditDialog(Retranslating, QDialog):
 
     def _load(self) -> None:
         """Read (id, value) pairs for the selected entries on a worker; a newer read makes older answers moot."""
-        self._reading.run(operations.on_connection(bulk.current_values, self.entry_ids))
+        self._reading.run(operations.on_connection(bulk.selection_values, self.entry_ids))
 
-    def _loaded(self, current: dict[str, dict[str, Any]]) -> None:
-        self._current, self._load_error = current, None
+    def _loaded(self, values: SelectionValues) -> None:
+        self._values, self._load_error = values, None
+        self._checked_for = None  # the entries changed: check the choice again
         self._update()
         self.values_loaded.emit()
 
@@ -184,7 +195,31 @@ class BulkEditDialog(Retranslating, QDialog):
             self._load()
 
     def is_loaded(self) -> bool:
-        return self._current is not None
+        return self._values is not None
+
+    # Checking what the choice would break ---------------------------------------------------
+
+    def _check(self, plan: BulkPlan) -> None:
+        """Run the rules on the would-be entries on a worker; a newer choice makes older answers moot."""
+        self._checked_for = (plan.field, plan.value)
+        self._new_errors = self._check_error = None
+        department = self.session.workspace.department_code
+        self._checking.run(operations.on_connection(bulk.new_errors, department, plan))
+
+    def _checked(self, found: list[NewError]) -> None:
+        self._new_errors = found
+        self._update()
+        self.checked.emit()
+
+    def _check_failed(self, error: BaseException) -> None:
+        self._check_error = error.message(self.session.language) if isinstance(error, StewardError) else str(error)
+        self._update()
+
+    def is_checked(self) -> bool:
+        """Whether the errors of the present choice are known (OK waits for them)."""
+        plan = self.plan()
+        return plan is not None and (not plan.changes or (
+            self._checked_for == (plan.field, plan.value) and self._new_errors is not None))
 
     # Choices -------------------------------------------------------------------------------
 
@@ -208,15 +243,15 @@ class BulkEditDialog(Retranslating, QDialog):
             self.value_combo.setCurrentIndex(self.value_combo.findData(value))
 
     def reason(self) -> str:
-        return self.reason_edit.toPlainText().strip()
+        return self.reason_edit.reason()
 
     def plan(self) -> BulkPlan | None:
         """What OK would do now, or None while the values are loading or the value is not valid."""
         value = self.value()
-        if self._current is None or value is None:
+        if self._values is None or value is None:
             return None
         key = self.field_key()
-        return bulk.plan(self.entry_ids, key, value, self._current[key])
+        return bulk.plan(self.entry_ids, key, value, self._values.current[key], self._values.synced[key])
 
     def _field_changed(self) -> None:
         self._fill_values()
@@ -227,7 +262,10 @@ class BulkEditDialog(Retranslating, QDialog):
     def _update(self) -> None:
         self._show_classification_hint()
         plan = self.plan()
+        if plan is not None and plan.changes and self._checked_for != (plan.field, plan.value):
+            self._check(plan)
         self.summary.setText(self._summary_text(plan))
+        self.preview.setText(self._preview_text(plan))
         required = plan is not None and plan.needs_reason
         if required:
             self.reason_label.setText(
@@ -241,7 +279,7 @@ class BulkEditDialog(Retranslating, QDialog):
     def _summary_text(self, plan: BulkPlan | None) -> str:
         if self._load_error is not None:
             return self.tr("The selected entries could not be read: %1").replace("%1", self._load_error)
-        if self._current is None:
+        if self._values is None:
             return self.tr("Reading the selected entries…")
         if plan is None:
             return self.tr("Enter a valid value.")
@@ -250,7 +288,27 @@ class BulkEditDialog(Retranslating, QDialog):
             text += " " + self.tr("%n already have this value.", "", plan.unchanged)
         if plan.missing:
             text += " " + self.tr("%n no longer exist.", "", plan.missing)
+        if plan.needs_reason:
+            text += " " + self.tr("%n of them become more restrictive: a reason is required.", "", plan.tightening)
         return text
+
+    def _preview_text(self, plan: BulkPlan | None) -> str:
+        """The errors the change would bring, one line a rule, with how many entries would have it."""
+        if plan is None or not plan.changes:
+            return ""
+        if self._check_error is not None:
+            return self.tr("What the change would do could not be checked: %1").replace("%1", self._check_error)
+        if not self.is_checked() or self._new_errors is None:
+            return self.tr("Checking what the change would do…")
+        if not self._new_errors:
+            return self.tr("No new problems.")
+        lang = self.session.language
+        return "\n".join(
+            (self.tr("%n entries would get this error: %1", "", error.entries) if error.alike
+             else self.tr("%n entries would get errors such as: %1", "", error.entries))
+            .replace("%1", error.example.message(lang))
+            for error in self._new_errors
+        )
 
     def _show_classification_hint(self) -> None:
         text = self.classification_edit.text().strip()
@@ -266,7 +324,8 @@ class BulkEditDialog(Retranslating, QDialog):
 
     def _update_ok(self) -> None:
         plan = self.plan()
-        ok = plan is not None and bool(plan.changes) and (not plan.needs_reason or bool(self.reason()))
+        ok = plan is not None and bool(plan.changes) and self.is_checked() \
+            and (not plan.needs_reason or bool(self.reason()))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
     def can_apply(self) -> bool:

@@ -42,14 +42,14 @@ from steward.catalogue.rules import Problem, Severity
 from steward.catalogue.vocabulary import label, vocabulary
 from steward.workspace import query
 from steward.workspace.assignments import parse_value
-from steward.workspace.journal import SetField
+from steward.workspace.journal import SetField, Tightening
 from steward.workspace.workspace import Workspace
 from ui import operations
 from ui.delegates import LengthDelegate, VocabularyDelegate
 from ui.i18n import Retranslating
 from ui.items_model import ItemsModel
 from ui.problems_panel import ProblemsPanel
-from ui.reason_dialog import ReasonDialog
+from ui.reason_dialog import reason_for
 from ui.session import Session
 
 IDLE_MS = 600  # typing pause after which text is saved
@@ -606,27 +606,30 @@ class EntryEditor(Retranslating, QWidget):
         if new == old:
             self._select(field, old)
             return
-        reason = None
-        if rules.tightens(field, old, new):
-            reason = ReasonDialog.ask(self._tightening_text(field, old, new), self)
-            if not reason:
-                self._select(field, old)  # cancelled: the entry keeps its attribute
-                return
-        result = self.session.apply([SetField(entry.id, field, new)], self._step_text(field), reason=reason)
+        changes = [SetField(entry.id, field, new)]
+        asked = reason_for(self.session, changes, lambda found: self._tightening_text(found, old), self)
+        if asked.cancelled:
+            self._select(field, old)  # the entry keeps its attribute
+            return
+        result = self.session.apply(changes, self._step_text(field), reason=asked.reason)
         if result is None and self._entry is not None:
             self._select(field, getattr(self._entry, field))
 
     def _step_text(self, field: str) -> str:
         return self.tr("Edit %1").replace("%1", self._field_name(field))
 
-    def _tightening_text(self, field: str, old: str | None, new: str | None) -> str:
-        vocab, lang = ENTRY_FIELD[field].vocabulary or field, self._language()
+    def _tightening_text(self, found: Tightening, old: str | None) -> str:
+        vocab, lang = ENTRY_FIELD[found.field].vocabulary or found.field, self._language()
+        if found.before == old:
+            text = self.tr("Changing %1 from “%2” to “%3” makes the entry more restrictive. "
+                           "Please give the reason; it is recorded with the change.")
+        else:  # judged against the exchange's value (the field was cleared or loosened since)
+            text = self.tr("Setting %1 to “%3” makes the entry more restrictive than the exchange has it (“%2”). "
+                           "Please give the reason; it is recorded with the change.")
         return (
-            self.tr("Changing %1 from “%2” to “%3” makes the entry more restrictive. "
-                    "Please give the reason; it is recorded with the change.")
-            .replace("%1", self._field_name(field))
-            .replace("%2", label(vocab, old, lang))
-            .replace("%3", label(vocab, new, lang))
+            text.replace("%1", self._field_name(found.field))
+            .replace("%2", label(vocab, found.before, lang))
+            .replace("%3", label(vocab, found.after, lang))
         )
 
     # Data items -------------------------------------------------------------------------------

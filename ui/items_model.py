@@ -19,7 +19,8 @@ from steward.catalogue.model import ITEM_FIELD, DataItem, Entry
 from steward.catalogue.rules import Problem, Severity
 from steward.catalogue.vocabulary import label
 from steward.workspace.assignments import parse_value
-from steward.workspace.journal import AddItem, Change, RemoveItem, SetItemField
+from steward.workspace.journal import AddItem, Change, RemoveItem, SetItemField, Tightening
+from ui.reason_dialog import reason_for
 from ui.resources import icon
 from ui.session import Session
 
@@ -143,12 +144,23 @@ class ItemsModel(QAbstractTableModel):
             if item.position != position
         ]
 
-    def _apply(self, changes: Sequence[Change], text: str) -> Any:
+    def _apply(self, changes: Sequence[Change], text: str, reason: str | None = None) -> Any:
         try:
-            return self.session.apply(changes, text)
+            return self.session.apply(changes, text, reason=reason)
         except KeyError:  # the item went away under us (another window, a sync): say so rather than crash
             self.session.failed.emit(self.tr("The data items changed meanwhile; look again and repeat the edit."))
             return None
+
+    def _tightening_text(self, found: Tightening, position: int) -> str:
+        lang = self.session.language
+        return (
+            self.tr("Changing %1 of data item %2 from “%3” to “%4” makes it more restrictive. "
+                    "Please give the reason; it is recorded with the change.")
+            .replace("%1", ITEM_FIELD[found.field].label(lang))
+            .replace("%2", str(position))
+            .replace("%3", label(found.field, found.before, lang))
+            .replace("%4", label(found.field, found.after, lang))
+        )
 
     def _parse(self, field: str, value: Any) -> Any:
         """The stored value for what an editor (or a caller) handed setData; StewardError if none fits."""
@@ -244,7 +256,10 @@ class ItemsModel(QAbstractTableModel):
             return True
         text = self.tr("Edit %1 of data item %2").replace("%1", ITEM_FIELD[field].label(self.session.language))
         text = text.replace("%2", str(index.row() + 1))
-        if self._apply([SetItemField(self._entry_id, item.id, field, new)], text) is None:
+        changes = [SetItemField(self._entry_id, item.id, field, new)]
+        asked = reason_for(self.session, changes, lambda found: self._tightening_text(found, index.row() + 1),
+                           self.session.dialog_parent)
+        if asked.cancelled or self._apply(changes, text, asked.reason) is None:
             return False
         # The owner reloads the entry on the session's news; until then (or without an owner) show the value.
         current = self.item_at(index.row())

@@ -65,7 +65,7 @@ class Session(QObject):
             ok, outcome = run_with_progress(
                 self.runner, self.dialog_parent, title,
                 lambda job: journal.apply(self.workspace, changes, reason=reason, undoes=undoes,
-                                          progress=job.progress),
+                                          progress=job.progress, lang=self.language),
                 cancellable=cancellable,
             )
             if not ok:
@@ -75,7 +75,7 @@ class Session(QObject):
             result = outcome
         else:
             try:
-                result = journal.apply(self.workspace, changes, reason=reason, undoes=undoes)
+                result = journal.apply(self.workspace, changes, reason=reason, undoes=undoes, lang=self.language)
             except StewardError as error:
                 self.report_failure(error)
                 return None

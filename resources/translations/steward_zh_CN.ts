@@ -89,6 +89,36 @@
             <numerusform>%n 个条目已不存在。</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%n of them become more restrictive: a reason is required.</source>
+        <translation>
+            <numerusform>其中 %n 个条目将变得更加严格，须填写原因。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>What the change would do could not be checked: %1</source>
+        <translation>无法检查本次修改的影响：%1</translation>
+    </message>
+    <message>
+        <source>Checking what the change would do…</source>
+        <translation>正在检查本次修改的影响…</translation>
+    </message>
+    <message>
+        <source>No new problems.</source>
+        <translation>不会产生新的问题。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries would get this error: %1</source>
+        <translation>
+            <numerusform>%n 个条目将出现错误：%1</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entries would get errors such as: %1</source>
+        <translation>
+            <numerusform>%n 个条目将出现此类错误，例如：%1</numerusform>
+        </translation>
+    </message>
     <message>
         <source>Class (1 digit: 1, 2 or 3) + item (2 digits) + group (3 digits) + optional sub-group.</source>
         <translation>类（1 位：1、2 或 3）+ 项（2 位）+ 目（3 位）+ 细目（可选）。</translation>
@@ -369,6 +399,10 @@
     <message>
         <source>Changing %1 from “%2” to “%3” makes the entry more restrictive. Please give the reason; it is recorded with the change.</source>
         <translation>将%1由“%2”改为“%3”会使该条目的属性更加严格。请填写原因，原因将随本次修改一并记录。</translation>
+    </message>
+    <message>
+        <source>Setting %1 to “%3” makes the entry more restrictive than the exchange has it (“%2”). Please give the reason; it is recorded with the change.</source>
+        <translation>将%1设为“%3”会使该条目比交换平台上的（“%2”）更加严格。请填写原因，原因将随本次修改一并记录。</translation>
     </message>
     <message>
         <source>Basic information</source>
@@ -982,6 +1016,10 @@
     <message>
         <source>The data items changed meanwhile; look again and repeat the edit.</source>
         <translation>信息项已在此期间发生变化，请重新查看后再次修改。</translation>
+    </message>
+    <message>
+        <source>Changing %1 of data item %2 from “%3” to “%4” makes it more restrictive. Please give the reason; it is recorded with the change.</source>
+        <translation>将第%2个信息项的%1由“%3”改为“%4”会使其更加严格。请填写原因，原因将随本次修改一并记录。</translation>
     </message>
     <message>
         <source>Edit %1 of data item %2</source>

@@ -191,6 +191,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "将{field}改为更严格的类别须说明理由(命令行用 --reason)",
         "Making the {field} more restrictive needs a reason (--reason on the command line)",
     ),
+    "reason.required_item": (
+        "将信息项的{field}改为更严格的类别须说明理由（命令行用 --reason）",
+        "Making a data item's {field} more restrictive needs a reason (--reason on the command line)",
+    ),
+    "reason.blank": (
+        "理由不能为空白：请写明修改的理由，或不带 --reason",
+        "The reason cannot be blank: write why, or leave out --reason",
+    ),
+    "undo.reason": ("撤销：{reason}", "Undo: {reason}"),
+    "undo.plain": ("撤销此前的修改", "Undo of an earlier change"),
     "set.syntax": (
         "无法理解“{text}”:应写成 字段=值",
         "Cannot read “{text}”: write FIELD=VALUE",

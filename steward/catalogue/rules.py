@@ -233,14 +233,27 @@ def _item_attributes(
             yield _error(entry, key, "item.more_open_than_entry", item, field=key, name=item.name, **where)
 
 
-def tightens(field_key: str, old: str | None, new: str | None) -> bool:
-    """Whether setting an entry's sharing or open attribute from `old` to `new` makes it more restrictive.
+RESTRICTIVE_FIELDS = ("sharing_type", "open_type")  # an entry's or a data item's attributes that can tighten
 
-    Such a move must be explained: the journal refuses it without a reason.
+
+def more_open(field_key: str, *values: str | None) -> str | None:
+    """The least restrictive of `values` (blank or unknown ones count for nothing), or None."""
+    known = [(rank, value) for value in values if (rank := _rank(field_key, value)) is not None]
+    return min(known)[1] if known else None
+
+
+def tightens(field_key: str, old: str | None, new: str | None, synced: str | None = None) -> bool:
+    """Whether setting a sharing or open attribute from `old` to `new` makes it more restrictive.
+
+    Such a move must be explained: the journal refuses it without a reason. It is judged against the
+    more open of `old` and `synced`, the value the exchange last had, so clearing the attribute first
+    and then choosing a stricter one is still a tightening. Going back to the exchange's own value
+    never is: the exchange sees nothing change (it is how a pending loosening is taken back).
+    A data item's blank attribute means "as the entry": callers pass the entry's value for it.
     """
-    if field_key not in ("sharing_type", "open_type"):
+    if field_key not in RESTRICTIVE_FIELDS or new in (old, synced):
         return False
-    before, after = _rank(field_key, old), _rank(field_key, new)
+    after, before = _rank(field_key, new), _rank(field_key, more_open(field_key, old, synced))
     return before is not None and after is not None and after > before
 
 

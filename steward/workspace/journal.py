@@ -5,6 +5,9 @@ values given to `apply`, which, in one transaction, updates the entries, records
 `Operation` per field changed (old value, new value, the entry's base version, time, reason),
 refreshes the search index and the stored problems, and marks the entries unsynced. Pending
 changes, undo, history and sync are all read from these operations.
+
+Making an entry or a data item more restrictive is a decision that must be explained: such a change
+needs a reason (see `tightening`), and an undo or redo records the reason of what it takes back.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
 from steward.catalogue.model import (
     ENTRY_FIELD,
     ITEM_FIELD,
@@ -29,7 +33,7 @@ from steward.catalogue.model import (
     new_id,
 )
 from steward.catalogue.operations import OpKind
-from steward.catalogue.rules import tightens
+from steward.catalogue.rules import RESTRICTIVE_FIELDS, more_open, tightens
 from steward.sync import shadow
 from steward.workspace import search, store
 from steward.workspace.workspace import Workspace, now
@@ -343,14 +347,17 @@ def apply(
     author: str | None = None,
     undoes: str | None = None,
     progress: Progress | None = None,
+    lang: str | None = None,
 ) -> ApplyResult:
     """Make `changes` and record them, all in one transaction; nothing is written if any fails.
 
     `progress(done, total)` is called now and then on long lists; it may raise Cancelled.
+    A change that makes an entry more restrictive needs a `reason` that is not blank (see `tightening`);
+    an undo or redo (`undoes`) without one carries the reason of what it takes back, in `lang`.
     """
     with workspace.writing() as conn:
         return apply_on(conn, workspace.department_code, changes, reason=reason, author=author, undoes=undoes,
-                        progress=progress)
+                        progress=progress, lang=lang)
 
 
 def apply_on(
@@ -363,6 +370,7 @@ def apply_on(
     undoes: str | None = None,
     progress: Progress | None = None,
     origin: Origin | None = None,
+    lang: str | None = None,
 ) -> ApplyResult:
     """`apply` inside a transaction the caller holds; with `origin`, the changes are another steward's, synced."""
     provenance: dict[str, Any] = {}
@@ -370,11 +378,15 @@ def apply_on(
         provenance = {"origin": "remote", "state": OpState.SYNCED, "changeset_id": origin.changeset_id,
                       "key_id": origin.key_id, "department_code": origin.department_code,
                       "verified": origin.verified}
+    reason = (reason or "").strip() or None  # a blank reason explains nothing
+    fallback: str | None = None
+    if reason is None and undoes is not None:
+        reason, fallback = _undo_reasons(conn, undoes, lang)
     meta = {
         "group_id": new_id(),
         "created_at": origin.created_at if origin else now(),
         "author": origin.author if origin else (author if author is not None else default_author()),
-        "reason": reason or None,
+        "reason": reason,
         "undoes": undoes,
         "origin": origin,
         "department_code": department_code,
@@ -385,8 +397,13 @@ def apply_on(
         if progress and n % 500 == 0:
             progress(n, len(changes))
         batch.run(change)
-    if not reason and undoes is None and origin is None:
-        _require_reason(batch.operations)
+    if reason is None and origin is None:  # another steward's changes were explained where they were made
+        found = _tightenings(conn, batch)
+        if found and fallback is None:
+            code = "reason.required" if found[0].item_id is None else "reason.required_item"
+            raise StewardError(code, field=found[0].field, of_item=found[0].item_id is not None)
+        if found:
+            batch.operations = [replace(op, reason=fallback) for op in batch.operations]
     changed = _write(conn, batch, department_code, now())
     _write_operations(conn, batch.operations)
     # A changed entry may be back where the exchange has it (an undo, a revert, a change and back).
@@ -397,11 +414,84 @@ def apply_on(
     return ApplyResult(meta["group_id"], batch.operations, touched)
 
 
-def _require_reason(operations: list[Operation]) -> None:
-    """Making an entry more restrictive is a decision that must be explained (undoing one is not)."""
-    for op in operations:
-        if op.kind is OpKind.SET and op.field and tightens(op.field, op.old, op.new):
-            raise StewardError("reason.required", field=op.field)
+def _undo_reasons(conn: Connection, undoes: str, lang: str | None) -> tuple[str | None, str]:
+    """The reason an undo (or redo) of group `undoes` records, and the one it falls back on should it tighten.
+
+    A redo (the undo of an undo) is the original decision again and carries its reason; an undo says
+    what it takes back ("撤销：<reason>"). An undo of a change made without a reason (a loosening) may
+    itself tighten: it goes back to a restriction decided earlier, whose reason the history holds, so
+    it records that it is an undo rather than stopping Ctrl+Z to ask.
+    """
+    db = store.dbapi(conn)
+    row = db.execute("SELECT reason, undoes FROM operations WHERE group_id = ? ORDER BY seq LIMIT 1",
+                     (undoes,)).fetchone()
+    fallback = render("undo.plain", lang=lang)
+    if row is None:
+        return None, fallback
+    undone_reason, undone_undoes = row
+    if undone_undoes is not None:  # taking back an undo: a redo
+        original = db.execute("SELECT reason FROM operations WHERE group_id = ? AND reason IS NOT NULL LIMIT 1",
+                              (undone_undoes,)).fetchone()
+        return (original[0] if original else None), fallback
+    if undone_reason:
+        return render("undo.reason", {"reason": undone_reason}, lang), fallback
+    return None, fallback
+
+
+@dataclass(frozen=True)
+class Tightening:
+    """A change that makes an entry, or one of its data items, more restrictive: it needs a reason."""
+
+    entry_id: str
+    item_id: str | None
+    field: str
+    before: str | None  # what it is judged against: the more open of its value and the exchange's
+    after: str | None  # a data item's blank value counts as the entry's, here and in `before`
+
+
+def tightening(workspace: Workspace, changes: Sequence[Change]) -> list[Tightening]:
+    """Which of `changes` would make an entry more restrictive, so `apply` would want a reason; writes nothing."""
+    with workspace.reading() as conn:
+        meta = {"group_id": "", "created_at": "", "author": "", "reason": None, "undoes": None, "origin": None,
+                "department_code": workspace.department_code, "provenance": {}}
+        batch = _Batch(conn, changes, meta)
+        for change in changes:
+            batch.run(change)
+        return _tightenings(conn, batch)
+
+
+def _tightenings(conn: Connection, batch: _Batch) -> list[Tightening]:
+    """The batch's moves to a stricter sharing or open attribute than the entry had or the exchange has."""
+    candidates = [op for op in batch.operations if op.kind in (OpKind.SET, OpKind.ITEM_SET)
+                  and op.field in RESTRICTIVE_FIELDS and op.entry_id in batch.before]
+    if not candidates:
+        return []
+    # Only entries that change an attribute pay for reading the exchange's copy.
+    synced = {i: s.entry() for i, s in shadow.load(conn, {op.entry_id for op in candidates}, batch.before).items()}
+    found: list[Tightening] = []
+    for op in candidates:
+        key = op.field or ""
+        before, server = batch.before[op.entry_id], synced.get(op.entry_id)
+        after = batch.working.get(op.entry_id, before)
+        if op.item_id is None:
+            old, theirs, new = more_open(key, op.old, getattr(before, key)), _value(server, key), op.new
+        else:
+            old = more_open(key, op.old or getattr(before, key), _item_value(before, op.item_id, key))
+            theirs = _item_value(server, op.item_id, key)
+            new = op.new or getattr(after, key)
+        if tightens(key, old, new, theirs):
+            found.append(Tightening(op.entry_id, op.item_id, key, more_open(key, old, theirs), new))
+    return found
+
+
+def _value(entry: Entry | None, key: str) -> str | None:
+    return getattr(entry, key) if entry is not None else None
+
+
+def _item_value(entry: Entry | None, item_id: str, key: str) -> str | None:
+    """A data item's attribute as it applies: its own, or the entry's where it has none."""
+    item = entry.item(item_id) if entry is not None else None
+    return (getattr(item, key) or getattr(entry, key)) if item is not None else None
 
 
 def _write(conn: Connection, batch: _Batch, department_code: str, stamp: str) -> dict[int, Entry]:

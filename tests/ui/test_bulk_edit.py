@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from steward.catalogue.operations import OpKind
 from steward.workspace import bulk, journal
-from tests.ui.conftest import ids_where
+from steward.workspace.journal import SetField
+from tests.helpers import accept_pending
+from tests.ui.conftest import ids_where, make_entry
 from ui.bulk_edit import BulkEditDialog
 
 
@@ -20,14 +24,19 @@ def _dialog(qtbot, session, ids: list[str]) -> BulkEditDialog:
     return dialog
 
 
+def _choose(qtbot, dialog: BulkEditDialog, field: str, value: str) -> None:
+    dialog.set_field(field)
+    dialog.set_value(value)
+    qtbot.waitUntil(dialog.is_checked, timeout=5000)
+
+
 def test_sets_the_value_on_every_entry_and_one_undo_restores_them(qtbot, session):
     ws = session.workspace
     ids = ids_where(ws, "update_frequency != 'quarterly'", 6)
     assert len(ids) == 6
     before = _values(ws, "update_frequency", ids)
     dialog = _dialog(qtbot, session, ids)
-    dialog.set_field("update_frequency")
-    dialog.set_value("quarterly")
+    _choose(qtbot, dialog, "update_frequency", "quarterly")
     assert dialog.can_apply()
     assert "6" in dialog.summary.text()
 
@@ -45,8 +54,7 @@ def test_entries_already_at_the_value_are_left_out(qtbot, session):
     same = ids_where(ws, "update_frequency = 'daily'", 2)
     other = ids_where(ws, "update_frequency != 'daily'", 3)
     dialog = _dialog(qtbot, session, same + other)
-    dialog.set_field("update_frequency")
-    dialog.set_value("daily")
+    _choose(qtbot, dialog, "update_frequency", "daily")
     plan = dialog.plan()
     assert plan is not None
     assert {c.entry_id for c in plan.changes} == set(other)
@@ -62,8 +70,7 @@ def test_tightening_requires_a_reason_and_stores_it(qtbot, session):
     ws = session.workspace
     ids = ids_where(ws, "sharing_type = 'unconditional'", 3) + ids_where(ws, "sharing_type = 'conditional'", 2)
     dialog = _dialog(qtbot, session, ids)
-    dialog.set_field("sharing_type")
-    dialog.set_value("conditional")
+    _choose(qtbot, dialog, "sharing_type", "conditional")
     assert dialog.plan().tightening == 3
     assert not dialog.can_apply()
     assert "required" in dialog.reason_label.text()
@@ -88,8 +95,7 @@ def test_loosening_does_not_ask_for_a_reason(qtbot, session):
     ids = ids_where(ws, "open_type = 'not_open' AND sharing_type != 'not_shared'", 3)
     assert ids
     dialog = _dialog(qtbot, session, ids)
-    dialog.set_field("open_type")
-    dialog.set_value("unconditional")
+    _choose(qtbot, dialog, "open_type", "unconditional")
     assert dialog.plan().tightening == 0
     assert dialog.can_apply()
     assert "optional" in dialog.reason_label.text()
@@ -119,6 +125,7 @@ def test_classification_must_be_valid_and_shows_its_levels(qtbot, session):
     assert dialog.value() is None
     assert not dialog.can_apply()
     qtbot.keyClicks(dialog.classification_edit, "2003")
+    qtbot.waitUntil(dialog.is_checked, timeout=5000)
     assert dialog.value() == "202003"
     assert "主题" in dialog.classification_hint.text()
     assert dialog.can_apply()
@@ -175,3 +182,66 @@ def test_every_input_has_an_accessible_name(qtbot, session):
     dialog = _dialog(qtbot, session, ids_where(session.workspace, "1", 1))
     inputs = dialog.findChildren(QComboBox) + dialog.findChildren(QLineEdit) + dialog.findChildren(QPlainTextEdit)
     assert inputs and all(w.accessibleName() for w in inputs)
+
+
+# What the change would do, shown before it is made ------------------------------------------------
+
+
+def test_the_errors_a_change_would_make_are_shown_before_it_is_made(qtbot, session):
+    session.language = "en"
+    ws = session.workspace
+    bare = [make_entry(ws, code=f"319002/00091{n}") for n in range(4)]
+    ready = make_entry(ws, code="319002/000920", sharing_conditions="仅限监管业务使用")
+    dialog = _dialog(qtbot, session, [*bare, ready])
+    _choose(qtbot, dialog, "sharing_type", "conditional")
+    assert "5 entries will change." in dialog.summary.text()
+    assert "5 of them become more restrictive: a reason is required." in dialog.summary.text()
+    assert dialog.preview.text() == "4 entries would get this error: Sharing on conditions needs the conditions"
+
+    _choose(qtbot, dialog, "update_frequency", "annual")
+    assert dialog.preview.text() == "No new problems."
+    assert "restrictive" not in dialog.summary.text()
+
+
+def test_ok_waits_for_the_check(qtbot, session):
+    ids = ids_where(session.workspace, "update_frequency != 'annual'", 3)
+    dialog = _dialog(qtbot, session, ids)
+    dialog.set_field("update_frequency")
+    dialog.set_value("annual")
+    assert not dialog.is_checked() and not dialog.can_apply()
+    assert dialog.preview.text() == "Checking what the change would do…"
+    qtbot.waitUntil(dialog.is_checked, timeout=5000)
+    assert dialog.can_apply()
+
+
+def test_a_change_stricter_than_the_exchange_has_it_needs_a_reason(qtbot, session):
+    ws = session.workspace
+    ids = [make_entry(ws, code=f"319002/00093{n}", sharing_type="conditional", sharing_conditions="仅限监管")
+           for n in range(3)]
+    accept_pending(ws, ids)  # the exchange has them conditional
+    journal.apply(ws, [SetField(i, "sharing_type", None) for i in ids])  # cleared here: no reason asked
+    dialog = _dialog(qtbot, session, ids)
+    _choose(qtbot, dialog, "sharing_type", "not_shared")
+    assert dialog.plan().tightening == 3
+    assert not dialog.can_apply()
+
+
+def test_the_reason_from_the_keyboard_enter_applies(qtbot, session):
+    ws = session.workspace
+    ids = ids_where(ws, "open_type = 'unconditional' AND sharing_type != 'not_shared'", 2)
+    dialog = _dialog(qtbot, session, ids)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    _choose(qtbot, dialog, "open_type", "not_open")
+    dialog.reason_edit.setFocus()
+    qtbot.keyClicks(dialog.reason_edit, "   ")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)  # a blank reason: nothing happens
+    assert dialog.isVisible() and session.undo_stack.count() == 0
+    assert dialog.reason_edit.toPlainText() == "   "
+    qtbot.keyClicks(dialog.reason_edit, "personal data")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Tab)
+    assert not dialog.reason_edit.hasFocus() and "\t" not in dialog.reason_edit.toPlainText()
+    dialog.reason_edit.setFocus()
+    with qtbot.waitSignal(dialog.applied, timeout=10000):
+        qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
+    assert journal.history(ws, ids[0])[-1].reason == "personal data"

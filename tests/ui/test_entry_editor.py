@@ -13,6 +13,8 @@ from steward.catalogue.model import ENTRY_FIELDS, DataItem, Entry
 from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label
 from steward.workspace import journal, query
+from tests.helpers import accept_pending
+from tests.ui import reasons
 from tests.ui.conftest import DEPARTMENT, make_entry
 from ui import entry_editor
 from ui.entry_editor import EntryEditor
@@ -515,3 +517,28 @@ def test_the_core_form_description_agrees_with_the_sharing_rule(sharing, opening
                 if p.field in entry_editor.DEPENDENT_FIELDS}
     required = {f: code for f, code in rules.dependent_fields(sharing, opening).items() if code}
     assert reported == required
+
+
+def test_clearing_the_sharing_type_first_still_asks_for_a_reason(qtbot, editor, session):
+    entry_id = make_entry(session.workspace, sharing_type="conditional", sharing_conditions="仅限监管")
+    accept_pending(session.workspace, [entry_id])  # the exchange has it conditional
+    editor.set_entry(entry_id)
+    choose(editor, "sharing_type", None)  # clearing is no tightening: nothing asked
+    assert stored(session, entry_id).sharing_type is None
+    seen: list[str] = []
+    reasons.answer(qtbot, "依据保密法", seen)
+    choose(editor, "sharing_type", "not_shared")
+    assert len(seen) == 1 and "有条件共享" in seen[0] and "不予共享" in seen[0]  # judged against the exchange
+    assert stored(session, entry_id).sharing_type == "not_shared"
+    assert field_ops(session, entry_id, "sharing_type")[-1].reason == "依据保密法"
+
+
+def test_cancelling_the_reason_keeps_the_cleared_value(qtbot, editor, session):
+    entry_id = make_entry(session.workspace, open_type="conditional", open_conditions="实名申请")
+    accept_pending(session.workspace, [entry_id])
+    editor.set_entry(entry_id)
+    choose(editor, "open_type", None)
+    reasons.cancel(qtbot)
+    choose(editor, "open_type", "not_open")
+    assert stored(session, entry_id).open_type is None
+    assert editor.field_widget("open_type").currentData() is None

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QSpinBox, QStyleOptionViewItem
 from steward.catalogue.model import DataItem
 from steward.catalogue.operations import OpKind
 from steward.workspace import journal, query
-from tests.ui import conftest
+from tests.ui import conftest, reasons
 from ui.entry_editor import EntryEditor
 from ui.items_model import ItemIdRole, ItemsModel, SeverityRole
 
@@ -135,7 +135,7 @@ def test_rename_through_setdata_is_stored_and_undoable(qtbot, editor, session):
     assert model.data(cell(model, 0, ItemsModel.NAME)) == "企业名称"
 
 
-def test_data_type_length_and_attributes_through_setdata(editor, session):
+def test_data_type_length_and_attributes_through_setdata(qtbot, editor, session):
     entry_id = make_entry(session.workspace)
     editor.set_entry(entry_id)
     model = editor.items_model
@@ -143,6 +143,7 @@ def test_data_type_length_and_attributes_through_setdata(editor, session):
     assert model.setData(cell(model, 1, ItemsModel.DATA_TYPE), "数值型")  # a label is understood too
     assert model.setData(cell(model, 2, ItemsModel.LENGTH), "19")
     assert model.setData(cell(model, 0, ItemsModel.LENGTH), None)
+    reasons.answer(qtbot, "contains ID numbers")  # stricter than the entry's conditional sharing
     assert model.setData(cell(model, 1, ItemsModel.SHARING), "not_shared")
     items = query.get_entry(session.workspace, entry_id).items
     assert [(i.data_type, i.length, i.sharing_type) for i in items] == [
@@ -153,6 +154,28 @@ def test_data_type_length_and_attributes_through_setdata(editor, session):
     assert query.get_entry(session.workspace, entry_id).items[1].sharing_type is None
     assert model.setData(cell(model, 1, ItemsModel.SHARING), None)  # "as the entry" when it was already: no step
     assert session.undo_stack.index() == 4 and session.undo_stack.count() == 5
+
+
+def test_a_data_item_made_more_restrictive_asks_for_a_reason(qtbot, editor, session):
+    session.language = "en"
+    entry_id = make_entry(session.workspace)  # shared on conditions, not open
+    editor.set_entry(entry_id)
+    model = editor.items_model
+    seen: list[str] = []
+    reasons.cancel(qtbot, seen)
+    assert not model.setData(cell(model, 0, ItemsModel.SHARING), "not_shared")
+    assert seen == ["Changing Sharing type of data item 1 from “Shared on conditions” to “Not shared” makes it more "
+                    "restrictive. Please give the reason; it is recorded with the change."]
+    assert query.get_entry(session.workspace, entry_id).items[0].sharing_type is None
+    assert session.undo_stack.count() == 0
+
+    reasons.answer(qtbot, "contains ID numbers")
+    assert model.setData(cell(model, 0, ItemsModel.SHARING), "not_shared")
+    [op] = [o for o in journal.history(session.workspace, entry_id) if o.kind is OpKind.ITEM_SET]
+    assert (op.field, op.new, op.reason) == ("sharing_type", "not_shared", "contains ID numbers")
+    # Loosening it again, or stating the entry's own value, asks nothing.
+    assert model.setData(cell(model, 0, ItemsModel.SHARING), None)
+    assert model.setData(cell(model, 1, ItemsModel.OPEN), "not_open")
 
 
 def test_a_value_that_fits_no_field_is_reported_and_not_stored(qtbot, editor, session):

@@ -407,7 +407,7 @@ def test_history_returns_operations_in_order(workspace, clean_entry):
     journal.apply(workspace, [SetField(other.id, "name", "别的")])
     journal.apply(workspace, [AddItem(entry.id, DataItem(name="二", data_type="C"))])
     result = journal.apply(workspace, [SetField(entry.id, "name", "三")], reason="第三")
-    journal.apply(workspace, result.inverse(), undoes=result.group_id)
+    journal.apply(workspace, result.inverse(), undoes=result.group_id, lang="zh")
 
     ops = journal.history(workspace, entry.id)
     assert [(op.kind, op.field, op.new if op.kind is OpKind.SET else None) for op in ops] == [
@@ -420,7 +420,7 @@ def test_history_returns_operations_in_order(workspace, clean_entry):
     seqs = [op.seq for op in ops]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert [op.revision for op in ops] == [1, 2, 3, 4, 5]
-    assert [op.reason for op in ops] == [None, "第一", None, "第三", None]
+    assert [op.reason for op in ops] == [None, "第一", None, "第三", "撤销：第三"]  # the undo says what it took back
     assert ops[-1].undoes == result.group_id
     assert {op.entry_id for op in ops} == {entry.id}
 
@@ -446,3 +446,160 @@ def test_making_an_entry_more_restrictive_needs_a_reason(workspace, clean_entry,
     # Loosening needs no reason, and neither does undoing a tightening.
     journal.apply(workspace, result.inverse(), undoes=result.group_id)
     assert getattr(query.get_entry(workspace, entry.id), field) == start
+
+
+def _refused_without_reason(ws, changes, reason=None) -> None:
+    before = db_state(ws)
+    with pytest.raises(StewardError) as error:
+        journal.apply(ws, changes, reason=reason)
+    assert error.value.code in ("reason.required", "reason.required_item")
+    assert db_state(ws) == before
+
+
+@pytest.mark.parametrize("field", ["sharing_type", "open_type"])
+def test_clearing_first_does_not_dodge_the_reason_on_a_synced_entry(workspace, clean_entry, field):
+    entry = clean_entry(sharing_type="conditional", sharing_conditions="仅限监管", open_type="conditional",
+                        open_conditions="实名申请")
+    create(workspace, entry)
+    mark_synced(workspace, entry.id)
+    tighter = {"sharing_type": "not_shared", "open_type": "not_open"}[field]
+    journal.apply(workspace, [SetField(entry.id, field, None)])  # clearing is no tightening in itself
+    # The exchange still has it conditional: the stricter value is judged against that.
+    _refused_without_reason(workspace, [SetField(entry.id, field, tighter)])
+    journal.apply(workspace, [SetField(entry.id, field, tighter)], reason="依据保密规定")
+    assert journal.history(workspace, entry.id)[-1].reason == "依据保密规定"
+
+
+def test_clearing_and_tightening_in_one_step_needs_a_reason_too(workspace, clean_entry):
+    entry = clean_entry()
+    create(workspace, entry)
+    _refused_without_reason(workspace, [SetField(entry.id, "open_type", None),
+                                        SetField(entry.id, "open_type", "not_open")])
+
+
+def test_a_partial_loosening_of_a_pending_tightening_is_judged_against_the_exchange(workspace, clean_entry):
+    entry = clean_entry()  # unconditional on the exchange
+    create(workspace, entry)
+    mark_synced(workspace, entry.id)
+    journal.apply(workspace, [SetField(entry.id, "sharing_type", "not_shared")], reason="涉密")
+    # Looser than the last keystroke, but stricter than what the exchange has: still a tightening.
+    _refused_without_reason(workspace, [SetField(entry.id, "sharing_type", "conditional")])
+
+
+def test_going_back_to_the_exchanges_value_needs_no_reason(workspace, clean_entry):
+    entry = clean_entry(sharing_type="not_shared", sharing_conditions="依据保密法", open_type="not_open",
+                        sharing_method_category=None, sharing_method_type=None)
+    create(workspace, entry)
+    mark_synced(workspace, entry.id)
+    journal.apply(workspace, [SetField(entry.id, "sharing_type", "unconditional")])
+    journal.apply(workspace, [SetField(entry.id, "sharing_type", "not_shared")])  # nothing stricter than before
+    assert query.get_entry(workspace, entry.id).sharing_type == "not_shared"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t　"])
+def test_a_blank_reason_is_no_reason(workspace, clean_entry, blank):
+    entry = clean_entry()
+    create(workspace, entry)
+    _refused_without_reason(workspace, [SetField(entry.id, "sharing_type", "conditional")], reason=blank)
+
+
+def test_a_reason_is_stored_without_surrounding_blanks(workspace, clean_entry):
+    entry = clean_entry()
+    create(workspace, entry)
+    journal.apply(workspace, [SetField(entry.id, "open_type", "not_open")], reason="  涉及个人信息 \n")
+    assert journal.history(workspace, entry.id)[-1].reason == "涉及个人信息"
+
+
+@pytest.mark.parametrize(("field", "entry_value", "old", "tighter"), [
+    ("sharing_type", "conditional", None, "not_shared"),  # blank means "as the entry": conditional
+    ("sharing_type", "unconditional", "unconditional", "conditional"),
+    ("open_type", "unconditional", None, "not_open"),
+])
+def test_a_data_item_made_more_restrictive_needs_a_reason(workspace, clean_entry, field, entry_value, old, tighter):
+    entry = clean_entry(sharing_conditions="仅限监管")
+    setattr(entry, field, entry_value)
+    setattr(entry.items[0], field, old)
+    create(workspace, entry)
+    item_id = entry.items[0].id
+    _refused_without_reason(workspace, [SetItemField(entry.id, item_id, field, tighter)])
+    journal.apply(workspace, [SetItemField(entry.id, item_id, field, tighter)], reason="含身份证号")
+    last = journal.history(workspace, entry.id)[-1]
+    assert (last.kind, last.field, last.reason) == (OpKind.ITEM_SET, field, "含身份证号")
+    # Back to "as the entry" is a loosening: no reason.
+    journal.apply(workspace, [SetItemField(entry.id, item_id, field, None)])
+
+
+def test_an_item_set_explicitly_to_the_entrys_own_value_is_no_tightening(workspace, clean_entry):
+    entry = clean_entry(sharing_type="conditional", sharing_conditions="仅限监管")
+    create(workspace, entry)
+    journal.apply(workspace, [SetItemField(entry.id, entry.items[0].id, "sharing_type", "conditional")])
+
+
+def test_an_item_of_a_cleared_entry_is_judged_against_the_exchange(workspace, clean_entry):
+    entry = clean_entry(open_type="conditional", open_conditions="实名申请")
+    create(workspace, entry)
+    mark_synced(workspace, entry.id)
+    journal.apply(workspace, [SetField(entry.id, "open_type", None)])  # the item, "as the entry", has none now
+    _refused_without_reason(workspace, [SetItemField(entry.id, entry.items[0].id, "open_type", "not_open")])
+
+
+def test_clearing_an_items_own_more_open_value_tightens_it(workspace, clean_entry):
+    entry = clean_entry(open_type="conditional", open_conditions="实名申请")
+    entry.items[0].open_type = "conditional"
+    create(workspace, entry)
+    journal.apply(workspace, [SetItemField(entry.id, entry.items[0].id, "open_type", "unconditional")])
+    # "As the entry" is conditional again: stricter than the item was.
+    _refused_without_reason(workspace, [SetItemField(entry.id, entry.items[0].id, "open_type", None)])
+
+
+def test_tightening_tells_which_changes_need_a_reason_and_writes_nothing(workspace, clean_entry):
+    entry = clean_entry(sharing_type="conditional", sharing_conditions="仅限监管")
+    create(workspace, entry)
+    mark_synced(workspace, entry.id)
+    journal.apply(workspace, [SetField(entry.id, "sharing_type", None)])
+    before = db_state(workspace)
+    changes = [SetField(entry.id, "sharing_type", "not_shared"), SetField(entry.id, "name", "新名"),
+               SetItemField(entry.id, entry.items[1].id, "open_type", "not_open")]
+    found = journal.tightening(workspace, changes)
+    assert [(t.entry_id, t.item_id, t.field, t.before, t.after) for t in found] == [
+        (entry.id, None, "sharing_type", "conditional", "not_shared"),  # judged against the exchange
+        (entry.id, entry.items[1].id, "open_type", "unconditional", "not_open"),
+    ]
+    assert db_state(workspace) == before
+    assert journal.tightening(workspace, [SetField(entry.id, "name", "x")]) == []
+
+
+# Undo and redo keep the reasons ---------------------------------------------------------------------
+
+
+def test_undo_and_redo_of_a_tightening_keep_its_reason(workspace, clean_entry):
+    entry = clean_entry()
+    create(workspace, entry)
+    done = journal.apply(workspace, [SetField(entry.id, "sharing_type", "not_shared"),
+                                     SetField(entry.id, "sharing_conditions", "依据保密法")], reason="涉密")
+    undone = journal.apply(workspace, done.inverse(), undoes=done.group_id, lang="zh")
+    assert {op.reason for op in undone.operations} == {"撤销：涉密"}
+    redone = journal.apply(workspace, undone.inverse(), undoes=undone.group_id, lang="zh")
+    assert {op.reason for op in redone.operations} == {"涉密"}  # the same decision, the same reason
+    assert query.get_entry(workspace, entry.id).sharing_type == "not_shared"
+    history = journal.history(workspace, entry.id)
+    assert [op.reason for op in history if op.field == "sharing_type"] == ["涉密", "撤销：涉密", "涉密"]
+
+
+def test_undoing_a_loosening_is_a_tightening_and_says_it_is_an_undo(workspace, clean_entry):
+    entry = clean_entry()
+    create(workspace, entry)
+    journal.apply(workspace, [SetField(entry.id, "open_type", "not_open")], reason="涉密")
+    loosened = journal.apply(workspace, [SetField(entry.id, "open_type", "unconditional")])
+    assert loosened.operations[0].reason is None
+    undone = journal.apply(workspace, loosened.inverse(), undoes=loosened.group_id, lang="en")
+    [op] = undone.operations
+    assert (op.new, op.undoes, op.reason) == ("not_open", loosened.group_id, "Undo of an earlier change")
+
+
+def test_an_undo_that_changes_nothing_stricter_records_no_reason(workspace, clean_entry):
+    entry = clean_entry()
+    create(workspace, entry)
+    renamed = journal.apply(workspace, [SetField(entry.id, "name", "新名")])
+    undone = journal.apply(workspace, renamed.inverse(), undoes=renamed.group_id)
+    assert undone.operations[0].reason is None
