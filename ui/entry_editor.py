@@ -194,6 +194,7 @@ class EntryEditor(Retranslating, QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no tab stop of its own: it follows the focused field
         layout.addWidget(self.scroll)
         self.content = QWidget(self.scroll)
         self.content.setStyleSheet(MARK_STYLE)

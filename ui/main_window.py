@@ -53,6 +53,19 @@ from ui.sync_controller import SyncController
 SEARCH_DELAY_MS = 250
 
 
+def redo_keys(platform_keys: list[QKeySequence]) -> list[QKeySequence]:
+    """Redo's keys: Ctrl+Shift+Z and Ctrl+Y on every system, then the system's own, each once.
+
+    Linux desktops bind Redo to Ctrl+Shift+Z only, Windows to Ctrl+Y first; a key given twice is
+    "ambiguous" to Qt, which then does nothing at all on it.
+    """
+    keys: list[QKeySequence] = []
+    for key in (QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y"), *platform_keys):
+        if not key.isEmpty() and key not in keys:
+            keys.append(key)
+    return keys
+
+
 class MainWindow(Retranslating, QMainWindow):
     first_paint = Signal()  # the table painted rows for the first time (smoke runs and benchmarks wait for it)
 
@@ -108,6 +121,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(CatalogueModel.CODE, Qt.SortOrder.AscendingOrder)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the editor; the arrow keys walk the cells
         self.table.setAlternatingRowColors(True)
         # Fixed row heights and interactive columns: the view then never measures every row.
         vertical = self.table.verticalHeader()
@@ -163,7 +177,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.undo_action.setShortcut(QKeySequence(std.Undo))
         self.undo_action.setIcon(icon("undo"))
         self.redo_action = stack.createRedoAction(self)
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(std.Redo)])
+        self.redo_action.setShortcuts(redo_keys(QKeySequence.keyBindings(std.Redo)))
         self.redo_action.setIcon(icon("redo"))
         self.new_action = self._action(self.new_entry, std.New, "new")
         self.duplicate_action = self._action(self.duplicate_entry, "Ctrl+D", "duplicate")
@@ -266,7 +280,7 @@ class MainWindow(Retranslating, QMainWindow):
             self.pending_action: (self.tr("&Pending changes"), self.tr("What changed since the last sync")),
             self.history_action: (self.tr("Entry &history"), self.tr("Earlier versions of the current entry")),
             self.reset_filters_action: (self.tr("&Clear filters"), self.tr("Show every entry again")),
-            self.reload_action: (self.tr("Re&load"), self.tr("Read the catalogue again")),
+            self.reload_action: (self.tr("&Reload"), self.tr("Read the catalogue again")),
             self.sync_action: (self.tr("&Sync"), self.tr("Pull other stewards' changes, then send yours (Ctrl+S)")),
             self.conflicts_action: (self.tr("Resolve &conflicts…"),
                                     self.tr("Fields another steward changed as well: choose what to keep")),
@@ -504,16 +518,12 @@ class MainWindow(Retranslating, QMainWindow):
         self._status_timer.start()
 
     def _refresh_status(self) -> None:
-        def read(workspace: Workspace) -> tuple[query.Summary, dict[str, str]]:
-            facts = workspace.facts()
-            facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
-            return query.summary(workspace), facts
+        # A bound method, not a closure: an answer arriving after the window is gone is dropped with it.
+        operations.read(self.session, _status_of, self._status_read)
 
-        def show(result: tuple[query.Summary, dict[str, str]]) -> None:
-            self._status, self._facts = result
-            self._show_status()
-
-        operations.read(self.session, read, show)
+    def _status_read(self, result: tuple[query.Summary, dict[str, str]]) -> None:
+        self._status, self._facts = result
+        self._show_status()
 
     def _show_status(self) -> None:
         workspace = self.session.workspace
@@ -569,3 +579,10 @@ class MainWindow(Retranslating, QMainWindow):
             self._painted = True
             QTimer.singleShot(0, self.first_paint.emit)
         return super().eventFilter(watched, event)
+
+
+def _status_of(workspace: Workspace) -> tuple[query.Summary, dict[str, str]]:
+    """What the status bar shows: the summary, and the workspace's facts with the open conflicts counted."""
+    facts = workspace.facts()
+    facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
+    return query.summary(workspace), facts

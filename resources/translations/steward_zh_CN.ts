@@ -1002,16 +1002,16 @@
         <translation>重新显示全部条目</translation>
     </message>
     <message>
-        <source>Re&amp;load</source>
-        <translation>重新加载(&amp;L)</translation>
-    </message>
-    <message>
         <source>Read the catalogue again</source>
         <translation>重新读取目录</translation>
     </message>
     <message>
+        <source>&amp;Reload</source>
+        <translation>重新加载(&amp;R)</translation>
+    </message>
+    <message>
         <source>Pull other stewards&apos; changes, then send yours (Ctrl+S)</source>
-        <translation>先拉取其他管理员的修改,再发送本地修改(Ctrl+S)</translation>
+        <translation>先拉取其他管理员的修改，再发送本地修改（Ctrl+S）</translation>
     </message>
     <message>
         <source>Resolve &amp;conflicts…</source>
@@ -1019,7 +1019,7 @@
     </message>
     <message>
         <source>Fields another steward changed as well: choose what to keep</source>
-        <translation>另一位管理员也修改过的字段:选择保留哪个值</translation>
+        <translation>另一位管理员也修改过的字段：选择保留哪个值</translation>
     </message>
     <message>
         <source>Create signing &amp;key…</source>
@@ -1035,7 +1035,7 @@
     </message>
     <message>
         <source>Write the public key for enrollment at the exchange</source>
-        <translation>写出公钥,供交换平台登记</translation>
+        <translation>写出公钥，供交换平台登记</translation>
     </message>
     <message>
         <source>&amp;Settings…</source>
@@ -1199,7 +1199,7 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
     <message>
         <source>Conflicts: %1</source>
-        <translation>冲突:%1</translation>
+        <translation>冲突：%1</translation>
     </message>
     <message>
         <source>Steward</source>
