@@ -518,8 +518,13 @@ class MainWindow(Retranslating, QMainWindow):
         self._status_timer.start()
 
     def _refresh_status(self) -> None:
-        # A bound method, not a closure: an answer arriving after the window is gone is dropped with it.
-        operations.read(self.session, _status_of, self._status_read)
+        def read(workspace: Workspace) -> tuple[query.Summary, dict[str, str]]:
+            facts = workspace.facts()
+            facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
+            return query.summary(workspace), facts
+
+        # The answer to a bound method, not a closure: one arriving after the window is gone is dropped with it.
+        operations.read(self.session, read, self._status_read)
 
     def _status_read(self, result: tuple[query.Summary, dict[str, str]]) -> None:
         self._status, self._facts = result
@@ -579,10 +584,3 @@ class MainWindow(Retranslating, QMainWindow):
             self._painted = True
             QTimer.singleShot(0, self.first_paint.emit)
         return super().eventFilter(watched, event)
-
-
-def _status_of(workspace: Workspace) -> tuple[query.Summary, dict[str, str]]:
-    """What the status bar shows: the summary, and the workspace's facts with the open conflicts counted."""
-    facts = workspace.facts()
-    facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
-    return query.summary(workspace), facts
