@@ -250,7 +250,7 @@ class PreviewPage(QWizardPage):
         self.cancel_button.setText(self.tr("Cancel reading"))
         self.problems_view.setAccessibleName(self.tr("Problems found in the file"))
         self.preview_view.setAccessibleName(self.tr("Entries in the file"))
-        self.skip_box.setText(self.tr("&Import the valid entries; save the rows with errors, with their reasons, "
+        self.skip_box.setText(self.tr("Import the &valid entries; save the rows with errors, with their reasons, "
                                       "to a workbook to fix and import again"))
         self.show_plan()
 

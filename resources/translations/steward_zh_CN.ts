@@ -1352,8 +1352,8 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>文件中的条目</translation>
     </message>
     <message>
-        <source>&amp;Import the valid entries; save the rows with errors, with their reasons, to a workbook to fix and import again</source>
-        <translation>只导入无误的条目；有错误的行连同原因另存为工作簿，改正后可再次导入(&amp;I)</translation>
+        <source>Import the &amp;valid entries; save the rows with errors, with their reasons, to a workbook to fix and import again</source>
+        <translation>只导入无误的条目；有错误的行连同原因另存为工作簿，改正后可再次导入(&amp;V)</translation>
     </message>
     <message>
         <source>Reading and checking the file…</source>

@@ -7,11 +7,21 @@ from collections import Counter
 
 import pytest
 from PySide6.QtCore import QLocale
-from PySide6.QtWidgets import QAbstractButton, QApplication, QGroupBox, QLabel, QMenu, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QGroupBox, QLabel, QMainWindow, QMenu, QWidget
 
+from tests.ui.conftest import ids_where
 from ui import demo
+from ui.bulk_edit import BulkEditDialog
+from ui.conflict_dialog import ConflictDialog
 from ui.demo_mode import DemoMode
+from ui.export_dialog import ExportDialog
+from ui.first_start import FirstStartDialog
+from ui.history_view import HistoryDialog
+from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
+from ui.pending_view import PendingChangesDialog
+from ui.reason_dialog import ReasonDialog
+from ui.settings_dialog import SettingsDialog
 
 
 def mnemonic(text: str) -> str | None:
@@ -26,9 +36,9 @@ def clashes(texts: list[str]) -> list[str]:
     return [t for t in texts if letters.get(mnemonic(t) or "", 0) > 1]
 
 
-def window_level_texts(window: QWidget) -> list[str]:
-    """What Alt+letter reaches without opening a menu: the menu bar's titles and the window's labels and buttons."""
-    texts = [action.text() for action in window.menuBar().actions()]
+def widget_texts(window: QWidget) -> list[str]:
+    """The texts of the labels (with a buddy), buttons and checkable group boxes of `window` itself."""
+    texts: list[str] = []
     for widget in window.findChildren(QWidget):
         if widget.window() is not window or isinstance(widget, QMenu):
             continue
@@ -37,6 +47,11 @@ def window_level_texts(window: QWidget) -> list[str]:
         elif isinstance(widget, QGroupBox) and widget.isCheckable():
             texts.append(widget.title())
     return texts
+
+
+def window_level_texts(window: QMainWindow) -> list[str]:
+    """What Alt+letter reaches without opening a menu: the menu bar's titles and the window's labels and buttons."""
+    return [action.text() for action in window.menuBar().actions()] + widget_texts(window)
 
 
 def menu_scopes(window: QWidget) -> dict[str, list[str]]:
@@ -96,3 +111,20 @@ def test_the_demo_menu_takes_no_mnemonic_of_the_window(qtbot, tmp_path, settings
         check_scopes(window)
     finally:
         mode.stop()
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_no_two_mnemonics_in_one_dialog(qtbot, window, session, settings, language):
+    """Each dialog is a scope of its own (all its pages at once: a wizard's buttons stay while its pages change)."""
+    window.apply_language(language)
+    entry_ids = ids_where(session.workspace)
+    dialogs: list[QDialog] = [
+        BulkEditDialog(session, entry_ids, window), ExportDialog(session, window), SettingsDialog(settings, window),
+        ConflictDialog(session, window), ImportWizard(session, window), HistoryDialog(session, entry_ids[0], window),
+        PendingChangesDialog(session, window), FirstStartDialog(window), ReasonDialog("", window),
+    ]
+    for dialog in dialogs:
+        texts = widget_texts(dialog)
+        assert [t for t in texts if mnemonic(t)], type(dialog).__name__
+        assert clashes(texts) == [], type(dialog).__name__
+    session.runner.wait_all()
