@@ -62,6 +62,8 @@ class ChoiceCombo(QComboBox):
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
-        # Its own list taking the focus is not leaving the box.
-        if self._stepped and event.reason() != Qt.FocusReason.PopupFocusReason:
+        # Its own list taking the focus is not leaving the box, nor is the steward switching to another window
+        # (the box keeps the focus there, and confirming would raise a reason dialog over the other window).
+        if self._stepped and event.reason() not in (Qt.FocusReason.PopupFocusReason,
+                                                    Qt.FocusReason.ActiveWindowFocusReason):
             self._choose()

@@ -588,6 +588,25 @@ def test_leaving_a_choice_after_stepping_saves_what_it_shows(qtbot, shown, sessi
     assert session.undo_stack.count() == 1
 
 
+def test_switching_to_another_window_is_not_leaving_a_choice(qtbot, shown, session):
+    entry_id = make_entry(session.workspace)  # updated daily
+    shown.set_entry(entry_id)
+    combo = shown.field_widget("update_frequency")
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(other.isActiveWindow)
+    assert stored(session, entry_id).update_frequency == "daily"  # a reason dialog would pop up over the other window
+    shown.activateWindow()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Return)
+    assert stored(session, entry_id).update_frequency == "weekly"
+
+
 def test_alt_down_opens_a_choice_list_and_a_pick_from_it_is_saved(qtbot, shown, session):
     entry_id = make_entry(session.workspace)
     shown.set_entry(entry_id)
