@@ -16,6 +16,7 @@ from steward.catalogue.errors import StewardError
 from steward.workspace.workspace import DB_FILE, Workspace, default_path
 from ui.crash import CrashReporter, setup_logging
 from ui.first_start import FirstStartDialog, choose_workspace_after_failure
+from ui.focus_ring import FocusRings
 from ui.i18n import Translators, core_language
 from ui.main_window import MainWindow
 from ui.progress import run_with_progress
@@ -113,6 +114,7 @@ def run(folder: str | None = None, smoke: bool = False, started: float | None = 
     setup_logging()
     crash = CrashReporter(app)
     crash.install()
+    FocusRings(app, parent=app)  # every window, dialogs and the first start's too, shows where the focus is
     settings = Settings()
     translators = Translators()
     language = core_language(translators.install(app, settings.language))

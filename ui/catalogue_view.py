@@ -44,6 +44,7 @@ class CatalogueView(Retranslating, QTableView):
         self.setSortingEnabled(True)
         self.sortByColumn(M.CODE, Qt.SortOrder.AscendingOrder)
         self.setWordWrap(False)
+        self.setTabKeyNavigation(False)  # Tab goes on to the editor; the arrow keys walk the cells
         self.setAlternatingRowColors(True)
         # Fixed row heights and interactive columns: the view then never measures every row.
         vertical = self.verticalHeader()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtWidgets import QComboBox, QSpinBox, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from steward.catalogue.vocabulary import vocabulary
+from ui.choice_combo import ChoiceCombo
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -33,16 +34,19 @@ class VocabularyDelegate(QStyledItemDelegate):
         return self.tr("(as the entry)") if self.inherits else ""
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
-        combo = QComboBox(parent)
+        combo = ChoiceCombo(parent)
         combo.setAccessibleName(_column_name(index))
         combo.addItem(self.empty_label(), None)
         for term in vocabulary(self.vocabulary_name).terms:
             combo.addItem(term.label(self.language()), term.key)
-        # A choice made in the list is saved at once, as the entry's own combo boxes do.
-        combo.activated.connect(lambda _row, c=combo: self._chosen(c))
+        # A choice picked from the list is saved at once, as the entry's own combo boxes do; arrow keys only step
+        # (Enter, Tab and leaving the cell save through the view, as in every cell).
+        combo.chosen.connect(lambda c=combo: self._chosen(c))
         return combo
 
     def _chosen(self, combo: QComboBox) -> None:
+        if not combo.isVisible():  # the view closed it already (the cell was left): saved then
+            return
         self.commitData.emit(combo)
         self.closeEditor.emit(combo, QStyledItemDelegate.EndEditHint.NoHint)
 

@@ -1,9 +1,10 @@
 """The entry editor: every field of one catalogue entry, its data items and its problems, saved as typed.
 
-There is no Save button: a choice is stored when made, text after a short pause in typing and
-when the field is left, each through the session (one undo step per field while typing). The
-form shows what the core says: which condition fields the sharing and open attributes need
-(rules.dependent_fields) and which problems the stored entry has.
+There is no Save button: a choice is stored when made (picked from the list, confirmed with Enter,
+or left after stepping with the arrow keys), text after a short pause in typing and when the field
+is left, each through the session (one undo step per field while typing). The form shows what the
+core says: which condition fields the sharing and open attributes need (rules.dependent_fields)
+and which problems the stored entry has, each said under its field as well as listed below.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFocusEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
@@ -45,10 +46,11 @@ from steward.workspace.assignments import parse_value
 from steward.workspace.journal import SetField, Tightening
 from steward.workspace.workspace import Workspace
 from ui import operations
+from ui.choice_combo import ChoiceCombo
 from ui.delegates import LengthDelegate, VocabularyDelegate
 from ui.i18n import Retranslating
 from ui.items_model import ItemsModel
-from ui.problems_panel import ProblemsPanel
+from ui.problems_panel import MARKERS, ProblemsPanel
 from ui.reason_dialog import reason_for
 from ui.session import Session
 
@@ -63,17 +65,22 @@ OPEN_FIELDS = ("open_type", "open_conditions")
 FORM_FIELDS = BASIC_FIELDS + SHARING_FIELDS + OPEN_FIELDS
 DEPENDENT_FIELDS = ("sharing_conditions", "sharing_method_category", "sharing_method_type", "open_conditions")
 
-# Alt+letter for the fields a steward jumps to most; none clash with the menu bar (F, E, V, S, H).
+# Alt+letter for the fields a steward jumps to most; none clash with the menu bar (F, E, V, S, H, and D for
+# the demo's menu) or the data items table (I).
 MNEMONICS = {
     "classification": "L", "name": "N", "code": "C", "provider": "P", "abstract": "A", "format_category": "M",
-    "update_frequency": "U", "published": "D", "related_codes": "R", "sharing_type": "G", "open_type": "O",
+    "update_frequency": "U", "published": "T", "related_codes": "R", "sharing_type": "G", "open_type": "O",
 }
 
-# A frame around inputs with problems; the dynamic property `problem` is set from the stored problems.
+# A frame around inputs with problems, and the colour of what is said under them; the dynamic properties
+# `problem` and `severity` are set from the stored problems.
 MARK_STYLE = """
 *[problem="error"] { border: 2px solid #d32f2f; border-radius: 3px; }
 *[problem="warning"] { border: 2px solid #ef8f00; border-radius: 3px; }
+QLabel[severity="error"] { color: #c62828; }
+QLabel[severity="warning"] { color: #8a5300; }
 """
+ITEMS = "items"  # the data items table's key among the inputs and what is said under them
 
 TextInput = QLineEdit | QPlainTextEdit
 
@@ -161,6 +168,8 @@ class EntryEditor(Retranslating, QWidget):
         self._rows: dict[str, QWidget] = {}  # field -> the widget in the form row (hidden with the row)
         self._forms: dict[str, QFormLayout] = {}
         self._labels: dict[str, QLabel] = {}
+        self._said: dict[str, QLabel] = {}  # field -> the label under its input saying its problems
+        self._edited: str | None = None  # the field whose change is being stored (its problems are brought into view)
         self._texts: dict[str, _TypedText] = {}
         self._combos: dict[str, QComboBox] = {}
         self._format_types: tuple[str, ...] = ()
@@ -185,6 +194,7 @@ class EntryEditor(Retranslating, QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no tab stop of its own: it follows the focused field
         layout.addWidget(self.scroll)
         self.content = QWidget(self.scroll)
         self.content.setStyleSheet(MARK_STYLE)
@@ -222,7 +232,7 @@ class EntryEditor(Retranslating, QWidget):
         return group
 
     def _make_input(self, field: str, parent: QWidget) -> QWidget:
-        """The input for `field`, registered; returns what goes into the form row."""
+        """The input for `field`, registered; returns its form row: the input and what is said under it."""
         spec = ENTRY_FIELD[field]
         if field == "status":  # changed by retiring or restoring the entry, not typed
             widget: QWidget = QLabel(parent)
@@ -241,38 +251,46 @@ class EntryEditor(Retranslating, QWidget):
             self._watch_text(field, line)
             widget = line
         self._inputs[field] = widget
-        if field != "classification":
-            return widget
-        # The classification's levels, named, under the code as it is typed.
         row = QWidget(parent)
         row_layout = QVBoxLayout(row)
         row_layout.setContentsMargins(0, 0, 0, 0)
         row_layout.setSpacing(2)
         row_layout.addWidget(widget)
-        self.levels_label = QLabel(row)
-        self.levels_label.setWordWrap(True)
-        row_layout.addWidget(self.levels_label)
-        assert isinstance(widget, QLineEdit)
-        widget.textChanged.connect(self._show_levels)
+        if field == "classification":  # the classification's levels, named, under the code as it is typed
+            self.levels_label = QLabel(row)
+            self.levels_label.setWordWrap(True)
+            row_layout.addWidget(self.levels_label)
+            assert isinstance(widget, QLineEdit)
+            widget.textChanged.connect(self._show_levels)
+        row_layout.addWidget(self._problem_label(field, row))
         return row
 
+    def _problem_label(self, field: str, parent: QWidget) -> QLabel:
+        """Where the problems of `field` are said, right under it: where the steward is looking."""
+        said = QLabel(parent)
+        said.setWordWrap(True)
+        said.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        said.hide()
+        self._said[field] = said
+        return said
+
     def _vocab_combo(self, field: str, parent: QWidget) -> QComboBox:
-        combo = QComboBox(parent)
+        combo = ChoiceCombo(parent)
         self._guard_wheel(combo)
-        combo.currentIndexChanged.connect(lambda _row, f=field: self._choice_made(f))
+        combo.chosen.connect(lambda f=field: self._choice_made(f))
         self._combos[field] = combo
         return combo
 
     def _format_type_combo(self, parent: QWidget) -> QComboBox:
         """Free text with the format category's usual types to pick from."""
-        combo = QComboBox(parent)
+        combo = ChoiceCombo(parent)
         self._guard_wheel(combo)
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         line = combo.lineEdit()
         assert line is not None
         watcher = self._watch_text("format_type", line)
-        combo.textActivated.connect(lambda _text: watcher.finish())  # a type picked from the list
+        combo.chosen.connect(watcher.finish)  # a type picked from the list, or stepped to and confirmed
         return combo
 
     def _guard_wheel(self, combo: QComboBox) -> None:
@@ -331,7 +349,8 @@ class EntryEditor(Retranslating, QWidget):
         group_layout.addWidget(self.items_label)
         group_layout.addLayout(bar)
         group_layout.addWidget(self.items_view)
-        self._inputs["items"] = self.items_view
+        group_layout.addWidget(self._problem_label(ITEMS, group))
+        self._inputs[ITEMS] = self.items_view
         layout.addWidget(group)
         return group
 
@@ -390,6 +409,10 @@ class EntryEditor(Retranslating, QWidget):
 
     def field_label(self, field: str) -> QLabel:
         return self._labels[field]
+
+    def problem_label(self, field: str) -> QLabel:
+        """The label under the input of `field` ('items' for the data items) that says its problems."""
+        return self._said[field]
 
     def is_field_shown(self, field: str) -> bool:
         """Whether the form row of `field` is shown (condition fields come and go with the attributes)."""
@@ -543,17 +566,26 @@ class EntryEditor(Retranslating, QWidget):
         self._update_item_actions()
 
     def _show_problems(self, problems: list[Problem]) -> None:
-        """Mark each input with a problem (frame, tooltip, accessible description) and list them all."""
+        """Mark each input with a problem (frame, tooltip, accessible description), say it under it, list them all."""
         lang = self._language()
         by_field: dict[str, list[Problem]] = {}
+        said: dict[str, list[Problem]] = {}
         for problem in problems:
             if problem.item_id is None:
                 by_field.setdefault(problem.field, []).append(problem)
+            said.setdefault(problem.field if problem.item_id is None else ITEMS, []).append(problem)
+        for field, label_widget in self._said.items():
+            found = said.get(field, [])
+            severity = _severity(found)
+            label_widget.setText("\n".join(f"{MARKERS[p.severity]} {p.message(lang)}" for p in found))
+            label_widget.setVisible(bool(found))
+            if label_widget.property("severity") != severity:
+                label_widget.setProperty("severity", severity)
+                label_widget.style().unpolish(label_widget)
+                label_widget.style().polish(label_widget)
         for field, widget in self._inputs.items():
             found = by_field.get(field, [])
-            severity = ""
-            if found:
-                severity = "error" if any(p.severity is Severity.ERROR for p in found) else "warning"
+            severity = _severity(found)
             if widget.property("problem") != severity:
                 widget.setProperty("problem", severity)
                 widget.style().unpolish(widget)
@@ -562,6 +594,17 @@ class EntryEditor(Retranslating, QWidget):
             widget.setToolTip(text)
             widget.setAccessibleDescription(text)
         self.problems_panel.set_problems(problems, lang)
+        if self._edited is not None and said.get(self._edited):
+            self._bring_into_view(self._edited)
+
+    def _bring_into_view(self, field: str) -> None:
+        """Scroll so that what is said under the field just changed shows, should it reach below the fold."""
+        row = self._rows[field]
+        if row.isHidden():
+            return
+        top_left = row.mapTo(self.content, QPoint(0, 0))
+        # The row's size hint already counts the label shown a moment ago; its geometry follows on the next layout.
+        self.scroll.ensureVisible(top_left.x(), top_left.y() + row.sizeHint().height(), 0, 4)
 
     # Saving -----------------------------------------------------------------------------------
 
@@ -585,7 +628,12 @@ class EntryEditor(Retranslating, QWidget):
         watcher.pending = False
         if value != getattr(self._entry, field):
             merge_key = (entry_id, field, str(watcher.serial))
-            result = self.session.apply([SetField(entry_id, field, value)], self._step_text(field), merge_key=merge_key)
+            self._edited = field
+            try:
+                result = self.session.apply([SetField(entry_id, field, value)], self._step_text(field),
+                                            merge_key=merge_key)
+            finally:
+                self._edited = None
             if result is None:  # not stored (reported by the session): keep the text to try again
                 watcher.pending = True
                 return
@@ -611,7 +659,11 @@ class EntryEditor(Retranslating, QWidget):
         if asked.cancelled:
             self._select(field, old)  # the entry keeps its attribute
             return
-        result = self.session.apply(changes, self._step_text(field), reason=asked.reason)
+        self._edited = field
+        try:
+            result = self.session.apply(changes, self._step_text(field), reason=asked.reason)
+        finally:
+            self._edited = None
         if result is None and self._entry is not None:
             self._select(field, getattr(self._entry, field))
 
@@ -746,7 +798,7 @@ class EntryEditor(Retranslating, QWidget):
         self.items_view.setAccessibleName(self.tr("Data items"))
         self._retranslate_item_actions()
         self.items_model.refresh_labels()
-        self.problems_panel.set_problems(self._problems, lang)
+        self._show_problems(self._problems)
         if entry is None:
             self.heading.setText(self.tr("No entry selected."))
 
@@ -766,6 +818,13 @@ class EntryEditor(Retranslating, QWidget):
         ):
             shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{tip} ({shortcut})")
+
+
+def _severity(problems: list[Problem]) -> str:
+    """The worst severity among `problems` as the style sheets name it; '' for none."""
+    if not problems:
+        return ""
+    return "error" if any(p.severity is Severity.ERROR for p in problems) else "warning"
 
 
 def _display(value: Any) -> str:

@@ -52,6 +52,19 @@ from ui.sync_controller import SyncController
 SEARCH_DELAY_MS = 250
 
 
+def redo_keys(platform_keys: list[QKeySequence]) -> list[QKeySequence]:
+    """Redo's keys: Ctrl+Shift+Z and Ctrl+Y on every system, then the system's own, each once.
+
+    Linux desktops bind Redo to Ctrl+Shift+Z only, Windows to Ctrl+Y first; a key given twice is
+    "ambiguous" to Qt, which then does nothing at all on it.
+    """
+    keys: list[QKeySequence] = []
+    for key in (QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y"), *platform_keys):
+        if not key.isEmpty() and key not in keys:
+            keys.append(key)
+    return keys
+
+
 class MainWindow(Retranslating, QMainWindow):
     first_paint = Signal()  # the table painted rows for the first time (smoke runs and benchmarks wait for it)
 
@@ -148,7 +161,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.undo_action.setShortcut(QKeySequence(std.Undo))
         self.undo_action.setIcon(icon("undo"))
         self.redo_action = stack.createRedoAction(self)
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(std.Redo)])
+        self.redo_action.setShortcuts(redo_keys(QKeySequence.keyBindings(std.Redo)))
         self.redo_action.setIcon(icon("redo"))
         self.new_action = self._action(self.new_entry, std.New, "new")
         self.duplicate_action = self._action(self.duplicate_entry, "Ctrl+D", "duplicate")
@@ -251,7 +264,7 @@ class MainWindow(Retranslating, QMainWindow):
             self.pending_action: (self.tr("&Pending changes"), self.tr("What changed since the last sync")),
             self.history_action: (self.tr("Entry &history"), self.tr("Earlier versions of the current entry")),
             self.reset_filters_action: (self.tr("&Clear filters"), self.tr("Show every entry again")),
-            self.reload_action: (self.tr("Re&load"), self.tr("Read the catalogue again")),
+            self.reload_action: (self.tr("&Reload"), self.tr("Read the catalogue again")),
             self.sync_action: (self.tr("&Sync"), self.tr("Pull other stewards' changes, then send yours (Ctrl+S)")),
             self.conflicts_action: (self.tr("Resolve &conflicts…"),
                                     self.tr("Fields another steward changed as well: choose what to keep")),

@@ -1156,12 +1156,12 @@
         <translation>重新显示全部条目</translation>
     </message>
     <message>
-        <source>Re&amp;load</source>
-        <translation>重新加载(&amp;L)</translation>
-    </message>
-    <message>
         <source>Read the catalogue again</source>
         <translation>重新读取目录</translation>
+    </message>
+    <message>
+        <source>&amp;Reload</source>
+        <translation>重新加载(&amp;R)</translation>
     </message>
     <message>
         <source>Pull other stewards&apos; changes, then send yours (Ctrl+S)</source>

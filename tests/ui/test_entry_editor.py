@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QInputMethodEvent, QWheelEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QPlainTextEdit
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from steward.catalogue import rules
 from steward.catalogue.messages import render
@@ -42,11 +42,13 @@ def field_ops(session, entry_id, field):
 
 
 def choose(editor: EntryEditor, field: str, key: str | None) -> None:
+    """Pick `key` from the combo box's list, as a click on it does (the list sets the row, then says `activated`)."""
     combo = editor.field_widget(field)
     assert isinstance(combo, QComboBox)
     row = combo.findData(key) if key else 0
     assert row >= 0
     combo.setCurrentIndex(row)
+    combo.activated.emit(row)
 
 
 def type_text(qtbot, widget, text: str) -> None:
@@ -233,8 +235,8 @@ def test_the_format_category_offers_its_types_and_a_picked_type_is_stored(editor
     combo = editor.field_widget("format_type")
     assert [combo.itemText(n) for n in range(combo.count())] == ["et", "xls", "xlsx"]
     assert combo.currentText() == "MySQL"  # what was stored stays until the steward changes it
-    combo.setCurrentIndex(2)  # a pick from the list: the text is set, then textActivated
-    combo.textActivated.emit("xlsx")
+    combo.setCurrentIndex(2)  # a pick from the list: the text is set, then activated
+    combo.activated.emit(2)
     assert stored(session, entry_id).format_type == "xlsx"
 
 
@@ -362,6 +364,88 @@ def test_a_pasted_control_character_is_stored_and_marked_at_its_field(qtbot, edi
     assert abstract.property("problem") == "error"
     assert abstract.toolTip() == message
     assert message in [p.message("zh") for p in editor.problems_panel.problems()]
+    assert message in said_under(editor, "abstract")
+
+
+def test_a_control_character_pasted_into_a_line_is_shown_at_the_field_while_the_steward_is_still_in_it(
+        qtbot, shown, session):
+    entry_id = make_entry(session.workspace)
+    shown.set_entry(entry_id)
+    name = shown.field_widget("name")
+    name.setFocus()
+    qtbot.waitUntil(name.hasFocus)
+    name.end(False)
+    QApplication.clipboard().setText("\x07")
+    qtbot.keyClick(name, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    message = render("text.refused_character", {"field": "name", "char": "U+0007"}, "zh")
+    qtbot.waitUntil(lambda: message in said_under(shown, "name"), timeout=5000)  # saved after the pause in typing
+    assert name.hasFocus() and stored(session, entry_id).name == "企业登记信息\x07"
+
+
+def said_under(editor: EntryEditor, field: str) -> str:
+    """What the editor says under `field` (empty when nothing is shown there)."""
+    label = editor.problem_label(field)
+    return label.text() if label.isVisibleTo(editor) else ""
+
+
+def in_view(editor: EntryEditor, widget: QWidget) -> bool:
+    """Whether all of `widget` is inside the scrolled form's visible part."""
+    viewport = editor.scroll.viewport()
+    rect = QRect(widget.mapTo(viewport, QPoint(0, 0)), widget.size())
+    return widget.isVisible() and viewport.rect().contains(rect)
+
+
+def test_a_problem_shows_under_the_field_just_changed_and_goes_when_fixed(qtbot, shown, session):
+    entry_id = make_entry(session.workspace)
+    shown.set_entry(entry_id)
+    name = shown.field_widget("name")
+    assert all(said_under(shown, spec.key) == "" for spec in ENTRY_FIELDS)
+    name.setFocus()
+    type_and_finish(qtbot, name, "")
+    message = render("required", {"field": "name"}, "zh")
+    assert message in said_under(shown, "name")
+    label = shown.problem_label("name")
+    qtbot.waitUntil(lambda: in_view(shown, label))
+    assert label.mapTo(shown, QPoint(0, 0)).y() >= name.mapTo(shown, QPoint(0, name.height())).y()  # under it
+    assert abs(label.mapTo(shown, QPoint(0, 0)).x() - name.mapTo(shown, QPoint(0, 0)).x()) < 4  # aligned with it
+    type_and_finish(qtbot, name, "企业登记信息")
+    assert said_under(shown, "name") == ""
+
+
+def test_every_field_with_a_problem_says_it_under_the_field(shown, session):
+    shown.set_entry(make_entry(session.workspace, code="bad code", published="2024-13-45"))
+    assert render("published.invalid", {"value": "2024-13-45"}, "zh") in said_under(shown, "published")
+    [code_problem] = [p for p in shown.problems_panel.problems() if p.field == "code"]
+    assert code_problem.message("zh") in said_under(shown, "code")
+    assert said_under(shown, "name") == ""
+
+
+def test_data_item_problems_are_said_under_the_items_table(shown, session):
+    items = [DataItem(name="名称", data_type="C", position=1), DataItem(name="", data_type="N", position=2)]
+    shown.set_entry(make_entry(session.workspace, items=items))
+    [problem] = [p for p in shown.problems_panel.problems() if p.item_id == items[1].id]
+    assert problem.message("zh") in said_under(shown, "items")
+
+
+def test_the_problem_under_a_field_at_the_bottom_edge_is_scrolled_into_view(qtbot, shown, session):
+    shown.resize(700, 420)
+    shown.set_entry(make_entry(session.workspace))
+    published = shown.field_widget("published")
+    published.setFocus()
+    qtbot.waitUntil(published.hasFocus)
+    shown.scroll.ensureWidgetVisible(published, 0, 0)  # the field's lower edge on the viewport's
+    qtbot.waitUntil(lambda: in_view(shown, published))
+    type_and_finish(qtbot, published, "2024-13-45")
+    qtbot.waitUntil(lambda: in_view(shown, shown.problem_label("published")))
+    assert in_view(shown, published)
+
+
+def test_problems_under_the_fields_follow_the_language(editor, session):
+    editor.set_entry(make_entry(session.workspace, published="2024-13-45"))
+    session.language = "en"
+    QApplication.sendEvent(editor, QEvent(QEvent.Type.LanguageChange))
+    assert render("published.invalid", {"value": "2024-13-45"}, "en") in said_under(editor, "published")
+    assert editor.field_widget("published").toolTip() == render("published.invalid", {"value": "2024-13-45"}, "en")
 
 
 def test_the_panel_lists_the_entry_problems_and_activating_one_focuses_its_field(qtbot, shown, session):
@@ -471,6 +555,97 @@ def test_focus_goes_to_the_first_field_and_tabs_through_the_form(qtbot, shown, s
     assert QApplication.focusWidget() is shown.field_widget("classification")
     qtbot.keyClick(shown.field_widget("classification"), Qt.Key.Key_Tab)
     qtbot.waitUntil(shown.field_widget("name").hasFocus)
+
+
+def test_arrow_keys_in_a_choice_step_without_saving_and_enter_confirms(qtbot, shown, session, monkeypatch):
+    entry_id = make_entry(session.workspace)  # shared unconditionally
+    shown.set_entry(entry_id)
+    asked: list[str] = []
+    monkeypatch.setattr(ReasonDialog, "ask", staticmethod(lambda text, parent=None: asked.append(text) or "个人信息"))
+    combo = shown.field_widget("sharing_type")
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # past 有条件共享 ...
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # ... to 不予共享
+    assert combo.currentData() == "not_shared"
+    assert asked == [] and session.undo_stack.count() == 0  # no step was saved, no reason asked on the way
+    assert stored(session, entry_id).sharing_type == "unconditional"
+    qtbot.keyClick(combo, Qt.Key.Key_Return)
+    assert len(asked) == 1 and "不予共享" in asked[0]
+    assert stored(session, entry_id).sharing_type == "not_shared"
+    assert [op.new for op in field_ops(session, entry_id, "sharing_type")] == ["not_shared"]
+
+
+def test_leaving_a_choice_after_stepping_saves_what_it_shows(qtbot, shown, session):
+    entry_id = make_entry(session.workspace)  # updated daily
+    shown.set_entry(entry_id)
+    combo = shown.field_widget("update_frequency")
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    for _ in range(3):
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert stored(session, entry_id).update_frequency == "daily"
+    qtbot.keyClick(combo, Qt.Key.Key_Tab)
+    assert stored(session, entry_id).update_frequency == "quarterly"
+    assert session.undo_stack.count() == 1
+
+
+def test_switching_to_another_window_is_not_leaving_a_choice(qtbot, shown, session):
+    entry_id = make_entry(session.workspace)  # updated daily
+    shown.set_entry(entry_id)
+    combo = shown.field_widget("update_frequency")
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(other.isActiveWindow)
+    assert stored(session, entry_id).update_frequency == "daily"  # a reason dialog would pop up over the other window
+    shown.activateWindow()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Return)
+    assert stored(session, entry_id).update_frequency == "weekly"
+
+
+def test_alt_down_opens_a_choice_list_and_a_pick_from_it_is_saved(qtbot, shown, session):
+    entry_id = make_entry(session.workspace)
+    shown.set_entry(entry_id)
+    combo = shown.field_widget("update_frequency")
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(combo.view().isVisible)
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Down)  # moving in the open list stores nothing
+    assert stored(session, entry_id).update_frequency == "daily"
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not combo.view().isVisible())
+    assert stored(session, entry_id).update_frequency == "weekly"
+
+
+def test_in_a_data_item_cell_alt_down_opens_the_list_and_arrows_do_not_end_the_edit(qtbot, shown, session):
+    entry_id = make_entry(session.workspace)
+    shown.set_entry(entry_id)
+    view = shown.items_view
+    index = shown.items_model.index(0, ItemsModel.DATA_TYPE)
+    view.setFocus()
+    view.setCurrentIndex(index)
+    view.edit(index)
+    cell = QApplication.focusWidget()
+    assert isinstance(cell, QComboBox) and cell.currentData() == "C"
+    qtbot.keyClick(cell, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(cell.view().isVisible)
+    assert view.currentIndex().row() == 0  # the row did not move down
+    assert [i.name for i in stored(session, entry_id).items] == ["企业名称", "成立日期"]
+    cell.hidePopup()
+    qtbot.waitUntil(lambda: not cell.view().isVisible())
+    qtbot.keyClick(cell, Qt.Key.Key_Down)
+    qtbot.keyClick(cell, Qt.Key.Key_Down)
+    assert view.state() == QAbstractItemView.State.EditingState  # still editing after a step
+    assert stored(session, entry_id).items[0].data_type == "C"
+    qtbot.keyClick(cell, Qt.Key.Key_Return)
+    assert stored(session, entry_id).items[0].data_type == "Y"
 
 
 def test_text_typed_but_not_saved_survives_a_reload(qtbot, editor, session):

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import textwrap
+from collections import Counter
 
 import pytest
 from PySide6.QtCore import QLocale, Qt
-from PySide6.QtGui import QInputMethodEvent
+from PySide6.QtGui import QAction, QInputMethodEvent, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from steward.catalogue.errors import StewardError
 from steward.workspace import journal, query
 from steward.workspace.journal import SetField
 from ui.catalogue_model import CatalogueModel, EntryIdRole
-from ui.main_window import MainWindow
+from ui.main_window import MainWindow, redo_keys
 
 
 @pytest.fixture
@@ -120,6 +123,118 @@ def test_undo_covers_edits_made_anywhere(qtbot, window):
     assert query.get_entry(window.session.workspace, entry_id).name == before
     window.redo_action.trigger()
     assert query.get_entry(window.session.workspace, entry_id).name == "表格外的修改"
+
+
+@pytest.fixture
+def active(qtbot, window):
+    """The window as the active one, so that its shortcuts and focus work as on a desktop."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+@pytest.mark.parametrize("keys", ["Ctrl+Shift+Z", "Ctrl+Y"])
+def test_both_redo_keys_redo_from_the_table_and_from_a_choice(qtbot, active, keys):
+    entry_id = active.model.index(3, 0).data(EntryIdRole)
+    before = query.get_entry(active.session.workspace, entry_id).name
+    [combination] = QKeySequence(keys)
+    for focus in (active.table, active.editor.field_widget("update_frequency")):
+        active.session.apply([SetField(entry_id, "name", "改过的名称")], "rename")
+        active.session.undo_stack.undo()
+        assert query.get_entry(active.session.workspace, entry_id).name == before
+        focus.setFocus()
+        qtbot.waitUntil(focus.hasFocus)
+        qtbot.keyClick(focus, combination.key(), combination.keyboardModifiers())
+        assert query.get_entry(active.session.workspace, entry_id).name == "改过的名称", focus
+
+
+@pytest.mark.parametrize("system", [
+    ["Ctrl+Shift+Z"],  # Linux desktops (X11, GNOME, KDE) and macOS
+    ["Ctrl+Y", "Alt+Shift+Backspace", "Ctrl+Shift+Z"],  # Windows
+    [],
+])
+def test_redo_has_both_keys_once_whatever_the_system_binds(system):
+    keys = [k.toString(QKeySequence.SequenceFormat.PortableText)
+            for k in redo_keys([QKeySequence(key) for key in system])]
+    assert keys[:2] == ["Ctrl+Shift+Z", "Ctrl+Y"]
+    assert len(keys) == len(set(keys)) and set(system) <= set(keys)
+
+
+X11_REDO = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+    from steward import sample
+    from steward.workspace import journal, query
+    from steward.workspace.workspace import Workspace
+    from ui.main_window import MainWindow
+    from ui.session import Session
+    from ui.settings import Settings
+
+    folder = Path(sys.argv[1])
+    app = QApplication([])
+    department = sample.DEPARTMENTS[0]
+    workspace = Workspace.create(folder / "ws", department.code, department.name)
+    entry = next(iter(sample.generate(department, 1, seed=1)))
+    journal.apply(workspace, [journal.CreateEntry(entry)], reason="test")
+    session = Session(workspace, Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)))
+    window = MainWindow(session)
+    window.show()
+    window.activateWindow()
+    for _ in range(500):
+        if window.isActiveWindow():
+            break
+        QTest.qWait(10)
+    window.table.setFocus()
+    redone = {}
+    for keys in ("Ctrl+Shift+Z", "Ctrl+Y"):
+        session.apply([journal.SetField(entry.id, "name", keys)], "rename")
+        session.undo_stack.undo()
+        [combination] = QKeySequence(keys)
+        QTest.keyClick(window.table, combination.key(), combination.keyboardModifiers())
+        redone[keys] = query.get_entry(workspace, entry.id).name == keys
+    print(json.dumps({"platform": app.platformName(), "redone": redone}))
+    session.runner.wait_all()
+""")
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs an X server for Linux's own key bindings")
+def test_both_redo_keys_redo_in_a_real_x11_window(tmp_path):
+    """On X11 Qt binds Redo to Ctrl+Shift+Z alone (offscreen uses Windows' bindings): the case that broke."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    done = subprocess.run(["xvfb-run", "-a", sys.executable, "-c", X11_REDO, str(tmp_path)], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"platform": "xcb", "redone": {"Ctrl+Shift+Z": True, "Ctrl+Y": True}}
+
+
+def test_no_two_actions_of_the_window_share_a_shortcut(window):
+    """Two actions on one key make Qt do neither ("Ambiguous shortcut overload"): every key has one action."""
+    taken: Counter[tuple[int, str]] = Counter()
+    for action in window.findChildren(QAction):
+        widget_bound = action.shortcutContext() in (Qt.ShortcutContext.WidgetShortcut,
+                                                    Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        scope = id(action.parent()) if widget_bound else 0  # a widget's own keys only clash with its own
+        for shortcut in action.shortcuts():
+            taken[(scope, shortcut.toString(QKeySequence.SequenceFormat.PortableText))] += 1
+    assert [key for (_scope, key), n in taken.items() if n > 1] == []
+    redo = {s.toString(QKeySequence.SequenceFormat.PortableText) for s in window.redo_action.shortcuts()}
+    assert {"Ctrl+Shift+Z", "Ctrl+Y"} <= redo
+
+
+def test_tab_leaves_the_table_for_the_editor(qtbot, active):
+    active.table.setFocus()
+    qtbot.waitUntil(active.table.hasFocus)
+    row = active.table.currentIndex().row()
+    qtbot.keyClick(active.table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is active.editor.field_widget("classification")
+    assert active.table.currentIndex().row() == row
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab)
+    assert QApplication.focusWidget() is active.table
 
 
 def test_language_switch_retranslates_without_restart(qtbot, window):
