@@ -427,6 +427,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "held.errors": ("存在错误", "rule errors"),
     "held.conflict": ("有未解决的冲突", "unresolved conflicts"),
     "held.provider": ("提供方不是本部门", "another department is named as provider"),
+    "held.refused": ("交换平台拒绝：{message}", "refused by the exchange: {message}"),
     "cli.refused": (
         "交换平台拒绝了变更集 {changeset}:{message}",
         "The exchange refused changeset {changeset}: {message}",
