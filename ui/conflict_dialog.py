@@ -2,7 +2,7 @@
 
 The steward picks a side for each field, or types the merged value; Apply is possible only when
 every field of the entry has a choice. The choice becomes local changes on the exchange's current
-version, which the next sync sends.
+version, which the next sync sends. Once the last conflict is resolved the dialog closes itself.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from steward.workspace import query
 from steward.workspace.workspace import Workspace
 from ui import operations
 from ui.session import Session
+from ui.times import local_time
 
 Index = QModelIndex | QPersistentModelIndex
 UNCHOSEN = object()
@@ -168,6 +169,7 @@ class ConflictDialog(QDialog):
         self.table.verticalHeader().hide()
         self.hint = QLabel(self)
         self.hint.setWordWrap(True)
+        self.found_label = QLabel(self)  # when the sync found the current entry's conflicts
         self.mine_button = QPushButton(self)
         self.theirs_button = QPushButton(self)
         self.mine_button.clicked.connect(lambda: self._take(Take.MINE))
@@ -187,6 +189,7 @@ class ConflictDialog(QDialog):
         sides.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(self.hint)
+        right.addWidget(self.found_label)
         right.addWidget(self.table)
         right.addLayout(sides)
         body = QHBoxLayout()
@@ -196,6 +199,7 @@ class ConflictDialog(QDialog):
         layout.addLayout(body)
         layout.addWidget(self.buttons)
         self.resize(1000, 480)
+        self._resolved_any = False
         self.retranslate()
         self.reload()
 
@@ -208,6 +212,7 @@ class ConflictDialog(QDialog):
         self.apply_button.setText(self.tr("&Apply"))
         self.entry_view.setAccessibleName(self.tr("Entries with conflicts"))
         self.table.setAccessibleName(self.tr("Conflicting fields"))
+        self._show_found()
 
     def reload(self) -> None:
         def read(workspace: Workspace) -> tuple[list[Conflict], dict[str, str]]:
@@ -231,6 +236,9 @@ class ConflictDialog(QDialog):
             self.entry_view.setCurrentIndex(self.entries.index(0, 0))
         else:
             self.model.load([])
+            if self._resolved_any:  # the last one is done: nothing left to do here
+                self.accept()
+                return
         self._update_buttons()
 
     def _entry_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -238,6 +246,12 @@ class ConflictDialog(QDialog):
         self.model.load(self._by_entry.get(entry_id, []))
         if self.model.rowCount():
             self.table.selectRow(0)
+        self._show_found()
+
+    def _show_found(self) -> None:
+        found = min((c.created_at for c in self.model.rows), default=None)
+        self.found_label.setText(self.tr("Found by the sync of %1").replace("%1", local_time(found, seconds=False))
+                                 if found else "")
 
     def current_entry_id(self) -> str | None:
         index = self.entry_view.currentIndex()
@@ -263,5 +277,6 @@ class ConflictDialog(QDialog):
                                  changed={entry_id})
         if not ok:
             return
+        self._resolved_any = True
         self.resolved.emit(entry_id)
         self.reload()

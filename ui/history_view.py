@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QDateTime,
-    QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -36,6 +33,7 @@ from ui.change_list import ChangeDescriber, failure_text, fill, fit_columns, one
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
 from ui.session import Session
+from ui.times import local_time
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -108,16 +106,6 @@ def _snapshot_names(operations: list[Operation]) -> tuple[str, str]:
             if op.kind in (OpKind.CREATE, OpKind.ERASE) and isinstance(snapshot, dict):
                 return snapshot.get("code", ""), snapshot.get("name", "")
     return "", ""
-
-
-def local_time(stamp: str) -> str:
-    """A journal time (UTC, ISO 8601) as the steward's local time, to the second."""
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    local = QDateTime.fromSecsSinceEpoch(int(moment.timestamp())).toLocalTime()
-    return QLocale().toString(local, "yyyy-MM-dd HH:mm:ss")
 
 
 class HistoryModel(QAbstractItemModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from steward.catalogue.model import Entry
 from steward.catalogue.vocabulary import Status
 from steward.files.exporter import ExportResult
 from steward.sync import identity, syncer
+from steward.sync.summary import NotSent, SyncSummary
 from steward.workspace import drafts, query
 from steward.workspace.journal import CreateEntry, EraseEntry, SetField
 from steward.workspace.workspace import Workspace
@@ -42,12 +44,15 @@ from ui.history_view import HistoryDialog
 from ui.i18n import Retranslating, Translators, core_language
 from ui.import_result import ImportResultDialog
 from ui.import_wizard import ImportOutcome, ImportWizard
+from ui.kept_selection import KeptSelection
+from ui.not_sent_view import NotSentDialog
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
 from ui.resources import icon
 from ui.session import Session
 from ui.settings_dialog import SettingsDialog
 from ui.sync_controller import SyncController
+from ui.times import local_time
 
 SEARCH_DELAY_MS = 250
 
@@ -77,6 +82,9 @@ class MainWindow(Retranslating, QMainWindow):
         self.model = CatalogueModel(session, self)
         self.sync_controller = SyncController(session, self)
         self.sync_controller.conflicts_found.connect(self.show_conflicts)
+        self.sync_controller.summarised.connect(self._synced)
+        self._not_sent: list[NotSent] = []
+        self.not_sent_dialog: NotSentDialog | None = None
         self._painted = False
         self._pending_dialog: PendingChangesDialog | None = None
         self._build_widgets()
@@ -119,6 +127,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.doubleClicked.connect(lambda _index: self.editor.setFocus())
         self.table.viewport().installEventFilter(self)
+        self.kept_selection = KeptSelection(self.table, self.model)  # through a sync's or a sort's reload
 
         centre = QWidget(self)
         centre_layout = QVBoxLayout(centre)
@@ -232,8 +241,11 @@ class MainWindow(Retranslating, QMainWindow):
         self.last_sync_label = QLabel(self)
         self.key_label = QLabel(self)
         self.conflicts_label = QLabel(self)
+        self.not_sent_label = QLabel(self)  # a link to the entries the last sync did not send
+        self.not_sent_label.linkActivated.connect(lambda _link: self.show_not_sent())
+        self.not_sent_label.hide()
         for widget in (self.workspace_label, self.department_label, self.unsynced_label, self.conflicts_label,
-                       self.last_sync_label, self.key_label):
+                       self.not_sent_label, self.last_sync_label, self.key_label):
             bar.addPermanentWidget(widget)
         self._status_timer = QTimer(self, singleShot=True, interval=300)
         self._status_timer.timeout.connect(self._refresh_status)
@@ -322,6 +334,7 @@ class MainWindow(Retranslating, QMainWindow):
 
     def _after_load(self, _seconds: float) -> None:
         self._show_count()
+        self.kept_selection.restore()
         if self.model.rowCount() and not self.table.currentIndex().isValid():
             self.table.setCurrentIndex(self.model.index(0, 0))
         elif not self.model.rowCount():
@@ -504,6 +517,26 @@ class MainWindow(Retranslating, QMainWindow):
         self.sync_controller.run()
         self._refresh_status()
 
+    def _synced(self, result: SyncSummary) -> None:
+        self._not_sent = result.not_sent
+        self._show_status()
+        if self.not_sent_dialog is not None:  # an open list shows the newest sync's entries
+            self.not_sent_dialog.set_entries(result.not_sent)
+
+    def show_not_sent(self) -> NotSentDialog:
+        if self.not_sent_dialog is None:
+            self.not_sent_dialog = NotSentDialog(self.session, self._not_sent, self)
+            self.not_sent_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.not_sent_dialog.entry_activated.connect(self.select_entry)
+            self.not_sent_dialog.destroyed.connect(self._not_sent_closed)
+        self.not_sent_dialog.show()
+        self.not_sent_dialog.raise_()
+        self.not_sent_dialog.activateWindow()
+        return self.not_sent_dialog
+
+    def _not_sent_closed(self) -> None:
+        self.not_sent_dialog = None
+
     def show_conflicts(self) -> ConflictDialog:
         dialog = ConflictDialog(self.session, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -547,7 +580,11 @@ class MainWindow(Retranslating, QMainWindow):
         unsynced = self._status.unsynced if self._status else 0
         self.unsynced_label.setText(self.tr("Unsynced: %1").replace("%1", str(unsynced)))
         last = self._facts.get("last_sync")
-        self.last_sync_label.setText(self.tr("Last sync: %1").replace("%1", last) if last else self.tr("Never synced"))
+        self.last_sync_label.setText(self.tr("Last sync: %1").replace("%1", local_time(last, seconds=False))
+                                     if last else self.tr("Never synced"))
+        self.not_sent_label.setText(_as_link(self.tr("%n entries not sent", "", len(self._not_sent))))
+        self.not_sent_label.setToolTip(self.tr("Changes the last sync did not send, and why"))
+        self.not_sent_label.setVisible(bool(self._not_sent))
         key_id = self._facts.get("key_id")
         self.key_label.setText(self.tr("Key %1").replace("%1", key_id[:8]) if key_id else self.tr("No signing key"))
         open_conflicts = int(self._facts.get("open_conflicts", "0"))
@@ -592,3 +629,8 @@ class MainWindow(Retranslating, QMainWindow):
             self._painted = True
             QTimer.singleShot(0, self.first_paint.emit)
         return super().eventFilter(watched, event)
+
+
+def _as_link(text: str) -> str:
+    """`text` as a label's one link (the markup around a translated text is not itself shown)."""
+    return f'<a href="link">{html.escape(text)}</a>'

@@ -31,13 +31,14 @@ from PySide6.QtWidgets import (
 )
 
 from steward.catalogue.operations import OpKind
-from steward.sync.pending import PendingChange, pending_changes
+from steward.sync.pending import PendingChange, changed_at, pending_changes
 from steward.workspace import query
 from steward.workspace.workspace import Workspace
 from ui.change_list import ChangeDescriber, failure_text, fill, fit_columns, one_line
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
 from ui.session import Session
+from ui.times import local_time
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -56,16 +57,18 @@ class PendingRow:
     entry_code: str
     entry_name: str
     item_name: str
+    changed_at: str  # when the steward last changed the entry (UTC, as the journal has it)
 
 
 def read_pending(workspace: Workspace) -> list[PendingRow]:
-    """Pending changes with their entries' codes and names and their data items' names."""
+    """Pending changes with their entries' codes and names, their data items' names and when they were made."""
     changes = pending_changes(workspace)
     found = query.names(workspace, (c.entry_id for c in changes), items_of=(c.entry_id for c in changes if c.item_id))
-    return [_row(c, found) for c in changes]
+    times = changed_at(workspace, (c.last_seq for c in changes))
+    return [_row(c, found, times.get(c.last_seq, "")) for c in changes]
 
 
-def _row(change: PendingChange, found: query.Names) -> PendingRow:
+def _row(change: PendingChange, found: query.Names, when: str) -> PendingRow:
     code, name = found.entries.get(change.entry_id, ("", ""))
     if not code and not name:  # an erased entry: its snapshot still names it
         snapshot = change.before if isinstance(change.before, dict) else change.after
@@ -80,14 +83,14 @@ def _row(change: PendingChange, found: query.Names) -> PendingRow:
     if change.kind is OpKind.CREATE:
         # Reverting a creation needs only the id; a fresh workspace holds thousands of these whole snapshots.
         change = replace(change, after=None)
-    return PendingRow(change, code, name, item_name)
+    return PendingRow(change, code, name, item_name, when)
 
 
 class PendingModel(QAbstractTableModel):
-    """The pending changes as a table: entry code, entry name, what changed, before and after."""
+    """The pending changes as a table: entry code, entry name, what changed, before, after, and when."""
 
-    CODE, NAME, FIELD, BEFORE, AFTER = range(5)
-    COLUMNS = 5
+    CODE, NAME, FIELD, BEFORE, AFTER, CHANGED = range(6)
+    COLUMNS = 6
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,7 +125,7 @@ class PendingModel(QAbstractTableModel):
         if not 0 <= section < self.COLUMNS:
             return None
         return (self.tr("Resource code"), self.tr("Resource name"), self.tr("What changed"), self.tr("Before"),
-                self.tr("After"))[section]
+                self.tr("After"), self.tr("Changed at"))[section]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -130,6 +133,8 @@ class PendingModel(QAbstractTableModel):
         found = self.pending_row(index.row())
         if found is None:
             return None
+        if role == SortRole and index.column() == self.CHANGED:
+            return found.changed_at  # ISO 8601 in UTC sorts as time does
         if role in (Qt.ItemDataRole.DisplayRole, SortRole):
             text = self._text(found, index.column())
             return text if role == SortRole else one_line(text)
@@ -149,7 +154,9 @@ class PendingModel(QAbstractTableModel):
             return self.describer.what(change.kind, change.field, row.item_name)
         if column == self.BEFORE:
             return self.describer.before(change.kind, change.field, change.before)
-        return self.describer.after(change.kind, change.field, change.after)
+        if column == self.AFTER:
+            return self.describer.after(change.kind, change.field, change.after)
+        return local_time(row.changed_at, seconds=False) if row.changed_at else ""
 
 
 class PendingChangesDialog(Retranslating, QDialog):

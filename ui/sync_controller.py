@@ -1,7 +1,8 @@
 """The Sync action: unlock the key, confirm the exchange on first contact, sync on a worker with progress and cancel.
 
 Network and disk work run on workers; the GUI thread only asks the steward (passphrase,
-fingerprint) and shows what happened. The signing key is unlocked for one sync and not kept.
+fingerprint) and shows what happened, in entries received and sent. The signing key is unlocked
+for one sync and not kept. One sync at a time: asking again meanwhile is told, not started.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
-from steward.sync import identity, syncer
+from steward.sync import identity, summary, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused, proxy_with_login
 from steward.sync.keys import SigningKey, Storage, spaced
 from steward.workspace.journal import Cancelled
@@ -22,6 +23,7 @@ from ui.workers import Job
 
 class SyncController(QObject):
     synced = Signal(object)  # the SyncReport
+    summarised = Signal(object)  # the SyncSummary: entries received, sent, and those not sent
     conflicts_found = Signal()
     still_waiting = Signal(str)  # the exchange is slow to answer: shown in the progress dialog
 
@@ -31,6 +33,7 @@ class SyncController(QObject):
         self.window = parent
         self.exchange_url_override: str | None = None  # the demo's own exchange
         self.passphrase: str | None = None  # the demo supplies its own key files' passphrase
+        self.running = False
 
     # What the sync needs ----------------------------------------------------------------------
 
@@ -101,6 +104,16 @@ class SyncController(QObject):
     # Syncing ------------------------------------------------------------------------------------
 
     def run(self) -> syncer.SyncReport | None:
+        if self.running:  # Ctrl+S again before the first sync's dialog shows: say so, start nothing
+            self._tell(self.tr("A sync is already running."), 5000)
+            return None
+        self.running = True
+        try:
+            return self._run()
+        finally:
+            self.running = False
+
+    def _run(self) -> syncer.SyncReport | None:
         if not self.exchange_url():
             QMessageBox.information(self.window, self.tr("Sync"),
                                     self.tr("No exchange address is set: enter it in File ▸ Settings."))
@@ -120,11 +133,14 @@ class SyncController(QObject):
                 return None
             workspace = self.session.workspace
 
-            def work(job: Job) -> syncer.SyncReport:
+            def work(job: Job) -> tuple[syncer.SyncReport, summary.SyncSummary]:
                 self._tell_waiting(client, job)
-                return syncer.sync(workspace, client, key, trust=lambda offered: offered == confirmed,
-                                 progress=lambda _stage, done, total: job.progress(done, total),
-                                 cancelled=lambda: job.cancelled)
+                job.on_cancel(client.cancel)  # a request the exchange is slow to answer ends at once
+                before = summary.mark(workspace)
+                report = syncer.sync(workspace, client, key, trust=lambda offered: offered == confirmed,
+                                     progress=lambda _stage, done, total: job.progress(done, total),
+                                     cancelled=lambda: job.cancelled)
+                return report, summary.summarise(workspace, before, report)
 
             title = self.tr("Syncing with the exchange…")
             ok, outcome = run_with_progress(self.session.runner, self.window, title, work)
@@ -136,31 +152,25 @@ class SyncController(QObject):
         if not ok:
             self._report_failure(outcome)
             return None
-        self.synced.emit(outcome)
-        self._summarise(outcome)
-        return outcome
+        report, result = outcome
+        self.synced.emit(report)
+        self._summarise(report, result)
+        return report
 
-    def _summarise(self, report: syncer.SyncReport) -> None:
-        message = (self.tr("Pulled %1 changesets, pushed %2 (%3 operations), confirmed %4.")
-                   .replace("%1", str(report.pulled)).replace("%2", str(report.pushed))
-                   .replace("%3", str(report.operations)).replace("%4", str(report.confirmed)))
+    def _tell(self, message: str, msecs: int) -> None:
         status_bar = getattr(self.window, "statusBar", None)
         if status_bar:
-            status_bar().showMessage(message, 15000)
-        details = []
+            status_bar().showMessage(message, msecs)
+
+    def _summarise(self, report: syncer.SyncReport, result: summary.SyncSummary) -> None:
+        """What came and went, in entries, in the status bar; the entries not sent are the window's to list."""
+        self._tell(self.tr("Synced: received %1, sent %2").replace("%1", self.tr("%n update(s)", "", result.received))
+                   .replace("%2", self.tr("%n change(s)", "", result.sent)), 15000)
+        self.summarised.emit(result)
         if report.exchange_key_moved:
-            details.append(render("sync.server_key_rotated", {"url": self.exchange_url(), "old": spaced(
-                report.exchange_key_moved[0]), "new": spaced(report.exchange_key_moved[1])}, self.session.language))
-        if report.held_back:
-            details.append(self.tr("%1 entries were not sent: they have rule errors, open conflicts or another "
-                              "department as provider, or the exchange refused them.")
-                           .replace("%1", str(len(report.held_back))))
-        details.extend(render("cli.refused_entry", {"code": h.code or h.entry_id, "reason": h.message},
-                              self.session.language) for h in report.held_back if h.reason == "refused")
-        details.extend(self.tr("The exchange refused changeset %1: %2").replace("%1", r["changeset"][:8])
-                       .replace("%2", r["message"]) for r in report.refused)
-        if details:
-            QMessageBox.information(self.window, self.tr("Sync"), "\n\n".join([message, *details]))
+            QMessageBox.information(self.window, self.tr("Sync"), render("sync.server_key_rotated", {
+                "url": self.exchange_url(), "old": spaced(report.exchange_key_moved[0]),
+                "new": spaced(report.exchange_key_moved[1])}, self.session.language))
         if report.conflicts or syncer.status(self.session.workspace).conflicts:
             self.conflicts_found.emit()
 

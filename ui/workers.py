@@ -27,12 +27,29 @@ class Job(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._on_cancel: list[Callable[[], None]] = []
         self.done = False
         self.ok = False
         self.outcome: Any = None  # the result, or the exception that ended the job
 
     def cancel(self) -> None:
-        self._cancel.set()
+        with self._lock:
+            self._cancel.set()
+            stops = list(self._on_cancel)
+        for stop in stops:
+            stop()
+
+    def on_cancel(self, stop: Callable[[], None]) -> None:
+        """Call `stop` (on the cancelling thread) once the job is cancelled, at once if it is already.
+
+        For work that blocks where it cannot look at the flag (a network request): `stop` interrupts it.
+        """
+        with self._lock:
+            self._on_cancel.append(stop)
+            already = self._cancel.is_set()
+        if already:
+            stop()
 
     @property
     def cancelled(self) -> bool:
@@ -43,7 +60,6 @@ class Job(QObject):
         if self._cancel.is_set():
             raise Cancelled()
         self.progressed.emit(done, total)
-
 
     def note(self, text: str) -> None:
         """Tell the steward what the work is doing while it makes no progress (called on the worker thread)."""

@@ -298,6 +298,10 @@
         <source>Conflicting fields</source>
         <translation>冲突的字段</translation>
     </message>
+    <message>
+        <source>Found by the sync of %1</source>
+        <translation>在 %1 的同步中发现</translation>
+    </message>
 </context>
 <context>
     <name>ConflictModel</name>
@@ -1365,6 +1369,16 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <source>Never synced</source>
         <translation>从未同步</translation>
     </message>
+    <message numerus="yes">
+        <source>%n entries not sent</source>
+        <translation>
+            <numerusform>%n 个条目未送出</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Changes the last sync did not send, and why</source>
+        <translation>上次同步未送出的修改及原因</translation>
+    </message>
     <message>
         <source>No signing key</source>
         <translation>无签名密钥</translation>
@@ -1380,6 +1394,33 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>Steward</source>
         <translation>Steward</translation>
+    </message>
+</context>
+<context>
+    <name>NotSentDialog</name>
+    <message>
+        <source>Entries not sent</source>
+        <translation>未送出的条目</translation>
+    </message>
+    <message>
+        <source>The last sync did not send these entries&apos; changes. Deal with what is named and sync again; Enter or a double-click shows the entry.</source>
+        <translation>上次同步未送出这些条目的修改。请处理所列原因后再次同步；按回车键或双击可显示该条目。</translation>
+    </message>
+    <message>
+        <source>Resource code</source>
+        <translation>信息资源代码</translation>
+    </message>
+    <message>
+        <source>Resource name</source>
+        <translation>信息资源名称</translation>
+    </message>
+    <message>
+        <source>Why not sent</source>
+        <translation>未送出的原因</translation>
+    </message>
+    <message>
+        <source>&amp;Show entry</source>
+        <translation>显示条目(&amp;S)</translation>
     </message>
 </context>
 <context>
@@ -1472,6 +1513,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>After</source>
         <translation>修改后</translation>
+    </message>
+    <message>
+        <source>Changed at</source>
+        <translation>修改时间</translation>
     </message>
 </context>
 <context>
@@ -1847,6 +1892,10 @@ Trust this exchange?</source>
 信任此交换平台吗?</translation>
     </message>
     <message>
+        <source>A sync is already running.</source>
+        <translation>已有一次同步正在进行。</translation>
+    </message>
+    <message>
         <source>No exchange address is set: enter it in File ▸ Settings.</source>
         <translation>尚未设置交换平台地址:请在 文件 ▸ 设置 中填写。</translation>
     </message>
@@ -1855,16 +1904,20 @@ Trust this exchange?</source>
         <translation>正在与交换平台同步…</translation>
     </message>
     <message>
-        <source>Pulled %1 changesets, pushed %2 (%3 operations), confirmed %4.</source>
-        <translation>拉取 %1 个变更集,推送 %2 个(%3 项操作),确认 %4 个。</translation>
+        <source>Synced: received %1, sent %2</source>
+        <translation>已同步：收到 %1，送出 %2</translation>
     </message>
-    <message>
-        <source>%1 entries were not sent: they have rule errors, open conflicts or another department as provider, or the exchange refused them.</source>
-        <translation>有 %1 个条目未发送：存在规则错误、未解决的冲突、提供方不是本部门，或被交换平台拒收。</translation>
+    <message numerus="yes">
+        <source>%n update(s)</source>
+        <translation>
+            <numerusform>%n 处更新</numerusform>
+        </translation>
     </message>
-    <message>
-        <source>The exchange refused changeset %1: %2</source>
-        <translation>交换平台拒绝了变更集 %1:%2</translation>
+    <message numerus="yes">
+        <source>%n change(s)</source>
+        <translation>
+            <numerusform>%n 处修改</numerusform>
+        </translation>
     </message>
     <message>
         <source>Sync cancelled: what was finished is kept; the next sync continues.</source>

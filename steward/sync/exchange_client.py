@@ -9,14 +9,21 @@ Every request is bounded by the connect and read timeouts, and all requests of o
 together by its deadline. An exchange that accepts the connection and never answers ends the sync
 after one read timeout (asking it again would only multiply the wait); meanwhile whoever watches
 is told, every few seconds, that the client is still waiting.
+
+A steward who cancels must not wait for any of that: `cancel` (from any thread) shuts the sockets of
+the requests in flight, so a blocked read ends at once, and ends a pause between tries; the request
+then raises `Cancelled`. Nothing is lost by it: a push cut short is settled by the next sync, which
+asks whether it landed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +34,7 @@ import keyring.errors
 import requests
 import truststore
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool
 
 import steward
 from steward.catalogue.errors import StewardError
@@ -42,6 +50,7 @@ from steward.sync.network_errors import (
     without_password,
 )
 from steward.sync.protocol import API, sign_request
+from steward.workspace.journal import Cancelled
 
 USER_AGENT = f"Steward/{steward.__version__}"
 UNAVAILABLE = (502, 503, 504)  # a gateway in front of the exchange says it cannot reach it (now)
@@ -67,14 +76,81 @@ class ExchangeRefused(Exception):
         return f"{self.status} {self.code}: {self.message}"
 
 
-class _TrustAdapter(HTTPAdapter):
+class _Sockets:
+    """The sockets a client's requests use, so that a cancel on another thread can shut them.
+
+    Shutting a socket ends a read blocked on it at once (closing it from another thread would not);
+    once cancelled, a socket opened afterwards is shut as soon as it is known.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self.cancelled = threading.Event()
+
+    def add(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._open.add(sock)
+        if self.cancelled.is_set():
+            _shut(sock)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already, or (TLS) handed over to its wrapper
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watch(pool: HTTPConnectionPool, sockets: _Sockets) -> None:
+    """Make the connections `pool` opens from now on tell `sockets` theirs."""
+    base = pool.ConnectionCls
+    if getattr(base, "watched_by", None) is sockets:
+        return
+
+    class Watched(base):  # type: ignore[valid-type, misc]
+        watched_by = sockets
+
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            sockets.add(sock)  # while connecting through a proxy or shaking hands
+            return sock
+
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)  # TLS wraps the first socket in a new one
+
+    pool.ConnectionCls = Watched
+
+
+class _CancellableAdapter(HTTPAdapter):
+    """Every connection it opens is known to the client's `_Sockets`, so a cancel can cut it."""
+
+    def __init__(self, sockets: _Sockets) -> None:
+        self.sockets = sockets
+        super().__init__(max_retries=0)  # ExchangeClient retries itself, within the deadline
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> HTTPConnectionPool:
+        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        _watch(pool, self.sockets)
+        return pool
+
+
+class _TrustAdapter(_CancellableAdapter):
     """Verifies TLS with the operating system's certificate store (plus an office CA bundle if given)."""
 
-    def __init__(self, ca_bundle: str | None) -> None:
+    def __init__(self, ca_bundle: str | None, sockets: _Sockets) -> None:
         self._context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         if ca_bundle:
             load_ca_bundle(self._context, ca_bundle)
-        super().__init__(max_retries=0)  # ExchangeClient retries itself, within the deadline
+        super().__init__(sockets)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context
@@ -110,15 +186,24 @@ class ExchangeClient:
         self.key = key
         self.waiting: Waiting | None = None
         self._ends_at: float | None = None
+        self._sockets = _Sockets()
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        self.session.mount("https://", _TrustAdapter(connection.ca_bundle))
-        self.session.mount("http://", HTTPAdapter(max_retries=0))
+        self.session.mount("https://", _TrustAdapter(connection.ca_bundle, self._sockets))
+        self.session.mount("http://", _CancellableAdapter(self._sockets))
         if connection.proxy:
             self.session.proxies = {"http": connection.proxy, "https": connection.proxy}
 
     def close(self) -> None:
         self.session.close()
+
+    def cancel(self) -> None:
+        """Stop now (from any thread): the request in flight and every later one raise `Cancelled`."""
+        self._sockets.cancel()
+
+    def _check_cancel(self) -> None:
+        if self._sockets.cancelled.is_set():
+            raise Cancelled()
 
     @contextlib.contextmanager
     def attempt(self) -> Iterator[None]:
@@ -182,6 +267,7 @@ class ExchangeClient:
         ends_at = self._ends_at if self._ends_at is not None else time.monotonic() + self.connection.deadline
         tries = self.connection.retries + 1
         for attempt in range(tries):
+            self._check_cancel()
             left = ends_at - time.monotonic()
             if left <= 0:
                 raise StewardError("exchange.deadline", url=self.base, seconds=_seconds(self.connection.deadline))
@@ -190,6 +276,8 @@ class ExchangeClient:
             try:
                 response = self._send_once(prepared, left)
             except requests.exceptions.RequestException as error:
+                if self._sockets.cancelled.is_set():  # the cancel shut its socket: not the network's fault
+                    raise Cancelled() from error
                 failure = self._explain(error, prepared.url or self.base, ends_at)
                 if last or not _worth_retrying(error) or not self._pause(_backoff(attempt), ends_at):
                     raise failure from error
@@ -222,12 +310,12 @@ class ExchangeClient:
                 gives_up = min(ends_at, started + self.connection.connect_timeout + self.connection.read_timeout)
                 waiting(now - started, max(gives_up - now, 0.0))
 
-    @staticmethod
-    def _pause(seconds: float, ends_at: float) -> bool:
-        """Wait before the next try; False (at once) when the deadline would pass first."""
+    def _pause(self, seconds: float, ends_at: float) -> bool:
+        """Wait before the next try; False (at once) when the deadline would pass first; a cancel ends it."""
         if time.monotonic() + seconds >= ends_at:
             return False
-        time.sleep(seconds)
+        if self._sockets.cancelled.wait(seconds):
+            raise Cancelled()
         return True
 
     def _proxy_for(self, url: str) -> str | None:

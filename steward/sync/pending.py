@@ -100,3 +100,14 @@ def pending_of(conn: Connection, entry_ids: list[str] | None) -> list[PendingCha
     changes = [c for e in entries.values() for c in diff(e, servers.get(e.id), last.get(e.id, 0))]
     changes.sort(key=lambda c: c.last_seq)
     return changes
+
+
+def changed_at(workspace: Workspace, seqs: Iterable[int]) -> dict[int, str]:
+    """When the journal recorded the operations `seqs` (a pending change's `last_seq`: when it was last made)."""
+    found: dict[int, str] = {}
+    with workspace.reading() as conn:
+        db = store.dbapi(conn)
+        for chunk in store.chunked(sorted(set(seqs))):
+            found.update(db.execute(
+                f"SELECT seq, created_at FROM operations WHERE seq IN ({store.placeholders(len(chunk))})", chunk))
+    return found

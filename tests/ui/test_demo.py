@@ -62,7 +62,9 @@ def test_a_newcomer_syncs_opens_a_second_steward_and_meets_a_conflict(qtbot, dem
     [conflict] = conflicts.unresolved(second.session.workspace)
     assert (conflict.mine, conflict.theirs) == ("管理员乙改的名称", "管理员甲改的名称")
     assert shown == [second]  # the conflict dialog was offered
-    assert any("were not sent" in text for text in told)  # the sample's broken entries stay here, and it says so
+    # The sample's broken entries stay here, and the window says so: a link to them, not a box to close.
+    assert second.not_sent_label.isVisibleTo(second) and "entries not sent" in second.not_sent_label.text()
+    assert not any("not sent" in text for text in told)
 
 
 def test_steward_gui_demo_starts_with_its_own_data_folder(tmp_path):

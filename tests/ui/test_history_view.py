@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt
 from steward.workspace import journal
 from steward.workspace.journal import OpState, RemoveItem, SetField, Settlement
 from tests.ui.conftest import first_entry
-from ui.history_view import HistoryDialog, HistoryModel, local_time
+from ui.history_view import HistoryDialog, HistoryModel
+from ui.times import local_time
 
 
 def _dialog(qtbot, session, entry_id: str) -> HistoryDialog:

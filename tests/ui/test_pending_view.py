@@ -14,6 +14,7 @@ from tests.helpers import accept_pending
 from tests.ui.conftest import first_entry
 from ui.change_list import fill
 from ui.pending_view import PendingChangesDialog, PendingModel, PendingRow
+from ui.times import local_time
 
 
 @pytest.fixture
@@ -46,7 +47,9 @@ def test_lists_a_change_with_before_and_after_labels(qtbot, synced):
     with qtbot.waitSignal(dialog.loaded, timeout=5000):
         synced.apply([SetField(entry.id, "sharing_type", "conditional")], "Set sharing", reason="收紧")
 
-    assert _texts(dialog) == [[entry.code, entry.name, "共享类型", "无条件共享", "有条件共享"]]
+    made = journal.history(synced.workspace, entry.id)[-1].created_at
+    assert _texts(dialog) == [[entry.code, entry.name, "共享类型", "无条件共享", "有条件共享",
+                               local_time(made, seconds=False)]]
 
 
 def test_revert_restores_the_value_and_the_row_disappears(qtbot, synced):
@@ -118,7 +121,7 @@ def test_a_new_entry_shows_as_created(qtbot, session):
     dialog = _dialog(qtbot, session)
     assert dialog.model.rowCount() == 60
     session.language = "en"
-    assert _texts(dialog)[0][2:] == ["Whole entry", "(did not exist)", "Created"]
+    assert _texts(dialog)[0][2:5] == ["Whole entry", "(did not exist)", "Created"]
 
 
 def test_double_click_asks_to_show_the_entry(qtbot, synced):
@@ -185,7 +188,7 @@ def test_pending_row_names_an_erased_entry_from_its_snapshot(session):
     from ui.pending_view import _row
 
     change = pending.PendingChange("e1", OpKind.ERASE, None, None, {"code": "1/1", "name": "N"}, None, 1, 9)
-    assert _row(change, query.Names({}, {})) == PendingRow(change, "1/1", "N", "")
+    assert _row(change, query.Names({}, {}), "") == PendingRow(change, "1/1", "N", "", "")
 
 
 def test_a_hidden_dialog_reads_again_when_shown(qtbot, synced):
@@ -207,10 +210,10 @@ def test_retranslates_labels_on_language_change(qtbot, synced):
     entry = first_entry(synced.workspace, "update_frequency != 'weekly'")
     synced.apply([SetField(entry.id, "update_frequency", "weekly")], "Weekly")
     dialog = _dialog(qtbot, synced)
-    assert _texts(dialog)[0][2:] == ["更新周期", entry_label(entry.update_frequency, "zh"), "每周"]
+    assert _texts(dialog)[0][2:5] == ["更新周期", entry_label(entry.update_frequency, "zh"), "每周"]
     synced.language = "en"  # the window sets the core language, then Qt sends LanguageChange
     QCoreApplication.sendEvent(dialog, QEvent(QEvent.Type.LanguageChange))
-    assert _texts(dialog)[0][2:] == ["Update frequency", entry_label(entry.update_frequency, "en"), "Weekly"]
+    assert _texts(dialog)[0][2:5] == ["Update frequency", entry_label(entry.update_frequency, "en"), "Weekly"]
 
 
 def entry_label(key, lang):
