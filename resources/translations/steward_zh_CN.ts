@@ -524,15 +524,15 @@
         <translation>全部条目(&amp;A)</translation>
     </message>
     <message numerus="yes">
-        <source>The %n entries the &amp;filter shows</source>
+        <source>The %n entries the filter sho&amp;ws</source>
         <translation>
-            <numerusform>筛选出的 %n 个条目(&amp;F)</numerusform>
+            <numerusform>筛选出的 %n 个条目(&amp;W)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <source>The %n &amp;selected entries</source>
+        <source>The %n selected e&amp;ntries</source>
         <translation>
-            <numerusform>选中的 %n 个条目(&amp;S)</numerusform>
+            <numerusform>选中的 %n 个条目(&amp;N)</numerusform>
         </translation>
     </message>
     <message>
@@ -540,8 +540,8 @@
         <translation>开放数据平台</translation>
     </message>
     <message>
-        <source>Portal &amp;address:</source>
-        <translation>平台地址(&amp;A)：</translation>
+        <source>Portal add&amp;ress:</source>
+        <translation>平台地址(&amp;R)：</translation>
     </message>
     <message>
         <source>e.g. https://data.example.gov.cn/catalogue/</source>

@@ -126,16 +126,16 @@ def test_the_sync_names_each_entry_the_exchange_refused_and_why(qtbot, make_stew
     journal.apply(steward.ws, [SetField(entry.id, "name", "新名称")])
     with steward.ws.writing() as conn:  # as a Steward without the character rule stored it: unmarked
         conn.exec_driver_sql("UPDATE entries SET name = '名称\x85' WHERE id = ?", (entry.id,))
-    told: list[str] = []
-    monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text, *_args: told.append(text))
     session = session_of(steward)
     session.language = "en"
     window = MainWindow(session)
     qtbot.addWidget(window)
     report = window.sync_controller.run()
     assert report is not None and [h.reason for h in report.held_back] == ["refused"]
-    assert any(f"{entry.code}: refused by the exchange: name: contains the refused character U+0085" in text
-               for text in told), told
+    window.not_sent_label.linkActivated.emit("not-sent")
+    dialog = window.not_sent_dialog
+    rows = [[dialog.model.index(r, c).data() for c in range(3)] for r in range(dialog.model.rowCount())]
+    assert rows == [[entry.code, "名称\x85", "refused by the exchange: name: contains the refused character U+0085"]]
 
 
 def test_the_history_shows_a_synced_change_with_its_steward_department_and_signature(qtbot, make_steward, session_of):
