@@ -242,7 +242,8 @@ class Syncer:
                     verified, total = next(pages)
                 except StopIteration:
                     return False  # the block commits on the way out
-                except (SyncCancelled, StewardError) as error:
+                # journal.Cancelled: the client's own cancel, cutting a page's request short.
+                except (SyncCancelled, journal.Cancelled, StewardError) as error:
                     stop = error
                     break
                 self._apply_page(conn, verified)

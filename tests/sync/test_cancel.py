@@ -171,3 +171,24 @@ def test_a_sync_cancelled_while_pulling_or_pushing_loses_nothing(make_steward, h
     assert query.summary(bob.ws).unsynced == 0 and report.refused == []
     alice.sync()
     assert mine.id in alice.catalogue()
+
+
+def test_pages_pulled_before_a_cancel_are_kept(make_steward, hanging, monkeypatch):
+    """The cancel arrives while the next page is awaited: the pages already applied stay applied."""
+    alice, bob = make_steward(), make_steward()
+    for _ in range(3):  # three changesets: three records on the log
+        journal.apply(alice.ws, [CreateEntry(make_clean_entry(provider=alice.ws.department_name,
+                                                              provider_code=alice.ws.department_code))])
+        alice.sync()
+    monkeypatch.setattr(syncer, "FEED_PAGE", 1)  # a page per record: the second page is the one held
+    proxy = hanging(bob.url, lambda method, path: "/feed" in path and "after=0" not in path)
+    client = _client(proxy.url, bob.key)
+    thread, errors = _in_thread(lambda: syncer.sync(bob.ws, client, bob.key,
+                                                    trust=lambda offered: offered == bob.server_fingerprint))
+    assert proxy.held.wait(BOUND_S)
+    client.cancel()
+    thread.join(BOUND_S)
+    client.close()
+    assert not thread.is_alive() and len(errors) == 1, errors
+    assert syncer.status(bob.ws).position >= 1
+    assert query.summary(bob.ws).entries >= 1
