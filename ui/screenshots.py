@@ -1,4 +1,5 @@
-"""`make screenshots`: PNGs of the main window, the editor with problems, bulk edit, pending changes, import.
+"""`make screenshots`: PNGs of the main window (and its header menu), the editor with problems, bulk edit, pending
+changes, import.
 
 Runs offscreen on a generated sample workspace in Chinese. Chinese text needs a CJK font
 installed (fonts-noto-cjk on Debian); without one it renders as boxes.
@@ -13,8 +14,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtGui import QFontDatabase, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
 from steward import sample
@@ -75,7 +76,7 @@ def main(folder: Path) -> int:
     session = Session(workspace, settings)
     session.language = "zh"
     window = MainWindow(session, translators)
-    window.resize(1500, 900)
+    window.resize(1366, 768)  # the screens departments have: the problems and changed columns must show
     window.show()
     while window.model.rowCount() == 0:
         app.processEvents()
@@ -90,11 +91,17 @@ def main(folder: Path) -> int:
     journal.apply(workspace, [SetField(rows[3].id, "name", rows[3].name + "(修订)")])
     _settle(app)
     _save(window, folder, "main-window")
+    _header_menu_shot(app, window, folder)
 
     with workspace.reading() as conn:
         broken = query.entry_pks(conn, query.EntryFilter(has_problems=True))
         broken_row = query.rows(conn, broken[:1])[0]
     window.select_entry(broken_row.id)
+    _settle(app)
+    # The steward makes sharing conditional: the conditions it now needs are asked for under their field.
+    if broken_row.sharing_type != "conditional":
+        session.apply([SetField(broken_row.id, "sharing_type", "conditional"),
+                       SetField(broken_row.id, "sharing_conditions", "")], "共享类型")
     _settle(app)
     _save(window.editor, folder, "entry-editor-problems")
 
@@ -126,6 +133,22 @@ def main(folder: Path) -> int:
     session.close()
     exchange.stop()
     return 0
+
+
+def _header_menu_shot(app: QApplication, window: MainWindow, folder: Path) -> None:
+    """The table's header menu, painted where a right-click on the header opens it."""
+    menu = window.table.header_menu()
+    header = window.table.horizontalHeader()
+    menu.popup(header.mapToGlobal(QPoint(header.sectionViewportPosition(2) + 20, header.height())))
+    _settle(app)
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(window.mapFromGlobal(menu.pos()), menu.grab())
+    painter.end()
+    path = folder / "table-header-menu.png"
+    shot.save(str(path))
+    print(path)
+    menu.close()
 
 
 def _sync(workspace: Workspace, url: str) -> None:
