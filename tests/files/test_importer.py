@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
 from steward.catalogue.operations import OpKind
+from steward.catalogue.rules import MAX_TEXT
 from steward.files import importer
 from steward.files.importer import Action, Severity
 from steward.files.template import ENTRY_SHEET, ITEM_SHEET, PROBLEM_HEADER, SOURCE_HEADER
@@ -397,8 +398,12 @@ def test_a_cell_longer_than_excel_holds_is_refused(workspace, tmp_path):
     replace_in_zip(path, "xl/sharedStrings.xml", ">长条件<", ">" + "条" * 32_768 + "<")
     [error] = [p for p in importer.plan(workspace, [path]).errors if p.code == "import.too_long"]
     assert (error.row, error.header, error.params["length"]) == (3, "共享条件", 32_768)
+    # As long as a cell may be: no longer than Excel holds, but longer than the exchange takes.
+    plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "full.xlsx", [entry_row(abstract="长" * 32_767)],
+                                                    item_rows())])
+    assert [p.code for p in plan.errors][0] == "text.too_long"  # (its items follow it out)
     assert importer.plan(workspace, [catalogue_xlsx(
-        tmp_path / "full.xlsx", [entry_row(abstract="长" * 32_767)], item_rows())]).ok  # as long as a cell may be
+        tmp_path / "most.xlsx", [entry_row(abstract="长" * MAX_TEXT)], item_rows())]).ok
     # A reason quoting a long cell is cut short itself, rather than the workbook not being written.
     plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "word.xlsx", [entry_row(sharing_type="共" * 32_760)],
                                                     item_rows())])
