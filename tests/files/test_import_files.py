@@ -209,7 +209,7 @@ def test_an_unreadable_date_is_an_error_and_an_impossible_one_a_warning(workspac
     plan = importer.plan(workspace, [path])
     [error] = plan.errors
     assert (error.row, error.column, error.code) == (2, ENTRY_HEADERS.index("发布日期"), "import.date")
-    assert error.location("zh") == "资源目录 第 2 行 P 列(发布日期)"
+    assert error.location("zh") == "资源目录 第 2 行 P 列（发布日期）"
     assert error.location("en") == "资源目录 row 2, column P (发布日期)"
     assert "明年三月" in error.message("zh")
     warning = next(w for w in plan.warnings if w.code == "published.invalid")
