@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 TS := resources/translations/steward_zh_CN.ts
-QM := resources/translations/steward_zh_CN.qm
+# The compiled catalogues: ours, and the texts of Qt's dialogs that Qt's own Chinese catalogue lacks.
+QM := resources/translations/steward_zh_CN.qm resources/translations/qtbase_supplement_zh_CN.qm
 BUNDLE := dist/steward/steward
 APP_FILES := $(shell find steward ui resources -type f -not -path '*/__pycache__/*' -not -name '*.ts')
 
@@ -18,9 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[gui,exchange,test,dist]'
 	touch $(STAMP)
 
-# Compiled translations are built, not committed: the .ts file is the source.
-$(QM): $(TS) $(STAMP)
-	$(BIN)/pyside6-lrelease -silent $(TS) -qm $(QM)
+# Compiled translations are built, not committed: the .ts files are the sources.
+resources/translations/%.qm: resources/translations/%.ts $(STAMP)
+	$(BIN)/pyside6-lrelease -silent $< -qm $@
 
 translations: $(QM)
 

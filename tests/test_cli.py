@@ -110,7 +110,7 @@ def test_init(tmp_path):
     folder = tmp_path / "new"
     result = ok(run_cli("init", folder, "--department-code", f" {DEPARTMENT_CODE.lower()} ",
                         "--department-name", "市场监管局", lang="zh"))
-    assert result.stdout.strip() == f"已创建工作区 {folder}(市场监管局 {DEPARTMENT_CODE})"
+    assert result.stdout.strip() == f"已创建工作区 {folder}（市场监管局 {DEPARTMENT_CODE}）"
     with Workspace.open(folder) as ws:
         assert (ws.department_code, ws.department_name) == (DEPARTMENT_CODE, "市场监管局")
 
@@ -195,7 +195,7 @@ def test_validate_with_warnings_only_passes(tmp_path):
     warned = make_clean_entry(classification="319002")  # code and classification disagree: a warning
     folder = make_workspace(tmp_path / "ws", warned, make_clean_entry())
     result = ok(run_cli("validate", folder, lang="zh"))
-    assert "2 个条目均无错误(1 个警告)" in result.stdout
+    assert "2 个条目均无错误（1 个警告）" in result.stdout
     assert "与信息资源分类“319002”不一致" in result.stdout
 
 
@@ -205,7 +205,7 @@ def test_validate_with_rule_errors(tmp_path):
     folder = make_workspace(tmp_path / "ws", broken, make_clean_entry(), future)
     result = ok(run_cli("validate", folder, lang="zh"), 1)
     assert f"✗ {broken.code}  : 信息资源名称不能为空" in result.stdout
-    assert "3 个条目中有 1 个存在错误:共 2 个错误、1 个警告" in result.stdout
+    assert "3 个条目中有 1 个存在错误：共 2 个错误、1 个警告" in result.stdout
 
     report = json.loads(ok(run_cli("validate", folder, "--json"), 1).stdout)
     assert set(report) == {"entries", "entries_with_errors", "errors", "warnings", "problems"}
@@ -283,7 +283,7 @@ def test_search_text_and_filters(sampled, sampled_search):
 
 def test_search_with_a_bad_filter_value(sampled):
     result = ok(run_cli("search", sampled, "--sharing", "随便", lang="zh"), 2)
-    assert "可选值:无条件共享、有条件共享、不予共享" in result.stderr
+    assert "可选值：无条件共享、有条件共享、不予共享" in result.stderr
 
 
 def test_show_by_code_and_by_id(one_entry):
@@ -317,7 +317,7 @@ def test_set_with_chinese_field_names_and_local_words(one_entry):
     folder, entry = one_entry
     result = ok(run_cli("set", folder, entry.code, "共享类型=按需共享", "开放属性=非开放", "更新周期=每周",
                         "信息资源名称= 企业登记信息(全量) ", "--reason", "按上级要求收紧", lang="zh"))
-    assert f"已修改 4 处({entry.code})" in result.stdout
+    assert f"已修改 4 处（{entry.code}）" in result.stdout
     assert "✗ 有条件共享须填写共享条件" in result.stdout  # the new problem is reported at once
     shown = show(folder, entry.id)
     data = shown["entry"]
@@ -420,11 +420,11 @@ def test_pending_and_history_of_a_synced_entry(one_entry):
     ("assignments", "lang", "message"),
     [
         (["信息资源名称=新名字", "共享类型=随便共享"], "zh",
-         "共享类型不接受“随便共享”:可选值:无条件共享、有条件共享、不予共享"),
+         "共享类型不接受“随便共享”：可选值：无条件共享、有条件共享、不予共享"),
         (["信息资源名称=新名字", "共享类型=随便共享"], "en", "Sharing type does not accept “随便共享”"),
         (["信息资源名称=新名字", "no_such_field=1"], "en", "Unknown field “no_such_field”"),
         (["信息资源名称=新名字", "items.9.name=x"], "zh", "没有第9个信息项"),
-        (["信息资源名称=新名字", "items.1.数据长度=十八"], "zh", "数据长度不接受“十八”:应为整数"),
+        (["信息资源名称=新名字", "items.1.数据长度=十八"], "zh", "数据长度不接受“十八”：应为整数"),
     ],
     ids=["vocabulary-zh", "vocabulary-en", "unknown-field", "no-such-item", "not-a-number"],
 )

@@ -73,7 +73,8 @@ def smoke(steward: Path | str, workspace: Path, env: dict[str, str], cwd: Path) 
 def check_resources_found(timings: dict[str, object], rows: int) -> None:
     assert timings["rows"] == rows
     assert timings["language"] == "zh_CN"
-    assert {"steward_zh_CN.qm", "qtbase_zh_CN.qm"} <= set(timings["catalogues"])  # type: ignore[arg-type]
+    catalogues = {"steward_zh_CN.qm", "qtbase_zh_CN.qm", "qtbase_supplement_zh_CN.qm"}
+    assert catalogues <= set(timings["catalogues"])  # type: ignore[arg-type]
     assert timings["icon"] is True
 
 
@@ -202,6 +203,7 @@ def test_the_bundle_holds_what_steward_uses_and_nothing_it_does_not(bundle):
     bundled = internal / "steward" / "workspace" / "migrations"
     assert scripts <= {str(p.relative_to(bundled)) for p in bundled.rglob("*.py")}
     assert (internal / "resources/translations/steward_zh_CN.qm").is_file()
+    assert (internal / "resources/translations/qtbase_supplement_zh_CN.qm").is_file()
     assert (internal / "resources/icons/steward.svg").is_file()
     names = [str(p.relative_to(internal)) for p in internal.rglob("*")]
     assert not [n for n in names if UNWANTED_QT.search(n)]

@@ -17,7 +17,7 @@ from steward.workspace.workspace import DB_FILE, Workspace, default_path
 from ui.crash import CrashReporter, setup_logging
 from ui.first_start import FirstStartDialog, choose_workspace_after_failure
 from ui.focus_ring import FocusRings
-from ui.i18n import Translators, core_language
+from ui.i18n import Translators, application_name, core_language
 from ui.main_window import MainWindow
 from ui.progress import run_with_progress
 from ui.resources import icon
@@ -94,7 +94,7 @@ def _start_demo(settings: Settings) -> DemoMode | None:
         return DemoMode(demo.prepare(), settings)
     except (ImportError, RuntimeError, StewardError) as error:
         text = error.message() if isinstance(error, StewardError) else str(error)
-        QMessageBox.critical(None, QCoreApplication.translate("app", "Steward"),
+        QMessageBox.critical(None, application_name(),
                              QCoreApplication.translate("app", "The demo cannot start: %1")
                              .replace("%1", text))
         return None

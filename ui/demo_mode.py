@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMessageBox
@@ -12,6 +14,8 @@ from ui.demo import DEMO_PASSPHRASE, Demo, steward_workspace
 from ui.main_window import MainWindow
 from ui.session import Session
 from ui.settings import Settings
+
+DEMO_TAG = re.compile(r"^\[[^]]*\] ")  # the demo's tag in front of a window title
 
 
 class DemoMode(QObject):
@@ -42,8 +46,9 @@ class DemoMode(QObject):
             second.setStatusTip(self.tr("Another steward of the same department, in a window of its own, "
                                    "to make a conflict"))
             about.setText(self.tr("&What is demo mode?"))
-            base = window.windowTitle().split(" — [")[0]
-            window.setWindowTitle(f"{base} — [{self.tr('DEMO: local exchange, sample data')}]")
+            # In front: the title keeps ending in the app's name (see MainWindow.retranslate).
+            tag = self.tr("DEMO: local exchange, sample data")
+            window.setWindowTitle(f"[{tag}] {DEMO_TAG.sub('', window.windowTitle())}")
 
         watcher = _LanguageWatcher(retranslate, window)
         window.installEventFilter(watcher)
@@ -75,6 +80,7 @@ class _LanguageWatcher(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.LanguageChange:
-            # After the window has retranslated itself (filters run first), or it would drop the demo label.
-            QTimer.singleShot(0, self._retranslate)  # type: ignore[arg-type]
+            # After the window has retranslated itself (filters run first), or it would drop the demo label; with
+            # this watcher as context, so that Qt drops the call if the window is deleted in between.
+            QTimer.singleShot(0, self, self._retranslate)  # type: ignore[call-overload]
         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QGuiApplication
 
 from ui.resources import resource_dir
 
@@ -14,6 +15,11 @@ def effective_language(choice: str) -> str:
     if choice in ("zh_CN", "en"):
         return choice
     return "zh_CN" if QLocale.system().language() == QLocale.Language.Chinese else "en"
+
+
+def application_name() -> str:
+    """The app's name in the UI's language: Steward in English, 数据资源目录管理 in Chinese."""
+    return QCoreApplication.translate("app", "Steward")
 
 
 def core_language(ui_language: str) -> str:
@@ -42,23 +48,29 @@ class Translators:
         self.language = "en"
 
     def install(self, app: QCoreApplication, choice: str) -> str:
+        """Install the catalogues of `choice`; the app's display name (window titles, About) follows."""
         for translator in self._installed:
             app.removeTranslator(translator)
         self._installed = []
         self.language = effective_language(choice)
         if self.language == "en":
             QLocale.setDefault(QLocale(QLocale.Language.English))
-            return self.language
-        QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
-        qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-        for name, folder in (
-            ("qtbase_zh_CN.qm", qt_dir),
-            ("steward_zh_CN.qm", str(resource_dir() / "translations")),
-        ):
-            translator = QTranslator(app)
-            if translator.load(name, folder):
-                app.installTranslator(translator)
-                self._installed.append(translator)
+        else:
+            QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+            qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+            ours = str(resource_dir() / "translations")
+            # In this order: Qt asks the last installed first, so ours can fill the gaps in Qt's own catalogue.
+            for name, folder in (
+                ("qtbase_zh_CN.qm", qt_dir),
+                ("qtbase_supplement_zh_CN.qm", ours),
+                ("steward_zh_CN.qm", ours),
+            ):
+                translator = QTranslator(app)
+                if translator.load(name, folder):
+                    app.installTranslator(translator)
+                    self._installed.append(translator)
+        if isinstance(app, QGuiApplication):
+            app.setApplicationDisplayName(application_name())
         return self.language
 
     def has_steward_catalogue(self) -> bool:

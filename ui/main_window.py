@@ -41,7 +41,7 @@ from ui.entry_editor import EntryEditor
 from ui.export_dialog import ExportDialog
 from ui.filter_panel import FilterPanel
 from ui.history_view import HistoryDialog
-from ui.i18n import Retranslating, Translators, core_language
+from ui.i18n import Retranslating, Translators, application_name, core_language
 from ui.import_result import ImportResultDialog
 from ui.import_wizard import ImportOutcome, ImportWizard
 from ui.kept_selection import KeptSelection
@@ -255,7 +255,8 @@ class MainWindow(Retranslating, QMainWindow):
     # Translation ----------------------------------------------------------------------
 
     def retranslate(self) -> None:
-        self.setWindowTitle(self.tr("Steward — %1").replace("%1", self.session.workspace.department_name))
+        # Ending in the app's display name, which Qt then does not append a second time (on X11 and Windows).
+        self.setWindowTitle(f"{self.session.workspace.department_name} — {application_name()}")
         self.search.setPlaceholderText(self.tr("Search name, code, abstract, data items (Ctrl+F)"))
         self.search.setAccessibleName(self.tr("Search"))
         self.table.setAccessibleName(self.tr("Catalogue entries"))

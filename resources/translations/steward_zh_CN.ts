@@ -276,15 +276,15 @@
     </message>
     <message>
         <source>Another steward changed these fields too. For each field take mine or theirs, or type the merged value; Apply needs a choice for every field.</source>
-        <translation>另一位管理员也修改了这些字段。请为每个字段选择保留本地或采用平台的值,或直接填写合并后的值;每个字段都作出选择后才能应用。</translation>
+        <translation>另一位管理员也修改了这些字段。请为每个字段选择保留本地或采用平台的值，或直接填写合并后的值；每个字段都作出选择后才能应用。</translation>
     </message>
     <message>
         <source>Use &amp;mine (Ctrl+M)</source>
-        <translation>采用本地(&amp;M)(Ctrl+M)</translation>
+        <translation>采用本地（Ctrl+M）(&amp;M)</translation>
     </message>
     <message>
         <source>Use &amp;theirs (Ctrl+T)</source>
-        <translation>采用平台(&amp;T)(Ctrl+T)</translation>
+        <translation>采用平台（Ctrl+T）(&amp;T)</translation>
     </message>
     <message>
         <source>&amp;Apply</source>
@@ -311,11 +311,11 @@
     </message>
     <message>
         <source>Data item: %1</source>
-        <translation>信息项:%1</translation>
+        <translation>信息项：%1</translation>
     </message>
     <message>
         <source>(choose)</source>
-        <translation>(请选择)</translation>
+        <translation>（请选择）</translation>
     </message>
     <message>
         <source>Field</source>
@@ -338,7 +338,7 @@
     <name>CrashReporter</name>
     <message>
         <source>Steward hit an unexpected error</source>
-        <translation>Steward 遇到意外错误</translation>
+        <translation>数据资源目录管理遇到意外错误</translation>
     </message>
     <message>
         <source>Something went wrong. Your edits up to this moment are saved in the workspace.</source>
@@ -371,15 +371,19 @@
     </message>
     <message>
         <source>Another steward of the same department, in a window of its own, to make a conflict</source>
-        <translation>同一部门的另一位管理员,在单独的窗口中,用来制造一次冲突</translation>
+        <translation>同一部门的另一位管理员，在单独的窗口中，用来制造一次冲突</translation>
     </message>
     <message>
         <source>&amp;What is demo mode?</source>
-        <translation>什么是演示模式(&amp;W)?</translation>
+        <translation>什么是演示模式(&amp;W)？</translation>
+    </message>
+    <message>
+        <source>DEMO: local exchange, sample data</source>
+        <translation>演示：本地交换平台，示例数据</translation>
     </message>
     <message>
         <source>This is a demonstration: the entries are generated samples, and the exchange runs on this computer (%1), with its data in %2. Edit an entry, sync (Ctrl+S), then open a second demo steward, change the same field there and sync both to see a conflict.</source>
-        <translation>这是演示:条目是生成的示例数据,交换平台运行在本机(%1),数据保存在 %2。修改一个条目并同步(Ctrl+S),再打开第二位演示管理员,在那里修改同一字段,两边都同步后即可看到冲突。</translation>
+        <translation>这是演示：条目是生成的示例数据，交换平台运行在本机（%1），数据保存在 %2。修改一个条目并同步（Ctrl+S），再打开第二位演示管理员，在那里修改同一字段，两边都同步后即可看到冲突。</translation>
     </message>
 </context>
 <context>
@@ -430,7 +434,7 @@
     </message>
     <message>
         <source>YYYY-MM-DD</source>
-        <translation>YYYY-MM-DD</translation>
+        <translation>如 2024-05-01</translation>
     </message>
     <message>
         <source>Resource codes, separated by commas</source>
@@ -674,7 +678,7 @@
     <name>FirstStartDialog</name>
     <message>
         <source>Welcome to Steward</source>
-        <translation>欢迎使用 Steward</translation>
+        <translation>欢迎使用数据资源目录管理</translation>
     </message>
     <message>
         <source>There is no workspace on this computer yet. A workspace holds your department&apos;s catalogue entries. How would you like to start?</source>
@@ -686,7 +690,7 @@
     </message>
     <message>
         <source>Open the &amp;sample workspace (to try Steward out)</source>
-        <translation>打开示例工作区（用于试用 Steward）(&amp;S)</translation>
+        <translation>打开示例工作区（用于试用）(&amp;S)</translation>
     </message>
     <message>
         <source>&amp;Open an existing workspace folder</source>
@@ -874,7 +878,7 @@
     </message>
     <message>
         <source>%1 (department %2)</source>
-        <translation>%1(部门 %2)</translation>
+        <translation>%1（部门 %2）</translation>
     </message>
     <message>
         <source>Settled with the exchange</source>
@@ -904,11 +908,11 @@
     </message>
     <message>
         <source>From the exchange, signature verified</source>
-        <translation>来自交换平台,签名已验证</translation>
+        <translation>来自交换平台，签名已验证</translation>
     </message>
     <message>
         <source>From the exchange, signature NOT verified</source>
-        <translation>来自交换平台,签名未验证</translation>
+        <translation>来自交换平台，签名未验证</translation>
     </message>
     <message>
         <source>(undo of an earlier change)</source>
@@ -1040,10 +1044,6 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <source>Steward — %1</source>
-        <translation>Steward — %1</translation>
-    </message>
-    <message>
         <source>Search name, code, abstract, data items (Ctrl+F)</source>
         <translation>搜索名称、代码、摘要、信息项（Ctrl+F）</translation>
     </message>
@@ -1169,7 +1169,7 @@
     </message>
     <message>
         <source>Pull other stewards&apos; changes, then send yours (Ctrl+S)</source>
-        <translation>先拉取其他管理员的修改,再发送本地修改(Ctrl+S)</translation>
+        <translation>先拉取其他管理员的修改，再发送本地修改（Ctrl+S）</translation>
     </message>
     <message>
         <source>Resolve &amp;conflicts…</source>
@@ -1177,7 +1177,7 @@
     </message>
     <message>
         <source>Fields another steward changed as well: choose what to keep</source>
-        <translation>另一位管理员也修改过的字段:选择保留哪个值</translation>
+        <translation>另一位管理员也修改过的字段：选择保留哪个值</translation>
     </message>
     <message>
         <source>Create signing &amp;key…</source>
@@ -1193,7 +1193,7 @@
     </message>
     <message>
         <source>Write the public key for enrollment at the exchange</source>
-        <translation>写出公钥,供交换平台登记</translation>
+        <translation>写出公钥，供交换平台登记</translation>
     </message>
     <message>
         <source>&amp;Settings…</source>
@@ -1225,11 +1225,11 @@
     </message>
     <message>
         <source>Close Steward</source>
-        <translation>关闭 Steward</translation>
+        <translation>关闭数据资源目录管理</translation>
     </message>
     <message>
         <source>&amp;About Steward</source>
-        <translation>关于 Steward(&amp;A)</translation>
+        <translation>关于数据资源目录管理(&amp;A)</translation>
     </message>
     <message>
         <source>Version and licence</source>
@@ -1331,13 +1331,13 @@
     </message>
     <message>
         <source>About Steward</source>
-        <translation>关于 Steward</translation>
+        <translation>关于数据资源目录管理</translation>
     </message>
     <message>
         <source>Steward %1
 
 Keeps a department&apos;s entries in the government data resource catalogue.</source>
-        <translation>Steward %1
+        <translation>数据资源目录管理 %1
 
 用于维护本部门在政务数据资源目录中的条目。</translation>
     </message>
@@ -1389,11 +1389,11 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
     <message>
         <source>Conflicts: %1</source>
-        <translation>冲突:%1</translation>
+        <translation>冲突：%1</translation>
     </message>
     <message>
         <source>Steward</source>
-        <translation>Steward</translation>
+        <translation>数据资源目录管理</translation>
     </message>
 </context>
 <context>
@@ -1822,7 +1822,7 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
     <message>
         <source>Enter the address as http://host or https://host, with :port if needed.</source>
-        <translation>请按 http://主机 或 https://主机 的格式填写地址，需要时加上 :端口。</translation>
+        <translation>请按 http://主机 或 https://主机 的格式填写地址，需要时加上端口（如 https://主机:8443）。</translation>
     </message>
     <message>
         <source>Enter the proxy as http://host:port (with a login: http://user:password@host:port), or leave it empty.</source>
@@ -1861,7 +1861,7 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
     <message>
         <source>This workspace has no signing key yet. Create one (Sync ▸ Create signing key), give the exported public key to the exchange&apos;s administrator for enrollment, then sync.</source>
-        <translation>本工作区还没有签名密钥。请先创建(同步 ▸ 创建签名密钥),把导出的公钥交给交换平台管理员登记,然后再同步。</translation>
+        <translation>本工作区还没有签名密钥。请先创建（同步 ▸ 创建签名密钥），把导出的公钥交给交换平台管理员登记，然后再同步。</translation>
     </message>
     <message>
         <source>Unlock signing key</source>
@@ -1869,7 +1869,7 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
     <message>
         <source>Passphrase of the signing key:</source>
-        <translation>签名密钥口令:</translation>
+        <translation>签名密钥口令：</translation>
     </message>
     <message>
         <source>Contacting the exchange…</source>
@@ -1885,11 +1885,11 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
 %2
 
 Trust this exchange?</source>
-        <translation>首次连接交换平台 %1。请将其密钥指纹与平台管理员提供的指纹核对:
+        <translation>首次连接交换平台 %1。请将其密钥指纹与平台管理员提供的指纹核对：
 
 %2
 
-信任此交换平台吗?</translation>
+信任此交换平台吗？</translation>
     </message>
     <message>
         <source>A sync is already running.</source>
@@ -1897,7 +1897,7 @@ Trust this exchange?</source>
     </message>
     <message>
         <source>No exchange address is set: enter it in File ▸ Settings.</source>
-        <translation>尚未设置交换平台地址:请在 文件 ▸ 设置 中填写。</translation>
+        <translation>尚未设置交换平台地址：请在 文件 ▸ 设置 中填写。</translation>
     </message>
     <message>
         <source>Syncing with the exchange…</source>
@@ -1921,7 +1921,7 @@ Trust this exchange?</source>
     </message>
     <message>
         <source>Sync cancelled: what was finished is kept; the next sync continues.</source>
-        <translation>同步已取消:已完成的部分已保存,下次同步继续。</translation>
+        <translation>同步已取消：已完成的部分已保存，下次同步继续。</translation>
     </message>
     <message>
         <source>The exchange does not accept this workspace&apos;s key. Give the exported public key to the exchange&apos;s administrator for enrollment.</source>
@@ -1929,7 +1929,7 @@ Trust this exchange?</source>
     </message>
     <message>
         <source>The exchange refused: %1</source>
-        <translation>交换平台拒绝:%1</translation>
+        <translation>交换平台拒绝：%1</translation>
     </message>
     <message>
         <source>Signing key</source>
@@ -1938,22 +1938,22 @@ Trust this exchange?</source>
     <message>
         <source>This workspace&apos;s key:
 %1</source>
-        <translation>本工作区的密钥:
+        <translation>本工作区的密钥：
 %1</translation>
     </message>
     <message>
         <source>No secure keyring is available here: choose a passphrase (8 characters or more) to protect the key.</source>
-        <translation>本机没有可用的安全密钥环:请设置一个口令(至少 8 个字符)来保护密钥。</translation>
+        <translation>本机没有可用的安全密钥环：请设置一个口令（至少 8 个字符）来保护密钥。</translation>
     </message>
     <message>
         <source>Created the signing key. Its fingerprint:
 %1
 
 Export the public key (Sync ▸ Export public key) and give it to the exchange&apos;s administrator for enrollment.</source>
-        <translation>已创建签名密钥。其指纹:
+        <translation>已创建签名密钥。其指纹：
 %1
 
-请导出公钥(同步 ▸ 导出公钥)并交给交换平台管理员登记。</translation>
+请导出公钥（同步 ▸ 导出公钥）并交给交换平台管理员登记。</translation>
     </message>
 </context>
 <context>
@@ -2010,11 +2010,11 @@ Export the public key (Sync ▸ Export public key) and give it to the exchange&a
     </message>
     <message>
         <source>Steward</source>
-        <translation>Steward</translation>
+        <translation>数据资源目录管理</translation>
     </message>
     <message>
         <source>The demo cannot start: %1</source>
-        <translation>无法启动演示:%1</translation>
+        <translation>无法启动演示：%1</translation>
     </message>
 </context>
 <context>

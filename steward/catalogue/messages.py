@@ -31,11 +31,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The length of data item {position} must be a positive whole number",
     ),
     "text.refused_character": (
-        "{field}含有不允许的字符 {char}(控制字符或无效字符)",
+        "{field}含有不允许的字符 {char}（控制字符或无效字符）",
         "{field} holds the character {char}, which is not allowed (a control or invalid character)",
     ),
     "item.text.refused_character": (
-        "第{position}个信息项的{field}含有不允许的字符 {char}(控制字符或无效字符)",
+        "第{position}个信息项的{field}含有不允许的字符 {char}（控制字符或无效字符）",
         "{field} of data item {position} holds the character {char}, which is not allowed "
         "(a control or invalid character)",
     ),
@@ -52,11 +52,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The data item name “{name}” appears more than once",
     ),
     "classification.invalid": (
-        "信息资源分类“{value}”格式不正确:应为类(1位,1–3)+项(2位)+目(3位)+细目(可选)",
+        "信息资源分类“{value}”格式不正确：应为类（1位，1–3）+项（2位）+目（3位）+细目（可选）",
         "Classification “{value}” is malformed: class (1 digit, 1–3) + item (2) + group (3) + sub-group (optional)",
     ),
     "code.invalid": (
-        "信息资源代码“{value}”格式不正确:应为“分类码/顺序码”,如 202003/000001",
+        "信息资源代码“{value}”格式不正确：应为“分类码/顺序码”，如 202003/000001",
         "Resource code “{value}” is malformed: it must be “classification/sequence”, e.g. 202003/000001",
     ),
     "code.classification_mismatch": (
@@ -72,7 +72,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Provider code “{value}” is not a valid unified social credit code",
     ),
     "provider_code.foreign": (
-        "提供方代码“{value}”与本工作区部门({department})不一致",
+        "提供方代码“{value}”与本工作区部门（{department}）不一致",
         "Provider code “{value}” is not this workspace's department ({department})",
     ),
     "sharing.conditions_required": (
@@ -92,7 +92,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Opening on conditions needs the open conditions",
     ),
     "open.not_shared_but_open": (
-        "不予共享的资源必须不予开放(公众不能看到比其他部门更多的数据)",
+        "不予共享的资源必须不予开放（公众不能看到比其他部门更多的数据）",
         "A resource that is not shared must not be open (the public may never see more than other departments)",
     ),
     "item.more_open_than_entry": (
@@ -108,7 +108,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An entry cannot be related to itself",
     ),
     "published.invalid": (
-        "发布日期“{value}”无效:应为 YYYY-MM-DD 格式的有效日期",
+        "发布日期“{value}”无效：应为 YYYY-MM-DD 格式的有效日期",
         "Publication date “{value}” is invalid: it must be a real date written YYYY-MM-DD",
     ),
     "published.future": (
@@ -119,20 +119,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "label.sharing_basis": ("不予共享依据", "Basis for not sharing"),
     # Workspace and command line
     "workspace.missing": (
-        "“{path}”不是 Steward 工作区(找不到 {file});可用 steward init 创建",
+        "“{path}”不是 Steward 工作区（找不到 {file}）；可用 steward init 创建",
         "“{path}” is not a Steward workspace (no {file}); create one with steward init",
     ),
     "workspace.exists": ("“{path}”已经是一个工作区", "“{path}” is already a workspace"),
     "workspace.corrupt": (
-        "工作区文件“{path}”已损坏或不是 Steward 工作区:{reason}",
+        "工作区文件“{path}”已损坏或不是 Steward 工作区：{reason}",
         "The workspace file “{path}” is damaged or not a Steward workspace: {reason}",
     ),
     "workspace.newer": (
-        "工作区“{path}”由更新版本的 Steward 创建(架构版本 {revision}),请升级 Steward 后再打开",
+        "工作区“{path}”由更新版本的 Steward 创建（架构版本 {revision}），请升级 Steward 后再打开",
         "The workspace “{path}” was made by a newer Steward (schema {revision}); upgrade Steward to open it",
     ),
     "workspace.locked": (
-        "工作区“{path}”正被另一个程序使用,请稍后再试",
+        "工作区“{path}”正被另一个程序使用，请稍后再试",
         "The workspace “{path}” is in use by another program; try again shortly",
     ),
     "workspace.read_only": (
@@ -161,11 +161,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "os.is_folder": ("这是一个文件夹", "it is a folder"),
     "os.not_folder": ("路径中有一部分不是文件夹", "part of the path is not a folder"),
     "workspace.migrated": (
-        "工作区已升级到新版本,升级前的备份保存在 {backup}",
+        "工作区已升级到新版本，升级前的备份保存在 {backup}",
         "The workspace was upgraded; a backup of the old version is at {backup}",
     ),
     "department.code_invalid": (
-        "部门代码“{value}”不是有效的统一社会信用代码(18位,含校验位)",
+        "部门代码“{value}”不是有效的统一社会信用代码（18位，含校验位）",
         "Department code “{value}” is not a valid unified social credit code (18 characters with check digit)",
     ),
     "department.name_required": ("部门名称不能为空", "The department name is required"),
@@ -176,19 +176,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Entry “{key}” still has {count} conflicts without a choice",
     ),
     "entry.read_only": (
-        "条目“{key}”属于部门 {department},在本工作区只读",
+        "条目“{key}”属于部门 {department}，在本工作区只读",
         "Entry “{key}” belongs to department {department} and is read-only here",
     ),
     "entry.ambiguous": (
-        "“{key}”对应多个条目,请改用条目 ID",
+        "“{key}”对应多个条目，请改用条目 ID",
         "“{key}” matches several entries; use the entry id instead",
     ),
     "entry.erase_synced": (
-        "条目“{key}”已同步过,只能停用,不能删除",
+        "条目“{key}”已同步过，只能停用，不能删除",
         "Entry “{key}” has been synced: it can be retired but not erased",
     ),
     "reason.required": (
-        "将{field}改为更严格的类别须说明理由(命令行用 --reason)",
+        "将{field}改为更严格的类别须说明理由（命令行用 --reason）",
         "Making the {field} more restrictive needs a reason (--reason on the command line)",
     ),
     "reason.required_item": (
@@ -202,67 +202,67 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "undo.reason": ("撤销：{reason}", "Undo: {reason}"),
     "undo.plain": ("撤销此前的修改", "Undo of an earlier change"),
     "set.syntax": (
-        "无法理解“{text}”:应写成 字段=值",
+        "无法理解“{text}”：应写成 字段=值",
         "Cannot read “{text}”: write FIELD=VALUE",
     ),
     "set.unknown_field": (
-        "未知字段“{key}”;可用字段见 docs/cli.md",
+        "未知字段“{key}”；可用字段见 docs/cli.md",
         "Unknown field “{key}”; docs/cli.md lists the fields",
     ),
     "set.bad_value": (
-        "{field}不接受“{value}”:{reason}",
+        "{field}不接受“{value}”：{reason}",
         "{field} does not accept “{value}”: {reason}",
     ),
     "set.no_item": ("没有第{position}个信息项", "There is no data item {position}"),
     "set.refused": ("未作修改：{problem}", "Nothing was changed: {problem}"),
-    "value.vocab": ("可选值:{choices}", "allowed values: {choices}"),
+    "value.vocab": ("可选值：{choices}", "allowed values: {choices}"),
     "value.int": ("应为整数", "a whole number is expected"),
     "sample.count": ("条目数必须是正整数", "The number of entries must be a positive whole number"),
     # Steward keys
     "keys.exists": (
-        "本工作区已有签名密钥 {key_id};如需更换请先运行 steward keys delete",
+        "本工作区已有签名密钥 {key_id}；如需更换请先运行 steward keys delete",
         "This workspace already has signing key {key_id}; run steward keys delete first to replace it",
     ),
     "keys.none": (
-        "本工作区还没有签名密钥:请运行 steward keys new",
+        "本工作区还没有签名密钥：请运行 steward keys new",
         "This workspace has no signing key: run steward keys new",
     ),
-    "keys.public_file_invalid": ("公钥文件 {path} 无效:{reason}", "The public key file {path} is not valid: {reason}"),
+    "keys.public_file_invalid": ("公钥文件 {path} 无效：{reason}", "The public key file {path} is not valid: {reason}"),
     "keys.public_file_mismatch": (
-        "公钥文件 {path} 声明的 {member} 为 {declared},与文件中的公钥不符(应为 {actual}):"
-        "文件可能被改动或混淆,请数据管理员重新导出(steward keys export)",
+        "公钥文件 {path} 声明的 {member} 为 {declared}，与文件中的公钥不符（应为 {actual}）："
+        "文件可能被改动或混淆，请数据管理员重新导出（steward keys export）",
         "The public key file {path} declares {member} {declared}, which does not match its public key "
         "(that is {actual}): the file may have been edited or mixed up; have the steward export it again "
         "(steward keys export)",
     ),
     "keys.weak.small_order": (
-        "{source} 中的公钥是小阶点(如单位元):任何人都能冒用它签名,已拒绝",
+        "{source} 中的公钥是小阶点（如单位元）：任何人都能冒用它签名，已拒绝",
         "The public key in {source} is a small-order point (such as the identity): anyone could sign as it, "
         "so it is refused",
     ),
     "keys.weak.non_canonical": (
-        "{source} 中的公钥编码不规范(y 不小于 p):已拒绝",
+        "{source} 中的公钥编码不规范（y 不小于 p）：已拒绝",
         "The public key in {source} is not canonically encoded (its y is not below p), so it is refused",
     ),
     "keys.weak.not_on_curve": (
-        "{source} 中的公钥不是 Ed25519 曲线上的点:已拒绝",
+        "{source} 中的公钥不是 Ed25519 曲线上的点：已拒绝",
         "The public key in {source} is not a point of the Ed25519 curve, so it is refused",
     ),
     "keys.passphrase_missing": (
-        "没有可用的系统密钥环,密钥须以口令加密保存:请输入口令,或设置环境变量 {variable}",
+        "没有可用的系统密钥环，密钥须以口令加密保存：请输入口令，或设置环境变量 {variable}",
         "No system keyring is available, so the key is kept encrypted with a passphrase: "
         "enter one, or set {variable}",
     ),
-    "keys.passphrase_prompt": ("签名密钥口令:", "Signing key passphrase:"),
-    "keys.passphrase_again": ("再次输入口令:", "The passphrase again:"),
+    "keys.passphrase_prompt": ("签名密钥口令：", "Signing key passphrase:"),
+    "keys.passphrase_again": ("再次输入口令：", "The passphrase again:"),
     "keys.passphrase_short": ("口令至少需要 {minimum} 个字符", "The passphrase needs at least {minimum} characters"),
     "keys.passphrase_mismatch": ("两次输入的口令不一致", "The two passphrases differ"),
-    "keys.passphrase_wrong": ("口令错误,无法解开签名密钥", "Wrong passphrase: the signing key cannot be unlocked"),
+    "keys.passphrase_wrong": ("口令错误，无法解开签名密钥", "Wrong passphrase: the signing key cannot be unlocked"),
     "keys.file_missing": ("找不到密钥文件 {path}", "The key file {path} is missing"),
-    "keys.file_invalid": ("密钥文件 {path} 已损坏:{reason}", "The key file {path} is damaged: {reason}"),
-    "keys.keyring_failed": ("系统密钥环出错:{reason}", "The system keyring failed: {reason}"),
+    "keys.file_invalid": ("密钥文件 {path} 已损坏：{reason}", "The key file {path} is damaged: {reason}"),
+    "keys.keyring_failed": ("系统密钥环出错：{reason}", "The system keyring failed: {reason}"),
     "keys.not_in_keyring": (
-        "系统密钥环中没有密钥 {key_id}(可能在另一台电脑或另一个用户下创建)",
+        "系统密钥环中没有密钥 {key_id}（可能在另一台电脑或另一个用户下创建）",
         "Key {key_id} is not in the system keyring (it may have been made on another computer or user)",
     ),
     "keys.mismatch": (
@@ -270,166 +270,166 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The stored key does not match the recorded key {key_id}",
     ),
     "cli.key_created": (
-        "已创建签名密钥 {key_id}(保存在{storage}中)\n指纹:{fingerprint}",
+        "已创建签名密钥 {key_id}（保存在{storage}中）\n指纹：{fingerprint}",
         "Created signing key {key_id} (kept in the {storage})\nFingerprint: {fingerprint}",
     ),
     "cli.key_shown": (
-        "签名密钥 {key_id}(保存在{storage}中)\n指纹:{fingerprint}",
+        "签名密钥 {key_id}（保存在{storage}中）\n指纹：{fingerprint}",
         "Signing key {key_id} (kept in the {storage})\nFingerprint: {fingerprint}",
     ),
     "cli.key_exported": (
-        "已写出公钥 {path};请将此文件交给交换平台管理员登记",
+        "已写出公钥 {path}；请将此文件交给交换平台管理员登记",
         "Wrote the public key to {path}; give this file to the exchange's administrator for enrollment",
     ),
     "cli.key_deleted": ("已删除签名密钥 {key_id}", "Deleted signing key {key_id}"),
     # Talking to the exchange
     "exchange.unreachable": (
-        "无法连接交换平台 {url}:{reason}(修改会保留在本地,下次同步时继续)",
+        "无法连接交换平台 {url}：{reason}（修改会保留在本地，下次同步时继续）",
         "Cannot reach the exchange at {url}: {reason} (changes stay here and the next sync continues)",
     ),
     "exchange.tls": (
-        "交换平台 {url} 的证书无法验证:{reason}(如单位使用自有证书,请在设置中指定证书文件)",
+        "交换平台 {url} 的证书无法验证：{reason}（如单位使用自有证书，请在设置中指定证书文件）",
         "The certificate of the exchange at {url} cannot be verified: {reason} "
         "(if your office uses its own certificate authority, name its certificate file in Settings)",
     ),
     "exchange.refused": (
-        "交换平台 {url} 拒绝了请求(HTTP {status} {answer}):{reason}(修改会保留在本地)",
+        "交换平台 {url} 拒绝了请求（HTTP {status} {answer}）：{reason}（修改会保留在本地）",
         "The exchange at {url} refused the request (HTTP {status} {answer}): {reason} (changes stay here)",
     ),
     "exchange.bad_answer": (
-        "交换平台 {url} 的应答无法识别(HTTP {status}):{reason}",
+        "交换平台 {url} 的应答无法识别（HTTP {status}）：{reason}",
         "The exchange at {url} gave an answer that cannot be read (HTTP {status}): {reason}",
     ),
     "exchange.connection_refused": (
-        "交换平台 {url} 拒绝连接:平台未运行,或地址、端口有误。修改会保留在本地,下次同步时继续。",
+        "交换平台 {url} 拒绝连接：平台未运行，或地址、端口有误。修改会保留在本地，下次同步时继续。",
         "The exchange at {url} refused the connection: it is not running, or the address or port is wrong. "
         "Your changes stay here and the next sync continues.",
     ),
     "exchange.unknown_host": (
-        "找不到主机 {host}:请核对交换平台地址 {url} 和网络连接。修改会保留在本地。",
+        "找不到主机 {host}：请核对交换平台地址 {url} 和网络连接。修改会保留在本地。",
         "The host {host} cannot be found: check the exchange's address {url} and the network. Your changes stay "
         "here.",
     ),
     "exchange.ca_bundle_missing": (
-        "找不到证书文件 {path}:请检查路径,或向管理员重新索取单位的根证书文件",
+        "找不到证书文件 {path}：请检查路径，或向管理员重新索取单位的根证书文件",
         "The certificate file {path} does not exist: check the path, or ask the administrator for the office's "
         "CA certificate file again",
     ),
     "exchange.ca_bundle_unreadable": (
-        "无法读取证书文件 {path}:{reason}",
+        "无法读取证书文件 {path}：{reason}",
         "The certificate file {path} cannot be read: {reason}",
     ),
     "exchange.ca_bundle_invalid": (
-        "{path} 不是证书文件:请向管理员索取 PEM 或 DER 格式的根证书文件(.pem、.crt 或 .cer)",
+        "{path} 不是证书文件：请向管理员索取 PEM 或 DER 格式的根证书文件（.pem、.crt 或 .cer）",
         "{path} is not a certificate file: ask the administrator for the CA certificate as a PEM or DER file "
         "(.pem, .crt or .cer)",
     ),
     "exchange.tls_untrusted": (
         "交换平台 {url} 的证书由本机不信任的证书颁发机构“{issuer}”签发。请向交换平台管理员索取该机构的根证书文件"
-        "(.pem 或 .crt),在“设置”中(或用 --ca-bundle)指定后再同步。修改会保留在本地。",
+        "（.pem 或 .crt），在“设置”中（或用 --ca-bundle）指定后再同步。修改会保留在本地。",
         "The certificate of the exchange at {url} is issued by “{issuer}”, an authority this computer does not "
         "trust. Ask the exchange's administrator for that authority's CA certificate file (.pem or .crt), name it "
         "in Settings (or with --ca-bundle), and sync again. Your changes stay here.",
     ),
     "exchange.tls_expired": (
-        "交换平台 {url} 的证书已于 {date} 过期。需由交换平台管理员更换证书(也请确认本机日期无误);修改会保留在本地。",
+        "交换平台 {url} 的证书已于 {date} 过期。需由交换平台管理员更换证书（也请确认本机日期无误）；修改会保留在本地。",
         "The certificate of the exchange at {url} expired on {date}. The exchange's administrator must renew it "
         "(also check this computer's date); your changes stay here.",
     ),
     "exchange.tls_not_yet_valid": (
-        "交换平台 {url} 的证书自 {date} 起才生效:请确认本机日期无误,否则请联系交换平台管理员。修改会保留在本地。",
+        "交换平台 {url} 的证书自 {date} 起才生效：请确认本机日期无误，否则请联系交换平台管理员。修改会保留在本地。",
         "The certificate of the exchange at {url} is valid only from {date}: check this computer's date, otherwise "
         "tell the exchange's administrator. Your changes stay here.",
     ),
     "exchange.tls_wrong_host": (
-        "交换平台 {url} 出示的证书不属于 {host}(证书适用于:{names})。请核对地址;地址无误时需由交换平台管理员更换证书。"
-        "修改会保留在本地。",
+        "交换平台 {url} 出示的证书不属于 {host}（证书适用于：{names}）。请核对地址；"
+        "地址无误时需由交换平台管理员更换证书。修改会保留在本地。",
         "The exchange at {url} presents a certificate that is not for {host} (it is for: {names}). Check the "
         "address; if it is right, the exchange's administrator must fix the certificate. Your changes stay here.",
     ),
     "exchange.tls_incomplete_chain": (
-        "交换平台 {url} 没有发送签发其证书的中间证书(“{issuer}”),因此无法验证。这需要交换平台管理员修正服务器配置"
-        "(发送完整的证书链),本机无需更改;修改会保留在本地。",
+        "交换平台 {url} 没有发送签发其证书的中间证书（“{issuer}”），因此无法验证。这需要交换平台管理员修正服务器配置"
+        "（发送完整的证书链），本机无需更改；修改会保留在本地。",
         "The exchange at {url} does not send the intermediate certificate of “{issuer}”, which issued its "
         "certificate, so it cannot be verified. This is for the exchange's administrator to fix (configure the "
         "server to send the full certificate chain), not for this computer; your changes stay here.",
     ),
     "exchange.proxy_auth": (
-        "代理服务器 {proxy} 要求登录(HTTP 407):请在“设置”的代理中填写 http://用户名:密码@主机:端口,或核对密码。"
-        "为免代理锁定账户,未重试。",
+        "代理服务器 {proxy} 要求登录（HTTP 407）：请在“设置”的代理中填写 http://用户名:密码@主机:端口，或核对密码。"
+        "为免代理锁定账户，未重试。",
         "The proxy {proxy} asks for a login (HTTP 407): enter it in Settings as http://user:password@host:port, or "
         "check the password. Not retried, so the proxy does not lock the account.",
     ),
     "exchange.proxy_unreachable": (
-        "无法连接代理服务器 {proxy}({reason}):请核对代理地址,或询问单位的网络管理员。修改会保留在本地。",
+        "无法连接代理服务器 {proxy}（{reason}）：请核对代理地址，或询问单位的网络管理员。修改会保留在本地。",
         "Cannot reach the proxy {proxy} ({reason}): check the proxy's address, or ask the office's network "
         "administrator. Your changes stay here.",
     ),
     "exchange.proxy_timeout": (
-        "代理服务器 {proxy} 在 {seconds} 秒内没有应答:请稍后再试,或询问单位的网络管理员。修改会保留在本地。",
+        "代理服务器 {proxy} 在 {seconds} 秒内没有应答：请稍后再试，或询问单位的网络管理员。修改会保留在本地。",
         "The proxy {proxy} did not answer within {seconds} s: try again later, or ask the office's network "
         "administrator. Your changes stay here.",
     ),
     "exchange.proxy_refused": (
-        "代理服务器 {proxy} 拒绝连接交换平台 {url}(HTTP {status}):请询问单位的网络管理员。",
+        "代理服务器 {proxy} 拒绝连接交换平台 {url}（HTTP {status}）：请询问单位的网络管理员。",
         "The proxy {proxy} refused to connect to the exchange at {url} (HTTP {status}): ask the office's network "
         "administrator.",
     ),
     "exchange.unavailable": (
-        "交换平台 {url} 暂时无法使用(HTTP {status}),重试后仍是如此。请稍后再同步;修改会保留在本地。",
+        "交换平台 {url} 暂时无法使用（HTTP {status}），重试后仍是如此。请稍后再同步；修改会保留在本地。",
         "The exchange at {url} is unavailable at the moment (HTTP {status}, also after retrying). Sync again "
         "later; your changes stay here.",
     ),
     "exchange.too_many_refusals": (
-        "交换平台 {url} 暂不受理本密钥的请求:近期被拒绝的请求过多。请在 {seconds} 秒后再同步;修改会保留在本地。",
+        "交换平台 {url} 暂不受理本密钥的请求：近期被拒绝的请求过多。请在 {seconds} 秒后再同步；修改会保留在本地。",
         "The exchange at {url} turns this key's requests away for now: too many were refused lately. Sync again "
         "in {seconds} s; your changes stay here.",
     ),
     "exchange.connect_timeout": (
-        "{seconds} 秒内未能连接交换平台 {url}:请检查网络。修改会保留在本地。",
+        "{seconds} 秒内未能连接交换平台 {url}：请检查网络。修改会保留在本地。",
         "Could not connect to the exchange at {url} within {seconds} s: check the network. Your changes stay here.",
     ),
     "exchange.no_answer": (
-        "交换平台 {url} 接受了连接,但 {seconds} 秒内没有应答。已完成的部分已保存,下次同步继续;"
+        "交换平台 {url} 接受了连接，但 {seconds} 秒内没有应答。已完成的部分已保存，下次同步继续；"
         "网络很慢时可调整超时设置。",
         "The exchange at {url} accepted the connection but did not answer within {seconds} s. What was done is "
         "kept and the next sync continues; on a slow network, raise the timeouts in the settings.",
     ),
     "exchange.deadline": (
-        "交换平台 {url} 应答太慢,同步在 {seconds} 秒后停止。已完成的部分已保存,下次同步继续;"
-        "时限可在设置中(或用 --deadline)调整。",
+        "交换平台 {url} 应答太慢，同步在 {seconds} 秒后停止。已完成的部分已保存，下次同步继续；"
+        "时限可在设置中（或用 --deadline）调整。",
         "The exchange at {url} answers too slowly: the sync stopped after {seconds} s. What was done is kept and "
         "the next sync continues; the limit can be changed in the settings (or with --deadline).",
     ),
     "exchange.proxy_no_keyring": (
-        "本机没有安全的密钥环,无法保存代理密码:请改用环境变量 HTTPS_PROXY 设置带密码的代理",
+        "本机没有安全的密钥环，无法保存代理密码：请改用环境变量 HTTPS_PROXY 设置带密码的代理",
         "This computer has no secure keyring to keep the proxy's password in: set the proxy with its login in the "
         "HTTPS_PROXY environment variable instead",
     ),
     "cli.bad_seconds": ("“{value}”不是正的秒数", "“{value}” is not a positive number of seconds"),
     "exchange.waiting": (
-        "仍在等待交换平台 {url} 应答…(已等 {waited} 秒,最多 {left} 秒后放弃)",
+        "仍在等待交换平台 {url} 应答…（已等 {waited} 秒，最多 {left} 秒后放弃）",
         "Still waiting for the exchange at {url}… ({waited} s so far; giving up in at most {left} s)",
     ),
     # Syncing
     "sync.server_untrusted": (
-        "首次连接交换平台 {url}:请与平台管理员核对其密钥指纹后确认:\n{fingerprint}",
+        "首次连接交换平台 {url}：请与平台管理员核对其密钥指纹后确认：\n{fingerprint}",
         "First contact with the exchange at {url}: check its key fingerprint with its administrator, then confirm:\n"
         "{fingerprint}",
     ),
     "sync.server_key_changed": (
-        "警告:交换平台 {url} 的密钥已改变,已拒绝同步。原指纹 {pinned},现指纹 {offered}。"
-        "请联系平台管理员;在确认之前不要继续。",
+        "警告：交换平台 {url} 的密钥已改变，已拒绝同步。原指纹 {pinned}，现指纹 {offered}。"
+        "请联系平台管理员；在确认之前不要继续。",
         "Warning: the key of the exchange at {url} has changed, so the sync was refused. Pinned {pinned}, "
         "offered {offered}. Contact the exchange's administrator and do not go on until this is explained.",
     ),
     "sync.server_key_rotated": (
-        "交换平台 {url} 已更换密钥,并出示了原密钥签署的更换声明:现信任新密钥。原指纹 {old},新指纹 {new}",
+        "交换平台 {url} 已更换密钥，并出示了原密钥签署的更换声明：现信任新密钥。原指纹 {old}，新指纹 {new}",
         "The exchange at {url} rotated its key and showed a statement signed by its old key: the new key is "
         "trusted now. Old fingerprint {old}, new fingerprint {new}",
     ),
     "sync.feed_invalid": (
-        "警告:交换平台发来的第 {position} 条处理记录无法验证({reason}),从该条起未应用任何内容。",
+        "警告：交换平台发来的第 {position} 条处理记录无法验证（{reason}），从该条起未应用任何内容。",
         "Warning: record {position} from the exchange does not verify ({reason}); nothing from it on was applied.",
     ),
     "sync.bad_receipt": (
@@ -437,36 +437,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The exchange's receipt for changeset {changeset} does not verify",
     ),
     "sync.copy_diverged": (
-        "本地保存的平台副本与第 {position} 条处理记录不一致:请联系技术支持",
+        "本地保存的平台副本与第 {position} 条处理记录不一致：请联系技术支持",
         "The workspace's copy of the exchange disagrees with record {position}: contact support",
     ),
     "sync.foreign_change": (
-        "第 {position} 条处理记录中,部门 {department} 修改了其他部门({owner})的条目 {entry}:"
-        "交换平台不应接受此变更,同步已停止,请报告数据主管部门",
+        "第 {position} 条处理记录中，部门 {department} 修改了其他部门（{owner}）的条目 {entry}："
+        "交换平台不应接受此变更，同步已停止，请报告数据主管部门",
         "Record {position}: department {department} changed entry {entry} of another department ({owner}); "
         "the exchange should have refused it. The sync stopped: report this to the data authority",
     ),
     "sync.no_exchange": (
-        "尚未设置交换平台地址:请用 --exchange 指定",
+        "尚未设置交换平台地址：请用 --exchange 指定",
         "No exchange address is set: give one with --exchange",
     ),
     "sync.not_enrolled": (
-        "交换平台不认可本工作区的密钥 {key_id}:请先把公钥(steward keys export)交平台管理员登记",
+        "交换平台不认可本工作区的密钥 {key_id}：请先把公钥（steward keys export）交平台管理员登记",
         "The exchange does not accept this workspace's key {key_id}: have its public key (steward keys export) "
         "enrolled by the exchange's administrator first",
     ),
-    "sync.trust_prompt": ("信任此指纹吗?(输入 yes 确认)", "Trust this fingerprint? (type yes to confirm)"),
+    "sync.trust_prompt": ("信任此指纹吗？（输入 yes 确认）", "Trust this fingerprint? (type yes to confirm)"),
     "sync.cancelled": (
-        "同步已取消:已完成的部分已保存,下次同步继续",
+        "同步已取消：已完成的部分已保存，下次同步继续",
         "Sync cancelled: what was finished is kept, the next sync continues",
     ),
     "cli.synced": (
-        "同步完成:拉取 {pulled} 个变更集,推送 {pushed} 个({operations} 项操作),"
-        "确认 {confirmed} 个,新冲突 {conflicts} 个",
+        "同步完成：拉取 {pulled} 个变更集，推送 {pushed} 个（{operations} 项操作），"
+        "确认 {confirmed} 个，新冲突 {conflicts} 个",
         "Synced: pulled {pulled} changesets, pushed {pushed} ({operations} operations), confirmed {confirmed}, "
         "{conflicts} new conflicts",
     ),
-    "cli.held_back": ("暂未发送 {count} 个条目:{reasons}", "{count} entries held back: {reasons}"),
+    "cli.held_back": ("暂未发送 {count} 个条目：{reasons}", "{count} entries held back: {reasons}"),
     "held.errors": ("存在错误", "rule errors"),
     "held.conflict": ("有未解决的冲突", "unresolved conflicts"),
     "held.provider": ("提供方不是本部门", "another department is named as provider"),
@@ -477,7 +477,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{code}: refused by the exchange: {reason} (sent again by the next sync once the entry is edited)",
     ),
     "cli.refused": (
-        "交换平台拒绝了变更集 {changeset}:{message}",
+        "交换平台拒绝了变更集 {changeset}：{message}",
         "The exchange refused changeset {changeset}: {message}",
     ),
     "history.pending": ("未同步", "not synced"),
@@ -498,46 +498,46 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.resolved": ("已解决条目 {code} 的冲突", "Resolved the conflicts of entry {code}"),
     # The exchange's administration (steward-exchange)
     "exchange.serving": (
-        "交换平台运行于 {url}(数据库 {db})\n平台密钥指纹:{fingerprint}",
+        "交换平台运行于 {url}（数据库 {db}）\n平台密钥指纹：{fingerprint}",
         "Exchange serving at {url} (database {db})\nExchange key fingerprint: {fingerprint}",
     ),
     "exchange.department_added": ("已登记部门 {code} {name}", "Registered department {code} {name}"),
     "exchange.enrolled": (
-        "已为部门 {department} 登记密钥 {key_id}\n指纹:{fingerprint}",
+        "已为部门 {department} 登记密钥 {key_id}\n指纹：{fingerprint}",
         "Enrolled key {key_id} for department {department}\nFingerprint: {fingerprint}",
     ),
     "exchange.department_mismatch": (
-        "公钥文件属于部门 {declared},不能登记到部门 {department}",
+        "公钥文件属于部门 {declared}，不能登记到部门 {department}",
         "The public key file belongs to department {declared}, not {department}",
     ),
     "exchange.revoked": ("已吊销密钥 {key_id}", "Revoked key {key_id}"),
     "exchange.log_sound": (
-        "处理记录完整:签名、哈希链与目录均一致",
+        "处理记录完整：签名、哈希链与目录均一致",
         "The log is sound: signatures, hash chain and catalogue agree",
     ),
     "exchange.log_unsound": ("处理记录发现 {count} 处问题", "The log has {count} problems"),
-    "exchange.database_failed": ("无法使用数据库:{reason}", "The database cannot be used: {reason}"),
+    "exchange.database_failed": ("无法使用数据库：{reason}", "The database cannot be used: {reason}"),
     "exchange.key_missing": (
-        "数据库 {db} 使用平台密钥 {fingerprint},但密钥文件 {path} 不存在,未启动。"
-        "请用 --key-file 指定该密钥文件;更换平台密钥须明确运行 steward-exchange rotate-key",
+        "数据库 {db} 使用平台密钥 {fingerprint}，但密钥文件 {path} 不存在，未启动。"
+        "请用 --key-file 指定该密钥文件；更换平台密钥须明确运行 steward-exchange rotate-key",
         "The database {db} is served with exchange key {fingerprint}, but the key file {path} does not exist, "
         "so the exchange did not start. Name that key's file with --key-file; changing the exchange's key "
         "needs steward-exchange rotate-key",
     ),
     "exchange.key_missing_unrecorded": (
-        "数据库 {db} 此前已对外服务,但密钥文件 {path} 不存在,未启动:请用 --key-file 指定原平台密钥文件",
+        "数据库 {db} 此前已对外服务，但密钥文件 {path} 不存在，未启动：请用 --key-file 指定原平台密钥文件",
         "The database {db} has been served before, but the key file {path} does not exist, so the exchange "
         "did not start: name the exchange's key file with --key-file",
     ),
     "exchange.key_differs": (
-        "密钥文件 {path} 中的平台密钥({offered})不是数据库 {db} 使用的密钥({recorded}),未启动。"
-        "请用 --key-file 指定正确的密钥文件;更换平台密钥须明确运行 steward-exchange rotate-key",
+        "密钥文件 {path} 中的平台密钥（{offered}）不是数据库 {db} 使用的密钥（{recorded}），未启动。"
+        "请用 --key-file 指定正确的密钥文件；更换平台密钥须明确运行 steward-exchange rotate-key",
         "The key file {path} holds exchange key {offered}, but the database {db} is served with {recorded}, "
         "so the exchange did not start. Name the right key file with --key-file; changing the exchange's key "
         "needs steward-exchange rotate-key",
     ),
     "exchange.key_rotated": (
-        "已更换平台密钥:原指纹 {old},新指纹 {new}(更换声明已由原密钥签署并记入数据库)。"
+        "已更换平台密钥：原指纹 {old}，新指纹 {new}（更换声明已由原密钥签署并记入数据库）。"
         "今后请以 --key-file {path} 启动交换平台",
         "Rotated the exchange key: old fingerprint {old}, new fingerprint {new} (the statement, signed by the "
         "old key, is recorded in the database). From now on serve with --key-file {path}",
@@ -545,93 +545,93 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
     # Import (steward/sheets.py, steward/importer.py): files that cannot be used at all
-    "import.unreadable": ("无法读取“{path}”:{reason}", "Cannot read “{path}”: {reason}"),
-    "import.empty": ("“{path}”是空文件,没有可导入的内容", "“{path}” is empty: there is nothing to import"),
+    "import.unreadable": ("无法读取“{path}”：{reason}", "Cannot read “{path}”: {reason}"),
+    "import.empty": ("“{path}”是空文件，没有可导入的内容", "“{path}” is empty: there is nothing to import"),
     "import.not_spreadsheet": (
-        "“{path}”不是 Excel 工作簿(.xlsx)或 CSV 文件",
+        "“{path}”不是 Excel 工作簿（.xlsx）或 CSV 文件",
         "“{path}” is not an Excel workbook (.xlsx) or a CSV file",
     ),
     "import.legacy_xls": (
-        "“{path}”是旧版 Excel 文件(.xls):请在 Excel 或 WPS 中另存为 .xlsx 后再导入",
+        "“{path}”是旧版 Excel 文件（.xls）：请在 Excel 或 WPS 中另存为 .xlsx 后再导入",
         "“{path}” is an old Excel file (.xls): save it as .xlsx in Excel or WPS, then import that",
     ),
     "import.encrypted": (
-        "“{path}”设有打开密码:请在 Excel 或 WPS 中取消密码并保存后再导入",
+        "“{path}”设有打开密码：请在 Excel 或 WPS 中取消密码并保存后再导入",
         "“{path}” is password-protected: remove the password in Excel or WPS, save, and import again",
     ),
     "import.corrupt": (
-        "“{path}”已损坏,无法读取({reason})",
+        "“{path}”已损坏，无法读取（{reason}）",
         "“{path}” is damaged and cannot be read ({reason})",
     ),
     "import.encoding": (
-        "无法识别“{path}”的文字编码:应为 UTF-8 或 GBK/GB18030",
+        "无法识别“{path}”的文字编码：应为 UTF-8 或 GBK/GB18030",
         "The text encoding of “{path}” is not recognised: it must be UTF-8 or GBK/GB18030",
     ),
     "import.no_tables": (
-        "“{path}”中没有资源目录表或信息项表:表头中须有“信息资源代码”列",
+        "“{path}”中没有资源目录表或信息项表：表头中须有“信息资源代码”列",
         "“{path}” holds no catalogue or data item table: the header row must have a 信息资源代码 column",
     ),
     "import.no_rows": (
-        "“{path}”中没有数据行,没有可导入的内容",
+        "“{path}”中没有数据行，没有可导入的内容",
         "“{path}” has no data rows: there is nothing to import",
     ),
     "import.no_header": (
-        "找不到表头:前 {rows} 行中没有“信息资源代码”列",
+        "找不到表头：前 {rows} 行中没有“信息资源代码”列",
         "No header row: none of the first {rows} rows has a 信息资源代码 (resource code) column",
     ),
     "import.missing_column": ("缺少“{column}”列", "The column “{column}” is missing"),
     "import.merged_header": (
-        "表头中有合并单元格 {range}:表头须是一行,每列一个字段名",
+        "表头中有合并单元格 {range}：表头须是一行，每列一个字段名",
         "The header row has merged cells {range}: the header must be one row with one field name per column",
     ),
     "import.duplicate_column": (
-        "“{header}”列出现了两次({first} 列和 {second} 列)",
+        "“{header}”列出现了两次（{first} 列和 {second} 列）",
         "The column “{header}” appears twice (columns {first} and {second})",
     ),
     "import.refused": (
-        "{rows} 行有错误,未导入任何内容",
+        "{rows} 行有错误，未导入任何内容",
         "{rows} rows have errors: nothing was imported",
     ),
     # Import: one column, row or cell
     "import.unknown_column": (
-        "“{header}”不是模板中的字段,这一列已忽略",
+        "“{header}”不是模板中的字段，这一列已忽略",
         "“{header}” is not a template field: the column was ignored",
     ),
     "import.merged_cells": (
-        "合并单元格 {range} 跨越多列:请取消合并后再导入",
+        "合并单元格 {range} 跨越多列：请取消合并后再导入",
         "The merged cells {range} span several columns: unmerge them and import again",
     ),
     "import.cell_error": ("单元格的值是错误值 {value}", "The cell holds the error value {value}"),
     "import.formula": (
-        "单元格是没有计算结果的公式 {formula}:请在 Excel 或 WPS 中打开并保存,或复制后“粘贴为数值”",
+        "单元格是没有计算结果的公式 {formula}：请在 Excel 或 WPS 中打开并保存，或复制后“粘贴为数值”",
         "The cell is a formula without a computed value ({formula}): open and save the file in Excel or WPS, "
         "or paste the values",
     ),
     "import.undecodable": (
-        "这一行有不是 {encoding} 编码的字节,无法读取;请检查文件的编码",
+        "这一行有不是 {encoding} 编码的字节，无法读取；请检查文件的编码",
         "This row has bytes that are not valid {encoding}: check the file's encoding",
     ),
     "import.code_missing": (
-        "没有信息资源代码,无法对应到条目",
+        "没有信息资源代码，无法对应到条目",
         "No resource code: the row cannot be matched to an entry",
     ),
     "import.required": ("{field}不能为空", "{field} is required"),
     "import.vocab": (
-        "“{value}”不是{field}的取值(可选:{choices})",
+        "“{value}”不是{field}的取值（可选：{choices}）",
         "“{value}” is not a value of {field} (allowed: {choices})",
     ),
     "import.date": (
-        "“{value}”不是有效日期:应为 YYYY-MM-DD,如 2024-03-01",
+        "“{value}”不是有效日期：应为 YYYY-MM-DD，如 2024-03-01",
         "“{value}” is not a valid date: write YYYY-MM-DD, e.g. 2024-03-01",
     ),
     "import.int": ("{field}“{value}”不是整数", "{field}: “{value}” is not a whole number"),
     "import.too_long": (
-        "单元格有 {length} 个字符,超过 Excel 单元格最多 {limit} 个字符的限制:请缩短后再导入",
+        "单元格有 {length} 个字符，超过 Excel 单元格最多 {limit} 个字符的限制：请缩短后再导入",
         "The cell holds {length} characters, more than the {limit} an Excel cell can hold: shorten it and import "
         "again",
     ),
     "import.duplicate_code": (
-        "信息资源代码“{value}”在文件中出现了多次(第 {rows} 行)",
+        "信息资源代码“{value}”在文件中出现了多次（第 {rows} 行）",
         "The resource code “{value}” appears more than once in the file (rows {rows})",
     ),
     "import.unknown_entry": (
@@ -639,51 +639,53 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The resource code “{value}” is neither in the catalogue sheet nor in the workspace",
     ),
     "import.ambiguous": (
-        "工作区中有多个条目使用信息资源代码“{value}”,无法确定更新哪一个",
+        "工作区中有多个条目使用信息资源代码“{value}”，无法确定更新哪一个",
         "Several entries in the workspace use the resource code “{value}”: it is unclear which to update",
     ),
     "import.with_entry": (
-        "所属条目({sheet} 第 {row} 行)有错误,这一行一并未导入",
+        "所属条目（{sheet} 第 {row} 行）有错误，这一行一并未导入",
         "Its entry ({sheet} row {row}) has errors, so this row was not imported either",
     ),
     "import.items_follow": (
-        "它的 {count} 个信息项行({sheet} 第 {rows} 行)一并未导入",
+        "它的 {count} 个信息项行（{sheet} 第 {rows} 行）一并未导入",
         "Its {count} data item rows ({sheet} rows {rows}) were not imported either",
     ),
     "import.with_items": (
-        "同一条目的其他行有错误({sheet} 第 {rows} 行),整个条目未导入",
+        "同一条目的其他行有错误（{sheet} 第 {rows} 行），整个条目未导入",
         "Other rows of this entry have errors ({sheet} rows {rows}), so the whole entry was not imported",
     ),
     # Import: a problem of many rows, told once for the sheet ({message} is the rule's own)
     "import.column_absent": (
-        "表中没有“{column}”列(涉及 {count} 行:第 {rows} 行):{message}",
+        "表中没有“{column}”列（涉及 {count} 行：第 {rows} 行）：{message}",
         "The sheet has no “{column}” column ({count} rows: {rows}): {message}",
     ),
     "import.item_sheet_absent": (
-        "导入的文件中没有信息项表(涉及 {count} 行:第 {rows} 行):{message}",
+        "导入的文件中没有信息项表（涉及 {count} 行：第 {rows} 行）：{message}",
         "The files have no data item sheet ({count} rows: {rows}): {message}",
     ),
     # Import: where a problem is, and what the import records
     "import.where_sheet": ("{sheet} 表", "sheet {sheet}"),
     "import.where_row": ("{sheet} 第 {row} 行", "{sheet} row {row}"),
-    "import.where_column": ("{sheet} {column} 列({header})", "{sheet} column {column} ({header})"),
-    "import.where_cell": ("{sheet} 第 {row} 行 {column} 列({header})", "{sheet} row {row}, column {column} ({header})"),
-    "import.at": ("{where}:{message}", "{where}: {message}"),
+    "import.where_column": ("{sheet} {column} 列（{header}）", "{sheet} column {column} ({header})"),
+    "import.where_cell": (
+        "{sheet} 第 {row} 行 {column} 列（{header}）", "{sheet} row {row}, column {column} ({header})"
+    ),
+    "import.at": ("{where}：{message}", "{where}: {message}"),
     "import.reason": ("导入 {file}", "Imported from {file}"),
     # Export
     "export.format": (
-        "无法从“{path}”判断导出格式:请用 --format 指定 xlsx、csv、dcat 或 datajson",
+        "无法从“{path}”判断导出格式：请用 --format 指定 xlsx、csv、dcat 或 datajson",
         "Cannot tell the export format from “{path}”: name it with --format xlsx, csv, dcat or datajson",
     ),
-    "export.failed": ("无法写入“{path}”:{reason}", "Cannot write “{path}”: {reason}"),
+    "export.failed": ("无法写入“{path}”：{reason}", "Cannot write “{path}”: {reason}"),
     "export.cell_too_long": (
-        "条目 {entry} 的“{field}”有 {length} 个字符,超过 Excel 单元格最多 {limit} 个字符的限制,Excel 打开时会截断,"
-        "因此未导出:请缩短它,或导出为 CSV(没有这个限制)",
+        "条目 {entry} 的“{field}”有 {length} 个字符，超过 Excel 单元格最多 {limit} 个字符的限制，Excel 打开时会截断，"
+        "因此未导出：请缩短它，或导出为 CSV（没有这个限制）",
         "“{field}” of entry {entry} holds {length} characters, more than the {limit} an Excel cell can hold: Excel "
         "would cut it short, so nothing was exported. Shorten it, or export to CSV, which has no such limit",
     ),
     "template.not_xlsx": (
-        "“{path}”不是 .xlsx 文件名:编目模板是 Excel 工作簿,请用以 .xlsx 结尾的文件名",
+        "“{path}”不是 .xlsx 文件名：编目模板是 Excel 工作簿，请用以 .xlsx 结尾的文件名",
         "“{path}” is not an .xlsx name: the catalogue template is an Excel workbook, so name it FILE.xlsx",
     ),
     "export.base_uri": (
@@ -697,56 +699,58 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The data resources {department} registered in the government data resource catalogue as open "
         "(unconditionally or on conditions)",
     ),
-    "dcat.distribution": ("{method}提供,格式:{format}", "Provided by {method}; format: {format}"),
-    "dcat.distribution_unknown": ("格式:{format}", "Format: {format}"),
+    "dcat.distribution": ("{method}提供，格式：{format}", "Provided by {method}; format: {format}"),
+    "dcat.distribution_unknown": ("格式：{format}", "Format: {format}"),
     # Command-line output
-    "cli.created": ("已创建工作区 {path}({department})", "Created workspace {path} ({department})"),
+    "cli.created": ("已创建工作区 {path}（{department}）", "Created workspace {path} ({department})"),
     "cli.sampled": ("已生成 {count} 个示例条目", "Generated {count} sample entries"),
-    "cli.valid": ("{entries} 个条目均无错误({warnings} 个警告)", "{entries} entries, no errors ({warnings} warnings)"),
+    "cli.valid": (
+        "{entries} 个条目均无错误（{warnings} 个警告）", "{entries} entries, no errors ({warnings} warnings)"
+    ),
     "cli.invalid": (
-        "{entries} 个条目中有 {bad} 个存在错误:共 {errors} 个错误、{warnings} 个警告",
+        "{entries} 个条目中有 {bad} 个存在错误：共 {errors} 个错误、{warnings} 个警告",
         "{bad} of {entries} entries have errors: {errors} errors, {warnings} warnings",
     ),
     "cli.found": ("共找到 {total} 个条目", "{total} entries found"),
-    "cli.set": ("已修改 {count} 处({code})", "{count} changes made ({code})"),
+    "cli.set": ("已修改 {count} 处（{code}）", "{count} changes made ({code})"),
     "cli.unchanged": ("没有变化", "Nothing changed"),
     "cli.no_pending": ("没有未同步的修改", "No unsynced changes"),
     "cli.template_written": ("已写出编目模板 {path}", "Catalogue template written to {path}"),
     "cli.import_summary": (
-        "读取条目 {entries} 行、信息项 {items} 行:新建 {created} 个条目,更新 {updated} 个,无变化 {unchanged} 个,"
+        "读取条目 {entries} 行、信息项 {items} 行：新建 {created} 个条目，更新 {updated} 个，无变化 {unchanged} 个，"
         "未导入 {rejected} 行",
         "Read {entries} entry rows and {items} data item rows: {created} entries new, {updated} updated, "
         "{unchanged} unchanged, {rejected} rows rejected",
     ),
     "cli.import_problems": ("{errors} 个错误、{warnings} 个警告", "{errors} errors, {warnings} warnings"),
     "cli.import_done": (
-        "已导入:{operations} 处修改,作为一步记录,可撤销,下次同步时提交",
+        "已导入：{operations} 处修改，作为一步记录，可撤销，下次同步时提交",
         "Imported: {operations} changes recorded as one step (undoable, sent with the next sync)",
     ),
     "cli.import_nothing": ("没有需要导入的修改", "Nothing to import: the workspace already holds these values"),
-    "cli.import_dry_run": ("试运行:工作区未做任何修改", "Dry run: the workspace was not changed"),
+    "cli.import_dry_run": ("试运行：工作区未做任何修改", "Dry run: the workspace was not changed"),
     "cli.import_refused": (
-        "{rows} 行有错误,工作区未做任何修改;改正后重新导入,或用 --skip-invalid 只导入无误的行",
+        "{rows} 行有错误，工作区未做任何修改；改正后重新导入，或用 --skip-invalid 只导入无误的行",
         "{rows} rows have errors, so the workspace was not changed; fix them and import again, "
         "or use --skip-invalid to import the valid rows only",
     ),
     "cli.import_refused_rules": (
-        "其中 {count} 个条目只是不符合目录规则:用 --keep-errors 可将它们作为草稿导入,改正前不会同步",
+        "其中 {count} 个条目只是不符合目录规则：用 --keep-errors 可将它们作为草稿导入，改正前不会同步",
         "{count} of these entries only break catalogue rules: --keep-errors imports them as drafts, which are not "
         "synced until fixed",
     ),
     "cli.import_held_back": (
-        "{count} 个条目带着错误导入,作为草稿保留:改正前不会同步(steward validate 列出这些错误)",
+        "{count} 个条目带着错误导入，作为草稿保留：改正前不会同步（steward validate 列出这些错误）",
         "{count} entries were imported with their errors, as drafts: they are not synced until fixed "
         "(steward validate lists the errors)",
     ),
     "cli.import_rejected_file": (
-        "未导入的 {rows} 行及其原因已写入 {path},改正后可再次导入",
+        "未导入的 {rows} 行及其原因已写入 {path}，改正后可再次导入",
         "The {rows} rejected rows and their reasons are in {path}: fix them there and import that file",
     ),
     "cli.exported": ("已导出 {count} 个条目到 {path}", "Exported {count} entries to {path}"),
     "cli.export_skipped_uncoded": (
-        "{count} 个条目没有信息资源代码,未导出",
+        "{count} 个条目没有信息资源代码，未导出",
         "{count} entries have no resource code and were left out",
     ),
     "cli.export_skipped_errors": (
@@ -772,34 +776,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "op.item_remove": ("删除信息项", "remove item"),
     "op.erase": ("删除", "erase"),
     "cli.export_skipped_closed": (
-        "{count} 个条目不予开放、开放属性未填、不予共享或已停用,未导出",
+        "{count} 个条目不予开放、开放属性未填、不予共享或已停用，未导出",
         "{count} entries were left out: not open, open attribute not set, not shared, or retired",
     ),
     "cli.internal": (
-        "内部错误:{error}(设置 STEWARD_DEBUG=1 可查看详细信息)",
+        "内部错误：{error}（设置 STEWARD_DEBUG=1 可查看详细信息）",
         "Internal error: {error} (set STEWARD_DEBUG=1 for details)",
     ),
     "cli.interrupted": (
-        "已中断:已完成的部分已保存,工作区保持一致",
+        "已中断：已完成的部分已保存，工作区保持一致",
         "Interrupted: what was finished is saved and the workspace is consistent",
     ),
     "gui.unavailable": (
-        "无法启动窗口界面:{error}(请安装 PySide6-Essentials)",
+        "无法启动窗口界面：{error}（请安装 PySide6-Essentials）",
         "The window cannot start: {error} (install PySide6-Essentials)",
     ),
     "gui.no_display": (
-        "没有可用的显示器,改为显示默认工作区摘要;在桌面环境中运行 steward 可打开窗口",
+        "没有可用的显示器，改为显示默认工作区摘要；在桌面环境中运行 steward 可打开窗口",
         "No display available: showing the default workspace's summary instead; "
         "run steward on a desktop for the window",
     ),
     "summary.title": ("工作区 {path}", "Workspace {path}"),
-    "summary.department": ("部门:{name}({code})", "Department: {name} ({code})"),
+    "summary.department": ("部门：{name}（{code}）", "Department: {name} ({code})"),
     "summary.counts": (
-        "条目 {entries} 个(停用 {retired} 个),信息项 {items} 个",
+        "条目 {entries} 个（停用 {retired} 个），信息项 {items} 个",
         "{entries} entries ({retired} retired), {items} data items",
     ),
     "summary.problems": (
-        "有错误的条目 {errors} 个,仅有警告的 {warnings} 个,未同步 {unsynced} 个",
+        "有错误的条目 {errors} 个，仅有警告的 {warnings} 个，未同步 {unsynced} 个",
         "{errors} entries with errors, {warnings} with warnings only, {unsynced} unsynced",
     ),
     "summary.by": ("{vocabulary}:{counts}", "{vocabulary}: {counts}"),
@@ -881,7 +885,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "额外的根证书文件（单位自有的证书颁发机构）",
         "an extra CA certificate file (an office's own authority)",
     ),
-    "help.proxy": ("HTTP(S) 代理，http://[用户名:密码@]主机:端口（默认：HTTP_PROXY / HTTPS_PROXY）",
+    "help.proxy": ("HTTP 或 HTTPS 代理，http://[用户名:密码@]主机:端口（默认：HTTP_PROXY / HTTPS_PROXY）",
                    "HTTP(S) proxy, http://[user:password@]host:port (default: HTTP_PROXY / HTTPS_PROXY)"),
     "help.connect_timeout": (
         "连接超过此时长即放弃（默认 {default}）",

@@ -46,7 +46,7 @@ def test_a_file_with_errors_changes_nothing_and_exits_1(tmp_path, ws_dir):
                                                 entry_row("319001/000002", open_type="半开放")])
     result = run_cli("import", ws_dir, path, lang="zh")
     assert result.returncode == 1
-    assert "✗ 资源目录 第 3 行 M 列(开放属性):“半开放”不是开放属性的取值" in result.stdout
+    assert "✗ 资源目录 第 3 行 M 列（开放属性）：“半开放”不是开放属性的取值" in result.stdout
     assert "工作区未做任何修改" in result.stdout and "--skip-invalid" in result.stdout
     assert entries_in(ws_dir) == 0
     english = run_cli("import", ws_dir, path, lang="en")

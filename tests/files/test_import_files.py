@@ -225,7 +225,7 @@ def test_a_date_that_is_none_is_a_rule_error_at_its_cell(workspace, tmp_path):
     invalid = [e for e in plan.errors if e.code == "published.invalid"]
     assert [(e.row, e.column, e.params["value"]) for e in invalid] == [
         (2, ENTRY_HEADERS.index("发布日期"), "明年三月"), (3, ENTRY_HEADERS.index("发布日期"), "2023-02-30")]
-    assert invalid[0].location("zh") == "资源目录 第 2 行 P 列(发布日期)"
+    assert invalid[0].location("zh") == "资源目录 第 2 行 P 列（发布日期）"
     assert invalid[0].location("en") == "资源目录 row 2, column P (发布日期)"
     assert "明年三月" in invalid[0].message("zh")
     assert plan.count(importer.Action.REJECTED) == 2

@@ -190,10 +190,10 @@ def test_every_problem_is_reported_and_nothing_changes(workspace, tmp_path):
     reasons = {(r.row.sheet.name, r.row.number): [p.code for p in r.reasons] for r in plan.rejected}
     assert {reasons[("信息项", n)][0] for n in (2, 3, 4)} == {"import.with_items"}
     summary = next(p for p in plan.errors if p.code == "import.with_items")
-    assert summary.message("zh") == "同一条目的其他行有错误(信息项 第 6 行),整个条目未导入"
+    assert summary.message("zh") == "同一条目的其他行有错误（信息项 第 6 行），整个条目未导入"
     vocab = next(p for p in plan.errors if p.code == "import.vocab")
     assert (vocab.column, vocab.header, vocab.field) == (ENTRY_HEADERS.index("共享类型"), "共享类型", "sharing_type")
-    assert vocab.message("zh") == "“随便共享”不是共享类型的取值(可选:无条件共享、有条件共享、不予共享)"
+    assert vocab.message("zh") == "“随便共享”不是共享类型的取值（可选：无条件共享、有条件共享、不予共享）"
     assert vocab.message("en") == ("“随便共享” is not a value of Sharing type (allowed: Shared unconditionally, "
                                    "Shared on conditions, Not shared)")
     assert plan.count(Action.REJECTED) == 5 and not plan.ok
@@ -209,7 +209,7 @@ def test_an_entry_refused_takes_its_items_along_in_one_line(workspace, tmp_path)
     plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "c.xlsx", [entry_row(update_frequency="偶尔")], items)])
     assert [(p.sheet, p.row, p.code) for p in plan.errors] == [
         ("资源目录", 2, "import.vocab"), ("资源目录", 2, "import.items_follow")]
-    assert plan.errors[1].message("zh") == "它的 5 个信息项行(信息项 第 2–6 行)一并未导入"
+    assert plan.errors[1].message("zh") == "它的 5 个信息项行（信息项 第 2–6 行）一并未导入"
     assert plan.rejected_rows == 6
 
 
@@ -401,7 +401,7 @@ def test_a_cell_longer_than_excel_holds_is_refused(workspace, tmp_path):
     # As long as a cell may be: no longer than Excel holds, but longer than the exchange takes.
     plan = importer.plan(workspace, [catalogue_xlsx(tmp_path / "full.xlsx", [entry_row(abstract="长" * 32_767)],
                                                     item_rows())])
-    assert [p.code for p in plan.errors][0] == "text.too_long"  # (its items follow it out)
+    assert next(p.code for p in plan.errors) == "text.too_long"  # (its items follow it out)
     assert importer.plan(workspace, [catalogue_xlsx(
         tmp_path / "most.xlsx", [entry_row(abstract="长" * MAX_TEXT)], item_rows())]).ok
     # A reason quoting a long cell is cut short itself, rather than the workbook not being written.

@@ -14,6 +14,8 @@ from steward.catalogue.model import DataItem, Entry
 from steward.workspace import journal, query
 from steward.workspace.workspace import Workspace
 from ui.entry_editor import EntryEditor
+from ui.i18n import Translators
+from ui.resources import resource_dir
 from ui.session import Session
 from ui.settings import Settings
 
@@ -85,3 +87,16 @@ def ids_where(workspace, where: str = "1", limit: int = 5) -> list[str]:
 def first_entry(workspace, where: str = "1") -> Entry:
     """The first entry matching an SQL condition on `entries`."""
     return query.get_entry(workspace, ids_where(workspace, where, 1)[0])
+
+
+@pytest.fixture
+def chinese_ui(qapp):
+    """The UI in Chinese, as for a steward who chose it: Qt's catalogues and ours installed, English again after."""
+    folder = resource_dir() / "translations"
+    for ts in folder.glob("*.ts"):
+        qm = ts.with_suffix(".qm")
+        assert qm.is_file() and qm.stat().st_mtime >= ts.stat().st_mtime, f"{qm.name} is out of date: make translations"
+    translators = Translators()
+    assert translators.install(qapp, "zh_CN") == "zh_CN"
+    yield translators
+    translators.install(qapp, "en")

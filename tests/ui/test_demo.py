@@ -14,9 +14,10 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from steward.sync import conflicts
-from steward.workspace.journal import SetField
+from steward.workspace.journal import SetField, default_author
 from steward.workspace.workspace import Workspace
 from tests.helpers import ROOT, steward_env
+from tests.ui.test_chinese_ui import english_in, english_in_modal
 from ui import demo
 from ui.demo_mode import DemoMode
 from ui.main_window import MainWindow
@@ -78,3 +79,15 @@ def test_steward_gui_demo_starts_with_its_own_data_folder(tmp_path):
     folder = tmp_path / "data" / "Steward" / "demo"
     assert (folder / "exchange.sqlite").exists() and (folder / "steward-1" / "workspace.sqlite").exists()
     assert not (tmp_path / "data" / "Steward" / "workspace").exists()  # real work's folder untouched
+
+
+def test_the_demo_speaks_chinese_in_the_chinese_ui(qtbot, demo_mode, chinese_ui):
+    session = Session(Workspace.open(demo_mode.demo.workspace_folder(1)), demo_mode.settings)
+    session.language = "zh"
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    demo_mode.attach(window)
+    assert window.windowTitle() == f"[演示：本地交换平台，示例数据] {demo.DEPARTMENT.name} — 数据资源目录管理"
+    own = {default_author(), "sample"}
+    [_second, explain] = window.menuBar().actions()[-1].menu().actions()
+    assert not (found := english_in(window, own) + english_in_modal(qtbot, explain.trigger)), "\n".join(found)

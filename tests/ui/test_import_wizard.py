@@ -70,7 +70,7 @@ def test_rows_with_errors_are_shown_and_block_until_skipping_is_chosen(qtbot, se
               if page.problems_model.index(r, 0).data(SeverityRole) == "error"]
     assert errors
     wheres = {page.problems_model.index(r, 1).data() for r in errors}
-    assert "资源目录 第 3 行 M 列(开放属性)" in wheres  # the session speaks Chinese
+    assert "资源目录 第 3 行 M 列（开放属性）" in wheres  # the session speaks Chinese
     assert not page.isComplete() and not wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
     assert "1 entries (with their data items) have errors" in page.summary.text()
 

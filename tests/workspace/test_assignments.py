@@ -75,7 +75,7 @@ def test_bad_vocabulary_value_lists_the_allowed_values(monkeypatch):
     monkeypatch.setenv("STEWARD_LANG", "zh")
     with pytest.raises(StewardError) as error:
         parse_value(ENTRY_FIELD["open_type"], "半开放")
-    assert error.value.message("zh") == "开放属性不接受“半开放”:可选值:无条件开放、有条件开放、不予开放"
+    assert error.value.message("zh") == "开放属性不接受“半开放”：可选值：无条件开放、有条件开放、不予开放"
 
 
 def test_changes_for_every_kind_of_assignment():
