@@ -32,6 +32,11 @@ class ChoiceCombo(QComboBox):
         else:  # picked from the open list
             self._choose()
 
+    def confirm(self) -> None:
+        """Count the value stepped to, if any: the form is going (another entry, the window closing)."""
+        if self._stepped:
+            self._choose()
+
     def _choose(self) -> None:
         self._stepped = False
         self.chosen.emit()

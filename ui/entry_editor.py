@@ -419,10 +419,13 @@ class EntryEditor(Retranslating, QWidget):
         return not self._rows[field].isHidden()
 
     def flush(self) -> None:
-        """Save text typed but not saved yet (the window calls this before it closes)."""
+        """Save text typed, or a choice stepped to, but not saved yet (the window calls this before it closes)."""
         for watcher in self._texts.values():
             if watcher.pending:
                 self._save_text(watcher.field, True)
+        for combo in self._combos.values():
+            if isinstance(combo, ChoiceCombo):
+                combo.confirm()
 
     # Loading ----------------------------------------------------------------------------------
 
@@ -456,7 +459,7 @@ class EntryEditor(Retranslating, QWidget):
     def _show(self, entry: Entry, problems: list[Problem]) -> None:
         self._loading = True
         try:
-            self.content.setEnabled(True)
+            self.content.setEnabled(not self.session.workspace.read_only)
             self.heading.setText(" ".join(part for part in (entry.code, entry.name) if part) or self.tr("(untitled)"))
             for field in self._texts:
                 self._show_text(field, getattr(entry, field))

@@ -94,6 +94,7 @@ class MainWindow(Retranslating, QMainWindow):
         self._build_status_bar()
         self._restore_state()
         self.retranslate()
+        self._update_actions()
         self.model.loaded.connect(self._after_load)
         # Bound methods, not lambdas: Qt drops the connections when this window is destroyed.
         self.session.undo_stack.indexChanged.connect(self._status_soon)
@@ -244,8 +245,10 @@ class MainWindow(Retranslating, QMainWindow):
         self.not_sent_label = QLabel(self)  # a link to the entries the last sync did not send
         self.not_sent_label.linkActivated.connect(lambda _link: self.show_not_sent())
         self.not_sent_label.hide()
-        for widget in (self.workspace_label, self.department_label, self.unsynced_label, self.conflicts_label,
-                       self.not_sent_label, self.last_sync_label, self.key_label):
+        self.read_only_label = QLabel(self)
+        self.read_only_label.setVisible(self.session.workspace.read_only)
+        for widget in (self.read_only_label, self.workspace_label, self.department_label, self.unsynced_label,
+                       self.conflicts_label, self.not_sent_label, self.last_sync_label, self.key_label):
             bar.addPermanentWidget(widget)
         self._status_timer = QTimer(self, singleShot=True, interval=300)
         self._status_timer.timeout.connect(self._refresh_status)
@@ -256,7 +259,11 @@ class MainWindow(Retranslating, QMainWindow):
 
     def retranslate(self) -> None:
         # Ending in the app's display name, which Qt then does not append a second time (on X11 and Windows).
-        self.setWindowTitle(f"{self.session.workspace.department_name} — {application_name()}")
+        department = self.session.workspace.department_name
+        if self.session.workspace.read_only:
+            department = self.tr("%1 (read-only)").replace("%1", department)
+        self.setWindowTitle(f"{department} — {application_name()}")
+        self.read_only_label.setText(self.tr("Read-only: entries can be read, searched and exported, not changed"))
         self.search.setPlaceholderText(self.tr("Search name, code, abstract, data items (Ctrl+F)"))
         self.search.setAccessibleName(self.tr("Search"))
         self.table.setAccessibleName(self.tr("Catalogue entries"))
@@ -379,6 +386,11 @@ class MainWindow(Retranslating, QMainWindow):
         self.retire_action.setEnabled(has_entry and row is not None and row.status != Status.RETIRED)
         self.restore_action.setEnabled(has_entry and row is not None and row.status == Status.RETIRED)
         self.erase_action.setEnabled(has_entry)
+        if self.session.workspace.read_only:  # an auditor's copy: the edits it would refuse are not offered
+            for action in (self.new_action, self.duplicate_action, self.retire_action, self.restore_action,
+                           self.erase_action, self.bulk_action, self.import_action, self.sync_action,
+                           self.conflicts_action, self.create_key_action):
+                action.setEnabled(False)
 
     # Entry actions --------------------------------------------------------------------
 

@@ -1044,6 +1044,14 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>%1 (read-only)</source>
+        <translation>%1（只读）</translation>
+    </message>
+    <message>
+        <source>Read-only: entries can be read, searched and exported, not changed</source>
+        <translation>只读：可以查看、搜索和导出条目，不能修改</translation>
+    </message>
+    <message>
         <source>Search name, code, abstract, data items (Ctrl+F)</source>
         <translation>搜索名称、代码、摘要、信息项（Ctrl+F）</translation>
     </message>

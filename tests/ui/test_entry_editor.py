@@ -590,6 +590,18 @@ def test_leaving_a_choice_after_stepping_saves_what_it_shows(qtbot, shown, sessi
     assert session.undo_stack.count() == 1
 
 
+def test_a_choice_stepped_to_is_saved_when_the_window_closes(qtbot, shown, session):
+    entry_id = make_entry(session.workspace)  # updated daily
+    shown.set_entry(entry_id)
+    combo = shown.field_widget("update_frequency")
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert stored(session, entry_id).update_frequency == "daily"
+    shown.flush()  # what the window does as it closes: nothing shown is lost
+    assert stored(session, entry_id).update_frequency == "weekly"
+
+
 def test_switching_to_another_window_is_not_leaving_a_choice(qtbot, shown, session):
     entry_id = make_entry(session.workspace)  # updated daily
     shown.set_entry(entry_id)
