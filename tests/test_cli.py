@@ -516,7 +516,7 @@ def test_template_and_init_in_a_read_only_folder_say_so(tmp_path):
     folder.mkdir()
     with read_only(folder):
         result = ok(run_cli("template", folder / "编目模板.xlsx", lang="zh"), 2)
-        assert f"无法写入“{folder / '编目模板.xlsx'}”:没有权限" in result.stderr
+        assert f"无法写入“{folder / '编目模板.xlsx'}”：没有权限" in result.stderr
         for target in (folder, folder / "ws"):
             result = ok(run_cli("init", target, "--department-code", DEPARTMENT_CODE,
                                 "--department-name", DEPARTMENT_NAME, lang="zh"), 2)

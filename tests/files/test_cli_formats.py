@@ -144,8 +144,8 @@ def test_a_gbk_csv_breaking_the_rules_is_refused_whole_and_skip_invalid_keeps_ex
     entries_csv, items_csv = _gbk_catalogue(tmp_path)
     result = run_cli("import", ws_dir, entries_csv, items_csv, lang="zh")
     assert result.returncode == 1, result.stderr
-    assert "✗ 目录.csv 第 3 行 M 列(开放属性):不予共享的资源" in result.stdout
-    assert "✗ 目录.csv 第 4 行 J 列(共享条件):" in result.stdout
+    assert "✗ 目录.csv 第 3 行 M 列（开放属性）：不予共享的资源" in result.stdout
+    assert "✗ 目录.csv 第 4 行 J 列（共享条件）：" in result.stdout
     assert "工作区未做任何修改" in result.stdout
     assert codes_in(ws_dir) == []
 

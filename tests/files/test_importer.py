@@ -310,7 +310,7 @@ def test_errors_come_before_warnings_and_a_missing_column_is_told_once(workspace
     assert len(missing) == 2  # one per missing column, not one per row
     first = missing[0]
     assert (first.sheet, first.row, first.column, first.severity) == ("资源目录", None, None, Severity.ERROR)
-    assert first.message("zh") == ("表中没有“共享方式分类”列(涉及 5 行:第 2–6 行):"
+    assert first.message("zh") == ("表中没有“共享方式分类”列（涉及 5 行：第 2–6 行）："
                                    + render("sharing.method_required", {"field": "sharing_method_category"}, "zh"))
     assert first.location("en") == "sheet 资源目录"
     # Each refused row still says why in the rejected workbook.
