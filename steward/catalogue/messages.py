@@ -544,6 +544,56 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
+    # The holiday arrangement and the deadline policy the exchange publishes (steward/sync/working_days.py)
+    "calendar.override": ("节假日安排", "The holiday arrangement"),
+    "calendar.policy": ("办理时限设置", "The deadline policy"),
+    "calendar.top_level": ("顶层", "the top level"),
+    "calendar.place": ("{pointer} 处", "{pointer}"),
+    "calendar.not_json": ("{document}不是有效的 JSON：{reason}", "{document} is not valid JSON: {reason}"),
+    "calendar.not_document": ("{document}有误：应为 JSON 对象", "{document} is not valid: it must be a JSON object"),
+    "calendar.duplicate_key": (
+        "{document}有误：同一对象中“{key}”出现了不止一次",
+        "{document} is not valid: “{key}” appears more than once in one object",
+    ),
+    "calendar.format": (
+        "{document}有误：格式（format）应为“{expected}”，而不是“{value}”",
+        "{document} is not valid: its format must be “{expected}”, not “{value}”",
+    ),
+    "calendar.not_object": (
+        "{document}有误：{where}应为 JSON 对象", "{document} is not valid: {where} must be a JSON object",
+    ),
+    "calendar.missing_key": ("{document}有误：{where}缺少“{key}”", "{document} is not valid: {where} lacks “{key}”"),
+    "calendar.unknown_key": (
+        "{document}有误：{where}有未知的“{key}”",
+        "{document} is not valid: {where} holds “{key}”, which is not known",
+    ),
+    "calendar.year_invalid": (
+        "{document}有误：“{value}”不是年份（应为四位数字，如 2027）",
+        "{document} is not valid: “{value}” is not a year (four digits, e.g. 2027)",
+    ),
+    "calendar.not_list": (
+        "{document}有误：{where}应为日期列表", "{document} is not valid: {where} must be a list of dates",
+    ),
+    "calendar.date_invalid": (
+        "{document}有误：{where}的“{value}”不是日期（应为 YYYY-MM-DD，如 2027-10-01）",
+        "{document} is not valid: “{value}” at {where} is not a date (YYYY-MM-DD, e.g. 2027-10-01)",
+    ),
+    "calendar.date_other_year": (
+        "{document}有误：{where}的日期 {value} 不在 {year} 年",
+        "{document} is not valid: the date {value} at {where} is not in {year}",
+    ),
+    "calendar.date_repeated": (
+        "{document}有误：{where}的日期 {value} 在同一列表中已出现过",
+        "{document} is not valid: the date {value} at {where} is already in the same list",
+    ),
+    "calendar.date_both": (
+        "{document}有误：{value} 既列为节假日，又列为调休上班日",
+        "{document} is not valid: {value} is listed both as a holiday and as a make-up working day",
+    ),
+    "calendar.days_invalid": (
+        "{document}有误：{where}应为 1 到 {limit} 之间的整数（工作日数），而不是 {value}",
+        "{document} is not valid: {where} must be a whole number of working days from 1 to {limit}, not {value}",
+    ),
     # Import (steward/sheets.py, steward/importer.py): files that cannot be used at all
     "import.unreadable": ("无法读取“{path}”：{reason}", "Cannot read “{path}”: {reason}"),
     "import.empty": ("“{path}”是空文件，没有可导入的内容", "“{path}” is empty: there is nothing to import"),
