@@ -635,14 +635,15 @@ def test_an_invalid_step_names_its_problems():
 
 
 def test_the_sealed_form_is_parsed_as_strictly():
-    sealed = request().sealed.to_dict()
-    assert parse_sealed(sealed) == request_sealed(sealed)
+    step = request()
+    sealed = step.sealed.to_dict()
+    assert parse_sealed(sealed) == step.sealed
     with pytest.raises(StepInvalid) as caught:
         parse_sealed({**sealed, "body": {}})
     assert [p.path for p in caught.value.problems] == ["body"]
+    with pytest.raises(StepInvalid) as caught:
+        parse_sealed({**sealed, "body_sha256": "AB" * 32})
+    assert [str(p.to_dict()) for p in caught.value.problems] == [
+        "{'path': 'body_sha256', 'reason': 'must be 64 lowercase hex digits'}"]
+    assert _invalid({**request().to_dict(), "body_sha256": "ab" * 32}) == ["body_sha256: unknown member"]
 
-
-def request_sealed(document):  # type: ignore[no-untyped-def]
-    return docs.SealedStep(StepKind(document["kind"]), document["request_id"], document["seq"], document["prev"],
-                           document["key_id"], document["department"], document["body_sha256"],
-                           document["signature"])

@@ -308,6 +308,10 @@ class _Check:
             if name not in expected:
                 self.fail(_join(path, name if name.isidentifier() else repr(name[:100])), "unknown member")
 
+    def format(self, path: str, value: Any) -> None:
+        if value != FORMAT:
+            self.fail(path, f"must be {FORMAT}")
+
     def pattern(self, path: str, value: Any, pattern: re.Pattern[str], what: str) -> None:
         if not isinstance(value, str) or not pattern.fullmatch(value):
             self.fail(path, f"must be {what}")
@@ -405,13 +409,12 @@ def _header(check: _Check, document: dict[str, Any]) -> StepKind | None:
             check.fail("kind", f"must be one of {', '.join(StepKind)}")
         kind = None
     checks: dict[str, Callable[[str, Any], None]] = {
-        "format": lambda path, value: None if value == FORMAT else check.fail(path, f"must be {FORMAT}"),
+        "format": check.format,
         "request_id": lambda path, value: check.pattern(path, value, _UUID, "a lowercase UUID"),
         "seq": check.seq,
         "prev": lambda path, value: check.pattern(path, value, _HASH, "64 lowercase hex digits"),
         "key_id": lambda path, value: check.pattern(path, value, _KEY_ID, "32 lowercase hex digits"),
         "signature": lambda path, value: check.pattern(path, value, _SIGNATURE, "a base64 Ed25519 signature"),
-        "body_sha256": lambda path, value: check.pattern(path, value, _HASH, "64 lowercase hex digits"),
     }
     if kind in EXCHANGE_KINDS:
         checks["department"] = check.no_department
@@ -449,6 +452,8 @@ def parse_sealed(document: Any) -> SealedStep:
     check = _Check()
     check.members("", document, (*_HEADER, "body_sha256", "signature"))
     kind = _header(check, document)
+    if "body_sha256" in document:
+        check.pattern("body_sha256", document["body_sha256"], _HASH, "64 lowercase hex digits")
     if check.problems or kind is None:
         raise StepInvalid(check.problems)
     return _sealed(document, kind, document["body_sha256"])
