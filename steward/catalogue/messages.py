@@ -460,6 +460,122 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "同步已取消：已完成的部分已保存，下次同步继续",
         "Sync cancelled: what was finished is kept, the next sync continues",
     ),
+    # Sharing requests (共享申请): why a step is refused (docs/protocol.md § 3a)
+    "request.invalid": (
+        "共享申请的处理步骤不符合格式：{problems}",
+        "The sharing request's step does not follow the format: {problems}",
+    ),
+    "request.blank": ("{what}不能为空，也不能只有空格", "{what} cannot be empty or only spaces"),
+    "request.conditions_without_grant": (
+        "只有同意共享时才能附加共享条件",
+        "Conditions go only with a grant, not with a refusal",
+    ),
+    "request.key_unknown": ("密钥 {key_id} 未登记", "Key {key_id} is not enrolled"),
+    "request.bad_signature": (
+        "处理步骤的签名无法用密钥 {key_id} 验证",
+        "The step's signature does not verify with key {key_id}",
+    ),
+    "request.not_exchange": (
+        "{step}只能由数据主管部门（交换平台的密钥）签署，不能由部门 {department} 的密钥 {key_id} 签署",
+        "Only the data authority (the exchange's key) may sign this step ({step}), not key {key_id} of "
+        "department {department}",
+    ),
+    "request.exchange_key": (
+        "交换平台的密钥不能代表部门签署{step}",
+        "The exchange's key cannot sign this step ({step}) for a department",
+    ),
+    "request.wrong_department": (
+        "密钥 {key_id} 属于部门 {key_department}，不能代表部门 {department} 签署",
+        "Key {key_id} belongs to department {key_department}, not to department {department}",
+    ),
+    "request.unknown": ("没有编号为 {request_id} 的共享申请", "There is no sharing request {request_id}"),
+    "request.exists": ("编号为 {request_id} 的共享申请已经存在", "A sharing request {request_id} exists already"),
+    "request.replayed": (
+        "第 {seq} 步已经记录过，不能重复提交",
+        "Step {seq} was recorded already: it cannot be sent again",
+    ),
+    "request.out_of_order": (
+        "处理步骤次序不对：收到第 {seq} 步，应为第 {expected} 步并接在上一步之后",
+        "Step out of order: step {seq} arrived where step {expected}, following the last one, was expected",
+    ),
+    "request.own_entry": (
+        "不能申请共享本部门的资源“{entry_code}”",
+        "A department cannot request its own resource “{entry_code}”",
+    ),
+    "request.not_requester": (
+        "只有使用部门（{requester}）才能{step}，部门 {department} 不能",
+        "Only the using department ({requester}) may sign this step ({step}), not department {department}",
+    ),
+    "request.not_provider": (
+        "只有提供部门（{provider}）才能答复此申请，部门 {department} 不能",
+        "Only the providing department ({provider}) may answer this request, not department {department}",
+    ),
+    "request.entry_unknown": ("没有编号为 {entry_id} 的目录条目", "There is no catalogue entry {entry_id}"),
+    "request.provider_mismatch": (
+        "资源“{entry_code}”的提供部门是 {department}，不是申请中写的 {provider}",
+        "The provider of resource “{entry_code}” is {department}, not {provider} as the request says",
+    ),
+    "request.entry_retired": (
+        "资源“{entry_code}”已停用，不能申请共享",
+        "Resource “{entry_code}” is retired: it cannot be requested",
+    ),
+    "request.not_shared": (
+        "资源“{entry_code}”不予共享，不能申请：其法律或政策依据见共享条件",
+        "Resource “{entry_code}” is not shared and cannot be requested: its sharing conditions give the legal or "
+        "policy basis",
+    ),
+    "request.item_unknown": (
+        "资源“{entry_code}”没有信息项 {item_id}",
+        "Resource “{entry_code}” has no data item {item_id}",
+    ),
+    "request.item_not_shared": (
+        "资源“{entry_code}”的信息项 {item_id} 不予共享",
+        "Data item {item_id} of resource “{entry_code}” is not shared",
+    ),
+    "request.until_past": (
+        "使用截止日期 {until} 已过（今天是 {today}）",
+        "The end date {until} has passed (today is {today})",
+    ),
+    "request.review_pending": (
+        "合规审查通过之前不能答复此申请",
+        "The request cannot be answered before it passes the compliance check",
+    ),
+    "request.already_decided": ("此申请已经答复过", "This request was answered already"),
+    "request.withdrawn": ("此申请已撤回", "This request was withdrawn"),
+    "request.settled": (
+        "此申请已办结（{status}），不能再处理",
+        "This request is settled ({status}): nothing may follow",
+    ),
+    "request.already_reviewed": ("此申请已经审查过", "This request was checked already"),
+    "request.answered": ("此申请已有答复，不能撤回", "This request was answered: it cannot be withdrawn"),
+    "request.not_refused": (
+        "只有被提供部门拒绝的申请才能申请协调",
+        "Only a request the provider refused can be escalated",
+    ),
+    "request.not_escalated": (
+        "此申请未申请协调，没有协调结果可记录",
+        "This request was not escalated: there is no outcome to record",
+    ),
+    "request.member.purpose": ("用途", "The purpose"),
+    "request.member.scenario": ("应用场景", "The scenario"),
+    "request.member.reason": ("理由", "The reason"),
+    "request.member.reviewer": ("审查人", "The reviewer"),
+    "request.kind.request": ("共享申请", "request"),
+    "request.kind.review": ("合规审查", "compliance review"),
+    "request.kind.decision": ("答复", "decision"),
+    "request.kind.escalation": ("申请协调", "escalation"),
+    "request.kind.outcome": ("协调结果", "outcome"),
+    "request.kind.withdrawal": ("撤回申请", "withdrawal"),
+    "request.status.submitted": ("待审查", "awaiting the compliance check"),
+    "request.status.awaiting_decision": ("待提供部门答复", "awaiting the provider's answer"),
+    "request.status.granted": ("已获准共享", "granted"),
+    "request.status.approved": ("提供部门已同意", "approved by the provider"),
+    "request.status.refused": ("提供部门已拒绝", "refused by the provider"),
+    "request.status.escalated": ("协调中", "escalated"),
+    "request.status.denied": ("协调后不予共享", "denied after escalation"),
+    "request.status.rejected": ("审查未通过", "rejected by the compliance check"),
+    "request.status.withdrawn": ("已撤回", "withdrawn"),
+    "request.status.expired": ("已到期", "expired"),
     "cli.synced": (
         "同步完成：拉取 {pulled} 个变更集，推送 {pushed} 个（{operations} 项操作），"
         "确认 {confirmed} 个，新冲突 {conflicts} 个",
