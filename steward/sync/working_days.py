@@ -3,7 +3,7 @@
 chinese-calendar knows the State Council's arrangements from 2004 to the last year it was released for;
 the exchange publishes an override for the years it does not know yet (and corrections), and a year
 neither knows is counted Monday to Friday, which `WorkingCalendar.knows` tells. docs/protocol.md,
-"Working days and deadlines", states the rules.
+§ 9 "Working days and deadlines", states the rules.
 """
 
 from __future__ import annotations
