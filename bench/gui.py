@@ -108,6 +108,7 @@ def _filtering(report: Report, app: object, window: object) -> None:
 def _bulk(report: Report, app: object, window: object, session: object, set_field: type) -> None:
     with session.workspace.reading() as conn:  # type: ignore[attr-defined]
         ids = list(conn.exec_driver_sql("SELECT id FROM entries ORDER BY pk LIMIT 10000").scalars())
+    _bulk_preview(report, session, ids)
     changes = [set_field(i, "update_frequency", "quarterly") for i in ids]
     with stopwatch() as elapsed:
         result = session.apply_long(changes, "bench bulk edit")  # type: ignore[attr-defined]
@@ -117,6 +118,20 @@ def _bulk(report: Report, app: object, window: object, session: object, set_fiel
     with stopwatch() as elapsed:
         session.undo_stack.undo()  # type: ignore[attr-defined]
     report.add("gui bulk edit", "undo of it", elapsed(), "s")
+
+
+def _bulk_preview(report: Report, session: object, ids: list[str]) -> None:
+    """What the bulk edit dialog checks before OK is offered: the errors the change would bring."""
+    from steward.workspace import bulk
+
+    workspace = session.workspace  # type: ignore[attr-defined]
+    with stopwatch() as elapsed, workspace.reading() as conn:
+        values = bulk.selection_values(conn, ids)
+        plan = bulk.plan(ids, "sharing_type", "conditional", values.current["sharing_type"],
+                         values.synced["sharing_type"])
+        found = bulk.new_errors(conn, workspace.department_code, plan)
+    report.add("gui bulk edit", "preview of 10,000 (errors it would bring)", elapsed(), "s")
+    report.add("gui bulk edit", "rules newly broken in the preview", len(found), "rules")
 
 
 def run(report: Report, folder: Path) -> None:
