@@ -27,6 +27,12 @@ MAX_PAGES = 60
 
 EntryIdRole = Qt.ItemDataRole.UserRole + 1
 ErrorCountRole = Qt.ItemDataRole.UserRole + 2
+# The roles this model answers. A view asks each visible cell for a dozen roles at every paint; the others are
+# turned away before the row is looked up (scrolling paints some 250 cells a step).
+_ANSWERED = frozenset({
+    Qt.ItemDataRole.DisplayRole, EntryIdRole, ErrorCountRole, Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole, Qt.ItemDataRole.TextAlignmentRole,
+})
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -161,7 +167,7 @@ class CatalogueModel(QAbstractTableModel):
         )[section]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        if role not in _ANSWERED or not index.isValid():
             return None
         row = self._row(index.row())
         if row is None:
