@@ -658,6 +658,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Rotated the exchange key: old fingerprint {old}, new fingerprint {new} (the statement, signed by the "
         "old key, is recorded in the database). From now on serve with --key-file {path}",
     ),
+    "exchange.review_row": (
+        "{request_id}  {status}  {requester} 向 {provider} 申请 {entry_code}  期限：{due}  用途：{purpose}",
+        "{request_id}  {status}  {requester} asks {provider} for {entry_code}  due: {due}  purpose: {purpose}",
+    ),
+    "exchange.review_none": ("没有待审查或待协调的共享申请", "No sharing request waits for a review or an outcome"),
+    "exchange.review_recorded": (
+        "已记入共享申请 {request_id} 的处理记录（第 {position} 条）：{status}；答复期限：{due}",
+        "Recorded for sharing request {request_id} (log position {position}): {status}; answer due: {due}",
+    ),
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
     # The holiday arrangement and the deadline policy the exchange publishes (steward/sync/working_days.py)
