@@ -440,6 +440,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "本地保存的平台副本与第 {position} 条处理记录不一致：请联系技术支持",
         "The workspace's copy of the exchange disagrees with record {position}: contact support",
     ),
+    "sync.step_refused": (
+        "警告：第 {position} 条处理记录中的共享申请步骤不应被接受（{reason}），从该条起未应用任何内容。"
+        "同步已停止，请报告数据主管部门",
+        "Warning: the sharing request step of record {position} should not have been accepted ({reason}); "
+        "nothing from it on was applied. The sync stopped: report this to the data authority",
+    ),
     "sync.foreign_change": (
         "第 {position} 条处理记录中，部门 {department} 修改了其他部门（{owner}）的条目 {entry}："
         "交换平台不应接受此变更，同步已停止，请报告数据主管部门",
@@ -555,6 +561,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request.not_escalated": (
         "此申请未申请协调，没有协调结果可记录",
         "This request was not escalated: there is no outcome to record",
+    ),
+    "request.not_here": (
+        "本工作区没有编号为 {request_id} 的共享申请（请先同步）",
+        "This workspace knows no sharing request {request_id} (sync first?)",
+    ),
+    "request.item_not_here": (
+        "条目 {entry_code} 没有名为或编号为“{item}”的信息项",
+        "Entry {entry_code} has no data item named or numbered “{item}”",
     ),
     "request.member.purpose": ("用途", "The purpose"),
     "request.member.scenario": ("应用场景", "The scenario"),
