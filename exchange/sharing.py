@@ -263,18 +263,19 @@ class RequestRow:
         return dict(self.__dict__)
 
 
-AWAITING_AUTHORITY = (RequestStatus.SUBMITTED, RequestStatus.ESCALATED)  # a review, or an outcome, is the authority's
-
-
 def requests(engine: Engine, *, everything: bool = False) -> list[RequestRow]:
-    """The requests waiting for the authority (all of them with `everything`), the most urgent first."""
-    where = "" if everything else \
-        f"WHERE r.status IN ({', '.join(repr(str(status)) for status in AWAITING_AUTHORITY)})"
+    """The requests waiting for the authority (all of them with `everything`), the most urgent first.
+
+    A request waits for the authority when it is submitted (its compliance review) or escalated (its outcome).
+    """
+    where = "" if everything else "WHERE r.status IN (:review, :outcome)"
     with reading(engine) as conn:
         rows = conn.execute(text(
             "SELECT r.request_id, r.status, r.requester, r.provider, r.entry_code, r.until, r.due, r.created_at, "
             f"r.updated_at, s.document FROM sharing_requests r JOIN sharing_steps s ON s.request_id = r.request_id "
-            f"AND s.seq = 1 {where} ORDER BY r.due IS NULL, r.due, r.created_at")).all()
+            f"AND s.seq = 1 {where} ORDER BY r.due IS NULL, r.due, r.created_at"),
+            {} if everything else {"review": str(RequestStatus.SUBMITTED), "outcome": str(RequestStatus.ESCALATED)},
+        ).all()
     found = []
     for *columns, document in rows:
         body = json.loads(document)["body"]

@@ -562,11 +562,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "此申请未申请协调，没有协调结果可记录",
         "This request was not escalated: there is no outcome to record",
     ),
-    "request.not_here": (
+    "sharing.not_here": (
         "本工作区没有编号为 {request_id} 的共享申请（请先同步）",
         "This workspace knows no sharing request {request_id} (sync first?)",
     ),
-    "request.item_not_here": (
+    "sharing.item_not_here": (
         "条目 {entry_code} 没有名为或编号为“{item}”的信息项",
         "Entry {entry_code} has no data item named or numbered “{item}”",
     ),

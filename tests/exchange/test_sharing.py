@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import date
 
 import pytest
 import requests
@@ -362,3 +363,50 @@ def test_the_documents_step_record_example_hashes_as_stated():
     expected = hashlib.sha256(b"steward-feed-step-v1\n" + rfc8785.dumps(header)).hexdigest()
     assert answer["hash"] == expected
     assert f'"hash": "{expected}"' in doc.split("the request of § 3a's example recorded after")[1]
+
+
+def test_the_authoritys_list_holds_what_waits_for_it_and_all_lists_everything(server, cast):
+    waiting = _request(cast.using, _conditional(cast.provider))
+    cast.using.client.submit_step(waiting)
+    settled = _request(cast.using, _created(cast.provider))
+    cast.using.client.submit_step(settled)
+    sharing.record(server.engine, _exchange_key(server), _review(server, settled))
+    listed = {row.request_id: row.status for row in sharing.requests(server.engine)}
+    assert listed.get(waiting.request_id) == "submitted" and settled.request_id not in listed
+    everything = {row.request_id: row.status for row in sharing.requests(server.engine, everything=True)}
+    assert everything[settled.request_id] == "granted"
+
+
+def test_serve_records_and_publishes_its_calendar_override_and_policy(fresh_db_url, tmp_path):
+    from exchange.db import make_engine
+    from exchange.local import LocalExchange
+
+    override = {"format": "steward.calendar-override/1",
+                "years": {"2027": {"holidays": ["2027-10-01", "2027-10-04"], "workdays": ["2027-09-26"]}}}
+    path = tmp_path / "override.json"
+    path.write_text(json.dumps(override), encoding="utf-8")
+    local = LocalExchange.start(fresh_db_url, tmp_path / "key.json", tmp_path / "serve.log",
+                                extra=("--calendar-override", str(path), "--review-days", "3"))
+    try:
+        info = requests.get(f"{local.url}/v1/server", timeout=10).json()
+    finally:
+        local.stop()
+    assert info["calendar_override"] == override
+    assert info["deadline_policy"]["review_days"] == 3
+    engine = make_engine(fresh_db_url)
+    try:  # what the review commands count with, after the server stopped
+        recorded = sharing.deadlines(engine)
+    finally:
+        engine.dispose()
+    assert recorded.policy.review_days == 3 and recorded.calendar().knows(2027)
+    assert not recorded.calendar().is_working_day(date(2027, 10, 4)) and recorded.calendar().is_working_day(
+        date(2027, 9, 26))
+
+
+def test_serve_refuses_a_calendar_override_with_a_mistake(fresh_db_url, tmp_path):
+    path = tmp_path / "override.json"
+    path.write_text('{"format": "steward.calendar-override/1", "years": {"2027": {"holidays": ["2027-10-32"], '
+                    '"workdays": []}}}', encoding="utf-8")
+    code = exchange_cli.main(["serve", "--db", fresh_db_url, "--key-file", str(tmp_path / "key.json"),
+                              "--calendar-override", str(path)])
+    assert code == 2

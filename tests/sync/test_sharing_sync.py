@@ -200,5 +200,5 @@ def test_a_request_for_an_entry_of_ones_own_or_not_shared_is_refused_before_it_i
     assert caught.value.code == "request.not_shared"
     with pytest.raises(StewardError) as caught:
         inbox.new_request(using.ws, _signer(using), hidden.code, purpose="核验", scenario="背景核查", items=["无此项"])
-    assert caught.value.code == "request.item_not_here"
+    assert caught.value.code == "sharing.item_not_here"
     assert not [r for r in inbox.requests(using.ws) if r.entry_id == hidden.id]

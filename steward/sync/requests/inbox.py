@@ -203,7 +203,7 @@ def show(ws: Workspace, request_id: str, now: datetime | None = None) -> Request
     summaries = {s.request_id: s for s in requests(ws, Box.ALL, now=now)}
     summary = summaries.get(request_id)
     if summary is None:
-        raise StewardError("request.not_here", request_id=request_id)
+        raise StewardError("sharing.not_here", request_id=request_id)
     with ws.reading() as conn:
         db = store.dbapi(conn)
         row = db.execute("SELECT items, conditional FROM sharing_requests WHERE request_id = ?",
@@ -288,7 +288,7 @@ def _items(entry: Any, names: list[str] | None) -> list[str]:
         elif name in by_name:
             chosen.append(by_name[name])
         else:
-            raise StewardError("request.item_not_here", entry_code=entry.code, item=name)
+            raise StewardError("sharing.item_not_here", entry_code=entry.code, item=name)
     return list(dict.fromkeys(chosen))
 
 
@@ -317,7 +317,7 @@ def _answer(ws: Workspace, signer: Steward, request_id: str, body: Body, now: da
     with ws.writing() as conn:
         previous = local.last_step(conn, request_id)
         if previous is None:
-            raise StewardError("request.not_here", request_id=request_id)
+            raise StewardError("sharing.not_here", request_id=request_id)
         step = follow(previous, body, signer.key, signer.department)
         _check(conn, signer, step, now)
         local.enqueue(conn, step)
