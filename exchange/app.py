@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from exchange import ledger, server_key
+from exchange import ledger, server_key, sharing
 from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, BudgetGate, RefusalBudget
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
@@ -73,6 +73,8 @@ class ServerInfo(BaseModel):
     version: str
     limits: dict[str, int]
     key_rotations: list[dict[str, str]]  # statements, each signed by the key it leaves (docs/protocol.md § 1)
+    deadline_policy: dict[str, Any]  # working days for each answer to a sharing request (docs/protocol.md § 9)
+    calendar_override: dict[str, Any] | None  # the exchange's holiday arrangements beyond the library's
 
 
 class Receipt(BaseModel):
@@ -104,8 +106,29 @@ class FeedRecord(BaseModel):
     accepted_at: str
 
 
+class StepFeedRecord(BaseModel):
+    position: int
+    step: dict[str, Any]  # the sharing request's step: whole for its parties, redacted for other departments
+    step_digest: str
+    due: str | None
+    prev_hash: str
+    hash: str
+    accepted_at: str
+
+
+class StepRecorded(BaseModel):
+    request_id: str
+    seq: int
+    step_digest: str
+    position: int
+    hash: str
+    due: str | None
+    accepted_at: str
+    status: str
+
+
 class FeedPage(BaseModel):
-    records: list[FeedRecord]
+    records: list[FeedRecord | StepFeedRecord]
     checkpoint: Checkpoint
     more: bool
 
@@ -222,6 +245,12 @@ def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[
     return ledger.push(exchange.engine, exchange.key, exchange.id, ledger.parse_changeset(document), key)
 
 
+def _submit_step(exchange: Exchange, request: Request, body: bytes) -> dict[str, Any]:
+    """Authenticate, decode, check and record one step of a sharing request (on a worker thread)."""
+    key = _authenticate(exchange, request, body)
+    return sharing.submit(exchange.engine, exchange.key, sharing.parse(decode_json(body)), key.key_id)
+
+
 def create_app(db_url: str | None = None, key_file: Path | None = None,
                budget: RefusalBudget | None = None) -> FastAPI:
     budget = RefusalBudget() if budget is None else budget
@@ -230,6 +259,7 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
     exchange = Exchange(engine, server_key.for_database(engine, key_file or default_key_file()),
                         ledger.exchange_id(engine))
     rotations = ledger.key_rotations(engine)  # only rotate-key adds one, and the exchange is restarted after it
+    deadlines = sharing.deadlines(engine)  # as `serve` recorded them before starting this process
     app = FastAPI(title="Steward exchange", version=__version__,
                   description="The central exchange of the government data resource catalogue. See docs/protocol.md.")
     app.state.exchange = exchange
@@ -274,7 +304,8 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
                 "key_id": public.key_id, "fingerprint": public.fingerprint, "version": __version__,
                 "limits": {"max_body_bytes": MAX_BODY_BYTES, "max_operations": MAX_OPERATIONS,
                            "feed_limit": FEED_LIMIT},
-                "key_rotations": rotations}
+                "key_rotations": rotations, "deadline_policy": deadlines.policy.to_json(),
+                "calendar_override": deadlines.override.to_json() if deadlines.override else None}
 
     @app.post(f"{API}/changesets", status_code=201, response_model=Receipt,
               responses={200: {"model": Receipt}, **ERRORS}, tags=["changesets"],
@@ -285,6 +316,14 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
         body = await _read_body(request)
         status, receipt = await run_in_threadpool(_push, exchange, request, body)
         return JSONResponse(receipt, status_code=status)
+
+    @app.post(f"{API}/steps", status_code=201, response_model=StepRecorded, responses=ERRORS, tags=["sharing"],
+              openapi_extra={**SIGNED, "requestBody": {
+                  "required": True, "content": {"application/json": {"schema": {"type": "object"}}}}})
+    async def submit_step(request: Request) -> JSONResponse:
+        """Record one signed step of a sharing request (docs/protocol.md § 3a): 201 with its place in the log."""
+        body = await _read_body(request)
+        return JSONResponse(await run_in_threadpool(_submit_step, exchange, request, body), status_code=201)
 
     @app.get(f"{API}/changesets/{{changeset_id}}", response_model=ChangesetStatus, openapi_extra=SIGNED,
              responses={**ERRORS, 404: {"model": ChangesetStatus}},
@@ -310,8 +349,9 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
     async def read_feed(request: Request, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
                         limit: Annotated[int, Query(ge=1, le=FEED_LIMIT)] = 200) -> JSONResponse:
         """Accepted changesets after position `after`, in order, with the hash chain and a signed checkpoint."""
-        await run_in_threadpool(_authenticate, exchange, request, b"")
-        page = await run_in_threadpool(ledger.feed, exchange.engine, exchange.key, exchange.id, after, limit)
+        key = await run_in_threadpool(_authenticate, exchange, request, b"")
+        page = await run_in_threadpool(ledger.feed, exchange.engine, exchange.key, exchange.id, after, limit,
+                                       key.department)
         return JSONResponse(page)
 
     @app.get(f"{API}/checkpoint", response_model=Checkpoint, responses=ERRORS, tags=["feed"], openapi_extra=SIGNED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,14 +19,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange import ledger, server_key
+from exchange import ledger, server_key, sharing
 from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, RefusalBudget
 from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import Refused
 from steward import __version__
 from steward.catalogue.errors import StewardError
-from steward.catalogue.messages import render
+from steward.catalogue.messages import Phrase, render
 from steward.sync.keys import read_public_key_file, spaced
+from steward.sync.requests.documents import Outcome, OutcomeVerdict, Review, ReviewVerdict
+from steward.sync.working_days import MAX_POLICY_DAYS, CalendarOverride, DeadlinePolicy
 
 EXIT_OK, EXIT_UNSOUND, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8700
@@ -49,6 +52,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     engine = make_engine(db_url)
     migrate(engine)
     key = server_key.for_database(engine, key_file)  # the database's own key, or refuse before serving anything
+    override = CalendarOverride.loads(Path(args.calendar_override).read_bytes()) if args.calendar_override else None
+    # Recorded in the database: every server process, and the admin commands' reviews, count with it.
+    sharing.record_deadlines(engine, sharing.Deadlines(DeadlinePolicy(args.review_days, args.decision_days), override))
     engine.dispose()
     budget = RefusalBudget(args.refusal_budget, args.refusal_window)
     _say("exchange.serving", url=f"http://{args.host}:{args.port}", db=_safe_url(db_url),
@@ -92,6 +98,13 @@ def _window(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def _days(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_POLICY_DAYS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of working days from 1 to {MAX_POLICY_DAYS}")
     return value
 
 
@@ -155,6 +168,46 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_review_list(args: argparse.Namespace) -> int:
+    rows = sharing.requests(_engine(args), everything=args.all)
+    if args.json:
+        print(json.dumps([row.to_dict() for row in rows], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for row in rows:
+        _say("exchange.review_row", request_id=row.request_id, status=Phrase(f"request.status.{row.status}"),
+             requester=row.requester, provider=row.provider, entry_code=row.entry_code, due=row.due or "-",
+             purpose=row.purpose)
+    if not rows:
+        _say("exchange.review_none")
+    return EXIT_OK
+
+
+def _authority_step(args: argparse.Namespace, body: Review | Outcome) -> int:
+    engine = _engine(args)
+    key = server_key.for_database(engine, Path(args.key_file) if args.key_file else default_key_file())
+    answer = sharing.authority_step(engine, key, args.request_id, body)
+    if args.json:
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+    else:
+        _say("exchange.review_recorded", request_id=args.request_id, position=answer["position"],
+             status=Phrase(f"request.status.{answer['status']}"), due=answer["due"] or "-")
+    return EXIT_OK
+
+
+def cmd_review_pass(args: argparse.Namespace) -> int:
+    return _authority_step(args, Review(verdict=ReviewVerdict.PASS, reason=args.reason, reviewer=args.reviewer))
+
+
+def cmd_review_reject(args: argparse.Namespace) -> int:
+    return _authority_step(args, Review(verdict=ReviewVerdict.REJECT, reason=args.reason, reviewer=args.reviewer))
+
+
+def cmd_review_settle(args: argparse.Namespace) -> int:
+    verdict = OutcomeVerdict.GRANT if args.grant else OutcomeVerdict.DENY
+    return _authority_step(args, Outcome(verdict=verdict, conditions=args.conditions, reason=args.reason,
+                                         reviewer=args.reviewer))
+
+
 def _key_file_help() -> str:
     """Where the key file is when --key-file is not given, as it is on this machine now."""
     where = f"${KEY_ENV}, now {default_key_file()}" if os.environ.get(KEY_ENV) else \
@@ -188,6 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default {DEFAULT_BUDGET}; 0: no budget)")
     p.add_argument("--refusal-window", type=_window, default=DEFAULT_WINDOW_S, metavar="SECONDS",
                    help=f"a spent refusal budget refills evenly over this many seconds (default {DEFAULT_WINDOW_S:g})")
+    default = DeadlinePolicy()
+    p.add_argument("--review-days", type=_days, default=default.review_days, metavar="N",
+                   help=f"working days for the data authority's compliance review of a sharing request "
+                        f"(default {default.review_days})")
+    p.add_argument("--decision-days", type=_days, default=default.decision_days, metavar="N",
+                   help=f"working days for the providing department's decision on a 有条件共享 request "
+                        f"(default {default.decision_days})")
+    p.add_argument("--calendar-override", metavar="FILE",
+                   help="the State Council's holiday arrangements for years the calendar library does not know "
+                        "(steward.calendar-override/1, docs/protocol.md § 9); published to clients")
 
     department = sub.add_parser("department", help="Register and list departments.")
     department_sub = department.add_subparsers(dest="department_command", required=True)
@@ -206,6 +269,31 @@ def build_parser() -> argparse.ArgumentParser:
                 "clients follow. Stop the exchange first, then serve with --key-file NEW_KEY_FILE.", key_file=True)
     p.add_argument("--new-key-file", required=True, help="the new key's file (made if it does not exist)")
     command(sub, "verify-log", cmd_verify_log, "Check signatures, the hash chain and the catalogue.", key_file=True)
+
+    review = sub.add_parser("review", help="The data authority's compliance reviews and outcomes of sharing requests.")
+    review_sub = review.add_subparsers(dest="review_command", required=True)
+    p = command(review_sub, "list", cmd_review_list,
+                "List the sharing requests waiting for a review or an outcome, the most urgent first.")
+    p.add_argument("--all", action="store_true", help="every request, whatever its status")
+    p.add_argument("--json", action="store_true")
+
+    def authority(name: str, handler: object, help_text: str, reason_required: bool) -> argparse.ArgumentParser:
+        p = command(review_sub, name, handler, help_text, key_file=True)
+        p.add_argument("request_id")
+        p.add_argument("--reviewer", required=True, help="who decides: the authority's person, named in the step")
+        p.add_argument("--reason", required=reason_required, default="")
+        p.add_argument("--json", action="store_true")
+        return p
+
+    authority("pass", cmd_review_pass, "Pass a request's compliance review (符合性审查).", reason_required=False)
+    authority("reject", cmd_review_reject, "Reject a request at its compliance review, with the reason.",
+              reason_required=True)
+    p = authority("settle", cmd_review_settle,
+                  "Record the outcome of an escalated request (协调结果), with the reason.", reason_required=True)
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--grant", action="store_true")
+    verdict.add_argument("--deny", action="store_true")
+    p.add_argument("--conditions", default="", help="the conditions of a grant")
     return parser
 
 

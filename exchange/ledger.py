@@ -8,6 +8,7 @@ with an HTTP status and a structured body).
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import uuid
@@ -40,14 +41,20 @@ from steward.sync.protocol import (
     KEY_ROTATION_TAG,
     RECEIPT_TAG,
     Record,
+    StepRecord,
     checkpoint_body,
     enrollment_body,
+    parse_time,
     receipt_body,
     rotation_body,
     server_sign,
     server_verify,
     utc_now,
 )
+from steward.sync.requests.documents import parse_step
+from steward.sync.requests.refusals import StepRefused
+from steward.sync.requests.state import Context, EntryFacts, RequestState, Signer, apply
+from steward.sync.working_days import china_date
 
 CHUNK = 500
 FEED_BYTES = 8 * 1024 * 1024  # a feed page stops growing past this many bytes of changesets
@@ -536,31 +543,55 @@ def checkpoint(engine: Engine, server_key: SigningKey, exchange: str, conn: Conn
     return server_sign(server_key, CHECKPOINT_TAG, checkpoint_body(exchange, position, head_hash, utc_now()))
 
 
-def feed(engine: Engine, server_key: SigningKey, exchange: str, after: int, limit: int) -> dict[str, Any]:
-    """Accepted changesets after position `after`, oldest first, with a signed checkpoint of the head."""
+def feed(engine: Engine, server_key: SigningKey, exchange: str, after: int, limit: int,
+         reader: str | None = None) -> dict[str, Any]:
+    """The log after position `after`, oldest first, with a signed checkpoint of the head.
+
+    Changesets travel as they were signed; a sharing request's step whole to the department `reader` if it
+    is one of the request's two parties (or `reader` is None: the authority), else redacted.
+    """
     records: list[dict[str, Any]] = []
     size = 0
     more = False
     with reading(engine) as conn:
         head = checkpoint(engine, server_key, exchange, conn)
+        bounds = {"after": after, "head": head["position"], "limit": limit + 1}
+        steps = conn.execute(
+            text("SELECT s.position, CASE WHEN CAST(:reader AS TEXT) IS NULL OR r.requester = :reader "
+                 "OR r.provider = :reader THEN s.document ELSE s.sealed END, "
+                 "s.digest, s.due, s.prev_hash, s.hash, s.accepted_at "
+                 "FROM sharing_steps s JOIN sharing_requests r ON r.request_id = s.request_id "
+                 "WHERE s.position > :after AND s.position <= :head ORDER BY s.position LIMIT :limit"),
+            {**bounds, "reader": reader}).all()
         # Streamed a few rows at a time: changesets can be megabytes each, and the page stops at FEED_BYTES,
         # so reading all `limit` rows up front would read (and throw away) most of the log on every page.
         rows = conn.execution_options(yield_per=FEED_ROWS_AT_ONCE).execute(
             text("SELECT position, body, sha256, versions, prev_hash, hash, accepted_at FROM changesets "
-                 "WHERE position > :after AND position <= :head ORDER BY position LIMIT :limit"),
-            {"after": after, "head": head["position"], "limit": limit + 1},
-        )
-        for position, body, sha256, versions, prev_hash, record_hash, accepted_at in rows:
-            if len(records) == limit or (records and size + len(body) > FEED_BYTES):
+                 "WHERE position > :after AND position <= :head ORDER BY position LIMIT :limit"), bounds)
+        changesets = ((row[0], len(row[1]), _changeset_record(row)) for row in rows)
+        step_records = ((row[0], len(row[1]), _step_record(row)) for row in steps)
+        for _position, weight, record in heapq.merge(changesets, step_records, key=lambda row: row[0]):
+            if len(records) == limit or (records and size + weight > FEED_BYTES):
                 more = True
                 break
-            size += len(body)
-            # The exact bytes the steward signed: clients verify them as they are, without canonicalising again.
-            records.append({"position": position, "changeset_json": body, "changeset_sha256": sha256,
-                            "versions": json.loads(versions), "prev_hash": prev_hash, "hash": record_hash,
-                            "accepted_at": accepted_at})
+            size += weight
+            records.append(record)
         rows.close()
     return {"records": records, "checkpoint": head, "more": more}
+
+
+def _changeset_record(row: Sequence[Any]) -> dict[str, Any]:
+    position, body, sha256, versions, prev_hash, record_hash, accepted_at = row
+    # The exact bytes the steward signed: clients verify them as they are, without canonicalising again.
+    return {"position": position, "changeset_json": body, "changeset_sha256": sha256,
+            "versions": json.loads(versions), "prev_hash": prev_hash, "hash": record_hash,
+            "accepted_at": accepted_at}
+
+
+def _step_record(row: Sequence[Any]) -> dict[str, Any]:
+    position, document, digest, due, prev_hash, record_hash, accepted_at = row
+    return {"position": position, "step": json.loads(document), "step_digest": digest, "due": due,
+            "prev_hash": prev_hash, "hash": record_hash, "accepted_at": accepted_at}
 
 
 # Checking the whole log -------------------------------------------------------------------
@@ -581,17 +612,82 @@ def verify_log(engine: Engine, server_public: PublicKey) -> list[str]:
         previous, expected_position = GENESIS, 1
         rows = conn.execute(text("SELECT position, body, sha256, versions, prev_hash, hash, accepted_at, receipt "
                                  "FROM changesets ORDER BY position"))
-        for position, body, sha256, stored_versions, prev_hash, record_hash, accepted_at, receipt in rows:
+        steps = conn.execute(text("SELECT position, document, digest, due, prev_hash, hash, accepted_at "
+                                  "FROM sharing_steps ORDER BY position")).all()
+        sharing = _RequestReplay(keys, _exchange_keys(conn), replayed)
+        records = heapq.merge(((row[0], row) for row in rows), ((row[0], row) for row in steps),
+                              key=lambda pair: pair[0])
+        for position, row in records:
+            if len(row) == STEP_COLUMNS:
+                problems.extend(sharing.check(row, previous, expected_position))
+                previous, expected_position = row[5], position + 1
+                continue
+            _, body, sha256, stored_versions, prev_hash, record_hash, accepted_at, receipt = row
             problems.extend(_check_record(position, body, sha256, json.loads(stored_versions), prev_hash,
                                           record_hash, accepted_at, json.loads(receipt), keys, server_public,
                                           previous, expected_position, replayed, versions))
             previous, expected_position = record_hash, position + 1
+        problems.extend(sharing.compare(conn))
         if (head_position, head_hash) != (expected_position - 1, previous):
             problems.append(f"the head ({head_position}, {head_hash}) is not the last record "
                             f"({expected_position - 1}, {previous})")
         problems.extend(_compare_catalogue(conn, replayed, versions))
         problems.extend(_check_exchange_keys(conn, server_public))
     return problems
+
+
+STEP_COLUMNS = 7  # a step's row in verify_log; a changeset's has its receipt too
+
+
+def _exchange_keys(conn: Connection) -> list[PublicKey]:
+    return [PublicKey(unb64(row[0])) for row in conn.execute(text("SELECT public_key FROM exchange_keys"))]
+
+
+class _RequestReplay:
+    """The sharing requests as the log's steps make them: each step checked again by the state machine, against
+    the keys and the catalogue replayed up to its place, at the exchange's date in its stamp."""
+
+    def __init__(self, keys: dict[str, KeyRecord], exchange_keys: list[PublicKey], catalogue: dict[str, Entry]) -> None:
+        signers = {key_id: Signer(key.public, key.department) for key_id, key in keys.items()}
+        signers.update({public.key_id: Signer(public, None) for public in exchange_keys})
+        self.signers = signers
+        self.catalogue = catalogue
+        self.states: dict[str, RequestState] = {}
+
+    def _facts(self, entry_id: str) -> EntryFacts | None:
+        entry = self.catalogue.get(entry_id)
+        return EntryFacts.of(entry) if entry is not None else None
+
+    def check(self, row: Sequence[Any], previous: str, expected_position: int) -> Iterable[str]:
+        position, document, digest, due, prev_hash, record_hash, accepted_at = row
+        where = f"record {position}"
+        if position != expected_position:
+            yield f"{where}: expected position {expected_position}"
+        if prev_hash != previous:
+            yield f"{where}: its previous hash does not match record {position - 1}"
+        try:
+            step = parse_step(json.loads(document))
+        except StepRefused as error:
+            yield f"{where}: the stored sharing request step is malformed ({error})"
+            return
+        if step.digest() != digest:
+            yield f"{where}: the step's content does not match its recorded digest"
+        if StepRecord(position, digest, due, prev_hash, accepted_at).hash() != record_hash:
+            yield f"{where}: its hash does not match its content"
+        context = Context(self.signers.get, self._facts, china_date(parse_time(accepted_at)))
+        try:
+            self.states[step.request_id] = apply(self.states.get(step.request_id), step, context)
+        except StepRefused as error:
+            yield f"{where}: the state machine refuses the step of request {step.request_id} ({error.code})"
+
+    def compare(self, conn: Connection) -> Iterable[str]:
+        stored = {row[0]: tuple(row[1:]) for row in
+                  conn.execute(text("SELECT request_id, status, seq, head FROM sharing_requests"))}
+        for request_id, state in self.states.items():
+            if stored.pop(request_id, None) != (str(state.status), state.seq, state.head):
+                yield f"sharing request {request_id} differs from what the log says"
+        for request_id in stored:
+            yield f"sharing request {request_id} is stored but no step made it"
 
 
 def _check_exchange_keys(conn: Connection, server_public: PublicKey) -> Iterable[str]:

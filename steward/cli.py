@@ -23,13 +23,15 @@ import sqlalchemy
 from steward import STARTED, __version__, sample
 from steward.catalogue import rules
 from steward.catalogue.errors import StewardError
-from steward.catalogue.messages import ARGPARSE_ZH, language, os_reason, render
+from steward.catalogue.messages import ARGPARSE_ZH, Phrase, language, os_reason, render
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD
 from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label, vocabulary
 from steward.sync import conflicts, identity, pending, refusals, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import spaced
+from steward.sync.requests import inbox
+from steward.sync.requests.documents import Step
 from steward.workspace import journal, query, store
 from steward.workspace.assignments import changes_for, parse_value
 from steward.workspace.workspace import Workspace, default_path
@@ -530,6 +532,92 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _signed(step: Step) -> None:
+    _say("cli.request_signed", step=Phrase(f"request.kind.{step.kind}"), request_id=step.request_id)
+
+
+def cmd_request_new(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir, for_writing=True) as ws:
+        signer = inbox.steward_of(ws, identity.signing_key(ws, identity.passphrase_prompt))
+        items = [name.strip() for name in args.items.split(",") if name.strip()] if args.items else None
+        step = inbox.new_request(ws, signer, args.key, purpose=args.purpose, scenario=args.scenario, items=items,
+                                 until=args.until)
+    print(step.request_id)
+    _signed(step)
+    return EXIT_OK
+
+
+def cmd_request_list(args: argparse.Namespace) -> int:
+    box = inbox.Box.INBOX if args.inbox else inbox.Box.MINE if args.mine else inbox.Box.ALL
+    with Workspace.open(args.dir) as ws:
+        found = inbox.requests(ws, box, overdue_only=args.overdue)
+    if args.json:
+        _json([summary.to_dict() for summary in found])
+        return EXIT_OK
+    if not found:
+        _say("cli.no_requests")
+    for summary in found:
+        _say("cli.request_row", due=_due(summary), status=Phrase(f"request.status.{summary.status}"),
+             request_id=summary.request_id, entry_code=summary.entry_code, requester=summary.requester,
+             provider=summary.provider, purpose=_short(summary.purpose))
+    return EXIT_OK
+
+
+def _due(summary: inbox.RequestSummary) -> Phrase | str:
+    if summary.due is None or summary.working_days_left is None:
+        return "-"
+    if summary.overdue:
+        return Phrase("cli.request_overdue", {"due": summary.due, "days": -summary.working_days_left})
+    return Phrase("cli.request_due", {"due": summary.due, "days": summary.working_days_left})
+
+
+def cmd_request_show(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        detail = inbox.show(ws, args.request_id)
+    if args.json:
+        _json(detail.to_dict())
+        return EXIT_OK
+    summary = detail.summary
+    _say("cli.request_header", request_id=summary.request_id, status=Phrase(f"request.status.{summary.status}"),
+         entry_code=summary.entry_code, provider=summary.provider, requester=summary.requester,
+         purpose=summary.purpose, scenario=summary.scenario, items=", ".join(detail.items), until=summary.until,
+         due=_due(summary))
+    _say("cli.request_trail")
+    for step in detail.trail:
+        said = {k: v for k, v in step.body.items() if k in ("verdict", "conditions", "reason") and v}
+        state = Phrase("cli.trail_verified") if step.verified else \
+            Phrase("cli.trail_refused", {"reason": (step.error or {}).get("message", "")}) \
+            if step.outbox == "refused" else Phrase("cli.trail_unsent")
+        _say("cli.trail_step", seq=step.seq, kind=Phrase(f"request.kind.{step.kind}"), signer=step.signer,
+             who=step.department or Phrase("cli.trail_authority"), when=step.accepted_at or "-", verified=state,
+             details=("  " + json.dumps(said, ensure_ascii=False)) if said else "")
+    return EXIT_OK
+
+
+def _answer(args: argparse.Namespace, act: Callable[..., Step], **options: Any) -> int:
+    with Workspace.open(args.dir, for_writing=True) as ws:
+        signer = inbox.steward_of(ws, identity.signing_key(ws, identity.passphrase_prompt))
+        step = act(ws, signer, args.request_id, **options)
+    _signed(step)
+    return EXIT_OK
+
+
+def cmd_request_approve(args: argparse.Namespace) -> int:
+    return _answer(args, inbox.approve, conditions=args.conditions)
+
+
+def cmd_request_refuse(args: argparse.Namespace) -> int:
+    return _answer(args, inbox.refuse, reason=args.reason)
+
+
+def cmd_request_escalate(args: argparse.Namespace) -> int:
+    return _answer(args, inbox.escalate, reason=args.reason)
+
+
+def cmd_request_withdraw(args: argparse.Namespace) -> int:
+    return _answer(args, inbox.withdraw, reason=args.reason)
+
+
 def print_summary(ws: Workspace) -> None:
     info = query.summary(ws)
     lang = language()
@@ -725,6 +813,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--take", choices=[t.value for t in conflicts.Take], required=True, help=_help("take"))
 
     workspace_and_json(command("info", cmd_info, "info"))
+
+    request = command("request", lambda _args: request.print_help() or EXIT_UNUSABLE,  # type: ignore[func-returns-value]
+                      "request")
+    request_commands = request.add_subparsers(dest="request_command", metavar=_help("command"))
+
+    def request_command(name: str, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        p = request_commands.add_parser(name, help=_help(f"request_{name}"), description=_help(f"request_{name}"))
+        p.set_defaults(handler=handler)
+        p.add_argument("dir", help=_help("dir"))
+        return p
+
+    p = request_command("new", cmd_request_new)
+    p.add_argument("key", metavar="CODE_OR_ID", help=_help("key"))
+    p.add_argument("--purpose", required=True, help=_help("purpose"))
+    p.add_argument("--scenario", required=True, help=_help("scenario"))
+    p.add_argument("--items", help=_help("items"))
+    p.add_argument("--until", metavar="YYYY-MM-DD", help=_help("until"))
+    p = request_command("list", cmd_request_list)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--inbox", action="store_true", help=_help("inbox"))
+    which.add_argument("--mine", action="store_true", help=_help("mine"))
+    p.add_argument("--overdue", action="store_true", help=_help("overdue"))
+    p.add_argument("--json", action="store_true", help=_help("json"))
+    p = request_command("show", cmd_request_show)
+    p.add_argument("request_id", metavar="ID", help=_help("request_id"))
+    p.add_argument("--json", action="store_true", help=_help("json"))
+    p = request_command("approve", cmd_request_approve)
+    p.add_argument("request_id", metavar="ID", help=_help("request_id"))
+    p.add_argument("--conditions", default="", help=_help("conditions"))
+    for name, handler, required in (("refuse", cmd_request_refuse, True), ("escalate", cmd_request_escalate, True),
+                                    ("withdraw", cmd_request_withdraw, False)):
+        p = request_command(name, handler)
+        p.add_argument("request_id", metavar="ID", help=_help("request_id"))
+        p.add_argument("--reason", required=required, default="", help=_help("request_reason"))
 
     p = command("gui", cmd_gui, "gui")
     p.add_argument("dir", nargs="?", help=_help("dir"))

@@ -440,6 +440,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "本地保存的平台副本与第 {position} 条处理记录不一致：请联系技术支持",
         "The workspace's copy of the exchange disagrees with record {position}: contact support",
     ),
+    "sync.step_refused": (
+        "警告：第 {position} 条处理记录中的共享申请步骤不应被接受（{reason}），从该条起未应用任何内容。"
+        "同步已停止，请报告数据主管部门",
+        "Warning: the sharing request step of record {position} should not have been accepted ({reason}); "
+        "nothing from it on was applied. The sync stopped: report this to the data authority",
+    ),
     "sync.foreign_change": (
         "第 {position} 条处理记录中，部门 {department} 修改了其他部门（{owner}）的条目 {entry}："
         "交换平台不应接受此变更，同步已停止，请报告数据主管部门",
@@ -556,6 +562,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "此申请未申请协调，没有协调结果可记录",
         "This request was not escalated: there is no outcome to record",
     ),
+    "sharing.not_here": (
+        "本工作区没有编号为 {request_id} 的共享申请（请先同步）",
+        "This workspace knows no sharing request {request_id} (sync first?)",
+    ),
+    "sharing.item_not_here": (
+        "条目 {entry_code} 没有名为或编号为“{item}”的信息项",
+        "Entry {entry_code} has no data item named or numbered “{item}”",
+    ),
     "request.member.purpose": ("用途", "The purpose"),
     "request.member.scenario": ("应用场景", "The scenario"),
     "request.member.reason": ("理由", "The reason"),
@@ -612,6 +626,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.key_id": ("本人密钥", "Steward key"),
     "status.position": ("已同步到处理记录", "Synced up to record"),
     "cli.resolved": ("已解决条目 {code} 的冲突", "Resolved the conflicts of entry {code}"),
+    "cli.request_signed": (
+        "已签署{step}（申请 {request_id}），将在下次同步时发送",
+        "Signed the {step} (request {request_id}); it is sent at the next sync",
+    ),
+    "cli.request_row": (
+        "{due}  {status}  {request_id}  {entry_code}  {requester} → {provider}  {purpose}",
+        "{due}  {status}  {request_id}  {entry_code}  {requester} → {provider}  {purpose}",
+    ),
+    "cli.request_due": ("{due}（剩 {days} 个工作日）", "{due} ({days} working days left)"),
+    "cli.request_overdue": ("{due}（已逾期 {days} 个工作日）", "{due} (overdue by {days} working days)"),
+    "cli.no_requests": ("没有共享申请", "No sharing requests"),
+    "cli.request_header": (
+        "共享申请 {request_id}：{status}\n条目：{entry_code}（{provider}）  申请部门：{requester}\n"
+        "用途：{purpose}\n应用场景：{scenario}\n信息项：{items}\n共享至：{until}  答复期限：{due}",
+        "Sharing request {request_id}: {status}\nEntry: {entry_code} ({provider})  requested by: {requester}\n"
+        "Purpose: {purpose}\nScenario: {scenario}\nData items: {items}\nUntil: {until}  answer due: {due}",
+    ),
+    "cli.request_trail": ("签署记录：", "Signed trail:"),
+    "cli.trail_step": (
+        "  {seq}、{kind}  {signer}（{who}）  {when}  {verified}{details}",
+        "  {seq}. {kind}  {signer} ({who})  {when}  {verified}{details}",
+    ),
+    "cli.trail_authority": ("数据主管部门", "the data authority"),
+    "cli.trail_verified": ("已验证", "verified"),
+    "cli.trail_unsent": ("未发送", "not sent yet"),
+    "cli.trail_refused": ("被交换平台拒绝：{reason}", "refused by the exchange: {reason}"),
+    "cli.trail_waiting": ("等待平台答复", "awaiting the exchange's answer"),
+    "request.status.unsent": ("未发送", "not sent yet"),
     # The exchange's administration (steward-exchange)
     "exchange.serving": (
         "交换平台运行于 {url}（数据库 {db}）\n平台密钥指纹：{fingerprint}",
@@ -657,6 +699,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "今后请以 --key-file {path} 启动交换平台",
         "Rotated the exchange key: old fingerprint {old}, new fingerprint {new} (the statement, signed by the "
         "old key, is recorded in the database). From now on serve with --key-file {path}",
+    ),
+    "exchange.review_row": (
+        "{request_id}  {status}  {requester} 向 {provider} 申请 {entry_code}  期限：{due}  用途：{purpose}",
+        "{request_id}  {status}  {requester} asks {provider} for {entry_code}  due: {due}  purpose: {purpose}",
+    ),
+    "exchange.review_none": ("没有待审查或待协调的共享申请", "No sharing request waits for a review or an outcome"),
+    "exchange.review_recorded": (
+        "已记入共享申请 {request_id} 的处理记录（第 {position} 条）：{status}；答复期限：{due}",
+        "Recorded for sharing request {request_id} (log position {position}): {status}; answer due: {due}",
     ),
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
@@ -1069,6 +1120,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "Resolve an entry's conflicts by taking mine or theirs for each."),
     "help.take": ("取本地（mine）或平台（theirs）的值", "take mine or theirs"),
     "help.info": ("工作区摘要。", "Summarise a workspace."),
+    "help.request": ("共享申请：向其他部门申请共享数据，答复本部门收到的申请。",
+                     "Sharing requests: apply for other departments' data, answer those to this department."),
+    "help.request_new": ("申请共享其他部门的条目（签署后在下次同步时发送）。",
+                         "Apply for another department's entry (signed now, sent at the next sync)."),
+    "help.request_list": ("列出本部门的共享申请，答复期限最近的在前。",
+                          "List this department's sharing requests, the soonest due first."),
+    "help.request_show": ("显示一条共享申请及其签署记录。", "Show one sharing request with its signed trail."),
+    "help.request_approve": ("同意一条有条件共享申请（可附条件）。",
+                             "Approve a request for a 有条件共享 entry (maybe on conditions)."),
+    "help.request_refuse": ("拒绝一条共享申请，须说明理由。", "Refuse a sharing request, with the reason."),
+    "help.request_escalate": ("被拒绝后申请数据主管部门协调，须说明理由。",
+                              "Escalate a refused request to the data authority, with the reason."),
+    "help.request_withdraw": ("在答复前撤回本部门的申请。",
+                              "Withdraw this department's request before it is answered."),
+    "help.request_id": ("共享申请编号", "the sharing request's id"),
+    "help.purpose": ("用途", "the purpose (用途)"),
+    "help.scenario": ("应用场景", "the scenario (应用场景)"),
+    "help.items": ("所需信息项，名称或编号，以逗号分隔（默认：可共享的全部信息项）",
+                   "the data items needed, names or ids separated by commas (default: every shareable item)"),
+    "help.until": ("共享截止日期 YYYY-MM-DD（默认：一年后）",
+                   "the last day of the grant, YYYY-MM-DD (default: a year on)"),
+    "help.inbox": ("只列出发给本部门的申请（待办）", "only the requests to this department (the inbox)"),
+    "help.mine": ("只列出本部门提出的申请", "only the requests this department made"),
+    "help.overdue": ("只列出已逾期的", "only those overdue"),
+    "help.conditions": ("同意的条件", "the conditions of the approval"),
+    "help.request_reason": ("理由", "the reason"),
     "help.gui": ("打开桌面窗口（DIR，或上次或默认的工作区）。",
                  "Open the desktop window (on DIR, or the last or default workspace)."),
     "help.smoke": ("打开窗口，等表格首次绘制后输出用时", "open, wait for the table's first paint, print timings"),

@@ -30,6 +30,8 @@ FORMAT = "steward.changeset/1"
 SIGNING_TAG = b"steward-changeset-v1\n"  # domain separation: a changeset signature is nothing else
 MAX_OPERATIONS = 20_000
 MAX_SEQ = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers are not canonical
+# What the first of a chain names as the one before it: the log's first record, a sharing request's first step.
+GENESIS = "0" * 64
 
 ITEM_KEYS = ("id", "name", "data_type", "length", "sharing_type", "open_type", "position")
 # Fields an update may not name: status changes through retire/restore, identity never changes.

@@ -38,7 +38,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 
 import steward
 from steward.catalogue.errors import StewardError
-from steward.sync.changeset import Changeset
+from steward.sync.changeset import Changeset, canonical
 from steward.sync.keys import SigningKey, secure_keyring_available
 from steward.sync.network_errors import (
     at_proxy,
@@ -50,6 +50,7 @@ from steward.sync.network_errors import (
     without_password,
 )
 from steward.sync.protocol import API, sign_request
+from steward.sync.requests.documents import Step
 from steward.workspace.journal import Cancelled
 
 USER_AGENT = f"Steward/{steward.__version__}"
@@ -348,6 +349,10 @@ class ExchangeClient:
     def push(self, changeset: Changeset) -> tuple[int, dict[str, Any]]:
         """(201, receipt) when accepted now, (200, receipt) when it had landed before; else ExchangeRefused."""
         return self._request("POST", "/changesets", changeset.canonical_bytes, expect=(200, 201))
+
+    def submit_step(self, step: Step) -> dict[str, Any]:
+        """Send one signed step of a sharing request: its record in the log (201); else ExchangeRefused."""
+        return self._request("POST", "/steps", canonical(step.to_dict()), expect=(201,))[1]
 
     def changeset_status(self, changeset_id: str) -> dict[str, Any] | None:
         """The receipt of a changeset that landed, or None if the exchange never accepted it."""

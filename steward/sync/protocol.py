@@ -12,18 +12,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.sync.changeset import Changeset, ChangesetInvalid, FormatProblem, canonical, from_canonical, sha256_hex
+from steward.sync.changeset import (
+    GENESIS as GENESIS,  # where it was first defined: the log's first record names it
+)
+from steward.sync.changeset import (
+    Changeset,
+    ChangesetInvalid,
+    FormatProblem,
+    canonical,
+    from_canonical,
+    sha256_hex,
+)
 from steward.sync.changeset import verify as verify_changeset
 from steward.sync.keys import PublicKey, SigningKey, b64, unb64
+from steward.sync.requests.documents import SealedStep, Step, parse_sealed, parse_step
+from steward.sync.requests.refusals import StepRefused
+from steward.sync.requests.state import Signer, check_signer
 
 API = "/v1"
 REQUEST_TAG = b"steward-request-v1\n"
 RECORD_TAG = b"steward-feed-record-v1\n"
+STEP_RECORD_TAG = b"steward-feed-step-v1\n"  # a sharing request's step in the log: not a changeset's record
 RECEIPT_TAG = b"steward-receipt-v1\n"
 CHECKPOINT_TAG = b"steward-checkpoint-v1\n"
 ENROLLMENT_TAG = b"steward-enrollment-v1\n"
 KEY_ROTATION_TAG = b"steward-key-rotation-v1\n"
-GENESIS = "0" * 64  # the previous hash of the first record
 CLOCK_SKEW_S = 300  # how far a request's timestamp may be from the server's clock
 
 HEADER_KEY = "Steward-Key"
@@ -109,6 +122,29 @@ class Record:
 
     def hash(self) -> str:
         return sha256_hex(RECORD_TAG + canonical(self.header()))
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of a sharing request in the feed: its place, the exchange's stamp, and the due date it set."""
+
+    position: int
+    step_digest: str  # the step's digest: the same for the whole step and its redacted form
+    due: str | None  # YYYY-MM-DD (China): when the answer this step waits for is due; None if none has a deadline
+    prev_hash: str
+    accepted_at: str
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "step_digest": self.step_digest,
+            "due": self.due,
+            "prev_hash": self.prev_hash,
+            "accepted_at": self.accepted_at,
+        }
+
+    def hash(self) -> str:
+        return sha256_hex(STEP_RECORD_TAG + canonical(self.header()))
 
 
 # Server signatures ------------------------------------------------------------------------
@@ -203,6 +239,18 @@ class VerifiedRecord:
     changeset: Changeset
 
 
+@dataclass(frozen=True)
+class VerifiedStep:
+    """A sharing request's step from the feed, signed by a key that may sign it: whole, or redacted for a
+    department that is not a party to the request. Its place in the request's chain is the reader's to check."""
+
+    record: StepRecord
+    step: Step | SealedStep
+
+
+Verified = VerifiedRecord | VerifiedStep
+
+
 def trusted_keys(enrollments: list[dict[str, Any]], server_public: PublicKey) -> dict[str, dict[str, Any]]:
     """The enrollments the exchange really signed for sound keys, by key id (others are ignored)."""
     return {e["key_id"]: e for e in enrollments
@@ -216,13 +264,17 @@ def _sound_key_named(public_key: str, key_id: str) -> bool:
         return False
 
 
-Decoded = Changeset | ChangesetInvalid
+Decoded = Changeset | ChangesetInvalid | Step | SealedStep | StepRefused
 
 
 def decode_records(records: list[dict[str, Any]]) -> list[Decoded]:
-    """The changesets of feed records, decoded: the costly part of checking a page, safe on another thread."""
+    """The changesets and steps of feed records, decoded: the costly part of checking a page, safe on another
+    thread. A record with `step` holds a sharing request's step, whole (with `body`) or redacted."""
     decoded: list[Decoded] = []
     for raw in records:
+        if isinstance(raw, dict) and "step" in raw:
+            decoded.append(_decode_step(raw["step"]))
+            continue
         try:
             decoded.append(from_canonical(str(raw["changeset_json"]).encode("utf-8")))
         except ChangesetInvalid as error:
@@ -232,24 +284,50 @@ def decode_records(records: list[dict[str, Any]]) -> list[Decoded]:
     return decoded
 
 
+def _decode_step(document: Any) -> Step | SealedStep | StepRefused:
+    try:
+        return parse_step(document) if isinstance(document, dict) and "body" in document else parse_sealed(document)
+    except StepRefused as error:
+        return error
+
+
+def step_signers(keys: dict[str, dict[str, Any]],
+                 exchange_keys: tuple[PublicKey, ...]) -> dict[str, Signer]:
+    """Who may have signed a step, by key id: the trusted enrollments (for their department) and the exchange's
+    keys, the pinned one and those it had before (reviews signed before a rotation stay valid)."""
+    signers = {key.key_id: Signer(key, None) for key in exchange_keys}
+    for key_id, enrollment in keys.items():
+        signers[key_id] = Signer(PublicKey.from_b64(enrollment["public_key"]), enrollment["department"])
+    return signers
+
+
 def verify_feed(records: list[dict[str, Any]], checkpoint: dict[str, Any] | None, server_public: PublicKey,
                 keys: dict[str, dict[str, Any]], prev_position: int, prev_hash: str,
-                decoded: list[Decoded] | None = None) -> list[VerifiedRecord]:
+                decoded: list[Decoded] | None = None,
+                former_exchange_keys: tuple[PublicKey, ...] = ()) -> list[Verified]:
     """Check a feed page against the chain so far; raise FeedInvalid at the first record that fails.
 
-    Each record must follow the previous one, hash to what it claims, carry a changeset whose
-    digest it names and that verifies with an enrolled key of the changeset's department, and the
-    last record must be the exchange's signed checkpoint when the checkpoint is at that position.
-    `decoded` may hold the records' changesets decoded beforehand (decode_records); every check
-    is still made here.
+    Each record must follow the previous one and hash to what it claims. A changeset must have the
+    digest its record names and verify with an enrolled key of the changeset's department; a
+    sharing request's step (whole or redacted) must have its record's digest and be signed by a key
+    that may sign its kind (an enrolled key of its department, or a key of the exchange). The last
+    record must be the exchange's signed checkpoint when the checkpoint is at that position.
+    `decoded` may hold the records decoded beforehand (decode_records); every check is still made here.
     """
     decoded = decoded if decoded is not None else decode_records(records)
-    verified: list[VerifiedRecord] = []
-    for raw, cs in zip(records, decoded, strict=True):
+    signers = step_signers(keys, (server_public, *former_exchange_keys))
+    verified: list[Verified] = []
+    for raw, item in zip(records, decoded, strict=True):
         position = raw.get("position")
         expected = prev_position + 1
         if position != expected:
             raise FeedInvalid(expected, f"position {position} where {expected} was expected")
+        if isinstance(item, Step | SealedStep | StepRefused):
+            checked = _verify_step(raw, item, expected, prev_hash, signers)
+            verified.append(checked)
+            prev_position, prev_hash = expected, checked.record.hash()
+            continue
+        cs = item
         if isinstance(cs, ChangesetInvalid):
             raise FeedInvalid(expected, f"the changeset is malformed: {cs}")
         record = Record(expected, cs.id, cs.digest(), raw.get("versions") or {}, raw.get("prev_hash", ""),
@@ -276,3 +354,27 @@ def verify_feed(records: list[dict[str, Any]], checkpoint: dict[str, Any] | None
         if not isinstance(checkpoint.get("position"), int) or checkpoint["position"] < prev_position:
             raise FeedInvalid(prev_position, "the signed checkpoint is behind the records served")
     return verified
+
+
+def _verify_step(raw: dict[str, Any], step: Step | SealedStep | StepRefused, position: int, prev_hash: str,
+                 signers: dict[str, Signer]) -> VerifiedStep:
+    if isinstance(step, StepRefused):
+        raise FeedInvalid(position, f"the sharing request step is malformed: {step}")
+    sealed = step.sealed if isinstance(step, Step) else step
+    due, accepted_at = raw.get("due"), raw.get("accepted_at")
+    if not (due is None or isinstance(due, str)) or not isinstance(accepted_at, str):
+        raise FeedInvalid(position, "the step's record is malformed")
+    record = StepRecord(position, sealed.digest(), due, str(raw.get("prev_hash", "")), accepted_at)
+    if raw.get("step_digest") != record.step_digest:
+        raise FeedInvalid(position, "the step does not match its recorded digest")
+    if record.prev_hash != prev_hash:
+        raise FeedInvalid(position, "the chain is broken: it does not follow the previous record")
+    if raw.get("hash") != record.hash():
+        raise FeedInvalid(position, "the record's hash does not match its content")
+    try:
+        check_signer(sealed, signers.get)
+    except StepRefused as error:
+        if error.code == "request.key_unknown":
+            raise FeedInvalid(position, f"the step is signed by key {sealed.key_id}, not enrolled") from error
+        raise FeedInvalid(position, f"the step's signature is not valid: {error}") from error
+    return VerifiedStep(record, step)

@@ -32,14 +32,21 @@ from steward.sync.protocol import (
     RECEIPT_TAG,
     Decoded,
     FeedInvalid,
+    Verified,
     VerifiedRecord,
+    VerifiedStep,
     decode_records,
     follow_rotations,
     server_verify,
+    step_signers,
     trusted_keys,
     utc_now,
     verify_feed,
 )
+from steward.sync.requests import inbox
+from steward.sync.requests import local as requests_local
+from steward.sync.requests.documents import Step
+from steward.sync.requests.state import Signer
 from steward.sync.shadow import Shadow
 from steward.workspace import journal, store
 from steward.workspace.workspace import Workspace
@@ -86,12 +93,16 @@ class SyncReport:
     refused: list[dict[str, Any]] = field(default_factory=list)
     position: int = 0
     exchange_key_moved: tuple[str, str] | None = None  # (old, new) fingerprint when a rotation statement moved the pin
+    steps_pulled: int = 0  # sharing request steps recorded by the exchange, applied here
+    steps_sent: int = 0  # sharing request steps signed here and recorded by the exchange now
+    steps_refused: list[dict[str, Any]] = field(default_factory=list)  # … or refused: {request_id, seq, code, …}
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "pulled": self.pulled, "conflicts": self.conflicts, "pushed": self.pushed,
                 "operations": self.operations, "position": self.position, "refused": self.refused,
                 "exchange_key_moved": list(self.exchange_key_moved) if self.exchange_key_moved else None,
-                "held_back": [h.__dict__ for h in self.held_back]}
+                "held_back": [h.__dict__ for h in self.held_back], "steps_pulled": self.steps_pulled,
+                "steps_sent": self.steps_sent, "steps_refused": self.steps_refused}
 
 
 # Facts the workspace keeps about its exchange ------------------------------------------------
@@ -131,7 +142,9 @@ class Syncer:
         self.cancelled = cancelled
         self.report = SyncReport()
         self.server_public: PublicKey | None = None
+        self.former_exchange_keys: tuple[PublicKey, ...] = ()  # keys the exchange rotated from: their reviews stand
         self.keys: dict[str, dict[str, Any]] = {}
+        self.signers: dict[str, Signer] = {}  # who may sign sharing request steps, by key id
 
     def run(self) -> SyncReport:
         with collector.paced_for_bulk_work(), self.client.attempt():
@@ -147,6 +160,8 @@ class Syncer:
             if not self._push():
                 break
             self._pull()  # someone changed an entry first: take their change, merge, and try again
+        if self._send_steps():
+            self._pull()  # the steps recorded now: the requests' states here become the exchange's
         with self.ws.writing() as conn:
             store.set_meta(conn, {"last_sync": utc_now()})
         return self.report
@@ -172,6 +187,9 @@ class Syncer:
                                    fingerprint=spaced(offered.fingerprint))
             pin_exchange(self.ws, self.client.base, info["exchange_id"], offered)
         self.server_public = offered
+        self.former_exchange_keys = _former_keys(offered, info, _facts(self.ws).get("exchange_id", ""))
+        with self.ws.writing() as conn:
+            inbox.remember_deadlines(conn, info)
 
     def _follow_rotation(self, pinned: PublicKey, offered: PublicKey, info: dict[str, Any], exchange_id: str) -> None:
         """Move the pin to the exchange's new key if statements signed by the pinned key name it; else refuse."""
@@ -185,6 +203,7 @@ class Syncer:
     def _refresh_keys(self) -> None:
         assert self.server_public is not None
         self.keys = trusted_keys(self.client.keys(), self.server_public)
+        self.signers = step_signers(self.keys, (self.server_public, *self.former_exchange_keys))
 
     # Our changesets whose answer we do not know ----------------------------------------------
 
@@ -231,7 +250,7 @@ class Syncer:
         finally:
             pages.close()
 
-    def _apply_for_a_while(self, pages: Iterator[tuple[list[VerifiedRecord], int]]) -> bool:
+    def _apply_for_a_while(self, pages: Iterator[tuple[list[Verified], int]]) -> bool:
         """One transaction of pages; False once the feed is done. A cancel or a bad page commits what came before."""
         stop: Exception | None = None
         with self.ws.writing() as conn:
@@ -252,7 +271,7 @@ class Syncer:
             raise stop
         return True
 
-    def _verified_pages(self, position: int, last_hash: str) -> Iterator[tuple[list[VerifiedRecord], int]]:
+    def _verified_pages(self, position: int, last_hash: str) -> Iterator[tuple[list[Verified], int]]:
         """Verified feed pages (and the checkpoint's position); the next is fetched while one is applied."""
         assert self.server_public is not None
         with ThreadPoolExecutor(1, thread_name_prefix="feed") as fetcher:
@@ -268,11 +287,15 @@ class Syncer:
                 if not page.get("more") or not verified:
                     return
 
-    def _apply_page(self, conn: Connection, verified: list[VerifiedRecord]) -> None:
+    def _apply_page(self, conn: Connection, verified: list[Verified]) -> None:
         if not verified:
             return
         for record in verified:
-            self._apply_record(conn, record)
+            if isinstance(record, VerifiedStep):
+                requests_local.apply_pulled(conn, record, self.ws.department_code, self.signers.get)
+                self.report.steps_pulled += 1
+            else:
+                self._apply_record(conn, record)
         last = verified[-1].record
         store.set_meta(conn, {"feed_position": str(last.position), "feed_hash": last.hash()})
         self.report.position = last.position
@@ -283,18 +306,18 @@ class Syncer:
         return page, decode_records(page["records"])
 
     def _verify(self, page: dict[str, Any], position: int, last_hash: str,
-                decoded: list[Decoded]) -> list[VerifiedRecord]:
+                decoded: list[Decoded]) -> list[Verified]:
         assert self.server_public is not None
         try:
             return verify_feed(page["records"], page["checkpoint"], self.server_public, self.keys, position, last_hash,
-                               decoded)
+                               decoded, self.former_exchange_keys)
         except FeedInvalid as first:
             if "not enrolled" not in first.reason:
                 raise StewardError("sync.feed_invalid", position=first.position, reason=first.reason) from first
             self._refresh_keys()  # a steward enrolled since we last asked
             try:
                 return verify_feed(page["records"], page["checkpoint"], self.server_public, self.keys, position,
-                                   last_hash, decoded)
+                                   last_hash, decoded, self.former_exchange_keys)
             except FeedInvalid as error:
                 raise StewardError("sync.feed_invalid", position=error.position, reason=error.reason) from error
 
@@ -376,6 +399,41 @@ class Syncer:
             if Sent.ENTRIES_REFUSED not in answers:
                 return False
 
+    def _send_steps(self) -> bool:
+        """Send the sharing request steps signed here, oldest first; True when the exchange recorded any.
+
+        Each is settled by the answer: recorded, or refused (kept with the exchange's reason for the steward);
+        a step the exchange says it holds already (`request.replayed`) had landed before its answer was lost.
+        """
+        with self.ws.reading() as conn:
+            waiting = requests_local.queued(conn)
+        landed = False
+        for n, queued in enumerate(waiting, start=1):
+            self._check_cancel()
+            step = queued.step
+            try:
+                self.client.submit_step(step)
+            except ExchangeRefused as refusal:
+                if refusal.code == "request.replayed":
+                    self._settle_step(step, requests_local.Outbox.ACCEPTED)
+                    landed = True
+                    continue
+                error = {"status": refusal.status, "code": refusal.code, "message": refusal.message,
+                         "details": refusal.details[:20]}
+                self._settle_step(step, requests_local.Outbox.REFUSED, error)
+                self.report.steps_refused.append({"request_id": step.request_id, "seq": step.seq,
+                                                  "kind": str(step.kind), **error})
+                continue
+            self._settle_step(step, requests_local.Outbox.ACCEPTED)
+            self.report.steps_sent += 1
+            landed = True
+            self.progress("steps", n, len(waiting))
+        return landed
+
+    def _settle_step(self, step: Step, state: str, error: dict[str, Any] | None = None) -> None:
+        with self.ws.writing() as conn:
+            requests_local.settle(conn, step, state, error)
+
     def key_author(self) -> str:
         return _facts(self.ws).get("key_steward", "")
 
@@ -429,6 +487,20 @@ class Syncer:
         else:
             self.report.confirmed += 1
         return Sent.LANDED
+
+
+def _former_keys(current: PublicKey, info: dict[str, Any], exchange_id: str) -> tuple[PublicKey, ...]:
+    """The keys the exchange had before `current`: those its rotation statements lead from to `current`."""
+    statements = info.get("key_rotations")
+    former = []
+    for statement in statements if isinstance(statements, list) else []:
+        try:
+            old = PublicKey.from_b64(statement["old_public_key"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if old != current and follow_rotations(old, current, statements, exchange_id):
+            former.append(old)
+    return tuple(former)
 
 
 def _refuse_foreign(record: VerifiedRecord, servers: dict[str, Shadow], copies: dict[str, Entry]) -> None:

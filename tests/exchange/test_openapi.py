@@ -16,6 +16,7 @@ from steward.sync import changeset
 
 PROTOCOL_MD = Path(__file__).parents[2] / "docs" / "protocol.md"
 SIGNED_PATHS = {("post", "/v1/changesets"), ("get", "/v1/changesets/{changeset_id}"), ("get", "/v1/feed"),
+                ("post", "/v1/steps"),
                 ("get", "/v1/checkpoint"), ("get", "/v1/keys"), ("get", "/v1/departments")}
 
 

@@ -164,3 +164,56 @@ refusals = Table(
     Column("reason", Text, nullable=False),  # the exchange's words
     Column("refused_at", Text, nullable=False),
 )
+
+sharing_requests = Table(
+    "sharing_requests",
+    metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("party", Integer, nullable=False),  # 1: this department receives its steps whole (0006)
+    Column("requester", Text, nullable=False),
+    Column("provider", Text),
+    Column("entry_id", Text),
+    Column("entry_code", Text),
+    Column("items", Text),  # JSON list
+    Column("until", Text),
+    Column("conditional", Integer),
+    Column("status", Text),
+    Column("purpose", Text),
+    Column("scenario", Text),
+    Column("seq", Integer, nullable=False),
+    Column("head", Text, nullable=False),
+    Column("due", Text),
+    Column("created_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Index("ix_sharing_requests_provider", "provider", "due"),
+    Index("ix_sharing_requests_requester", "requester", "due"),
+)
+
+sharing_steps = Table(
+    "sharing_steps",
+    metadata,
+    Column("request_id", Text, ForeignKey("sharing_requests.request_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("department", Text),
+    Column("document", Text, nullable=False),  # as the feed served it: whole, or redacted
+    Column("digest", Text, nullable=False),
+    Column("due", Text),
+    Column("accepted_at", Text, nullable=False),
+)
+
+sharing_outbox = Table(
+    "sharing_outbox",
+    metadata,
+    Column("digest", Text, primary_key=True),
+    Column("request_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("error", Text),
+    Column("created_at", Text, nullable=False),
+    Column("settled_at", Text),
+    Index("ix_sharing_outbox_state", "state", "created_at"),
+)

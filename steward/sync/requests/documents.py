@@ -23,9 +23,8 @@ from typing import Any
 from steward.catalogue.messages import Phrase
 from steward.catalogue.model import new_id
 from steward.catalogue.rules import MAX_TEXT, is_valid_uscc, refused_character
-from steward.sync.changeset import MAX_SEQ, UUID_PATTERN, FormatProblem, canonical, sha256_hex
+from steward.sync.changeset import GENESIS, MAX_SEQ, UUID_PATTERN, FormatProblem, canonical, sha256_hex
 from steward.sync.keys import PublicKey, SigningKey, b64, unb64
-from steward.sync.protocol import GENESIS
 from steward.sync.requests.refusals import StepInvalid, StepRefused
 
 FORMAT = "steward.sharing-step/1"

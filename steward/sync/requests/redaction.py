@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from steward.sync.protocol import GENESIS
+from steward.sync.changeset import GENESIS
 from steward.sync.requests.documents import SealedStep, Step, StepKind, parse_sealed
 from steward.sync.requests.refusals import StepRefused
 from steward.sync.requests.state import RequestState, Signer, check_signer

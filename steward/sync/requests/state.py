@@ -17,8 +17,8 @@ from enum import StrEnum
 from steward.catalogue.messages import Phrase
 from steward.catalogue.model import Entry
 from steward.catalogue.vocabulary import SharingType, Status
+from steward.sync.changeset import GENESIS
 from steward.sync.keys import PublicKey
-from steward.sync.protocol import GENESIS
 from steward.sync.requests.documents import (
     EXCHANGE_KINDS,
     Application,

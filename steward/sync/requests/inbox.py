@@ -1,0 +1,338 @@
+"""A steward's sharing requests: the inbox (to this department, as provider), my requests, one request's trail,
+and the steps the steward takes, signed here and sent at the next sync.
+
+Due dates are the exchange's (stamped in each step's record); the working days left are counted with the
+exchange's published calendar override (kept from the last sync), so what is overdue here is what is
+overdue at the exchange. A step is checked by the state machine before it is signed and queued, so a
+steward is told at once what the exchange would refuse (approving before the review, deciding twice …).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection
+
+from steward.catalogue.errors import StewardError
+from steward.catalogue.vocabulary import SharingType
+from steward.sync import shadow
+from steward.sync.keys import SigningKey
+from steward.sync.requests import local
+from steward.sync.requests.documents import (
+    Application,
+    Body,
+    Decision,
+    DecisionVerdict,
+    Escalation,
+    Step,
+    Withdrawal,
+    follow,
+    open_request,
+)
+from steward.sync.requests.state import (
+    AWAITING_ANSWER,
+    Context,
+    RequestState,
+    RequestStatus,
+    Signer,
+    apply,
+    status_on,
+)
+from steward.sync.working_days import (
+    CalendarOverride,
+    DeadlinePolicy,
+    WorkingCalendar,
+    china_date,
+    is_overdue,
+    working_days_between,
+)
+from steward.workspace import query, store
+from steward.workspace.workspace import Workspace
+
+UNSENT = "unsent"  # a request signed here that the exchange has not recorded yet
+DEFAULT_GRANT_DAYS = 365  # how long a grant lasts when the steward gives no end date
+
+
+class Box(StrEnum):
+    INBOX = "inbox"  # requests to this department, which provides the entry
+    MINE = "mine"  # requests this department made
+    ALL = "all"  # both
+
+
+# The exchange's deadlines, as its server information published them --------------------------------
+
+POLICY_FACT, OVERRIDE_FACT = "sharing_deadline_policy", "sharing_calendar_override"
+
+
+def remember_deadlines(conn: Connection, info: dict[str, Any]) -> None:
+    """Keep the deadline policy and calendar override the exchange publishes (GET /v1/server), for the lists."""
+    store.set_meta(conn, {POLICY_FACT: json.dumps(info.get("deadline_policy") or DeadlinePolicy().to_json()),
+                          OVERRIDE_FACT: json.dumps(info.get("calendar_override"), ensure_ascii=False)})
+
+
+def deadlines(ws: Workspace) -> tuple[DeadlinePolicy, WorkingCalendar]:
+    facts = ws.facts()
+    policy = DeadlinePolicy.from_json(json.loads(facts[POLICY_FACT])) if POLICY_FACT in facts else DeadlinePolicy()
+    override = json.loads(facts.get(OVERRIDE_FACT) or "null")
+    return policy, WorkingCalendar(CalendarOverride.from_json(override) if override is not None else None)
+
+
+# Reading -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    request_id: str
+    box: str  # inbox or mine
+    status: str  # a RequestStatus (expired included), or "unsent"
+    requester: str
+    provider: str
+    entry_id: str
+    entry_code: str
+    purpose: str
+    scenario: str
+    until: str
+    due: str | None  # when the answer it waits for is due, China's date
+    working_days_left: int | None  # 0: due today; negative: overdue by that many working days
+    overdue: bool
+    created_at: str | None
+    updated_at: str | None
+    waiting_steps: int  # steps signed here, not yet answered by the exchange
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class TrailStep:
+    """One step of a request's signed trail: who signed what, when the exchange recorded it."""
+
+    seq: int
+    kind: str
+    department: str | None  # None: the exchange (the data authority)
+    key_id: str
+    signer: str  # the steward's or reviewer's name, from the body
+    body: dict[str, Any]
+    accepted_at: str | None  # None: signed here, not yet recorded
+    due: str | None
+    position: int | None
+    verified: bool  # checked against the log's chain and the signer's enrolled key when pulled
+    outbox: str | None  # for a step signed here: ready, accepted or refused
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    summary: RequestSummary
+    items: list[str]
+    conditional: bool | None
+    trail: list[TrailStep] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.summary.to_dict(), "items": self.items, "conditional": self.conditional,
+                "trail": [step.to_dict() for step in self.trail]}
+
+
+_COLUMNS = ("request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, "
+            "created_at, updated_at")
+
+
+def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
+             now: datetime | None = None) -> list[RequestSummary]:
+    """The requests of this department in `box`, soonest due first (then newest), with what is overdue."""
+    now = now or datetime.now(UTC)
+    _, calendar = deadlines(ws)
+    own = ws.department_code
+    where = {Box.INBOX: "provider = ?", Box.MINE: "requester = ?", Box.ALL: "(provider = ? OR requester = ?)"}[box]
+    params = [own] * where.count("?")
+    with ws.reading() as conn:
+        rows = store.dbapi(conn).execute(
+            f"SELECT {_COLUMNS} FROM sharing_requests WHERE party = 1 AND {where}", params).fetchall()
+        waiting = _waiting_counts(conn)
+        found = [_summary(row, own, waiting.get(row[0], 0), calendar, now) for row in rows]
+        if box is not Box.INBOX:
+            recorded = {row[0] for row in rows}
+            found.extend(_unsent(queued.step, queued.created_at) for queued in local.queued(conn)
+                         if queued.step.seq == 1 and queued.step.request_id not in recorded)
+    if overdue_only:
+        found = [summary for summary in found if summary.overdue]
+    found.sort(key=lambda s: s.created_at or "", reverse=True)
+    found.sort(key=lambda s: (s.due is None, s.due or ""))
+    return found
+
+
+def _waiting_counts(conn: Connection) -> dict[str, int]:
+    return dict(store.dbapi(conn).execute("SELECT request_id, COUNT(*) FROM sharing_outbox WHERE state = ? "
+                                          "GROUP BY request_id", (local.Outbox.READY,)).fetchall())
+
+
+def _summary(row: tuple[Any, ...], own: str, waiting: int, calendar: WorkingCalendar,
+             now: datetime) -> RequestSummary:
+    request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = row
+    today = china_date(now)
+    shown = str(status_on(_status_only(status, until), today))
+    awaiting = due is not None and shown in {str(s) for s in AWAITING_ANSWER}
+    left = working_days_between(today, date.fromisoformat(due), calendar) if awaiting else None
+    return RequestSummary(request_id, "inbox" if provider == own else "mine", shown, requester, provider, entry_id,
+                          entry_code, purpose, scenario, until, due if awaiting else None, left,
+                          awaiting and is_overdue(date.fromisoformat(due), now), created, updated, waiting)
+
+
+def _status_only(status: str, until: str) -> RequestState:
+    """Just enough of a state for status_on (a grant expires after `until`)."""
+    return RequestState("", RequestStatus(status), "", "", "", (), date.fromisoformat(until), False, ())
+
+
+def _unsent(step: Step, created_at: str) -> RequestSummary:
+    body = step.body
+    assert isinstance(body, Application)
+    return RequestSummary(step.request_id, "mine", UNSENT, step.department or "", body.provider, body.entry_id,
+                          body.entry_code, body.purpose, body.scenario, body.until, None, None, False, None,
+                          created_at, 1)
+
+
+def show(ws: Workspace, request_id: str, now: datetime | None = None) -> RequestDetail:
+    """One request of this department with its signed trail; StewardError if the workspace knows no such request."""
+    summaries = {s.request_id: s for s in requests(ws, Box.ALL, now=now)}
+    summary = summaries.get(request_id)
+    if summary is None:
+        raise StewardError("sharing.not_here", request_id=request_id)
+    with ws.reading() as conn:
+        db = store.dbapi(conn)
+        row = db.execute("SELECT items, conditional FROM sharing_requests WHERE request_id = ?",
+                         (request_id,)).fetchone()
+        pulled = db.execute("SELECT seq, kind, department, key_id, document, accepted_at, due, position "
+                            "FROM sharing_steps WHERE request_id = ? ORDER BY seq", (request_id,)).fetchall()
+        mine = {q.step.digest(): q for q in local.queued(conn, request_id, state=None)}
+    trail = []
+    for seq, kind, department, key_id, document, accepted_at, due, position in pulled:
+        body = json.loads(document).get("body", {})
+        sent = next((q for q in mine.values() if q.step.seq == seq and q.state == local.Outbox.ACCEPTED), None)
+        trail.append(TrailStep(seq, kind, department, key_id, _signer(body), body, accepted_at, due, position, True,
+                               sent.state if sent else None))
+    recorded = {step.seq for step in trail}
+    for queued in mine.values():
+        if queued.state != local.Outbox.ACCEPTED and not (queued.state == local.Outbox.READY
+                                                          and queued.step.seq in recorded):
+            step = queued.step
+            document = step.to_dict()
+            trail.append(TrailStep(step.seq, str(step.kind), step.department, step.key_id, _signer(document["body"]),
+                                   document["body"], None, None, None, False, queued.state, queued.error))
+    items = json.loads(row[0]) if row and row[0] else []
+    if not items and summary.status == UNSENT:
+        first = next(q.step for q in mine.values() if q.step.seq == 1)
+        items = list(first.body.items) if isinstance(first.body, Application) else []
+    return RequestDetail(summary, items, bool(row[1]) if row and row[1] is not None else None,
+                         sorted(trail, key=lambda s: (s.seq, s.accepted_at is None)))
+
+
+def _signer(body: dict[str, Any]) -> str:
+    return str(body.get("author") or body.get("reviewer") or "")
+
+
+# Taking a step ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Steward:
+    """Who signs here: the workspace's key, its department, the steward's name."""
+
+    key: SigningKey
+    department: str
+    name: str
+
+
+def steward_of(ws: Workspace, key: SigningKey) -> Steward:
+    return Steward(key, ws.department_code, ws.facts().get("key_steward", ""))
+
+
+def new_request(ws: Workspace, signer: Steward, entry_ref: str, *, purpose: str, scenario: str,
+                items: list[str] | None = None, until: str | None = None, now: datetime | None = None) -> Step:
+    """Apply for another department's entry (by code or id): signed, checked, and queued for the next sync.
+
+    `items` names data items by name or id (all that may be shared when None); `until` defaults to a year on.
+    """
+    now = now or datetime.now(UTC)
+    entry = query.find_entry(ws, entry_ref)
+    with ws.reading() as conn:
+        copy = shadow.load(conn, [entry.id]).get(entry.id)
+    department = copy.department_code if copy is not None else entry.provider_code
+    chosen = _items(entry, items)
+    application = Application(entry_id=entry.id, entry_code=entry.code, provider=department, purpose=purpose,
+                              scenario=scenario, items=tuple(chosen),
+                              until=until or (china_date(now) + timedelta(days=DEFAULT_GRANT_DAYS)).isoformat(),
+                              author=signer.name)
+    step = open_request(application, signer.key, signer.department)
+    with ws.writing() as conn:
+        _check(conn, signer, step, now)
+        local.enqueue(conn, step)
+    return step
+
+
+def _items(entry: Any, names: list[str] | None) -> list[str]:
+    if names is None:
+        return [item.id for item in entry.items if item.sharing_type != SharingType.NOT_SHARED]
+    by_name = {item.name: item.id for item in entry.items}
+    ids = {item.id for item in entry.items}
+    chosen = []
+    for name in names:
+        if name in ids:
+            chosen.append(name)
+        elif name in by_name:
+            chosen.append(by_name[name])
+        else:
+            raise StewardError("sharing.item_not_here", entry_code=entry.code, item=name)
+    return list(dict.fromkeys(chosen))
+
+
+def approve(ws: Workspace, signer: Steward, request_id: str, conditions: str = "",
+            now: datetime | None = None) -> Step:
+    return _answer(ws, signer, request_id, Decision(verdict=DecisionVerdict.APPROVE, conditions=conditions,
+                                                    author=signer.name), now)
+
+
+def refuse(ws: Workspace, signer: Steward, request_id: str, reason: str, now: datetime | None = None) -> Step:
+    return _answer(ws, signer, request_id, Decision(verdict=DecisionVerdict.REFUSE, reason=reason,
+                                                    author=signer.name), now)
+
+
+def escalate(ws: Workspace, signer: Steward, request_id: str, reason: str, now: datetime | None = None) -> Step:
+    return _answer(ws, signer, request_id, Escalation(reason=reason, author=signer.name), now)
+
+
+def withdraw(ws: Workspace, signer: Steward, request_id: str, reason: str = "", now: datetime | None = None) -> Step:
+    return _answer(ws, signer, request_id, Withdrawal(reason=reason, author=signer.name), now)
+
+
+def _answer(ws: Workspace, signer: Steward, request_id: str, body: Body, now: datetime | None) -> Step:
+    """The next step of a request, signed, checked against the request as the workspace knows it, and queued."""
+    now = now or datetime.now(UTC)
+    with ws.writing() as conn:
+        previous = local.last_step(conn, request_id)
+        if previous is None:
+            raise StewardError("sharing.not_here", request_id=request_id)
+        step = follow(previous, body, signer.key, signer.department)
+        _check(conn, signer, step, now)
+        local.enqueue(conn, step)
+    return step
+
+
+def _check(conn: Connection, signer: Steward, step: Step, now: datetime) -> RequestState:
+    """What the exchange will say of `step`, as far as the workspace knows: StepRefused if it would refuse it.
+
+    The steps signed here and not yet answered count as if recorded (a steward may escalate, then withdraw,
+    before the next sync): each is this department's own, signed by this key.
+    """
+    own = {signer.key.key_id: Signer(signer.key.public, signer.department)}
+    context = Context(own.get, lambda entry_id: local.exchange_entry(conn, entry_id), china_date(now))
+    state = local.load_state(conn, step.request_id)
+    for queued in local.queued(conn, step.request_id):
+        state = apply(state, queued.step, context)
+    return apply(state, step, context)
