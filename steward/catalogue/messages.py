@@ -631,7 +631,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Signed the {step} (request {request_id}); it is sent at the next sync",
     ),
     "cli.request_row": (
-        "{due}  {status}  {request_id}  {entry_code}  {requester} → {provider}  {purpose}",
+        "{due}  {status}  {request_id}  {entry_code}  {requester} 向 {provider} 申请：{purpose}",
         "{due}  {status}  {request_id}  {entry_code}  {requester} → {provider}  {purpose}",
     ),
     "cli.request_due": ("{due}（剩 {days} 个工作日）", "{due} ({days} working days left)"),
