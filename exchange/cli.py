@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange import ledger, server_key
+from exchange import accounts, ledger, server_key
 from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, RefusalBudget
 from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import Refused
@@ -155,6 +156,54 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _password(args: argparse.Namespace, name: str) -> str:
+    """The new password: one line of standard input with --password-stdin, else typed twice on the terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise accounts.AccountError("account.password_missing")
+    first = getpass.getpass(render("account.password_prompt", {"name": name}) + " ")
+    if getpass.getpass(render("account.password_again") + " ") != first:
+        raise accounts.AccountError("account.password_mismatch")
+    return first
+
+
+def cmd_admin_add(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    account = accounts.add(engine, args.name, accounts.Role(args.role), _password(args, args.name))
+    _say("account.added", name=account.name, role=render(f"account.role.{account.role}"))
+    return EXIT_OK
+
+
+def cmd_admin_passwd(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if accounts.get(engine, args.name) is None:  # before asking for a password
+        raise accounts.AccountError("account.unknown", name=args.name)
+    accounts.set_password(engine, args.name, _password(args, args.name))
+    _say("account.password_set", name=args.name)
+    return EXIT_OK
+
+
+def cmd_admin_disable(args: argparse.Namespace) -> int:
+    accounts.disable(_engine(args), args.name)
+    _say("account.disabled", name=args.name)
+    return EXIT_OK
+
+
+def cmd_admin_totp(args: argparse.Namespace) -> int:
+    uri = accounts.enable_totp(_engine(args), args.name)
+    _say("account.totp_on", name=args.name, uri=uri)
+    return EXIT_OK
+
+
+def cmd_admin_list(args: argparse.Namespace) -> int:
+    for account in accounts.accounts(_engine(args)):
+        flags = [f for f, on in (("totp", account.totp), ("disabled", account.disabled),
+                                 (f"locked until {account.locked_until}", account.locked_until)) if on]
+        print(f"{account.name}  {account.role}  {' '.join(flags)}".rstrip())
+    return EXIT_OK
+
+
 def _key_file_help() -> str:
     """Where the key file is when --key-file is not given, as it is on this machine now."""
     where = f"${KEY_ENV}, now {default_key_file()}" if os.environ.get(KEY_ENV) else \
@@ -206,6 +255,23 @@ def build_parser() -> argparse.ArgumentParser:
                 "clients follow. Stop the exchange first, then serve with --key-file NEW_KEY_FILE.", key_file=True)
     p.add_argument("--new-key-file", required=True, help="the new key's file (made if it does not exist)")
     command(sub, "verify-log", cmd_verify_log, "Check signatures, the hash chain and the catalogue.", key_file=True)
+
+    admin = sub.add_parser("admin", help="The console's accounts: add, passwd, disable, totp, list.")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    p = command(admin_sub, "add", cmd_admin_add, "Add a console account (the password is asked twice).")
+    p.add_argument("name")
+    p.add_argument("--role", choices=[r.value for r in accounts.Role], required=True,
+                   help="admin: everything; reviewer: reads and verifies, no department or key changes")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p = command(admin_sub, "passwd", cmd_admin_passwd, "Set an account's password (and lift its lock).")
+    p.add_argument("name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p = command(admin_sub, "disable", cmd_admin_disable, "Disable an account: it cannot log in, its sessions end.")
+    p.add_argument("name")
+    p = command(admin_sub, "totp", cmd_admin_totp,
+                "Turn on one-time codes (TOTP) for an account; prints the otpauth URI for its authenticator app.")
+    p.add_argument("name")
+    command(admin_sub, "list", cmd_admin_list, "List the console's accounts.")
     return parser
 
 
@@ -215,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except Refused as error:
         print(error.message, file=sys.stderr)
+        return EXIT_UNUSABLE
+    except accounts.AccountError as error:
+        print(render(error.code, error.params), file=sys.stderr)
         return EXIT_UNUSABLE
     except (StewardError, server_key.ServerKeyError) as error:
         print(error.message() if isinstance(error, StewardError) else str(error), file=sys.stderr)

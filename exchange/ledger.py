@@ -501,19 +501,24 @@ def _write_entries(conn: Connection, department: str, checked: _Checked, new: di
                    stamp: str) -> None:
     rows = [
         {"id": i, "department": department, "code": e.code, "status": e.status, "version": new[i],
-         "document": checked.documents[i], "position": position, "updated_at": stamp}
+         "document": checked.documents[i], "position": position, "updated_at": stamp,
+         # what the console counts and searches by, as columns (the document stays the record)
+         "name": e.name, "sharing_type": e.sharing_type or "", "open_type": e.open_type or "",
+         "update_frequency": e.update_frequency or ""}
         for i, e in checked.entries.items()
     ]
     created = [r for r in rows if r["id"] not in checked.versions]
     updated = [r for r in rows if r["id"] in checked.versions]
     if created:
         conn.execute(text("INSERT INTO entries(id, department_code, code, status, version, document, position, "
-                          "updated_at) VALUES (:id, :department, :code, :status, :version, :document, :position, "
-                          ":updated_at)"), created)
+                          "updated_at, name, sharing_type, open_type, update_frequency) VALUES (:id, :department, "
+                          ":code, :status, :version, :document, :position, :updated_at, :name, :sharing_type, "
+                          ":open_type, :update_frequency)"), created)
     if updated:
         conn.execute(text("UPDATE entries SET code = :code, status = :status, version = :version, "
-                          "document = :document, position = :position, updated_at = :updated_at WHERE id = :id"),
-                     updated)
+                          "document = :document, position = :position, updated_at = :updated_at, name = :name, "
+                          "sharing_type = :sharing_type, open_type = :open_type, "
+                          "update_frequency = :update_frequency WHERE id = :id"), updated)
 
 
 # Reading the log --------------------------------------------------------------------------

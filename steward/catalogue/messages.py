@@ -658,6 +658,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Rotated the exchange key: old fingerprint {old}, new fingerprint {new} (the statement, signed by the "
         "old key, is recorded in the database). From now on serve with --key-file {path}",
     ),
+    # The console's accounts (steward-exchange admin; exchange/accounts.py)
+    "account.name_invalid": (
+        "账户名“{name}”无效：须为 1 至 {limit} 个字符，不含控制字符或空白以外的分隔符",
+        "The account name “{name}” is not valid: 1 to {limit} characters, no control or separator characters",
+    ),
+    "account.password_short": ("密码太短：至少需要 {minimum} 个字符", "The password is too short: at least {minimum} "
+                               "characters are needed"),
+    "account.exists": ("账户 {name} 已存在", "The account {name} exists already"),
+    "account.unknown": ("没有账户 {name}", "There is no account {name}"),
+    "account.password_prompt": ("账户 {name} 的密码：", "Password for {name}:"),
+    "account.password_again": ("再输入一次：", "Again:"),
+    "account.password_mismatch": ("两次输入的密码不一致", "The two passwords differ"),
+    "account.password_missing": (
+        "没有终端可以输入密码：请用 --password-stdin 从标准输入提供",
+        "No terminal to type the password on: give it on standard input with --password-stdin",
+    ),
+    "account.added": ("已添加账户 {name}（{role}）", "Added the account {name} ({role})"),
+    "account.password_set": ("已为账户 {name} 设置新密码，锁定已解除", "Set a new password for {name}; "
+                             "any lock is lifted"),
+    "account.disabled": ("已停用账户 {name}，其会话已结束", "Disabled the account {name}; its sessions ended"),
+    "account.totp_on": (
+        "已为账户 {name} 开启动态口令。请用身份验证器应用扫描或输入：\n{uri}",
+        "Turned on one-time codes for {name}. Scan or type this into an authenticator app:\n{uri}",
+    ),
+    "account.role.admin": ("管理员", "administrator"),
+    "account.role.reviewer": ("审核员", "reviewer"),
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
     # The holiday arrangement and the deadline policy the exchange publishes (steward/sync/working_days.py)
