@@ -54,19 +54,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     budget = RefusalBudget(args.refusal_budget, args.refusal_window)
     _say("exchange.serving", url=f"http://{args.host}:{args.port}", db=_safe_url(db_url),
          fingerprint=spaced(key.public.fingerprint))
+    # uvicorn would take X-Forwarded-* from any local peer; the console honours them itself, with --trust-proxy only.
     options = {"host": args.host, "port": args.port, "access_log": args.access_log, "log_level": args.log_level,
-               "log_config": _log_config(args.log_level)}
+               "log_config": _log_config(args.log_level), "proxy_headers": False}
+    profile_ca = Path(args.profile_ca).read_text(encoding="utf-8") if args.profile_ca else None
     if args.workers > 1:
-        from exchange.app import BUDGET_ENV, WINDOW_ENV
+        from exchange.app import BUDGET_ENV, PROFILE_CA_ENV, PUBLIC_URL_ENV, TRUST_PROXY_ENV, WINDOW_ENV
 
         # Worker processes build their own app; they learn the database, key and budget through the environment.
         os.environ[DB_ENV], os.environ[KEY_ENV] = db_url, str(key_file)
         os.environ[BUDGET_ENV], os.environ[WINDOW_ENV] = str(budget.budget), str(budget.window_s)
+        os.environ[TRUST_PROXY_ENV] = "1" if args.trust_proxy else "0"
+        os.environ[PUBLIC_URL_ENV] = args.public_url or ""
+        os.environ[PROFILE_CA_ENV] = str(Path(args.profile_ca).resolve()) if args.profile_ca else ""
         uvicorn.run("exchange.app:app_from_environment", factory=True, workers=args.workers, **options)
     else:
         from exchange.app import create_app
+        from exchange.console.routes import ConsoleConfig
 
-        uvicorn.run(create_app(db_url, key_file, budget), **options)
+        uvicorn.run(create_app(db_url, key_file, budget, ConsoleConfig(args.trust_proxy, args.public_url, profile_ca)),
+                    **options)
     return EXIT_OK
 
 
@@ -110,6 +117,25 @@ def cmd_department_add(args: argparse.Namespace) -> int:
 def cmd_department_list(args: argparse.Namespace) -> int:
     for department in ledger.departments(_engine(args)):
         print(f"{department['code']}  {department['name']}")
+    return EXIT_OK
+
+
+def cmd_department_profile(args: argparse.Namespace) -> int:
+    from exchange.app import PUBLIC_URL_ENV
+    from steward.sync.profile import SUFFIX, profile_bytes, sign_profile
+
+    engine = _engine(args)
+    code = args.code.strip().upper()
+    found = [d for d in ledger.departments(engine) if d["code"] == code]
+    if not found:
+        raise Refused(404, "department_unknown", f"department {code} is not registered")
+    key = server_key.for_database(engine, Path(args.key_file) if args.key_file else default_key_file())
+    url = args.url or os.environ.get(PUBLIC_URL_ENV) or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    ca = Path(args.ca_certificate).read_text(encoding="utf-8") if args.ca_certificate else None
+    document = sign_profile(key, url, ledger.exchange_id(engine), code, found[0]["name"], ca)
+    out = Path(args.out) if args.out else Path(f"{code}{SUFFIX}")
+    out.write_bytes(profile_bytes(document))
+    _say("exchange.profile_written", path=str(out), code=code, url=document["exchange_url"])
     return EXIT_OK
 
 
@@ -237,6 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default {DEFAULT_BUDGET}; 0: no budget)")
     p.add_argument("--refusal-window", type=_window, default=DEFAULT_WINDOW_S, metavar="SECONDS",
                    help=f"a spent refusal budget refills evenly over this many seconds (default {DEFAULT_WINDOW_S:g})")
+    p.add_argument("--trust-proxy", action="store_true",
+                   help="the exchange sits behind a TLS proxy: take the scheme and the client's address from its "
+                        "X-Forwarded-Proto and X-Forwarded-For (console cookies are then Secure)")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the exchange's URL as stewards reach it, written into profiles (default: the URL the "
+                        "console is reached at)")
+    p.add_argument("--profile-ca", metavar="PEM_FILE",
+                   help="the intranet CA certificate that profiles tell clients to trust")
 
     department = sub.add_parser("department", help="Register and list departments.")
     department_sub = department.add_subparsers(dest="department_command", required=True)
@@ -244,6 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the department's 统一社会信用代码")
     p.add_argument("name")
     command(department_sub, "list", cmd_department_list, "List the registered departments.")
+    p = command(department_sub, "profile", cmd_department_profile,
+                "Write a department's profile, signed by the exchange: the file its steward opens to join.",
+                key_file=True)
+    p.add_argument("code", help="the department's 统一社会信用代码")
+    p.add_argument("--out", metavar="FILE", help="where to write it (default: CODE.steward-profile here)")
+    p.add_argument("--url", help=f"the exchange's URL as stewards reach it (default: $STEWARD_EXCHANGE_PUBLIC_URL, "
+                                 f"else http://{DEFAULT_HOST}:{DEFAULT_PORT})")
+    p.add_argument("--ca-certificate", metavar="PEM_FILE", help="the intranet CA certificate clients should trust")
 
     p = command(sub, "enroll", cmd_enroll, "Enroll a steward's public key for a department; prints the key id.")
     p.add_argument("--department", required=True)
