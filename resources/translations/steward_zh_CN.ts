@@ -770,7 +770,7 @@
     </message>
     <message>
         <source>the .steward-profile file</source>
-        <translation>.steward-profile 文件</translation>
+        <translation>管理员提供的接入配置文件</translation>
     </message>
     <message>
         <source>Choos&amp;e…</source>
@@ -781,12 +781,12 @@
         <translation>选择接入配置文件</translation>
     </message>
     <message>
-        <source>Folde&amp;r:</source>
-        <translation>文件夹(&amp;R)：</translation>
+        <source>Fo&amp;lder:</source>
+        <translation>文件夹(&amp;L)：</translation>
     </message>
     <message>
-        <source>Key &amp;passphrase:</source>
-        <translation>密钥口令(&amp;P)：</translation>
+        <source>&amp;Key passphrase:</source>
+        <translation>密钥口令(&amp;K)：</translation>
     </message>
     <message>
         <source>Passphrase that protects the signing key</source>
