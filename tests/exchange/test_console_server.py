@@ -23,6 +23,7 @@ from steward.sync.enrollment import make_request
 from steward.sync.keys import SigningKey
 from steward.sync.profile import parse_profile
 from tests.helpers import steward_env
+from tests.sync.conftest import running_exchange
 
 PASSWORD = "correct horse battery"
 
@@ -153,17 +154,18 @@ def _login_cookie(url: str, headers: dict[str, str]) -> str:
     return next(h for h in answer.raw.headers.getlist("set-cookie") if h.startswith("steward_console="))
 
 
-def test_the_session_cookie_is_secure_behind_a_tls_proxy_only_when_trusted(server, tmp_path):
-    if server.db_url.startswith("postgresql"):
-        pytest.skip("the scheme is the web layer's: one backend is enough")
-    accounts.add(server.engine, "cookie", accounts.Role.ADMIN, PASSWORD)
-    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.1"}
-    plain = _login_cookie(server.url, forwarded)
-    assert "HttpOnly" in plain and "SameSite=strict" in plain and "Secure" not in plain
-    trusting = LocalExchange.start(server.db_url, server.key_file, tmp_path / "trusting.log", extra=("--trust-proxy",))
-    try:
-        secure = _login_cookie(trusting.url, forwarded)
-        assert "Secure" in secure and "HttpOnly" in secure and "SameSite=strict" in secure
-        assert "Secure" not in _login_cookie(trusting.url, {"X-Forwarded-Proto": "http"})
-    finally:
-        trusting.stop()
+def test_the_session_cookie_is_secure_behind_a_tls_proxy_only_when_trusted(tmp_path):
+    # The scheme is the web layer's business, whatever the database: one backend is enough.
+    with running_exchange("sqlite", tmp_path) as (local, engine):
+        accounts.add(engine, "cookie", accounts.Role.ADMIN, PASSWORD)
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.1"}
+        plain = _login_cookie(local.url, forwarded)
+        assert "HttpOnly" in plain and "SameSite=strict" in plain and "Secure" not in plain
+        trusting = LocalExchange.start(local.db_url, local.key_file, tmp_path / "trusting.log",
+                                       extra=("--trust-proxy",))
+        try:
+            secure = _login_cookie(trusting.url, forwarded)
+            assert "Secure" in secure and "HttpOnly" in secure and "SameSite=strict" in secure
+            assert "Secure" not in _login_cookie(trusting.url, {"X-Forwarded-Proto": "http"})
+        finally:
+            trusting.stop()
