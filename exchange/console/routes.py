@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from starlette.datastructures import FormData, UploadFile
 
-from exchange import accounts, admin_log, enrollment_requests
+from exchange import accounts, admin_log, enrollment_requests, ledger
 from exchange.console import actions, figures
 from exchange.console.sessions import Session
 from exchange.console.sessions import current as current_session
@@ -320,10 +320,9 @@ def mount_console(app: FastAPI, engine: Engine, key: SigningKey, exchange_id: st
         number = request.query_params.get("page", "0")
         page_number = int(number) if number.isdigit() and len(number) < 7 else 0
         rows, total = await run_in_threadpool(read, figures.search, term, chosen, page_number)
-        known = await run_in_threadpool(read, figures.overview)
+        known = await run_in_threadpool(ledger.departments, engine)  # for the filter: codes and names only
         return page(request, "catalogue.html", session, rows=rows, total=total, q=term, department=chosen,
-                    page_number=page_number, departments=known.departments,
-                    more=(page_number + 1) * figures.PAGE < total)
+                    page_number=page_number, departments=known, more=(page_number + 1) * figures.PAGE < total)
 
     @app.get(f"{PREFIX}/entries/{{entry_id}}", include_in_schema=False)
     async def entry(request: Request, entry_id: str) -> Response:
