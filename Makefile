@@ -55,10 +55,11 @@ deb: $(BUNDLE)
 
 # Debian packages that make dist, make deb and the packaging tests need beside Python (run as root):
 # objdump, dpkg-shlibdeps, lintian, desktop-file-validate, Xvfb, the libraries Qt's xcb platform
-# loads (see ../shared/platform-notes.md) and a CJK font.
+# loads (see ../shared/platform-notes.md) and a CJK font; and the browser the console's tests drive
+# (chromium, through its chromium-driver).
 SYSTEM_DEPS := binutils dpkg-dev lintian desktop-file-utils xvfb fonts-noto-cjk libegl1 libgl1 libfontconfig1 \
 	libdbus-1-3 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
-	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 chromium chromium-driver
 
 system-deps:
 	apt-get update

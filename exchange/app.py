@@ -24,8 +24,9 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from exchange import ledger, server_key, sharing
+from exchange import enrollment_requests, ledger, server_key, sharing
 from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, BudgetGate, RefusalBudget
+from exchange.console.routes import ConsoleConfig, mount_console
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
 from steward import __version__
@@ -40,6 +41,8 @@ FEED_LIMIT = 1000
 MAX_POSITION = MAX_SEQ  # positions travel as JSON numbers, which stay below 2**53 (docs/protocol.md § 2)
 
 BUDGET_ENV, WINDOW_ENV = "STEWARD_EXCHANGE_REFUSAL_BUDGET", "STEWARD_EXCHANGE_REFUSAL_WINDOW"
+TRUST_PROXY_ENV, PUBLIC_URL_ENV, PROFILE_CA_ENV = (
+    "STEWARD_EXCHANGE_TRUST_PROXY", "STEWARD_EXCHANGE_PUBLIC_URL", "STEWARD_EXCHANGE_PROFILE_CA")  # for workers
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +255,7 @@ def _submit_step(exchange: Exchange, request: Request, body: bytes) -> dict[str,
 
 
 def create_app(db_url: str | None = None, key_file: Path | None = None,
-               budget: RefusalBudget | None = None) -> FastAPI:
+               budget: RefusalBudget | None = None, console: ConsoleConfig | None = None) -> FastAPI:
     budget = RefusalBudget() if budget is None else budget
     engine = make_engine(db_url or default_db_url())
     migrate(engine)
@@ -372,6 +375,25 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
         await run_in_threadpool(_authenticate, exchange, request, b"")
         return JSONResponse({"departments": await run_in_threadpool(ledger.departments, exchange.engine)})
 
+    @app.post(f"{API}/enrollment-requests", tags=["enrollment"], responses=ERRORS, status_code=201)
+    async def request_enrollment(request: Request) -> JSONResponse:
+        """A steward's new key asks to be enrolled (signed by that key); it waits for the administrator's approval."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > enrollment_requests.MAX_BODY_BYTES:
+            raise Refused(413, "body_too_large", f"the body exceeds {enrollment_requests.MAX_BODY_BYTES} bytes")
+        body = await request.body()
+        if len(body) > enrollment_requests.MAX_BODY_BYTES:
+            raise Refused(413, "body_too_large", f"the body exceeds {enrollment_requests.MAX_BODY_BYTES} bytes")
+        status, state = await run_in_threadpool(enrollment_requests.receive, exchange.engine, exchange.id,
+                                                decode_json(body))
+        return JSONResponse({"status": state}, status_code=status)
+
+    @app.get(f"{API}/enrollment-requests/{{key_id}}", tags=["enrollment"], responses=ERRORS)
+    async def enrollment_status(key_id: Annotated[str, PathParameter(pattern="^[0-9a-f]{32}$")]) -> JSONResponse:
+        """Where a key's enrollment stands: pending, enrolled, revoked, declined or unknown."""
+        return JSONResponse({"status": await run_in_threadpool(enrollment_requests.status, exchange.engine, key_id)})
+
+    mount_console(app, exchange.engine, exchange.key, exchange.id, console or ConsoleConfig())
     _describe_security(app)
     return app
 
@@ -393,4 +415,7 @@ def app_from_environment() -> FastAPI:
     key = os.environ.get("STEWARD_EXCHANGE_KEY")
     budget = RefusalBudget(int(os.environ.get(BUDGET_ENV, DEFAULT_BUDGET)),
                            float(os.environ.get(WINDOW_ENV, DEFAULT_WINDOW_S)))
-    return create_app(os.environ.get("STEWARD_EXCHANGE_DB"), Path(key) if key else None, budget)
+    ca = os.environ.get(PROFILE_CA_ENV)
+    console = ConsoleConfig(os.environ.get(TRUST_PROXY_ENV) == "1", os.environ.get(PUBLIC_URL_ENV) or None,
+                            Path(ca).read_text(encoding="utf-8") if ca else None)
+    return create_app(os.environ.get("STEWARD_EXCHANGE_DB"), Path(key) if key else None, budget, console)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import getpass
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange import ledger, server_key, sharing
+from exchange import accounts, ledger, server_key, sharing
 from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, RefusalBudget
 from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import Refused
@@ -59,19 +60,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     budget = RefusalBudget(args.refusal_budget, args.refusal_window)
     _say("exchange.serving", url=f"http://{args.host}:{args.port}", db=_safe_url(db_url),
          fingerprint=spaced(key.public.fingerprint))
+    # uvicorn would take X-Forwarded-* from any local peer; the console honours them itself, with --trust-proxy only.
     options = {"host": args.host, "port": args.port, "access_log": args.access_log, "log_level": args.log_level,
-               "log_config": _log_config(args.log_level)}
+               "log_config": _log_config(args.log_level), "proxy_headers": False}
+    profile_ca = Path(args.profile_ca).read_text(encoding="utf-8") if args.profile_ca else None
     if args.workers > 1:
-        from exchange.app import BUDGET_ENV, WINDOW_ENV
+        from exchange.app import BUDGET_ENV, PROFILE_CA_ENV, PUBLIC_URL_ENV, TRUST_PROXY_ENV, WINDOW_ENV
 
         # Worker processes build their own app; they learn the database, key and budget through the environment.
         os.environ[DB_ENV], os.environ[KEY_ENV] = db_url, str(key_file)
         os.environ[BUDGET_ENV], os.environ[WINDOW_ENV] = str(budget.budget), str(budget.window_s)
+        os.environ[TRUST_PROXY_ENV] = "1" if args.trust_proxy else "0"
+        os.environ[PUBLIC_URL_ENV] = args.public_url or ""
+        os.environ[PROFILE_CA_ENV] = str(Path(args.profile_ca).resolve()) if args.profile_ca else ""
         uvicorn.run("exchange.app:app_from_environment", factory=True, workers=args.workers, **options)
     else:
         from exchange.app import create_app
+        from exchange.console.routes import ConsoleConfig
 
-        uvicorn.run(create_app(db_url, key_file, budget), **options)
+        uvicorn.run(create_app(db_url, key_file, budget, ConsoleConfig(args.trust_proxy, args.public_url, profile_ca)),
+                    **options)
     return EXIT_OK
 
 
@@ -122,6 +130,25 @@ def cmd_department_add(args: argparse.Namespace) -> int:
 def cmd_department_list(args: argparse.Namespace) -> int:
     for department in ledger.departments(_engine(args)):
         print(f"{department['code']}  {department['name']}")
+    return EXIT_OK
+
+
+def cmd_department_profile(args: argparse.Namespace) -> int:
+    from exchange.app import PUBLIC_URL_ENV
+    from steward.sync.profile import SUFFIX, profile_bytes, sign_profile
+
+    engine = _engine(args)
+    code = args.code.strip().upper()
+    found = [d for d in ledger.departments(engine) if d["code"] == code]
+    if not found:
+        raise Refused(404, "department_unknown", f"department {code} is not registered")
+    key = server_key.for_database(engine, Path(args.key_file) if args.key_file else default_key_file())
+    url = args.url or os.environ.get(PUBLIC_URL_ENV) or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    ca = Path(args.ca_certificate).read_text(encoding="utf-8") if args.ca_certificate else None
+    document = sign_profile(key, url, ledger.exchange_id(engine), code, found[0]["name"], ca)
+    out = Path(args.out) if args.out else Path(f"{code}{SUFFIX}")
+    out.write_bytes(profile_bytes(document))
+    _say("exchange.profile_written", path=str(out), code=code, url=document["exchange_url"])
     return EXIT_OK
 
 
@@ -208,6 +235,54 @@ def cmd_review_settle(args: argparse.Namespace) -> int:
                                          reviewer=args.reviewer))
 
 
+def _password(args: argparse.Namespace, name: str) -> str:
+    """The new password: one line of standard input with --password-stdin, else typed twice on the terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise accounts.AccountError("account.password_missing")
+    first = getpass.getpass(render("account.password_prompt", {"name": name}) + " ")
+    if getpass.getpass(render("account.password_again") + " ") != first:
+        raise accounts.AccountError("account.password_mismatch")
+    return first
+
+
+def cmd_admin_add(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    account = accounts.add(engine, args.name, accounts.Role(args.role), _password(args, args.name))
+    _say("account.added", name=account.name, role=render(f"account.role.{account.role}"))
+    return EXIT_OK
+
+
+def cmd_admin_passwd(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if accounts.get(engine, args.name) is None:  # before asking for a password
+        raise accounts.AccountError("account.unknown", name=args.name)
+    accounts.set_password(engine, args.name, _password(args, args.name))
+    _say("account.password_set", name=args.name)
+    return EXIT_OK
+
+
+def cmd_admin_disable(args: argparse.Namespace) -> int:
+    accounts.disable(_engine(args), args.name)
+    _say("account.disabled", name=args.name)
+    return EXIT_OK
+
+
+def cmd_admin_totp(args: argparse.Namespace) -> int:
+    uri = accounts.enable_totp(_engine(args), args.name)
+    _say("account.totp_on", name=args.name, uri=uri)
+    return EXIT_OK
+
+
+def cmd_admin_list(args: argparse.Namespace) -> int:
+    for account in accounts.accounts(_engine(args)):
+        flags = [f for f, on in (("totp", account.totp), ("disabled", account.disabled),
+                                 (f"locked until {account.locked_until}", account.locked_until)) if on]
+        print(f"{account.name}  {account.role}  {' '.join(flags)}".rstrip())
+    return EXIT_OK
+
+
 def _key_file_help() -> str:
     """Where the key file is when --key-file is not given, as it is on this machine now."""
     where = f"${KEY_ENV}, now {default_key_file()}" if os.environ.get(KEY_ENV) else \
@@ -251,6 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calendar-override", metavar="FILE",
                    help="the State Council's holiday arrangements for years the calendar library does not know "
                         "(steward.calendar-override/1, docs/protocol.md § 9); published to clients")
+    p.add_argument("--trust-proxy", action="store_true",
+                   help="the exchange sits behind a TLS proxy: take the scheme and the client's address from its "
+                        "X-Forwarded-Proto and X-Forwarded-For (console cookies are then Secure)")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the exchange's URL as stewards reach it, written into profiles (default: the URL the "
+                        "console is reached at)")
+    p.add_argument("--profile-ca", metavar="PEM_FILE",
+                   help="the intranet CA certificate that profiles tell clients to trust")
 
     department = sub.add_parser("department", help="Register and list departments.")
     department_sub = department.add_subparsers(dest="department_command", required=True)
@@ -258,6 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the department's 统一社会信用代码")
     p.add_argument("name")
     command(department_sub, "list", cmd_department_list, "List the registered departments.")
+    p = command(department_sub, "profile", cmd_department_profile,
+                "Write a department's profile, signed by the exchange: the file its steward opens to join.",
+                key_file=True)
+    p.add_argument("code", help="the department's 统一社会信用代码")
+    p.add_argument("--out", metavar="FILE", help="where to write it (default: CODE.steward-profile here)")
+    p.add_argument("--url", help=f"the exchange's URL as stewards reach it (default: $STEWARD_EXCHANGE_PUBLIC_URL, "
+                                 f"else http://{DEFAULT_HOST}:{DEFAULT_PORT})")
+    p.add_argument("--ca-certificate", metavar="PEM_FILE", help="the intranet CA certificate clients should trust")
 
     p = command(sub, "enroll", cmd_enroll, "Enroll a steward's public key for a department; prints the key id.")
     p.add_argument("--department", required=True)
@@ -294,6 +385,23 @@ def build_parser() -> argparse.ArgumentParser:
     verdict.add_argument("--grant", action="store_true")
     verdict.add_argument("--deny", action="store_true")
     p.add_argument("--conditions", default="", help="the conditions of a grant")
+
+    admin = sub.add_parser("admin", help="The console's accounts: add, passwd, disable, totp, list.")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    p = command(admin_sub, "add", cmd_admin_add, "Add a console account (the password is asked twice).")
+    p.add_argument("name")
+    p.add_argument("--role", choices=[r.value for r in accounts.Role], required=True,
+                   help="admin: everything; reviewer: reads and verifies, no department or key changes")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p = command(admin_sub, "passwd", cmd_admin_passwd, "Set an account's password (and lift its lock).")
+    p.add_argument("name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p = command(admin_sub, "disable", cmd_admin_disable, "Disable an account: it cannot log in, its sessions end.")
+    p.add_argument("name")
+    p = command(admin_sub, "totp", cmd_admin_totp,
+                "Turn on one-time codes (TOTP) for an account; prints the otpauth URI for its authenticator app.")
+    p.add_argument("name")
+    command(admin_sub, "list", cmd_admin_list, "List the console's accounts.")
     return parser
 
 
@@ -303,6 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except Refused as error:
         print(error.message, file=sys.stderr)
+        return EXIT_UNUSABLE
+    except accounts.AccountError as error:
+        print(render(error.code, error.params), file=sys.stderr)
         return EXIT_UNUSABLE
     except (StewardError, server_key.ServerKeyError) as error:
         print(error.message() if isinstance(error, StewardError) else str(error), file=sys.stderr)

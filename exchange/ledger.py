@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from exchange import admin_log
 from exchange.db import reading, writing
 from steward.catalogue import rules
 from steward.catalogue.model import Entry
@@ -149,6 +150,7 @@ def rotate_exchange_key(engine: Engine, old: SigningKey, new: SigningKey, exchan
                      {"n": position, "p": new.public.to_b64(), "f": new.public.fingerprint,
                       "t": statement["rotated_at"], "s": json.dumps(statement)})
         _sign_receipts_anew(conn, new)
+        admin_log.sign_anew(conn, new)
     return statement
 
 
@@ -174,16 +176,22 @@ def key_rotations(engine: Engine) -> list[dict[str, Any]]:
 
 
 def add_department(engine: Engine, code: str, name: str) -> None:
+    with writing(engine) as conn:
+        insert_department(conn, code, name)
+
+
+def insert_department(conn: Connection, code: str, name: str) -> tuple[str, str]:
+    """Register a department (under the write lock); its code and name as stored."""
     code = code.strip().upper()
     if not is_valid_uscc(code):
         raise Refused(422, "department_code_invalid", f"{code} is not a valid 统一社会信用代码")
     if not name.strip():
         raise Refused(422, "department_name_required", "a department needs a name")
-    with writing(engine) as conn:
-        if conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": code}).first():
-            raise Refused(409, "department_exists", f"department {code} exists already")
-        conn.execute(text("INSERT INTO departments(code, name, created_at) VALUES (:c, :n, :t)"),
-                     {"c": code, "n": name.strip(), "t": utc_now()})
+    if conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": code}).first():
+        raise Refused(409, "department_exists", f"department {code} exists already")
+    conn.execute(text("INSERT INTO departments(code, name, created_at) VALUES (:c, :n, :t)"),
+                 {"c": code, "n": name.strip(), "t": utc_now()})
+    return code, name.strip()
 
 
 def departments(engine: Engine) -> list[dict[str, str]]:
@@ -226,32 +234,43 @@ def lookup_key(engine: Engine, key_id: str) -> KeyRecord | None:
 
 
 def enroll(engine: Engine, department: str, public: PublicKey, steward: str = "") -> str:
+    with writing(engine) as conn:
+        return insert_key(conn, department, public, steward)
+
+
+def insert_key(conn: Connection, department: str, public: PublicKey, steward: str) -> str:
+    """Enroll `public` for `department` (under the write lock); its key id."""
     department = department.strip().upper()
     try:
         check_public_key(public.raw)  # whatever path the key came by: a small-order key lets anyone sign as it
     except KeyRefused as error:
         raise Refused(422, "key_refused", f"key {public.key_id} is refused: {error}") from error
-    with writing(engine) as conn:
-        if not conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": department}).first():
-            raise Refused(404, "department_unknown", f"department {department} is not registered")
-        if find_key(conn, public.key_id) is not None:
-            raise Refused(409, "key_enrolled", f"key {public.key_id} is enrolled already")
-        conn.execute(
-            text("INSERT INTO steward_keys(key_id, department_code, public_key, steward, enrolled_at) "
-                 "VALUES (:k, :d, :p, :s, :t)"),
-            {"k": public.key_id, "d": department, "p": public.to_b64(), "s": steward, "t": utc_now()},
-        )
+    if not conn.execute(text("SELECT 1 FROM departments WHERE code = :c"), {"c": department}).first():
+        raise Refused(404, "department_unknown", f"department {department} is not registered")
+    if find_key(conn, public.key_id) is not None:
+        raise Refused(409, "key_enrolled", f"key {public.key_id} is enrolled already")
+    conn.execute(
+        text("INSERT INTO steward_keys(key_id, department_code, public_key, steward, enrolled_at) "
+             "VALUES (:k, :d, :p, :s, :t)"),
+        {"k": public.key_id, "d": department, "p": public.to_b64(), "s": steward, "t": utc_now()},
+    )
     return public.key_id
 
 
 def revoke(engine: Engine, key_id: str) -> None:
     with writing(engine) as conn:
-        key = find_key(conn, key_id)
-        if key is None:
-            raise Refused(404, "key_unknown", f"no key {key_id} is enrolled")
-        if key.revoked_at is None:
-            conn.execute(text("UPDATE steward_keys SET revoked_at = :t WHERE key_id = :k"),
-                         {"t": utc_now(), "k": key_id})
+        revoke_key(conn, key_id)
+
+
+def revoke_key(conn: Connection, key_id: str) -> KeyRecord:
+    """Revoke a key (under the write lock; revoking it again changes nothing); the key as it was."""
+    key = find_key(conn, key_id)
+    if key is None:
+        raise Refused(404, "key_unknown", f"no key {key_id} is enrolled")
+    if key.revoked_at is None:
+        conn.execute(text("UPDATE steward_keys SET revoked_at = :t WHERE key_id = :k"),
+                     {"t": utc_now(), "k": key_id})
+    return key
 
 
 def signed_keys(engine: Engine, server_key: SigningKey) -> list[dict[str, Any]]:
@@ -508,19 +527,24 @@ def _write_entries(conn: Connection, department: str, checked: _Checked, new: di
                    stamp: str) -> None:
     rows = [
         {"id": i, "department": department, "code": e.code, "status": e.status, "version": new[i],
-         "document": checked.documents[i], "position": position, "updated_at": stamp}
+         "document": checked.documents[i], "position": position, "updated_at": stamp,
+         # what the console counts and searches by, as columns (the document stays the record)
+         "name": e.name, "sharing_type": e.sharing_type or "", "open_type": e.open_type or "",
+         "update_frequency": e.update_frequency or ""}
         for i, e in checked.entries.items()
     ]
     created = [r for r in rows if r["id"] not in checked.versions]
     updated = [r for r in rows if r["id"] in checked.versions]
     if created:
         conn.execute(text("INSERT INTO entries(id, department_code, code, status, version, document, position, "
-                          "updated_at) VALUES (:id, :department, :code, :status, :version, :document, :position, "
-                          ":updated_at)"), created)
+                          "updated_at, name, sharing_type, open_type, update_frequency) VALUES (:id, :department, "
+                          ":code, :status, :version, :document, :position, :updated_at, :name, :sharing_type, "
+                          ":open_type, :update_frequency)"), created)
     if updated:
         conn.execute(text("UPDATE entries SET code = :code, status = :status, version = :version, "
-                          "document = :document, position = :position, updated_at = :updated_at WHERE id = :id"),
-                     updated)
+                          "document = :document, position = :position, updated_at = :updated_at, name = :name, "
+                          "sharing_type = :sharing_type, open_type = :open_type, "
+                          "update_frequency = :update_frequency WHERE id = :id"), updated)
 
 
 # Reading the log --------------------------------------------------------------------------
@@ -633,6 +657,7 @@ def verify_log(engine: Engine, server_public: PublicKey) -> list[str]:
                             f"({expected_position - 1}, {previous})")
         problems.extend(_compare_catalogue(conn, replayed, versions))
         problems.extend(_check_exchange_keys(conn, server_public))
+        problems.extend(admin_log.problems(conn, server_public))
     return problems
 
 

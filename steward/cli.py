@@ -27,9 +27,10 @@ from steward.catalogue.messages import ARGPARSE_ZH, Phrase, language, os_reason,
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD
 from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label, vocabulary
-from steward.sync import conflicts, identity, pending, refusals, syncer
+from steward.sync import conflicts, identity, joining, pending, refusals, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import spaced
+from steward.sync.profile import read_profile
 from steward.sync.requests import inbox
 from steward.sync.requests.documents import Step
 from steward.workspace import journal, query, store
@@ -450,13 +451,29 @@ def _still_waiting(url: str) -> Callable[[float, float], None]:
     return say
 
 
+def cmd_join(args: argparse.Namespace) -> int:
+    profile = read_profile(Path(args.profile))
+    joined = joining.join(Path(args.dir), profile, identity.passphrase_prompt, args.steward, args.ca_bundle)
+    params = {"path": str(joined.folder), "url": profile.exchange_url, "key_id": joined.key_id}
+    if joined.status == joining.PENDING:
+        _say("join.sent", department=f"{profile.department_name} {profile.department_code}",
+             fingerprint=spaced(joined.fingerprint), **params)
+    elif joined.status == "enrolled":
+        _say("join.enrolled", **params)
+    else:
+        raise StewardError("join.refused", status=joined.status, **params)
+    return EXIT_OK
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     with Workspace.open(args.dir, for_writing=True) as ws:
-        url = args.exchange or ws.facts().get("exchange_url")
+        facts = ws.facts()
+        url = args.exchange or facts.get("exchange_url")
         if not url:
             raise StewardError("sync.no_exchange")
         # The network settings are checked (a CA bundle that is no certificate) before the passphrase is asked.
-        client = ExchangeClient(Connection(url, ca_bundle=args.ca_bundle, proxy=args.proxy,
+        ca_bundle = args.ca_bundle or facts.get(joining.CA_FACT)
+        client = ExchangeClient(Connection(url, ca_bundle=ca_bundle, proxy=args.proxy,
                                            connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
                                            deadline=args.deadline))
         client.waiting = _still_waiting(client.base)
@@ -466,7 +483,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                                  progress=_sync_progress)
         except ExchangeRefused as refusal:
             if refusal.status == 401:
-                raise StewardError("sync.not_enrolled", key_id=key.key_id) from refusal
+                waiting = joining.awaiting_approval(ws)
+                raise StewardError("sync.awaiting_approval" if waiting else "sync.not_enrolled",
+                                   key_id=key.key_id) from refusal
             raise StewardError("exchange.refused", url=url, status=refusal.status, answer=refusal.code,
                                reason=refusal.message) from refusal
         finally:
@@ -791,6 +810,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("xlsx", "csv", "dcat", "datajson"), help=_help("format"))
     p.add_argument("--base-uri", help=_help("base_uri"))
     p.add_argument("--license", help=_help("license"))
+
+    p = command("join", cmd_join, "join")
+    p.add_argument("dir", help=_help("dir"))
+    p.add_argument("profile", metavar="PROFILE", help=_help("profile"))
+    p.add_argument("--steward", help=_help("steward_name"))
+    p.add_argument("--ca-bundle", metavar="FILE", help=_help("ca_bundle"))
 
     p = command("sync", cmd_sync, "sync")
     workspace_and_json(p)

@@ -27,6 +27,9 @@ from steward import sample
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
 from steward.catalogue.rules import is_valid_uscc
+from steward.sync import joining
+from steward.sync.keys import MIN_PASSPHRASE, secure_keyring_available
+from steward.sync.profile import read_profile
 from steward.workspace.workspace import DB_FILE, Workspace, default_path
 from ui.i18n import Retranslating, core_language
 from ui.progress import run_with_progress
@@ -66,7 +69,7 @@ def _error_text(error: BaseException, language: str, fallback: str) -> str:
 class FirstStartDialog(Retranslating, QDialog):
     """Shown when there is no workspace yet. Accepted once the chosen workspace exists and opens."""
 
-    CREATE, SAMPLE, OPEN = range(3)
+    CREATE, SAMPLE, OPEN, JOIN = range(4)
 
     def __init__(self, parent: QWidget | None = None, *, default_folder: Path | None = None,
                  language: str | None = None, mode: int = CREATE) -> None:
@@ -88,7 +91,8 @@ class FirstStartDialog(Retranslating, QDialog):
         self.create_radio = QRadioButton(self)
         self.sample_radio = QRadioButton(self)
         self.open_radio = QRadioButton(self)
-        for mode, radio in enumerate((self.create_radio, self.sample_radio, self.open_radio)):
+        self.join_radio = QRadioButton(self)
+        for mode, radio in enumerate((self.create_radio, self.sample_radio, self.open_radio, self.join_radio)):
             self.mode_group.addButton(radio, mode)
         self.mode_group.idToggled.connect(self._mode_toggled)
 
@@ -123,6 +127,27 @@ class FirstStartDialog(Retranslating, QDialog):
         open_form.setContentsMargins(24, 0, 0, 0)
         open_form.addRow(self.open_label, self._row(self.open_edit, self.open_button))
 
+        # Joining with a profile: the exchange's key comes from the file, so there is no fingerprint to compare.
+        self.join_box = QWidget(self)
+        self.profile_label, self.profile_edit = QLabel(self), QLineEdit(self)
+        self.profile_button = self._button(self._choose_profile)
+        self.join_folder_label, self.join_folder_edit = QLabel(self), QLineEdit(str(self.default_folder), self)
+        self.passphrase_label, self.passphrase_edit = QLabel(self), QLineEdit(self)
+        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.needs_passphrase = not secure_keyring_available()  # else the key goes to the OS keyring
+        self.profile_label.setBuddy(self.profile_edit)
+        self.join_folder_label.setBuddy(self.join_folder_edit)
+        self.passphrase_label.setBuddy(self.passphrase_edit)
+        join_form = QFormLayout(self.join_box)
+        join_form.setContentsMargins(24, 0, 0, 0)
+        join_form.addRow(self.profile_label, self._row(self.profile_edit, self.profile_button))
+        join_form.addRow(self.join_folder_label, self.join_folder_edit)
+        if self.needs_passphrase:
+            join_form.addRow(self.passphrase_label, self.passphrase_edit)
+        else:
+            self.passphrase_label.hide()
+            self.passphrase_edit.hide()
+
         self.error = QLabel(self)
         self.error.setWordWrap(True)
         self.error.setTextFormat(Qt.TextFormat.PlainText)  # paths and messages are shown as they are
@@ -143,15 +168,19 @@ class FirstStartDialog(Retranslating, QDialog):
         layout.addWidget(self.sample_note)
         layout.addWidget(self.open_radio)
         layout.addWidget(self.open_box)
+        layout.addWidget(self.join_radio)
+        layout.addWidget(self.join_box)
         layout.addWidget(self.error)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
         order = [self.create_radio, self.name_edit, self.code_edit, self.folder_edit, self.folder_button,
-                 self.sample_radio, self.open_radio, self.open_edit, self.open_button, self.buttons]
+                 self.sample_radio, self.open_radio, self.open_edit, self.open_button, self.join_radio,
+                 self.profile_edit, self.profile_button, self.join_folder_edit, self.passphrase_edit, self.buttons]
         for first, second in pairwise(order):
             self.setTabOrder(first, second)
-        for edit in (self.name_edit, self.code_edit, self.folder_edit, self.open_edit):
+        for edit in (self.name_edit, self.code_edit, self.folder_edit, self.open_edit, self.profile_edit,
+                     self.join_folder_edit, self.passphrase_edit):
             edit.textChanged.connect(self._update)
             edit.textChanged.connect(self.error.hide)  # an earlier failure no longer describes what is typed
         self.resize(600, 0)
@@ -193,6 +222,17 @@ class FirstStartDialog(Retranslating, QDialog):
         self.open_edit.setAccessibleName(self.tr("Folder of the existing workspace"))
         self.open_button.setText(self.tr("Bro&wse…"))
         self.open_button.setAccessibleName(self.tr("Choose the folder of the existing workspace"))
+        self.join_radio.setText(self.tr("&Join with a profile from the exchange's administrator"))
+        self.profile_label.setText(self.tr("&Profile:"))
+        self.profile_edit.setAccessibleName(self.tr("Profile file"))
+        self.profile_edit.setPlaceholderText(self.tr("the .steward-profile file"))
+        self.profile_button.setText(self.tr("Choos&e…"))
+        self.profile_button.setAccessibleName(self.tr("Choose the profile file"))
+        self.join_folder_label.setText(self.tr("Fo&lder:"))
+        self.join_folder_edit.setAccessibleName(self.tr("Folder of the new workspace"))
+        self.passphrase_label.setText(self.tr("&Key passphrase:"))
+        self.passphrase_edit.setAccessibleName(self.tr("Passphrase that protects the signing key"))
+        self.passphrase_edit.setPlaceholderText(self.tr("no keyring here: 8 characters or more"))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Con&tinue"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("&Quit"))
         self._update()
@@ -210,6 +250,7 @@ class FirstStartDialog(Retranslating, QDialog):
         mode = self.mode()
         self.create_box.setEnabled(mode == self.CREATE)
         self.open_box.setEnabled(mode == self.OPEN)
+        self.join_box.setEnabled(mode == self.JOIN)
         self.error.hide()
         self._update()
 
@@ -248,6 +289,9 @@ class FirstStartDialog(Retranslating, QDialog):
                 and bool(self.folder_edit.text().strip())
         if mode == self.OPEN:
             return bool(self.open_edit.text().strip())
+        if mode == self.JOIN:
+            return bool(self.profile_edit.text().strip()) and bool(self.join_folder_edit.text().strip()) and (
+                not self.needs_passphrase or len(self.passphrase_edit.text()) >= MIN_PASSPHRASE)
         return True
 
     def can_continue(self) -> bool:
@@ -270,6 +314,16 @@ class FirstStartDialog(Retranslating, QDialog):
                                                   self.folder_edit.text() or str(Path.home()))
         if folder:
             self.folder_edit.setText(folder)
+
+    def _choose_profile(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(self, self.tr("Open profile"), str(Path.home()),
+                                                    self.tr("Profiles (*.steward-profile);;All files (*)"))
+        if path:
+            self.set_profile(Path(path))
+
+    def set_profile(self, path: Path) -> None:
+        self.profile_edit.setText(str(path))
+        self.set_mode(self.JOIN)
 
     def _choose_open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of the existing workspace"),
@@ -296,6 +350,8 @@ class FirstStartDialog(Retranslating, QDialog):
     def _not_ready_reason(self) -> str:
         if self.mode() == self.OPEN:
             return self.tr("Choose the folder of the workspace.")
+        if self.mode() == self.JOIN:
+            return self.tr("Choose the profile, the folder, and a passphrase of 8 characters or more.")
         if not self.name_edit.text().strip():
             return render("department.name_required", {}, self.language)
         return self.code_problem() or self.tr("Choose the folder of the new workspace.")
@@ -312,6 +368,15 @@ class FirstStartDialog(Retranslating, QDialog):
                 return folder
 
             return self.tr("Creating the workspace…"), create
+        if mode == self.JOIN:
+            profile_text, join_text = self.profile_edit.text().strip(), self.join_folder_edit.text().strip()
+            passphrase = self.passphrase_edit.text()
+
+            def join(_job: Job) -> Path:
+                profile = read_profile(Path(profile_text).expanduser())
+                return joining.join(Path(join_text).expanduser(), profile, lambda _new: passphrase).folder
+
+            return self.tr("Joining the exchange…"), join
         if mode == self.SAMPLE:
             sample_folder = self.default_folder
 

@@ -26,7 +26,7 @@ from steward import __version__
 from steward.catalogue.model import Entry
 from steward.catalogue.vocabulary import Status
 from steward.files.exporter import ExportResult
-from steward.sync import identity, syncer
+from steward.sync import identity, joining, syncer
 from steward.sync.summary import NotSent, SyncSummary
 from steward.workspace import drafts, query
 from steward.workspace.journal import CreateEntry, EraseEntry, SetField
@@ -55,6 +55,9 @@ from ui.sync_controller import SyncController
 from ui.times import local_time
 
 SEARCH_DELAY_MS = 250
+
+
+APPROVAL_POLL_MS = 30_000  # how often the window asks whether a waiting enrollment was approved
 
 
 def redo_keys(platform_keys: list[QKeySequence]) -> list[QKeySequence]:
@@ -188,6 +191,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.conflicts_action = self._action(self.show_conflicts, "Ctrl+Shift+K")
         self.create_key_action = self._action(self.sync_controller.create_key)
         self.export_key_action = self._action(self.export_public_key)
+        self.open_profile_action = self._action(self.open_profile)
         self.settings_action = self._action(self.show_settings, std.Preferences)
         self.import_action = self._action(self.import_catalogue, "Ctrl+I")
         self.export_action = self._action(self.export_catalogue, "Ctrl+E")
@@ -199,6 +203,8 @@ class MainWindow(Retranslating, QMainWindow):
 
         bar = self.menuBar()
         self.file_menu = bar.addMenu("")
+        self.file_menu.addActions([self.open_profile_action])
+        self.file_menu.addSeparator()
         self.file_menu.addActions([self.import_action, self.export_action])
         self.file_menu.addSeparator()
         self.file_menu.addActions([self.settings_action])
@@ -247,11 +253,17 @@ class MainWindow(Retranslating, QMainWindow):
         self.not_sent_label.hide()
         self.read_only_label = QLabel(self)
         self.read_only_label.setVisible(self.session.workspace.read_only)
-        for widget in (self.read_only_label, self.workspace_label, self.department_label, self.unsynced_label,
+        self.approval_label = QLabel(self)  # an enrollment request waits for the exchange's administrator
+        self.approval_label.hide()
+        for widget in (self.read_only_label, self.approval_label, self.workspace_label, self.department_label,
+                       self.unsynced_label,
                        self.conflicts_label, self.not_sent_label, self.last_sync_label, self.key_label):
             bar.addPermanentWidget(widget)
         self._status_timer = QTimer(self, singleShot=True, interval=300)
         self._status_timer.timeout.connect(self._refresh_status)
+        # While approval is awaited, ask the exchange now and then; once it has approved, sync.
+        self.approval_timer = QTimer(self, interval=APPROVAL_POLL_MS)
+        self.approval_timer.timeout.connect(self.check_approval)
         self._status: query.Summary | None = None
         self._facts: dict[str, str] = {}
 
@@ -292,6 +304,8 @@ class MainWindow(Retranslating, QMainWindow):
                                      self.tr("Make the key that signs this workspace's changesets")),
             self.export_key_action: (self.tr("&Export public key…"),
                                      self.tr("Write the public key for enrollment at the exchange")),
+            self.open_profile_action: (self.tr("Open &profile…"),
+                                       self.tr("Join the exchange with the profile its administrator gave you")),
             self.settings_action: (self.tr("&Settings…"), self.tr("Language, exchange address, certificates, proxy")),
             self.import_action: (self.tr("&Import…"), self.tr("Import entries from Excel or CSV")),
             self.export_action: (self.tr("E&xport…"), self.tr("Export as Excel, CSV, DCAT-AP or data.json")),
@@ -566,6 +580,29 @@ class MainWindow(Retranslating, QMainWindow):
             identity.export_public_key(self.session.workspace, Path(path))
             self.statusBar().showMessage(self.tr("Public key written to %1").replace("%1", path), 15000)
 
+    def open_profile(self, path: Path | None = None) -> joining.Joined | None:
+        if path is None:
+            chosen, _filter = QFileDialog.getOpenFileName(self, self.tr("Open profile"), str(Path.home()),
+                                                          self.tr("Profiles (*.steward-profile);;All files (*)"))
+            if not chosen:
+                return None
+            path = Path(chosen)
+        joined = self.sync_controller.join_with_profile(path)
+        self._refresh_status()
+        return joined
+
+    def check_approval(self) -> None:
+        """Ask the exchange whether the key is enrolled yet (on a worker); sync once it is."""
+        if not self._facts.get(syncer.ENROLLMENT_FACT) or self.sync_controller.running:
+            return
+        controller = self.sync_controller
+        operations.read(self.session, lambda _workspace: controller.enrollment_status(), self._approval_known,
+                        lambda _error: None)  # offline now: the next tick asks again
+
+    def _approval_known(self, status: str) -> None:
+        if status == "enrolled":
+            self.sync()
+
     # Status ---------------------------------------------------------------------------
 
     def _status_soon(self, *_args: object) -> None:
@@ -600,6 +637,14 @@ class MainWindow(Retranslating, QMainWindow):
         self.not_sent_label.setVisible(bool(self._not_sent))
         key_id = self._facts.get("key_id")
         self.key_label.setText(self.tr("Key %1").replace("%1", key_id[:8]) if key_id else self.tr("No signing key"))
+        awaiting = self._facts.get(syncer.ENROLLMENT_FACT) == joining.PENDING
+        self.approval_label.setText(self.tr("Waiting for approval: the exchange's administrator has not approved "
+                                            "this workspace's key yet"))
+        self.approval_label.setVisible(awaiting)
+        if awaiting and not self.approval_timer.isActive():
+            self.approval_timer.start()
+        elif not awaiting:
+            self.approval_timer.stop()
         open_conflicts = int(self._facts.get("open_conflicts", "0"))
         self.conflicts_label.setText(self.tr("Conflicts: %1").replace("%1", str(open_conflicts)))
         self.conflicts_label.setVisible(open_conflicts > 0)

@@ -7,14 +7,17 @@ for one sync and not kept. One sync at a time: asking again meanwhile is told, n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
-from steward.sync import identity, summary, syncer
+from steward.sync import identity, joining, summary, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused, proxy_with_login
 from steward.sync.keys import SigningKey, Storage, spaced
+from steward.sync.profile import read_profile
 from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
 from ui.session import Session
@@ -44,7 +47,9 @@ class SyncController(QObject):
     def client(self, key: SigningKey | None) -> ExchangeClient:
         """A client with the settings' network options; the proxy's password comes from the OS keyring."""
         settings = self.session.settings
-        return ExchangeClient(Connection(self.exchange_url(), ca_bundle=settings.ca_bundle or None,
+        # The settings' CA bundle, else the one a profile brought (saved beside the workspace).
+        ca_bundle = settings.ca_bundle or self.session.workspace.facts().get(joining.CA_FACT) or None
+        return ExchangeClient(Connection(self.exchange_url(), ca_bundle=ca_bundle,
                                          proxy=proxy_with_login(settings.proxy) if settings.proxy else None,
                                          connect_timeout=settings.connect_timeout,
                                          read_timeout=settings.read_timeout, deadline=settings.sync_deadline), key)
@@ -177,6 +182,10 @@ class SyncController(QObject):
     def _report_failure(self, error: object) -> None:
         if isinstance(error, Cancelled | syncer.SyncCancelled):
             text = self.tr("Sync cancelled: what was finished is kept; the next sync continues.")
+        elif isinstance(error, ExchangeRefused) and error.status == 401 and \
+                joining.awaiting_approval(self.session.workspace):
+            info = identity.key_info(self.session.workspace)
+            text = render("sync.awaiting_approval", {"key_id": info.key_id if info else "?"}, self.session.language)
         elif isinstance(error, ExchangeRefused) and error.status == 401:
             text = self.tr("The exchange does not accept this workspace's key. Give the exported public key to the "
                       "exchange's administrator for enrollment.")
@@ -187,6 +196,44 @@ class SyncController(QObject):
         else:
             raise error  # type: ignore[misc]  # a bug: the crash handler shows and logs it
         QMessageBox.warning(self.window, self.tr("Sync"), text)
+
+    # Joining with a profile -----------------------------------------------------------------------
+
+    def join_with_profile(self, path: Path) -> joining.Joined | None:
+        """Join this workspace's exchange with a profile: pin its key, and send the key's enrollment request."""
+        try:
+            profile = read_profile(path)
+            joining.check_workspace(self.session.workspace, profile)
+        except StewardError as error:
+            self._report_failure(error)
+            return None
+        if identity.key_info(self.session.workspace) is None and self.create_key() is None:
+            return None
+        key = self._unlock()
+        if key is None:
+            return None
+        workspace = self.session.workspace
+        ok, outcome = run_with_progress(self.session.runner, self.window, self.tr("Joining the exchange…"),
+                                        lambda _job: joining.join_workspace(workspace, profile, key),
+                                        cancellable=False)
+        if not ok:
+            self._report_failure(outcome)
+            return None
+        if outcome.status == joining.PENDING:
+            QMessageBox.information(self.window, self.tr("Open profile"), render("join.sent", {
+                "path": str(workspace.folder), "url": profile.exchange_url, "key_id": outcome.key_id,
+                "department": f"{profile.department_name} {profile.department_code}",
+                "fingerprint": spaced(outcome.fingerprint)}, self.session.language))
+        return outcome
+
+    def enrollment_status(self) -> str:
+        """What the exchange says of this workspace's key now (on a worker: it asks over the network)."""
+        info = identity.require_key(self.session.workspace)
+        client = self.client(None)
+        try:
+            return client.enrollment_status(info.key_id)
+        finally:
+            client.close()
 
     # Keys ----------------------------------------------------------------------------------------
 

@@ -757,6 +757,46 @@
         <translation>选择已有工作区的文件夹</translation>
     </message>
     <message>
+        <source>&amp;Join with a profile from the exchange&apos;s administrator</source>
+        <translation>用交换平台管理员提供的接入配置文件加入(&amp;J)</translation>
+    </message>
+    <message>
+        <source>&amp;Profile:</source>
+        <translation>接入配置(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>Profile file</source>
+        <translation>接入配置文件</translation>
+    </message>
+    <message>
+        <source>the .steward-profile file</source>
+        <translation>管理员提供的接入配置文件</translation>
+    </message>
+    <message>
+        <source>Choos&amp;e…</source>
+        <translation>选择(&amp;E)…</translation>
+    </message>
+    <message>
+        <source>Choose the profile file</source>
+        <translation>选择接入配置文件</translation>
+    </message>
+    <message>
+        <source>Fo&amp;lder:</source>
+        <translation>文件夹(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>&amp;Key passphrase:</source>
+        <translation>密钥口令(&amp;K)：</translation>
+    </message>
+    <message>
+        <source>Passphrase that protects the signing key</source>
+        <translation>保护签名密钥的口令</translation>
+    </message>
+    <message>
+        <source>no keyring here: 8 characters or more</source>
+        <translation>本机没有密钥环：至少 8 个字符</translation>
+    </message>
+    <message>
         <source>Con&amp;tinue</source>
         <translation>继续(&amp;T)</translation>
     </message>
@@ -777,6 +817,14 @@
         <translation>代码有效，但机关单位的代码通常以 11 开头。</translation>
     </message>
     <message>
+        <source>Open profile</source>
+        <translation>打开接入配置</translation>
+    </message>
+    <message>
+        <source>Profiles (*.steward-profile);;All files (*)</source>
+        <translation>接入配置文件 (*.steward-profile);;所有文件 (*)</translation>
+    </message>
+    <message>
         <source>The workspace could not be prepared.</source>
         <translation>无法准备工作区。</translation>
     </message>
@@ -785,12 +833,20 @@
         <translation>请选择工作区所在的文件夹。</translation>
     </message>
     <message>
+        <source>Choose the profile, the folder, and a passphrase of 8 characters or more.</source>
+        <translation>请选择接入配置文件和文件夹，并设置至少 8 个字符的口令。</translation>
+    </message>
+    <message>
         <source>Choose the folder of the new workspace.</source>
         <translation>请选择新工作区的文件夹。</translation>
     </message>
     <message>
         <source>Creating the workspace…</source>
         <translation>正在创建工作区…</translation>
+    </message>
+    <message>
+        <source>Joining the exchange…</source>
+        <translation>正在加入交换平台…</translation>
     </message>
     <message>
         <source>Preparing the sample workspace…</source>
@@ -1204,6 +1260,14 @@
         <translation>写出公钥，供交换平台登记</translation>
     </message>
     <message>
+        <source>Open &amp;profile…</source>
+        <translation>打开接入配置(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>Join the exchange with the profile its administrator gave you</source>
+        <translation>用管理员提供的接入配置文件加入交换平台</translation>
+    </message>
+    <message>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
@@ -1362,6 +1426,14 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>公钥已写入 %1</translation>
     </message>
     <message>
+        <source>Open profile</source>
+        <translation>打开接入配置</translation>
+    </message>
+    <message>
+        <source>Profiles (*.steward-profile);;All files (*)</source>
+        <translation>接入配置文件 (*.steward-profile);;所有文件 (*)</translation>
+    </message>
+    <message>
         <source>Department: %1 (%2)</source>
         <translation>部门：%1（%2）</translation>
     </message>
@@ -1394,6 +1466,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>Key %1</source>
         <translation>密钥 %1</translation>
+    </message>
+    <message>
+        <source>Waiting for approval: the exchange&apos;s administrator has not approved this workspace&apos;s key yet</source>
+        <translation>等待批准：交换平台管理员尚未批准本工作区的密钥</translation>
     </message>
     <message>
         <source>Conflicts: %1</source>
@@ -1938,6 +2014,14 @@ Trust this exchange?</source>
     <message>
         <source>The exchange refused: %1</source>
         <translation>交换平台拒绝：%1</translation>
+    </message>
+    <message>
+        <source>Joining the exchange…</source>
+        <translation>正在加入交换平台…</translation>
+    </message>
+    <message>
+        <source>Open profile</source>
+        <translation>打开接入配置</translation>
     </message>
     <message>
         <source>Signing key</source>

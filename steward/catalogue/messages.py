@@ -456,6 +456,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "尚未设置交换平台地址：请用 --exchange 指定",
         "No exchange address is set: give one with --exchange",
     ),
+    "sync.awaiting_approval": (
+        "本工作区的密钥 {key_id} 已申请注册，正在等待交换平台管理员批准；批准后即可同步",
+        "This workspace's key {key_id} asked to be enrolled and waits for the exchange's administrator to approve "
+        "it; once approved, syncing works",
+    ),
+    "sync.enrollment_declined": (
+        "交换平台管理员拒绝了密钥 {key_id} 的注册申请：请与管理员联系",
+        "The exchange's administrator declined the enrollment of key {key_id}: contact the administrator",
+    ),
+    # Department profiles and joining an exchange with one (steward/sync/profile.py, joining.py)
+    "profile.unreadable": ("无法读取接入配置文件 {path}：{reason}", "The profile {path} cannot be read: {reason}"),
+    "profile.invalid": ("{path} 不是有效的接入配置文件：{reason}", "{path} is not a valid profile: {reason}"),
+    "profile.bad_signature": (
+        "接入配置文件 {path} 的签名无法验证：文件已损坏或被改动，请向交换平台管理员重新索取",
+        "The signature of the profile {path} does not verify: the file is damaged or was changed. Ask the "
+        "exchange's administrator for it again",
+    ),
+    "profile.other_department": (
+        "该工作区属于 {department}，而接入配置文件是 {profile} 的",
+        "This workspace belongs to {department}, but the profile is for {profile}",
+    ),
+    "profile.other_exchange": (
+        "该工作区已绑定另一个交换平台（{url}，密钥指纹 {pinned}），不接受另一平台（密钥指纹 {offered}）的接入配置文件",
+        "This workspace is bound to another exchange ({url}, key fingerprint {pinned}); it refuses a profile of "
+        "another exchange (key fingerprint {offered})",
+    ),
+    "profile.exchange_mismatch": (
+        "{url} 上的交换平台（密钥指纹 {offered}）不是接入配置文件所指的平台（密钥指纹 {expected}），未发送注册申请",
+        "The exchange at {url} (key fingerprint {offered}) is not the one the profile names (key fingerprint "
+        "{expected}); no enrollment request was sent",
+    ),
+    "join.sent": (
+        "已为 {department} 创建工作区 {path}，并向 {url} 发送密钥 {key_id} 的注册申请。\n"
+        "指纹：{fingerprint}\n正在等待交换平台管理员批准；批准后即可同步",
+        "Made the workspace {path} for {department} and sent the enrollment request of key {key_id} to {url}.\n"
+        "Fingerprint: {fingerprint}\nIt waits for the exchange's administrator to approve it; then syncing works",
+    ),
+    "join.enrolled": (
+        "工作区 {path} 的密钥 {key_id} 已在 {url} 注册，可以同步",
+        "The key {key_id} of the workspace {path} is enrolled at {url}: syncing works",
+    ),
+    "join.refused": (
+        "密钥 {key_id} 在 {url} 的状态为“{status}”，不能再次申请：请与交换平台管理员联系",
+        "The key {key_id} is {status} at {url} and cannot ask again: contact the exchange's administrator",
+    ),
     "sync.not_enrolled": (
         "交换平台不认可本工作区的密钥 {key_id}：请先把公钥（steward keys export）交平台管理员登记",
         "The exchange does not accept this workspace's key {key_id}: have its public key (steward keys export) "
@@ -669,6 +714,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The public key file belongs to department {declared}, not {department}",
     ),
     "exchange.revoked": ("已吊销密钥 {key_id}", "Revoked key {key_id}"),
+    "exchange.profile_written": (
+        "已写出部门 {code} 的接入配置文件 {path}（平台地址 {url}）：交给该部门的数据管理员，用 steward join 或"
+        "“文件 ▸ 打开接入配置…”打开",
+        "Wrote the profile of department {code} to {path} (exchange {url}): give it to the department's steward, "
+        "who opens it with steward join or File ▸ Open profile…",
+    ),
     "exchange.log_sound": (
         "处理记录完整：签名、哈希链与目录均一致",
         "The log is sound: signatures, hash chain and catalogue agree",
@@ -709,6 +760,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "已记入共享申请 {request_id} 的处理记录（第 {position} 条）：{status}；答复期限：{due}",
         "Recorded for sharing request {request_id} (log position {position}): {status}; answer due: {due}",
     ),
+    # The console's accounts (steward-exchange admin; exchange/accounts.py)
+    "account.name_invalid": (
+        "账户名“{name}”无效：须为 1 至 {limit} 个字符，不含控制字符或空白以外的分隔符",
+        "The account name “{name}” is not valid: 1 to {limit} characters, no control or separator characters",
+    ),
+    "account.password_short": ("密码太短：至少需要 {minimum} 个字符", "The password is too short: at least {minimum} "
+                               "characters are needed"),
+    "account.exists": ("账户 {name} 已存在", "The account {name} exists already"),
+    "account.unknown": ("没有账户 {name}", "There is no account {name}"),
+    "account.password_prompt": ("账户 {name} 的密码：", "Password for {name}:"),
+    "account.password_again": ("再输入一次：", "Again:"),
+    "account.password_mismatch": ("两次输入的密码不一致", "The two passwords differ"),
+    "account.password_missing": (
+        "没有终端可以输入密码：请用 --password-stdin 从标准输入提供",
+        "No terminal to type the password on: give it on standard input with --password-stdin",
+    ),
+    "account.added": ("已添加账户 {name}（{role}）", "Added the account {name} ({role})"),
+    "account.password_set": ("已为账户 {name} 设置新密码，锁定已解除", "Set a new password for {name}; "
+                             "any lock is lifted"),
+    "account.disabled": ("已停用账户 {name}，其会话已结束", "Disabled the account {name}; its sessions ended"),
+    "account.totp_on": (
+        "已为账户 {name} 开启动态口令。请用身份验证器应用扫描或输入：\n{uri}",
+        "Turned on one-time codes for {name}. Scan or type this into an authenticator app:\n{uri}",
+    ),
+    "account.role.admin": ("管理员", "administrator"),
+    "account.role.reviewer": ("审核员", "reviewer"),
     "storage.keyring": ("系统密钥环", "system keyring"),
     "storage.file": ("口令加密的密钥文件", "passphrase-encrypted key file"),
     # The holiday arrangement and the deadline policy the exchange publishes (steward/sync/working_days.py)
@@ -1094,6 +1171,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "the open data portal's address: dataset IRIs and landing pages start with it"),
     "help.license": ("许可协议的 IRI，如 http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
                      "the licence's IRI, e.g. http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"),
+    "help.join": ("用接入配置文件加入交换平台：创建工作区和密钥，并发送注册申请等待批准。",
+                  "Join an exchange with a profile: make the workspace and the key, and send an enrollment "
+                  "request that waits for approval."),
+    "help.profile": ("交换平台管理员提供的接入配置文件（.steward-profile）",
+                     "the profile from the exchange's administrator (.steward-profile)"),
     "help.sync": ("与交换平台同步：确认平台，拉取并合并，再推送签名的变更集。",
                   "Sync with the exchange: confirm, pull and merge, then push signed changesets."),
     "help.exchange": ("交换平台地址（首次同步后记住）", "the exchange's address (remembered after the first sync)"),

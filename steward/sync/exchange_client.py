@@ -19,6 +19,7 @@ asks whether it landed.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
 import threading
@@ -370,6 +371,15 @@ class ExchangeClient:
 
     def departments(self) -> list[dict[str, str]]:
         return self._request("GET", "/departments")[1]["departments"]
+
+    def request_enrollment(self, document: dict[str, Any]) -> str:
+        """Send an enrollment request (signed inside, not as a request: the key is not enrolled yet); its status."""
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return str(self._request("POST", "/enrollment-requests", body, signed=False, expect=(200, 201))[1]["status"])
+
+    def enrollment_status(self, key_id: str) -> str:
+        """pending, enrolled, revoked, declined or unknown."""
+        return str(self._request("GET", f"/enrollment-requests/{key_id}", signed=False)[1]["status"])
 
 
 # A proxy's login: the password lives in the OS keyring, never in settings files or logs ---------------

@@ -108,6 +108,7 @@ class SyncReport:
 # Facts the workspace keeps about its exchange ------------------------------------------------
 
 FACTS = ("exchange_url", "exchange_id", "exchange_key", "feed_position", "feed_hash", "last_sync")
+ENROLLMENT_FACT = "enrollment"  # "pending" while an enrollment request waits for approval (steward/sync/joining.py)
 
 
 def _facts(ws: Workspace) -> dict[str, str]:
@@ -164,6 +165,7 @@ class Syncer:
             self._pull()  # the steps recorded now: the requests' states here become the exchange's
         with self.ws.writing() as conn:
             store.set_meta(conn, {"last_sync": utc_now()})
+            store.delete_meta(conn, (ENROLLMENT_FACT,))  # a sync went through: the key is enrolled
         return self.report
 
     def _check_cancel(self) -> None:

@@ -1,0 +1,1 @@
+"""The exchange's web console for the data authority (served at /console)."""

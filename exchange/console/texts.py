@@ -1,0 +1,185 @@
+"""The console's words, Chinese first and English second, by key; pages ask `Words(lang)(key, **params)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANGUAGES = ("zh", "en")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "title": ("政务数据资源目录交换平台", "Data resource catalogue exchange"),
+    "console": ("管理控制台", "Console"),
+    "language.other": ("English", "中文"),
+    "nav.overview": ("总览", "Overview"),
+    "nav.departments": ("部门", "Departments"),
+    "nav.catalogue": ("目录", "Catalogue"),
+    "nav.log": ("日志", "Log"),
+    "logout": ("退出", "Log out"),
+    "signed_in_as": ("{name}（{role}）", "{name} ({role})"),
+    "role.admin": ("管理员", "administrator"),
+    "role.reviewer": ("审核员", "reviewer"),
+    # Login
+    "login.title": ("登录", "Log in"),
+    "login.account": ("账户", "Account"),
+    "login.password": ("密码", "Password"),
+    "login.code": ("动态口令（已开启时填写）", "One-time code (when turned on)"),
+    "login.submit": ("登录", "Log in"),
+    "login.wrong": ("账户、密码或动态口令不正确。", "The account, password or one-time code is not right."),
+    "login.locked": (
+        "密码错误次数过多，账户已锁定至 {until}（UTC）。",
+        "Too many wrong passwords: the account is locked until {until} (UTC).",
+    ),
+    "login.address_locked": (
+        "此地址登录失败次数过多，已暂停至 {until}（UTC）。",
+        "Too many failed logins from this address: it may try again after {until} (UTC).",
+    ),
+    "login.expired": ("会话已过期，请重新登录。", "The session expired: please log in again."),
+    # Errors
+    "denied.title": ("不允许", "Not allowed"),
+    "denied.csrf": (
+        "表单已失效（缺少或不匹配的校验码）。请返回页面重新提交。",
+        "The form is no longer valid (its check token is missing or wrong). Go back, reload the page and send"
+        " it again.",
+    ),
+    "denied.role": ("只有管理员可以执行此操作。", "Only an administrator may do this."),
+    "back": ("返回", "Back"),
+    # Overview
+    "overview.title": ("总览", "Overview"),
+    "overview.city": ("全市", "City-wide"),
+    "overview.department": ("部门", "Department"),
+    "overview.entries": ("条目", "Entries"),
+    "overview.sharing_rate": ("共享率", "Sharing rate"),
+    "overview.open_rate": ("开放率", "Open rate"),
+    "overview.overdue": ("逾期未更新", "Overdue"),
+    "overview.last_sync": ("最近提交", "Last push"),
+    "overview.keys": ("密钥（有效/待批准）", "Keys (enrolled/pending)"),
+    "overview.overdue_note": (
+        "逾期未更新：条目在交换平台上最后一次变更距今超过其更新周期（不定期除外）。",
+        "Overdue: the entry's last change at the exchange is older than its update frequency (irregular excepted).",
+    ),
+    "overview.log": ("处理记录", "The log"),
+    "overview.head": (
+        "变更记录头：第 {position} 条，哈希 {hash}",
+        "Changeset log head: record {position}, hash {hash}",
+    ),
+    "overview.admin_head": (
+        "管理记录头：第 {position} 条，哈希 {hash}",
+        "Administration log head: record {position}, hash {hash}",
+    ),
+    "overview.verified_ok": (
+        "最近一次校验（{at}，{by}）：完整，签名、哈希链与目录一致。",
+        "Last verification ({at}, {by}): sound; signatures, hash chain and catalogue agree.",
+    ),
+    "overview.verified_bad": (
+        "最近一次校验（{at}，{by}）：发现 {count} 处问题。",
+        "Last verification ({at}, {by}): {count} problems found.",
+    ),
+    "overview.never_verified": ("尚未校验过。", "Not verified yet."),
+    "overview.waiting": ("待批准的注册申请", "Enrollment requests waiting"),
+    # Departments
+    "departments.title": ("部门", "Departments"),
+    "departments.add": ("登记部门", "Register a department"),
+    "departments.code": ("统一社会信用代码", "Unified social credit code"),
+    "departments.name": ("部门名称", "Department name"),
+    "departments.added": ("已登记部门 {code} {name}。", "Registered department {code} {name}."),
+    "departments.none": ("还没有登记任何部门。", "No department is registered yet."),
+    "department.keys": ("数据管理员密钥", "Stewards' keys"),
+    "department.key_id": ("密钥编号", "Key id"),
+    "department.fingerprint": ("指纹", "Fingerprint"),
+    "department.steward": ("数据管理员", "Steward"),
+    "department.status": ("状态", "Status"),
+    "department.since": ("时间", "Since"),
+    "department.last_push": ("最近提交", "Last push"),
+    "department.actions": ("操作", "Actions"),
+    "key.enrolled": ("有效", "enrolled"),
+    "key.revoked": ("已吊销", "revoked"),
+    "key.pending": ("待批准", "pending"),
+    "key.approve": ("批准", "Approve"),
+    "key.decline": ("拒绝", "Decline"),
+    "key.revoke": ("吊销", "Revoke"),
+    "key.reason": ("吊销原因", "Reason for revoking"),
+    "key.approved": (
+        "已批准密钥 {key_id}，该数据管理员现在可以同步。",
+        "Approved key {key_id}: the steward can sync now.",
+    ),
+    "key.declined": ("已拒绝密钥 {key_id} 的注册申请。", "Declined the enrollment request of key {key_id}."),
+    "key.revoked_done": ("已吊销密钥 {key_id}。", "Revoked key {key_id}."),
+    "key.enrolled_done": ("已登记密钥 {key_id}。", "Enrolled key {key_id}."),
+    "key.none": ("还没有密钥。", "No keys yet."),
+    "enroll.title": ("登记公钥文件", "Enroll a public key file"),
+    "enroll.file": ("公钥文件（steward keys export 导出）", "Public key file (from steward keys export)"),
+    "enroll.submit": ("登记", "Enroll"),
+    "profile.title": ("接入配置文件", "Profile"),
+    "profile.explain": (
+        "把接入配置文件交给该部门的数据管理员：用 Steward 打开（文件 ▸ 打开接入配置…，或 steward join），即可"
+        "创建工作区并申请注册密钥，无需核对指纹。申请出现在上方，由您批准。",
+        "Give the profile to the department's steward: opening it in Steward (File ▸ Open profile…, or stewar"
+        "d join) creates the workspace and requests the key's enrollment, without a fingerprint to compare. T"
+        "he request appears above for you to approve.",
+    ),
+    "profile.download": ("下载接入配置文件", "Download the profile"),
+    # Catalogue
+    "catalogue.title": ("目录", "Catalogue"),
+    "catalogue.search": ("搜索名称或代码", "Search names or codes"),
+    "catalogue.all_departments": ("全部部门", "All departments"),
+    "catalogue.submit": ("搜索", "Search"),
+    "catalogue.count": ("共 {count} 条", "{count} entries"),
+    "catalogue.none": ("没有符合条件的条目。", "No entry matches."),
+    "catalogue.more": ("下一页", "Next page"),
+    "field.code": ("资源代码", "Resource code"),
+    "field.name": ("名称", "Name"),
+    "field.department": ("提供方", "Provider"),
+    "field.version": ("版本", "Version"),
+    "field.updated": ("最近变更", "Last change"),
+    "field.status": ("状态", "Status"),
+    "status.active": ("有效", "active"),
+    "status.retired": ("已停用", "retired"),
+    "entry.history": ("变更历史", "History"),
+    "entry.position": ("记录", "Record"),
+    "entry.signed_by": ("签名者", "Signed by"),
+    "entry.author": ("作者", "Author"),
+    "entry.accepted": ("接收时间", "Accepted"),
+    "entry.changes": ("变更", "Changes"),
+    # Log
+    "log.title": ("日志", "Log"),
+    "log.changesets": ("变更记录", "Changesets"),
+    "log.admin": ("管理记录", "Administration"),
+    "log.verify": ("立即校验", "Verify now"),
+    "log.verified_ok": ("校验完成：处理记录完整。", "Verified: the log is sound."),
+    "log.verified_bad": ("校验完成：发现 {count} 处问题。", "Verified: {count} problems found."),
+    "log.position": ("序号", "Position"),
+    "log.time": ("时间", "Time"),
+    "log.key": ("密钥", "Key"),
+    "log.entries": ("条目数", "Entries"),
+    "log.hash": ("哈希", "Hash"),
+    "log.action": ("操作", "Action"),
+    "log.account": ("账户", "Account"),
+    "log.details": ("内容", "Details"),
+    "log.older": ("更早", "Older"),
+    "log.none": ("还没有记录。", "No records yet."),
+    "action.department.add": ("登记部门", "department registered"),
+    "action.key.enroll": ("登记密钥", "key enrolled"),
+    "action.key.approve": ("批准注册申请", "enrollment approved"),
+    "action.key.decline": ("拒绝注册申请", "enrollment declined"),
+    "action.key.revoke": ("吊销密钥", "key revoked"),
+    "action.log.verify": ("校验处理记录", "log verified"),
+    # Refusals the console shows (the exchange's own messages are English; these say it for people)
+    "error.department_code_invalid": (
+        "{code} 不是有效的统一社会信用代码。",
+        "{code} is not a valid unified social credit code.",
+    ),
+    "error.department_name_required": ("请填写部门名称。", "The department needs a name."),
+    "error.department_exists": ("部门 {code} 已登记。", "Department {code} is registered already."),
+    "error.other": ("未能完成：{message}", "Not done: {message}"),
+    "error.reason_required": ("请填写吊销原因。", "Give the reason for revoking."),
+}
+
+
+@dataclass(frozen=True)
+class Words:
+    lang: str
+
+    def __call__(self, key: str, **params: object) -> str:
+        zh, en = TEXTS[key]
+        template = zh if self.lang == "zh" else en
+        return template.format(**params) if params else template
