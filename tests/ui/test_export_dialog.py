@@ -76,7 +76,7 @@ def test_the_file_menu_offers_import_and_export(qtbot, session, tmp_path):
     qtbot.addWidget(window)
     titles = [a.text() for a in window.file_menu.actions()]
     assert window.import_action in window.file_menu.actions() and window.export_action in window.file_menu.actions()
-    assert titles[0].replace("&", "") == "Import…"
+    assert "Import…" in [t.replace("&", "") for t in titles]
     wizard = window.import_catalogue()
     assert wizard.isVisible()
     wizard.reject()
