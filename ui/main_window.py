@@ -298,7 +298,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.edit_menu.setTitle(self.tr("&Edit"))
         self.view_menu.setTitle(self.tr("&View"))
         self.sync_menu.setTitle(self.tr("&Sync"))
-        self.requests_menu.setTitle(self.tr("Sha&ring"))
+        self.requests_menu.setTitle(self.tr("Re&quests"))
         self.help_menu.setTitle(self.tr("&Help"))
         self.toolbar.setWindowTitle(self.tr("Main toolbar"))
         texts = {

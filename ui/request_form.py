@@ -104,7 +104,7 @@ class RequestForm(Retranslating, QDialog):
         self.scenario.setAccessibleName(self.tr("Scenario"))
         self.items.setAccessibleName(self.tr("Data items"))
         self.until.setAccessibleName(self.tr("Until"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("&Sign and keep for the next sync"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Sign and &keep for the next sync"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         self._update()
 

@@ -52,7 +52,7 @@ class RequestTrailDialog(Retranslating, QDialog):
         self.session = session
         self.request_id = request_id
         self.read: TrailRead | None = None
-        self._reading = LatestRead(session, self._loaded, self._failed, self)
+        self._reading = LatestRead(session, self.set_read, self._failed, self)
         self.form = QFormLayout()
         self.labels: dict[str, tuple[QLabel, QLabel]] = {}
         for key in ("entry", "status", "parties", "purpose", "scenario", "items", "until", "due"):
@@ -105,7 +105,8 @@ class RequestTrailDialog(Retranslating, QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("&Close"))
         self._fill()
 
-    def _loaded(self, read: TrailRead) -> None:
+    def set_read(self, read: TrailRead) -> None:
+        """Show the request as read (on a worker, when the dialog opened)."""
         self.read = read
         self._fill()
 
