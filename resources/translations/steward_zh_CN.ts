@@ -433,6 +433,14 @@
         <translation>同一部门的另一位管理员，在单独的窗口中，用来制造一次冲突</translation>
     </message>
     <message>
+        <source>Open the &amp;requesting department&apos;s steward</source>
+        <translation>打开申请部门的目录管理员窗口(&amp;R)</translation>
+    </message>
+    <message>
+        <source>The department that applies for this department&apos;s data, with its requests in every state (Requests ▸ My requests)</source>
+        <translation>向本部门申请数据的部门，其申请处于各种状态（共享申请 ▸ 我的申请）</translation>
+    </message>
+    <message>
         <source>&amp;What is demo mode?</source>
         <translation>什么是演示模式(&amp;W)？</translation>
     </message>
