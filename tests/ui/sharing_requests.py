@@ -11,10 +11,13 @@ PROVIDER, USING = sample.DEPARTMENTS[0].code, sample.DEPARTMENTS[2].code
 
 
 def summary(status: str = "awaiting_decision", overdue: bool = False) -> RequestSummary:
+    """A request waiting for the provider's answer (due in 5 working days, or 2 overdue), or answered (nothing due)."""
+    waiting = status == "awaiting_decision"
     return RequestSummary("0190b6a2-0000-7000-8000-000000000001", "inbox", status, USING, PROVIDER,
                           "0190b6a2-0000-7000-8000-000000000002", "319002/000901", "核验企业登记信息",
                           "网约车驾驶员背景核查",
-                          "2027-12-31", "2026-12-04" if overdue else "2026-12-14", -2 if overdue else 5, overdue,
+                          "2027-12-31", ("2026-12-04" if overdue else "2026-12-14") if waiting else None,
+                          (-2 if overdue else 5) if waiting else None, overdue,
                           "2026-12-01T02:00:00Z", "2026-12-02T02:00:00Z", 0)
 
 
