@@ -123,8 +123,7 @@ class RequestTrailDialog(Retranslating, QDialog):
             "parties": self.tr("%1 asks %2").replace("%1", summary.requester).replace("%2", summary.provider),
             "purpose": summary.purpose, "scenario": summary.scenario, "items": "、".join(self.read.item_names),
             "until": summary.until,
-            "due": self.tr("%1 (%2 working days left)").replace("%1", summary.due).replace(
-                "%2", str(summary.working_days_left)) if summary.due else "-",
+            "due": self._due(summary),
         }
         for key, (_name, value) in self.labels.items():
             value.setText(values[key])
@@ -137,6 +136,15 @@ class RequestTrailDialog(Retranslating, QDialog):
         for column, width in ((self.SEQ, 40), (self.STEP, 110), (self.SIGNER, 220), (self.RECORDED, 150),
                               (self.VERIFIED, 110)):
             self.view.setColumnWidth(column, width)
+
+    def _due(self, summary: inbox.RequestSummary) -> str:
+        if summary.due is None or summary.working_days_left is None:
+            return "-"
+        if summary.overdue:
+            text = self.tr("%1 (overdue by %2 working days)")
+            return text.replace("%1", summary.due).replace("%2", str(-summary.working_days_left))
+        text = self.tr("%1 (%2 working days left)")
+        return text.replace("%1", summary.due).replace("%2", str(summary.working_days_left))
 
     def _cells(self, step: TrailStep) -> list[str]:
         lang = self.session.language
@@ -156,5 +164,6 @@ class RequestTrailDialog(Retranslating, QDialog):
         for key, label in (("conditions", self.tr("conditions: %1")), ("reason", self.tr("reason: %1"))):
             if step.body.get(key):
                 says.append(label.replace("%1", str(step.body[key])))
-        return [str(step.seq), render(f"request.kind.{step.kind}", None, lang), f"{step.signer} ({who})",
+        signer = self.tr("%1 (%2)").replace("%1", step.signer).replace("%2", who)
+        return [str(step.seq), render(f"request.kind.{step.kind}", None, lang), signer,
                 local_time(step.accepted_at, seconds=False) if step.accepted_at else "-", checked, "；".join(says)]

@@ -160,7 +160,8 @@ class RequestsModel(QAbstractTableModel):
         if column == Column.ANSWERED_BY:
             if answer is None:
                 return ""
-            return f"{answer.signer} ({answer.department or self.tr('the data authority')})"
+            who = answer.department or self.tr("the data authority")
+            return self.tr("%1 (%2)").replace("%1", answer.signer).replace("%2", who)
         if column == Column.CONDITIONS:
             return answer.conditions if answer is not None else ""
         return summary.until

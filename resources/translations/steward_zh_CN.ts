@@ -2031,6 +2031,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>%1 向 %2 申请</translation>
     </message>
     <message>
+        <source>%1 (overdue by %2 working days)</source>
+        <translation>%1（已逾期 %2 个工作日）</translation>
+    </message>
+    <message>
         <source>%1 (%2 working days left)</source>
         <translation>%1（剩余 %2 个工作日）</translation>
     </message>
@@ -2081,6 +2085,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>reason: %1</source>
         <translation>理由：%1</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
     </message>
 </context>
 <context>
@@ -2209,6 +2217,14 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>
             <numerusform>%n 个工作日</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>the data authority</source>
+        <translation>政务数据主管部门</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
     </message>
 </context>
 <context>
