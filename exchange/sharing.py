@@ -186,20 +186,25 @@ def submit(engine: Engine, server_key: SigningKey, step: Step, request_key_id: s
     return record(engine, server_key, step)
 
 
-def record(engine: Engine, server_key: SigningKey, step: Step) -> dict[str, Any]:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[], datetime] = _now) -> dict[str, Any]:
     """Check `step` and append it to the log, or refuse it (Refused) and write nothing.
 
     As a changeset, a step is checked first against a snapshot without the write lock, so a refusal never
-    waits for it, then again under the lock, where the exchange's clock stamps it.
+    waits for it, then again under the lock, where the exchange's clock stamps it. Only the demo passes another
+    `clock`: its sample requests include some made days ago (one overdue).
     """
     with reading(engine, snapshot=True) as conn:
-        _check(conn, step, datetime.now(UTC))
+        _check(conn, step, clock())
     config = deadlines(engine)
     with writing(engine) as conn:
         if _recorded_key(conn) not in (None, server_key.public):  # rotate-key ran while this process served
             raise Refused(503, "exchange_key_rotated",
                           "the exchange's key was rotated: this server process must be restarted with the new key")
-        moment = datetime.now(UTC)
+        moment = clock()
         before, after = _check(conn, step, moment)
         return _append(conn, step, before, after, moment, config.due(after.status, moment))
 
@@ -293,11 +298,12 @@ def last_step(engine: Engine, request_id: str) -> SealedStep:
     return parse_step(json.loads(document)).sealed
 
 
-def authority_step(engine: Engine, server_key: SigningKey, request_id: str, body: Body) -> dict[str, Any]:
+def authority_step(engine: Engine, server_key: SigningKey, request_id: str, body: Body,
+                   clock: Callable[[], datetime] = _now) -> dict[str, Any]:
     """Sign `body` (a review or an outcome) with the exchange's key after the request's last step, and record it."""
     try:
         step = follow(last_step(engine, request_id), body, server_key, None)
     except StepRefused as error:  # a blank reason or reviewer, conditions on a denial
         raise refusal(error) from error
-    answer = record(engine, server_key, step)
+    answer = record(engine, server_key, step, clock)
     return {**answer, "body": body_document(body)}

@@ -18,6 +18,7 @@ from exchange.local import LocalExchange
 from steward import sample
 from steward.sync import identity, syncer
 from steward.workspace.workspace import DB_FILE, Workspace
+from ui.demo_requests import prepare_requests
 
 DEMO_PASSPHRASE = "steward-demo-only"
 DEPARTMENT = sample.DEPARTMENTS[0]
@@ -48,7 +49,8 @@ class Demo:
 
 
 def prepare(folder: Path | None = None) -> Demo:
-    """The demo's exchange database and key, and the first steward's workspace with sample data (made once)."""
+    """The demo's exchange database and key, the first steward's workspace with sample data, and a second
+    department's workspace with sharing requests between the two in every state (made once)."""
     demo = Demo(folder or demo_folder())
     demo.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(demo.db_url)
@@ -58,6 +60,7 @@ def prepare(folder: Path | None = None) -> Demo:
         ledger.add_department(engine, DEPARTMENT.code, DEPARTMENT.name)
     engine.dispose()
     steward_workspace(demo, 1)
+    prepare_requests(demo, DEMO_PASSPHRASE)
     return demo
 
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from exchange.local import LocalExchange
 from steward.workspace.workspace import Workspace
 from ui.demo import DEMO_PASSPHRASE, Demo, steward_workspace
+from ui.demo_requests import requester_folder
 from ui.main_window import MainWindow
 from ui.session import Session
 from ui.settings import Settings
@@ -36,15 +37,20 @@ class DemoMode(QObject):
         menu = window.menuBar().addMenu("")
         second = QAction(window)
         second.triggered.connect(self.open_second_steward)
+        requester = QAction(window)
+        requester.triggered.connect(self.open_requester)
         about = QAction(window)
         about.triggered.connect(lambda: QMessageBox.information(window, self.tr("Demo mode"), self.explanation()))
-        menu.addActions([second, about])
+        menu.addActions([second, requester, about])
 
         def retranslate() -> None:
             menu.setTitle(self.tr("&Demo"))
             second.setText(self.tr("Open a &second demo steward"))
             second.setStatusTip(self.tr("Another steward of the same department, in a window of its own, "
                                    "to make a conflict"))
+            requester.setText(self.tr("Open the &requesting department's steward"))
+            requester.setStatusTip(self.tr("The department that applies for this department's data, with its "
+                                           "requests in every state (Requests ▸ My requests)"))
             about.setText(self.tr("&What is demo mode?"))
             # In front: the title keeps ending in the app's name (see MainWindow.retranslate).
             tag = self.tr("DEMO: local exchange, sample data")
@@ -64,6 +70,14 @@ class DemoMode(QObject):
     def open_second_steward(self) -> QMainWindow:
         folder = steward_workspace(self.demo, len(self.windows) + 1)
         session = Session(Workspace.open(folder), self.settings)
+        window = MainWindow(session)
+        self.attach(window)
+        window.show()
+        return window
+
+    def open_requester(self) -> QMainWindow:
+        """The steward of the department that made the demo's sharing requests, in a window of its own."""
+        session = Session(Workspace.open(requester_folder(self.demo)), self.settings)
         window = MainWindow(session)
         self.attach(window)
         window.show()

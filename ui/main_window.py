@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer,
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QFileDialog,
     QLabel,
     QLineEdit,
@@ -24,9 +25,11 @@ from PySide6.QtWidgets import (
 
 from steward import __version__
 from steward.catalogue.model import Entry
-from steward.catalogue.vocabulary import Status
+from steward.catalogue.vocabulary import SharingType, Status
 from steward.files.exporter import ExportResult
 from steward.sync import identity, joining, syncer
+from steward.sync.requests import inbox
+from steward.sync.requests.state import RequestStatus
 from steward.sync.summary import NotSent, SyncSummary
 from steward.workspace import drafts, query
 from steward.workspace.journal import CreateEntry, EraseEntry, SetField
@@ -48,6 +51,8 @@ from ui.kept_selection import KeptSelection
 from ui.not_sent_view import NotSentDialog
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
+from ui.request_form import RequestForm, not_shared_notice
+from ui.requests_view import RequestsDialog
 from ui.resources import icon
 from ui.session import Session
 from ui.settings_dialog import SettingsDialog
@@ -90,10 +95,11 @@ class MainWindow(Retranslating, QMainWindow):
         self.not_sent_dialog: NotSentDialog | None = None
         self._painted = False
         self._pending_dialog: PendingChangesDialog | None = None
+        self.requests_dialogs: dict[inbox.Box, RequestsDialog] = {}
         self._build_widgets()
         self._build_actions()
         self.table.set_row_actions([self.duplicate_action, self.retire_action, self.restore_action,
-                                    self.history_action])
+                                    self.history_action, self.request_action])
         self._build_status_bar()
         self._restore_state()
         self.retranslate()
@@ -189,6 +195,9 @@ class MainWindow(Retranslating, QMainWindow):
         self.reload_action = self._action(self.model.reload, std.Refresh)
         self.sync_action = self._action(self.sync, "Ctrl+S", "sync")
         self.conflicts_action = self._action(self.show_conflicts, "Ctrl+Shift+K")
+        self.request_action = self._action(self.apply_for_sharing)
+        self.inbox_action = self._action(self.show_inbox, "Ctrl+Shift+I")
+        self.my_requests_action = self._action(self.show_my_requests, "Ctrl+Shift+M")
         self.create_key_action = self._action(self.sync_controller.create_key)
         self.export_key_action = self._action(self.export_public_key)
         self.open_profile_action = self._action(self.open_profile)
@@ -226,6 +235,10 @@ class MainWindow(Retranslating, QMainWindow):
         self.sync_menu.addActions([self.sync_action, self.conflicts_action])
         self.sync_menu.addSeparator()
         self.sync_menu.addActions([self.create_key_action, self.export_key_action])
+        self.requests_menu = bar.addMenu("")
+        self.requests_menu.addActions([self.request_action])
+        self.requests_menu.addSeparator()
+        self.requests_menu.addActions([self.inbox_action, self.my_requests_action])
         self.help_menu = bar.addMenu("")
         self.help_menu.addAction(self.about_action)
 
@@ -255,8 +268,10 @@ class MainWindow(Retranslating, QMainWindow):
         self.read_only_label.setVisible(self.session.workspace.read_only)
         self.approval_label = QLabel(self)  # an enrollment request waits for the exchange's administrator
         self.approval_label.hide()
+        self.inbox_label = QLabel(self)  # a link to the requests waiting for this department's answer
+        self.inbox_label.linkActivated.connect(lambda _link: self.show_inbox())
         for widget in (self.read_only_label, self.approval_label, self.workspace_label, self.department_label,
-                       self.unsynced_label,
+                       self.unsynced_label, self.inbox_label,
                        self.conflicts_label, self.not_sent_label, self.last_sync_label, self.key_label):
             bar.addPermanentWidget(widget)
         self._status_timer = QTimer(self, singleShot=True, interval=300)
@@ -283,6 +298,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.edit_menu.setTitle(self.tr("&Edit"))
         self.view_menu.setTitle(self.tr("&View"))
         self.sync_menu.setTitle(self.tr("&Sync"))
+        self.requests_menu.setTitle(self.tr("Re&quests"))
         self.help_menu.setTitle(self.tr("&Help"))
         self.toolbar.setWindowTitle(self.tr("Main toolbar"))
         texts = {
@@ -300,6 +316,10 @@ class MainWindow(Retranslating, QMainWindow):
             self.sync_action: (self.tr("&Sync"), self.tr("Pull other stewards' changes, then send yours (Ctrl+S)")),
             self.conflicts_action: (self.tr("Resolve &conflicts…"),
                                     self.tr("Fields another steward changed as well: choose what to keep")),
+            self.request_action: (self.tr("&Apply for sharing…"),
+                                  self.tr("Ask the providing department for this entry's data")),
+            self.inbox_action: (self.tr("&Inbox…"), self.tr("Sharing requests waiting for your department's answer")),
+            self.my_requests_action: (self.tr("&My requests…"), self.tr("Your department's sharing requests")),
             self.create_key_action: (self.tr("Create signing &key…"),
                                      self.tr("Make the key that signs this workspace's changesets")),
             self.export_key_action: (self.tr("&Export public key…"),
@@ -400,10 +420,13 @@ class MainWindow(Retranslating, QMainWindow):
         self.retire_action.setEnabled(has_entry and row is not None and row.status != Status.RETIRED)
         self.restore_action.setEnabled(has_entry and row is not None and row.status == Status.RETIRED)
         self.erase_action.setEnabled(has_entry)
+        # Another department's entry (pulled, read-only here) may be applied for; the form tells a 不予共享 one.
+        self.request_action.setEnabled(has_entry and row is not None and row.provider != ""
+                                       and row.provider != self.session.workspace.department_name)
         if self.session.workspace.read_only:  # an auditor's copy: the edits it would refuse are not offered
             for action in (self.new_action, self.duplicate_action, self.retire_action, self.restore_action,
                            self.erase_action, self.bulk_action, self.import_action, self.sync_action,
-                           self.conflicts_action, self.create_key_action):
+                           self.conflicts_action, self.create_key_action, self.request_action):
                 action.setEnabled(False)
 
     # Entry actions --------------------------------------------------------------------
@@ -482,6 +505,49 @@ class MainWindow(Retranslating, QMainWindow):
         entry_id = self.current_entry_id()
         if entry_id:
             HistoryDialog(self.session, entry_id, self).show()
+
+    def apply_for_sharing(self) -> QDialog | None:
+        """The application form for the current entry, or the legal basis of a 不予共享 one."""
+        entry_id = self.current_entry_id()
+        if not entry_id:
+            return None
+        # On the GUI thread: one entry by its id, which the form needs before it can show.
+        entry = operations.read_now(self.session, lambda workspace: query.get_entry(workspace, entry_id))
+        dialog: QDialog
+        if entry.sharing_type == SharingType.NOT_SHARED:
+            dialog = not_shared_notice(entry, self)
+        else:
+            dialog = RequestForm(self.session, entry, self.sync_controller.signing_key, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.accepted.connect(self._request_signed)
+        dialog.open()
+        return dialog
+
+    def _request_signed(self) -> None:
+        self.statusBar().showMessage(self.tr("Application signed; it is sent at the next sync (Ctrl+S)."), 15000)
+        self._requests_changed()
+
+    def show_inbox(self) -> RequestsDialog:
+        return self._show_requests(inbox.Box.INBOX)
+
+    def show_my_requests(self) -> RequestsDialog:
+        return self._show_requests(inbox.Box.MINE)
+
+    def _show_requests(self, box: inbox.Box) -> RequestsDialog:
+        dialog = self.requests_dialogs.get(box)
+        if dialog is None:
+            dialog = RequestsDialog(self.session, box, self.sync_controller.signing_key, self)
+            dialog.signed.connect(self._requests_changed)
+            self.requests_dialogs[box] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _requests_changed(self) -> None:
+        for dialog in self.requests_dialogs.values():
+            dialog.reload()
+        self._refresh_status()
 
     def import_catalogue(self) -> ImportWizard:
         wizard = ImportWizard(self.session, self)
@@ -612,6 +678,8 @@ class MainWindow(Retranslating, QMainWindow):
         def read(workspace: Workspace) -> tuple[query.Summary, dict[str, str]]:
             facts = workspace.facts()
             facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
+            facts["inbox_waiting"] = str(sum(1 for r in inbox.requests(workspace, inbox.Box.INBOX)
+                                             if r.status == RequestStatus.AWAITING_DECISION))
             return query.summary(workspace), facts
 
         # A bound method, not a closure: an answer arriving after the window is gone is dropped with it.
@@ -645,6 +713,9 @@ class MainWindow(Retranslating, QMainWindow):
             self.approval_timer.start()
         elif not awaiting:
             self.approval_timer.stop()
+        waiting = int(self._facts.get("inbox_waiting", "0"))
+        self.inbox_label.setText(_as_link(self.tr("Inbox: %1").replace("%1", str(waiting))))
+        self.inbox_label.setToolTip(self.tr("Sharing requests waiting for your department's answer"))
         open_conflicts = int(self._facts.get("open_conflicts", "0"))
         self.conflicts_label.setText(self.tr("Conflicts: %1").replace("%1", str(open_conflicts)))
         self.conflicts_label.setVisible(open_conflicts > 0)

@@ -1,5 +1,5 @@
 """`make screenshots`: PNGs of the main window (and its header menu), the editor with problems, bulk edit, pending
-changes, import.
+changes, the sharing requests' inbox, form and signed trail, import.
 
 Runs offscreen on a generated sample workspace in Chinese. Chinese text needs a CJK font
 installed (fonts-noto-cjk on Debian); without one it renders as boxes.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QFontDatabase, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -29,10 +29,13 @@ from steward.workspace.workspace import Workspace
 from ui import demo as demo_setup
 from ui.bulk_edit import BulkEditDialog
 from ui.conflict_dialog import ConflictDialog
+from ui.demo_requests import requester_folder
 from ui.i18n import Translators
 from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
 from ui.pending_view import PendingChangesDialog
+from ui.request_form import RequestForm
+from ui.request_trail import RequestTrailDialog
 from ui.session import Session
 from ui.settings import Settings
 
@@ -118,6 +121,7 @@ def main(folder: Path) -> int:
     _save(pending, folder, "pending-changes")
     pending.close()
 
+    _request_shots(app, folder, window, demo, settings)
     _conflict_shot(app, folder, demo, exchange.url, workspace, settings)
 
     wizard = ImportWizard(session, window)
@@ -149,6 +153,46 @@ def _header_menu_shot(app: QApplication, window: MainWindow, folder: Path) -> No
     shot.save(str(path))
     print(path)
     menu.close()
+
+
+def _request_shots(app: QApplication, folder: Path, window: MainWindow, demo: demo_setup.Demo,
+                   settings: Settings) -> None:
+    """The inbox of the demo's sharing requests, one request's signed trail, and the other department's form."""
+    inbox_dialog = window.show_inbox()
+    inbox_dialog.resize(1100, 420)
+    while inbox_dialog.is_loading() or inbox_dialog.model.rowCount() == 0:
+        app.processEvents()
+    inbox_dialog.select(inbox_dialog.model.request_row(0).summary.request_id)  # the overdue one, in red
+    _settle(app)
+    _save(inbox_dialog, folder, "requests-inbox")
+    escalated = next(row.summary.request_id for row in (inbox_dialog.model.request_row(n)
+                                                         for n in range(inbox_dialog.model.rowCount()))
+                     if row is not None and row.summary.status == "denied")
+    trail = RequestTrailDialog(window.session, escalated, window)
+    trail.resize(1000, 480)
+    trail.show()
+    while trail.is_loading():
+        app.processEvents()
+    _settle(app)
+    _save(trail, folder, "request-trail")
+    trail.close()
+    inbox_dialog.close()
+
+    requester = Session(Workspace.open(requester_folder(demo)), settings)
+    requester.language = "zh"
+    with requester.workspace.reading() as conn:
+        pks = query.entry_pks(conn, query.EntryFilter(sharing_types=frozenset({"conditional"})))
+        entry = query.get_entry(requester.workspace, query.rows(conn, pks[-1:])[0].id)
+    form = RequestForm(requester, entry, lambda: None)
+    form.purpose.setPlainText("核验网约车平台企业的登记信息")
+    form.scenario.setPlainText("网约车驾驶员背景核查，每月比对一次")
+    for n in range(1, form.items.count(), 2):
+        form.items.item(n).setCheckState(Qt.CheckState.Unchecked)
+    form.show()
+    _settle(app)
+    _save(form, folder, "request-form")
+    form.close()
+    requester.close()
 
 
 def _sync(workspace: Workspace, url: str) -> None:

@@ -63,6 +63,10 @@ class SyncController(QObject):
             self.still_waiting.emit(text)
         client.waiting = tell
 
+    def signing_key(self) -> SigningKey | None:
+        """The steward's key, unlocked as for a sync (None: none, or not unlocked), to sign a sharing request's step."""
+        return self._unlock()
+
     def _unlock(self) -> SigningKey | None:
         info = identity.key_info(self.session.workspace)
         if info is None:

@@ -2,6 +2,65 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>AnswerDialog</name>
+    <message>
+        <source>Approve the request</source>
+        <translation>同意申请</translation>
+    </message>
+    <message>
+        <source>Approve the request for %1 (purpose: %2). The answer is signed with your key and sent at the next sync.</source>
+        <translation>同意对 %1 的申请（用途：%2）。答复以您的密钥签名，在下次同步时发送。</translation>
+    </message>
+    <message>
+        <source>&amp;Conditions (optional):</source>
+        <translation>共享条件（可不填）(&amp;C)：</translation>
+    </message>
+    <message>
+        <source>Refuse the request</source>
+        <translation>拒绝申请</translation>
+    </message>
+    <message>
+        <source>Refuse the request for %1 (purpose: %2). The requesting department may escalate the refusal to the data authority.</source>
+        <translation>拒绝对 %1 的申请（用途：%2）。申请部门可以就拒绝向政务数据主管部门申请协调。</translation>
+    </message>
+    <message>
+        <source>&amp;Reason (required):</source>
+        <translation>理由（必填）(&amp;R)：</translation>
+    </message>
+    <message>
+        <source>Escalate the refusal</source>
+        <translation>申请协调</translation>
+    </message>
+    <message>
+        <source>Ask the data authority to settle the refusal of %1 (purpose: %2).</source>
+        <translation>请政务数据主管部门协调对 %1 的拒绝（用途：%2）。</translation>
+    </message>
+    <message>
+        <source>&amp;Why the data is still needed (required):</source>
+        <translation>仍需该数据的理由（必填）(&amp;W)：</translation>
+    </message>
+    <message>
+        <source>Withdraw the request</source>
+        <translation>撤回申请</translation>
+    </message>
+    <message>
+        <source>Withdraw the request for %1 (purpose: %2) before it is answered.</source>
+        <translation>在答复之前撤回对 %1 的申请（用途：%2）。</translation>
+    </message>
+    <message>
+        <source>&amp;Reason (optional):</source>
+        <translation>理由（可不填）(&amp;R)：</translation>
+    </message>
+    <message>
+        <source>&amp;Sign</source>
+        <translation>签名(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
     <name>BulkEditDialog</name>
     <message>
         <source>Bulk edit</source>
@@ -372,6 +431,14 @@
     <message>
         <source>Another steward of the same department, in a window of its own, to make a conflict</source>
         <translation>同一部门的另一位管理员，在单独的窗口中，用来制造一次冲突</translation>
+    </message>
+    <message>
+        <source>Open the &amp;requesting department&apos;s steward</source>
+        <translation>打开申请部门的目录管理员窗口(&amp;R)</translation>
+    </message>
+    <message>
+        <source>The department that applies for this department&apos;s data, with its requests in every state (Requests ▸ My requests)</source>
+        <translation>向本部门申请数据的部门，其申请处于各种状态（共享申请 ▸ 我的申请）</translation>
     </message>
     <message>
         <source>&amp;What is demo mode?</source>
@@ -1136,6 +1203,10 @@
         <translation>同步(&amp;S)</translation>
     </message>
     <message>
+        <source>Re&amp;quests</source>
+        <translation>共享申请(&amp;Q)</translation>
+    </message>
+    <message>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -1242,6 +1313,30 @@
     <message>
         <source>Fields another steward changed as well: choose what to keep</source>
         <translation>另一位管理员也修改过的字段：选择保留哪个值</translation>
+    </message>
+    <message>
+        <source>&amp;Apply for sharing…</source>
+        <translation>申请共享(&amp;A)…</translation>
+    </message>
+    <message>
+        <source>Ask the providing department for this entry&apos;s data</source>
+        <translation>向提供部门申请共享此条目的数据</translation>
+    </message>
+    <message>
+        <source>&amp;Inbox…</source>
+        <translation>待办(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>Sharing requests waiting for your department&apos;s answer</source>
+        <translation>等待本部门答复的共享申请</translation>
+    </message>
+    <message>
+        <source>&amp;My requests…</source>
+        <translation>我的申请(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>Your department&apos;s sharing requests</source>
+        <translation>本部门提出的共享申请</translation>
     </message>
     <message>
         <source>Create signing &amp;key…</source>
@@ -1373,6 +1468,10 @@
         <source>Erase this entry? Only an entry that was never synced can be erased; this can be undone.</source>
         <translation>确定要删除此条目吗？只有从未同步过的条目才能删除；删除后可以撤销。</translation>
     </message>
+    <message>
+        <source>Application signed; it is sent at the next sync (Ctrl+S).</source>
+        <translation>申请已签名，将在下次同步时发送（Ctrl+S）。</translation>
+    </message>
     <message numerus="yes">
         <source>Exported %n entries to %1</source>
         <translation>
@@ -1470,6 +1569,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>Waiting for approval: the exchange&apos;s administrator has not approved this workspace&apos;s key yet</source>
         <translation>等待批准：交换平台管理员尚未批准本工作区的密钥</translation>
+    </message>
+    <message>
+        <source>Inbox: %1</source>
+        <translation>待办：%1</translation>
     </message>
     <message>
         <source>Conflicts: %1</source>
@@ -1795,6 +1898,336 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
 </context>
 <context>
+    <name>RequestForm</name>
+    <message>
+        <source>Apply for sharing</source>
+        <translation>申请共享</translation>
+    </message>
+    <message>
+        <source>Apply to %1 for “%2” (%3). The application is signed with your key and sent at the next sync; the data authority checks it, then the providing department answers.</source>
+        <translation>向%1申请共享“%2”（%3）。申请以您的密钥签名，在下次同步时发送；先由政务数据主管部门审查，再由提供部门答复。</translation>
+    </message>
+    <message>
+        <source>&amp;Purpose:</source>
+        <translation>用途(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>&amp;Scenario:</source>
+        <translation>应用场景(&amp;S)：</translation>
+    </message>
+    <message>
+        <source>Data &amp;items:</source>
+        <translation>信息项(&amp;I)：</translation>
+    </message>
+    <message>
+        <source>&amp;Until:</source>
+        <translation>使用期限至(&amp;U)：</translation>
+    </message>
+    <message>
+        <source>Purpose</source>
+        <translation>用途</translation>
+    </message>
+    <message>
+        <source>Scenario</source>
+        <translation>应用场景</translation>
+    </message>
+    <message>
+        <source>Data items</source>
+        <translation>信息项</translation>
+    </message>
+    <message>
+        <source>Until</source>
+        <translation>使用期限至</translation>
+    </message>
+    <message>
+        <source>Sign and &amp;keep for the next sync</source>
+        <translation>签名并留待下次同步(&amp;K)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>RequestTrailDialog</name>
+    <message>
+        <source>Sharing request and its signed trail</source>
+        <translation>共享申请及其签名记录</translation>
+    </message>
+    <message>
+        <source>Resource:</source>
+        <translation>资源：</translation>
+    </message>
+    <message>
+        <source>Status:</source>
+        <translation>状态：</translation>
+    </message>
+    <message>
+        <source>Departments:</source>
+        <translation>部门：</translation>
+    </message>
+    <message>
+        <source>Purpose:</source>
+        <translation>用途：</translation>
+    </message>
+    <message>
+        <source>Scenario:</source>
+        <translation>应用场景：</translation>
+    </message>
+    <message>
+        <source>Data items:</source>
+        <translation>信息项：</translation>
+    </message>
+    <message>
+        <source>Until:</source>
+        <translation>使用期限至：</translation>
+    </message>
+    <message>
+        <source>Due:</source>
+        <translation>答复期限：</translation>
+    </message>
+    <message>
+        <source>Signed trail: every step is signed by its department&apos;s steward or by the data authority, and recorded in the exchange&apos;s log.</source>
+        <translation>签名记录：每一步都由相应部门的目录管理员或政务数据主管部门签名，并记入交换平台的日志。</translation>
+    </message>
+    <message>
+        <source>No.</source>
+        <translation>序号</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>步骤</translation>
+    </message>
+    <message>
+        <source>Signed by</source>
+        <translation>签名人</translation>
+    </message>
+    <message>
+        <source>Recorded by the exchange</source>
+        <translation>交换平台记录时间</translation>
+    </message>
+    <message>
+        <source>Verified</source>
+        <translation>验证</translation>
+    </message>
+    <message>
+        <source>What it says</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>Signed trail</source>
+        <translation>签名记录</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>关闭(&amp;C)</translation>
+    </message>
+    <message>
+        <source>The request could not be read: %1</source>
+        <translation>无法读取该申请：%1</translation>
+    </message>
+    <message>
+        <source>%1 asks %2</source>
+        <translation>%1 向 %2 申请</translation>
+    </message>
+    <message>
+        <source>%1 (overdue by %2 working days)</source>
+        <translation>%1（已逾期 %2 个工作日）</translation>
+    </message>
+    <message>
+        <source>%1 (%2 working days left)</source>
+        <translation>%1（剩余 %2 个工作日）</translation>
+    </message>
+    <message>
+        <source>the data authority</source>
+        <translation>政务数据主管部门</translation>
+    </message>
+    <message>
+        <source>✔ verified</source>
+        <translation>✔ 已验证</translation>
+    </message>
+    <message>
+        <source>refused: %1</source>
+        <translation>被拒收：%1</translation>
+    </message>
+    <message>
+        <source>not sent yet</source>
+        <translation>尚未发送</translation>
+    </message>
+    <message>
+        <source>passed</source>
+        <translation>通过</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>未通过</translation>
+    </message>
+    <message>
+        <source>approved</source>
+        <translation>同意</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>granted</source>
+        <translation>准予共享</translation>
+    </message>
+    <message>
+        <source>denied</source>
+        <translation>不予共享</translation>
+    </message>
+    <message>
+        <source>conditions: %1</source>
+        <translation>条件：%1</translation>
+    </message>
+    <message>
+        <source>reason: %1</source>
+        <translation>理由：%1</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
+    </message>
+</context>
+<context>
+    <name>RequestsDialog</name>
+    <message>
+        <source>Inbox: requests to my department</source>
+        <translation>待办：向本部门提出的申请</translation>
+    </message>
+    <message>
+        <source>My requests</source>
+        <translation>我的申请</translation>
+    </message>
+    <message>
+        <source>Filter by code, department, purpose, status…</source>
+        <translation>按代码、部门、用途、状态筛选…</translation>
+    </message>
+    <message>
+        <source>Filter requests</source>
+        <translation>筛选申请</translation>
+    </message>
+    <message>
+        <source>&amp;Approve…</source>
+        <translation>同意(&amp;A)…</translation>
+    </message>
+    <message>
+        <source>&amp;Refuse…</source>
+        <translation>拒绝(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>&amp;Escalate…</source>
+        <translation>申请协调(&amp;E)…</translation>
+    </message>
+    <message>
+        <source>&amp;Withdraw…</source>
+        <translation>撤回(&amp;W)…</translation>
+    </message>
+    <message>
+        <source>Signed &amp;trail</source>
+        <translation>签名记录(&amp;T)</translation>
+    </message>
+    <message>
+        <source>The request and every signed step of it (Enter or double-click)</source>
+        <translation>申请及其每一个签名步骤（Enter 或双击）</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>关闭(&amp;C)</translation>
+    </message>
+    <message>
+        <source>The requests could not be read: %1</source>
+        <translation>无法读取申请：%1</translation>
+    </message>
+    <message>
+        <source>Reading the requests…</source>
+        <translation>正在读取申请…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n request(s) wait for your answer</source>
+        <translation>
+            <numerusform>%n 件申请等待您答复</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>; %n overdue</source>
+        <translation>
+            <numerusform>；其中 %n 件已逾期</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n request(s) made by your department</source>
+        <translation>
+            <numerusform>本部门共提出 %n 件申请</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>RequestsModel</name>
+    <message>
+        <source>Due</source>
+        <translation>答复期限</translation>
+    </message>
+    <message>
+        <source>Working days left</source>
+        <translation>剩余工作日</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Resource code</source>
+        <translation>资源代码</translation>
+    </message>
+    <message>
+        <source>Requesting department</source>
+        <translation>申请部门</translation>
+    </message>
+    <message>
+        <source>Providing department</source>
+        <translation>提供部门</translation>
+    </message>
+    <message>
+        <source>Purpose</source>
+        <translation>用途</translation>
+    </message>
+    <message>
+        <source>Answered by</source>
+        <translation>答复人</translation>
+    </message>
+    <message>
+        <source>Conditions</source>
+        <translation>共享条件</translation>
+    </message>
+    <message>
+        <source>Until</source>
+        <translation>使用期限至</translation>
+    </message>
+    <message numerus="yes">
+        <source>overdue by %n working day(s)</source>
+        <translation>
+            <numerusform>已逾期 %n 个工作日</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n working day(s)</source>
+        <translation>
+            <numerusform>%n 个工作日</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>the data authority</source>
+        <translation>政务数据主管部门</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
         <source>Settings</source>
@@ -2114,6 +2547,25 @@ Export the public key (Sync ▸ Export public key) and give it to the exchange&a
     <message>
         <source>Cancel</source>
         <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>request_form</name>
+    <message>
+        <source>Not shared</source>
+        <translation>不予共享</translation>
+    </message>
+    <message>
+        <source>“%1” (%2) is not shared: it cannot be applied for.</source>
+        <translation>“%1”（%2）为不予共享，不能申请。</translation>
+    </message>
+    <message>
+        <source>(none given)</source>
+        <translation>（未填写）</translation>
+    </message>
+    <message>
+        <source>Legal basis: %1</source>
+        <translation>依据：%1</translation>
     </message>
 </context>
 <context>

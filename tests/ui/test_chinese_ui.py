@@ -36,8 +36,10 @@ from PySide6.QtWidgets import (
 from steward.catalogue.vocabulary import vocabulary
 from steward.sync import conflicts
 from steward.sync.merge import FieldConflict
+from steward.sync.requests.inbox import Box
 from steward.workspace.journal import SetField, default_author
 from tests.spreadsheets import catalogue_xlsx, entry_row, item_rows
+from tests.ui import sharing_requests
 from tests.ui.conftest import first_entry, ids_where
 from ui.bulk_edit import BulkEditDialog
 from ui.conflict_dialog import ConflictDialog
@@ -48,6 +50,10 @@ from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
+from ui.request_answer import AnswerDialog, Answering
+from ui.request_form import RequestForm, not_shared_notice
+from ui.request_trail import RequestTrailDialog
+from ui.requests_view import RequestsDialog
 from ui.settings_dialog import SettingsDialog
 
 # Runs of Latin letters; a single letter (a data type code, a mnemonic) is no word.
@@ -263,6 +269,10 @@ def test_qt_file_dialog_has_no_english(qtbot, chinese, own, tmp_path):
     pytest.param(lambda s, _p: HistoryDialog(s, first_entry(s.workspace).id), id="history"),
     pytest.param(lambda s, _p: PendingChangesDialog(s), id="pending"),
     pytest.param(lambda s, _p: ImportWizard(s), id="import file page"),
+    pytest.param(lambda s, _p: RequestForm(s, first_entry(s.workspace), lambda: None), id="request form"),
+    pytest.param(lambda s, _p: not_shared_notice(first_entry(s.workspace), None), id="not shared notice"),
+    *(pytest.param(lambda _s, _p, a=answering: AnswerDialog(a, sharing_requests.summary()), id=f"{answering} dialog")
+      for answering in Answering),
 ])
 def test_each_dialog_has_no_english(qtbot, chinese, own, tmp_path, make):
     dialog = shown(qtbot, make(chinese, tmp_path))
@@ -292,3 +302,19 @@ def test_the_import_preview_has_no_english(qtbot, chinese, own, tmp_path):
     with qtbot.waitSignal(wizard.plan_ready, timeout=20000):
         wizard.next()
     assert not (found := english_in(wizard, own)), "\n".join(found)
+
+
+@pytest.mark.parametrize("box", list(Box)[:2])
+def test_the_request_lists_have_no_english(qtbot, chinese, own, box):
+    dialog = shown(qtbot, RequestsDialog(chinese, box, lambda: None))
+    qtbot.waitUntil(lambda: not dialog.is_loading(), timeout=5000)
+    dialog.model.set_rows(sharing_requests.rows())  # a request overdue, one waiting, one answered
+    dialog.view.selectRow(0)
+    assert not (found := english_in(dialog, own)), "\n".join(found)
+
+
+def test_a_requests_signed_trail_has_no_english(qtbot, chinese, own):
+    dialog = shown(qtbot, RequestTrailDialog(chinese, sharing_requests.summary().request_id))
+    qtbot.waitUntil(lambda: not dialog.is_loading(), timeout=5000)
+    dialog.set_read(sharing_requests.trail())  # verified, the authority's, and one not sent yet
+    assert not (found := english_in(dialog, own)), "\n".join(found)

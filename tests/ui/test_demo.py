@@ -14,12 +14,15 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from steward.sync import conflicts
+from steward.sync.requests import inbox
+from steward.sync.requests.inbox import Box
 from steward.workspace.journal import SetField, default_author
 from steward.workspace.workspace import Workspace
 from tests.helpers import ROOT, steward_env
 from tests.ui.test_chinese_ui import english_in, english_in_modal
 from ui import demo
 from ui.demo_mode import DemoMode
+from ui.demo_requests import REQUESTER
 from ui.main_window import MainWindow
 from ui.session import Session
 from ui.settings import Settings
@@ -49,7 +52,8 @@ def test_a_newcomer_syncs_opens_a_second_steward_and_meets_a_conflict(qtbot, dem
     demo_mode.attach(first)
     assert "DEMO" in first.windowTitle()
     report = first.sync_controller.run()  # no fingerprint to confirm, no passphrase to type: the demo pinned both
-    assert report is not None and report.pushed >= 1
+    # The demo starts synced (the sharing requests name its entries): the first sync finds nothing to send.
+    assert report is not None and report.held_back
     second = demo_mode.open_second_steward()
     qtbot.addWidget(second)
     assert second.sync_controller.run().pulled >= 1
@@ -66,6 +70,28 @@ def test_a_newcomer_syncs_opens_a_second_steward_and_meets_a_conflict(qtbot, dem
     # The sample's broken entries stay here, and the window says so: a link to them, not a box to close.
     assert second.not_sent_label.isVisibleTo(second) and "entries not sent" in second.not_sent_label.text()
     assert not any("not sent" in text for text in told)
+
+
+def test_the_demo_has_sharing_requests_in_every_state_one_overdue(qtbot, demo_mode):
+    """Made through the core and the demo's exchange: the trails are genuine signed steps, verified when pulled."""
+    every_state = {"submitted", "awaiting_decision", "granted", "approved", "refused", "escalated", "denied",
+                   "rejected", "withdrawn", "expired"}
+    provider = MainWindow(Session(Workspace.open(demo_mode.demo.workspace_folder(1)), demo_mode.settings))
+    qtbot.addWidget(provider)
+    demo_mode.attach(provider)
+    requester = demo_mode.open_requester()
+    qtbot.addWidget(requester)
+    assert requester.session.workspace.department_code == REQUESTER.code
+    for window, box in ((requester, Box.MINE), (provider, Box.INBOX)):
+        found = inbox.requests(window.session.workspace, box)
+        assert {r.status for r in found} == every_state
+        assert [r.status for r in found if r.overdue] == ["awaiting_decision"]
+        for summary in found:
+            assert all(step.verified for step in inbox.show(window.session.workspace, summary.request_id).trail)
+    dialog = provider.show_inbox()
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == len(found), timeout=10000)
+    assert dialog.model.request_row(0).summary.overdue  # the soonest due first
+    qtbot.waitUntil(lambda: "2" in provider.inbox_label.text(), timeout=10000)  # two wait for an answer
 
 
 def test_steward_gui_demo_starts_with_its_own_data_folder(tmp_path):
@@ -89,5 +115,5 @@ def test_the_demo_speaks_chinese_in_the_chinese_ui(qtbot, demo_mode, chinese_ui)
     demo_mode.attach(window)
     assert window.windowTitle() == f"[演示：本地交换平台，示例数据] {demo.DEPARTMENT.name} — 数据资源目录管理"
     own = {default_author(), "sample"}
-    [_second, explain] = window.menuBar().actions()[-1].menu().actions()
+    [_second, _requester, explain] = window.menuBar().actions()[-1].menu().actions()
     assert not (found := english_in(window, own) + english_in_modal(qtbot, explain.trigger)), "\n".join(found)

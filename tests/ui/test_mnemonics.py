@@ -9,7 +9,9 @@ import pytest
 from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QGroupBox, QLabel, QMainWindow, QMenu, QWidget
 
-from tests.ui.conftest import ids_where
+from steward.sync.requests.inbox import Box
+from tests.ui import sharing_requests
+from tests.ui.conftest import first_entry, ids_where
 from ui import demo
 from ui.bulk_edit import BulkEditDialog
 from ui.conflict_dialog import ConflictDialog
@@ -21,6 +23,10 @@ from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
 from ui.pending_view import PendingChangesDialog
 from ui.reason_dialog import ReasonDialog
+from ui.request_answer import AnswerDialog, Answering
+from ui.request_form import RequestForm
+from ui.request_trail import RequestTrailDialog
+from ui.requests_view import RequestsDialog
 from ui.settings_dialog import SettingsDialog
 
 
@@ -122,6 +128,11 @@ def test_no_two_mnemonics_in_one_dialog(qtbot, window, session, settings, langua
         BulkEditDialog(session, entry_ids, window), ExportDialog(session, window), SettingsDialog(settings, window),
         ConflictDialog(session, window), ImportWizard(session, window), HistoryDialog(session, entry_ids[0], window),
         PendingChangesDialog(session, window), FirstStartDialog(window), ReasonDialog("", window),
+        RequestForm(session, first_entry(session.workspace), lambda: None, window),
+        RequestsDialog(session, Box.INBOX, lambda: None, window),
+        RequestsDialog(session, Box.MINE, lambda: None, window),
+        RequestTrailDialog(session, sharing_requests.summary().request_id, window),
+        *(AnswerDialog(answering, sharing_requests.summary(), window) for answering in Answering),
     ]
     for dialog in dialogs:
         texts = widget_texts(dialog)

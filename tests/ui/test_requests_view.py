@@ -1,0 +1,88 @@
+"""The sharing requests' lists and dialogs on their own: red when overdue, filtered as typed, reasons required."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from steward.catalogue.model import DataItem
+from steward.sync.requests.inbox import Box
+from steward.workspace import query
+from tests.ui import sharing_requests
+from tests.ui.conftest import make_entry
+from ui.request_answer import AnswerDialog, Answering
+from ui.request_form import RequestForm
+from ui.requests_view import OVERDUE, Column, RequestsDialog
+
+
+def _inbox(qtbot, session, box: Box = Box.INBOX) -> RequestsDialog:
+    dialog = RequestsDialog(session, box, lambda: None)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_loading(), timeout=5000)
+    dialog.model.set_rows(sharing_requests.rows())
+    return dialog
+
+
+def _ok(dialog):
+    return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+
+def test_an_overdue_request_is_red_and_says_by_how_much(qtbot, qtmodeltester, session):
+    dialog = _inbox(qtbot, session)
+    qtmodeltester.check(dialog.model)
+    model = dialog.model
+    left = model.columns.index(Column.LEFT)
+    assert model.index(0, left).data(Qt.ItemDataRole.ForegroundRole) == OVERDUE
+    assert model.index(0, left).data() == "overdue by 2 working day(s)"
+    assert model.index(1, left).data(Qt.ItemDataRole.ForegroundRole) is None
+    assert model.index(1, left).data() == "5 working day(s)"
+    assert model.index(2, left).data() == ""  # answered: nothing is due
+
+
+def test_the_list_filters_as_the_steward_types(qtbot, session):
+    dialog = _inbox(qtbot, session, Box.MINE)
+    dialog.search.setText("背景核查")  # the approval's conditions (typed: textChanged filters)
+    assert dialog.proxy.rowCount() == 1
+    dialog.search.clear()
+    assert dialog.proxy.rowCount() == 3
+
+
+def test_the_inbox_answers_only_what_waits_for_an_answer(qtbot, session):
+    dialog = _inbox(qtbot, session)
+    dialog.view.selectRow(2)  # approved already
+    assert not dialog.first_button.isEnabled() and dialog.trail_button.isEnabled()
+    dialog.view.selectRow(1)
+    assert dialog.first_button.isEnabled() and dialog.second_button.isEnabled()
+
+
+def test_a_refusal_needs_a_reason_an_approval_does_not(qtbot):
+    refusal = AnswerDialog(Answering.REFUSE, sharing_requests.summary())
+    qtbot.addWidget(refusal)
+    assert not _ok(refusal).isEnabled()
+    refusal.text.setPlainText("\u3000 \u200b")  # blanks and an invisible character say nothing
+    assert not _ok(refusal).isEnabled()
+    refusal.show()
+    qtbot.keyClick(refusal.text, Qt.Key.Key_Return)
+    assert refusal.isVisible()  # Enter on a blank reason does nothing
+    refusal.text.setPlainText("涉及个人信息")
+    assert _ok(refusal).isEnabled()
+    approval = AnswerDialog(Answering.APPROVE, sharing_requests.summary())
+    qtbot.addWidget(approval)
+    assert _ok(approval).isEnabled()
+
+
+def test_the_form_lists_the_items_that_may_be_shared_and_needs_purpose_and_scenario(qtbot, session):
+    entry_id = make_entry(session.workspace, code="319002/000950", items=[
+        DataItem(name="企业名称", data_type="C", length=200, position=1),
+        DataItem(name="法定代表人身份证号", data_type="C", position=2, sharing_type="not_shared",
+                 open_type="not_open")])
+    form = RequestForm(session, query.get_entry(session.workspace, entry_id), lambda: None)
+    qtbot.addWidget(form)
+    assert [form.items.item(n).text() for n in range(form.items.count())] == ["企业名称"]
+    assert not _ok(form).isEnabled()
+    form.purpose.setPlainText("核验")
+    assert not _ok(form).isEnabled()
+    form.scenario.setPlainText("背景核查")
+    assert _ok(form).isEnabled()
+    form.items.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert not _ok(form).isEnabled()  # no data item asked for

@@ -1,0 +1,359 @@
+"""待办 (requests to this department) and 我的申请 (this department's requests): searchable lists and their steps.
+
+The inbox is sorted by due date, the overdue in red; its steward approves (with conditions) or refuses (with a
+reason). My requests say who answered and on what conditions; a refusal can be escalated, a waiting request
+withdrawn. Each step is signed with the steward's key, checked by the core and sent at the next sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from steward.catalogue.messages import render
+from steward.sync.keys import SigningKey
+from steward.sync.requests import inbox
+from steward.sync.requests.inbox import Answer, Box, RequestSummary
+from steward.sync.requests.state import AWAITING_ANSWER, RequestStatus
+from steward.workspace.workspace import Workspace
+from ui import operations
+from ui.change_list import failure_text, fit_columns, one_line
+from ui.i18n import Retranslating
+from ui.operations import LatestRead
+from ui.request_answer import AnswerDialog, Answering
+from ui.request_trail import RequestTrailDialog
+from ui.session import Session
+
+Index = QModelIndex | QPersistentModelIndex
+SortRole = Qt.ItemDataRole.UserRole + 1
+OVERDUE = QColor("#c62828")  # red, readable on light and dark rows
+WITHDRAWABLE = {str(status) for status in AWAITING_ANSWER} | {inbox.UNSENT}
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    summary: RequestSummary
+    answer: Answer | None  # the last review, decision or outcome
+
+
+def read_requests(workspace: Workspace, box: Box) -> list[RequestRow]:
+    found = inbox.answers(workspace)
+    return [RequestRow(summary, found.get(summary.request_id)) for summary in inbox.requests(workspace, box)]
+
+
+class Column:
+    DUE, LEFT, STATUS, CODE, REQUESTER, PROVIDER, PURPOSE, ANSWERED_BY, CONDITIONS, UNTIL = range(10)
+
+
+COLUMNS = {
+    Box.INBOX: (Column.DUE, Column.LEFT, Column.STATUS, Column.CODE, Column.REQUESTER, Column.PURPOSE, Column.UNTIL),
+    Box.MINE: (Column.STATUS, Column.CODE, Column.PROVIDER, Column.ANSWERED_BY, Column.CONDITIONS, Column.UNTIL,
+               Column.DUE, Column.PURPOSE),
+}
+
+
+class RequestsModel(QAbstractTableModel):
+    """The requests of one box as a table; the overdue rows in red."""
+
+    def __init__(self, session: Session, box: Box, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.columns = COLUMNS[box]
+        self._rows: list[RequestRow] = []
+
+    def set_rows(self, rows: list[RequestRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def request_row(self, row: int) -> RequestRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def retranslate(self) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(self.columns) - 1))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if not 0 <= section < len(self.columns):
+            return None
+        return {Column.DUE: self.tr("Due"), Column.LEFT: self.tr("Working days left"), Column.STATUS: self.tr("Status"),
+                Column.CODE: self.tr("Resource code"), Column.REQUESTER: self.tr("Requesting department"),
+                Column.PROVIDER: self.tr("Providing department"), Column.PURPOSE: self.tr("Purpose"),
+                Column.ANSWERED_BY: self.tr("Answered by"), Column.CONDITIONS: self.tr("Conditions"),
+                Column.UNTIL: self.tr("Until")}[self.columns[section]]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        found = self.request_row(index.row()) if index.isValid() else None
+        if found is None or not 0 <= index.column() < len(self.columns):
+            return None
+        column = self.columns[index.column()]
+        if role == SortRole:
+            return self._sort_key(found.summary, column)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return one_line(self._text(found, column))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._text(found, column) or None
+        if role == Qt.ItemDataRole.ForegroundRole and found.summary.overdue:
+            return OVERDUE
+        return None
+
+    def _sort_key(self, summary: RequestSummary, column: int) -> Any:
+        if column in (Column.DUE, Column.LEFT):  # no due date (answered): after every date
+            return summary.due or "9999-12-31"
+        return self._text(RequestRow(summary, None), column)
+
+    def _text(self, row: RequestRow, column: int) -> str:
+        summary, answer = row.summary, row.answer
+        if column == Column.DUE:
+            return summary.due or ""
+        if column == Column.LEFT:
+            left = summary.working_days_left
+            if left is None:
+                return ""
+            if summary.overdue:
+                return self.tr("overdue by %n working day(s)", "", -left)
+            return self.tr("%n working day(s)", "", left)
+        if column == Column.STATUS:
+            return render(f"request.status.{summary.status}", None, self.session.language)
+        if column == Column.CODE:
+            return summary.entry_code
+        if column == Column.REQUESTER:
+            return summary.requester
+        if column == Column.PROVIDER:
+            return summary.provider
+        if column == Column.PURPOSE:
+            return summary.purpose
+        if column == Column.ANSWERED_BY:
+            if answer is None:
+                return ""
+            who = answer.department or self.tr("the data authority")
+            return self.tr("%1 (%2)").replace("%1", answer.signer).replace("%2", who)
+        if column == Column.CONDITIONS:
+            return answer.conditions if answer is not None else ""
+        return summary.until
+
+
+class RequestsDialog(Retranslating, QDialog):
+    """One box of requests with a filter box; the steps its department may take on the selected request."""
+
+    loaded = Signal()  # the list was (re)read
+    signed = Signal()  # a step was signed and queued: counts and lists elsewhere read again
+
+    def __init__(self, session: Session, box: Box, unlock: Callable[[], SigningKey | None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.box = box
+        self.unlock = unlock
+        self._reading = LatestRead(session, self._loaded, self._failed, self)
+        self.model = RequestsModel(session, box, self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SortRole)
+        self.proxy.setFilterKeyColumn(-1)  # every column: code, department, purpose, status…
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._build()
+        self.retranslate()
+        session.catalogue_changed.connect(self.reload)  # a sync brings answers and new requests
+        self.reload()
+
+    def _build(self) -> None:
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.search = QLineEdit(self)
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.view = QTableView(self)
+        self.view.setModel(self.proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the core's order (soonest due first) until asked
+        self.view.setWordWrap(False)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.activated.connect(lambda _index: self.show_trail())  # double-click, or Enter
+        self.view.selectionModel().selectionChanged.connect(self._update_actions)
+
+        self.first_button, self.second_button, self.trail_button = QPushButton(self), QPushButton(self), \
+            QPushButton(self)
+        first, second = (Answering.APPROVE, Answering.REFUSE) if self.box is Box.INBOX else \
+            (Answering.ESCALATE, Answering.WITHDRAW)
+        self.first_button.clicked.connect(lambda: self.answer(first))
+        self.second_button.clicked.connect(lambda: self.answer(second))
+        self.trail_button.clicked.connect(self.show_trail)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.buttons.rejected.connect(self.reject)
+        for button in (self.first_button, self.second_button, self.trail_button,
+                       self.buttons.button(QDialogButtonBox.StandardButton.Close)):
+            button.setAutoDefault(False)  # Enter on a row shows its trail, never signs anything
+        row = QHBoxLayout()
+        for button in (self.first_button, self.second_button, self.trail_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.buttons)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.search)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(row)
+        self.resize(1000, 480)
+        self._update_actions()
+
+    def retranslate(self) -> None:
+        inbox_box = self.box is Box.INBOX
+        self.setWindowTitle(self.tr("Inbox: requests to my department") if inbox_box else self.tr("My requests"))
+        self.search.setPlaceholderText(self.tr("Filter by code, department, purpose, status…"))
+        self.search.setAccessibleName(self.tr("Filter requests"))
+        self.view.setAccessibleName(self.windowTitle())
+        if inbox_box:
+            self.first_button.setText(self.tr("&Approve…"))
+            self.second_button.setText(self.tr("&Refuse…"))
+        else:
+            self.first_button.setText(self.tr("&Escalate…"))
+            self.second_button.setText(self.tr("&Withdraw…"))
+        self.trail_button.setText(self.tr("Signed &trail"))
+        self.trail_button.setToolTip(self.tr("The request and every signed step of it (Enter or double-click)"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("&Close"))
+        self.model.retranslate()
+        self._show_status()
+
+    # Loading -------------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        box = self.box
+        self._reading.run(lambda workspace: read_requests(workspace, box))
+        self._show_status()
+
+    def is_loading(self) -> bool:
+        return self._reading.loading
+
+    def _loaded(self, rows: list[RequestRow]) -> None:
+        chosen = self.current()
+        first_rows = self.model.rowCount() == 0
+        self.model.set_rows(rows)
+        if first_rows and rows:
+            fit_columns(self.view, self.model.columnCount())
+        if chosen is not None:
+            self.select(chosen.summary.request_id)
+        self._update_actions()
+        self._show_status()
+        self.loaded.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.status.setText(failure_text(self.tr("The requests could not be read: %1"), error, self.session.language))
+
+    def _show_status(self) -> None:
+        if self._reading.loading and not self.model.rowCount():
+            self.status.setText(self.tr("Reading the requests…"))
+            return
+        rows = [self.model.request_row(n) for n in range(self.model.rowCount())]
+        if self.box is Box.INBOX:
+            waiting = sum(1 for r in rows if r and r.summary.status == RequestStatus.AWAITING_DECISION)
+            overdue = sum(1 for r in rows if r and r.summary.overdue)
+            text = self.tr("%n request(s) wait for your answer", "", waiting)
+            self.status.setText(text + self.tr("; %n overdue", "", overdue) if overdue else text)
+        else:
+            self.status.setText(self.tr("%n request(s) made by your department", "", len(rows)))
+
+    # The selected request ------------------------------------------------------------------------
+
+    def current(self) -> RequestRow | None:
+        index = self.view.currentIndex()
+        return self.model.request_row(self.proxy.mapToSource(index).row()) if index.isValid() else None
+
+    def select(self, request_id: str) -> bool:
+        for row in range(self.model.rowCount()):
+            found = self.model.request_row(row)
+            if found is not None and found.summary.request_id == request_id:
+                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                if not index.isValid():
+                    return False
+                flags = QItemSelectionModel.SelectionFlag
+                self.view.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
+                return True
+        return False
+
+    def _update_actions(self) -> None:
+        found = self.current()
+        status = found.summary.status if found else ""
+        if self.box is Box.INBOX:
+            allowed = status == RequestStatus.AWAITING_DECISION
+            self.first_button.setEnabled(allowed)
+            self.second_button.setEnabled(allowed)
+        else:
+            self.first_button.setEnabled(status == RequestStatus.REFUSED)
+            self.second_button.setEnabled(status in WITHDRAWABLE)
+        self.trail_button.setEnabled(found is not None)
+
+    def answer(self, answering: Answering) -> AnswerDialog | None:
+        """Ask for the step's words in a dialog; once given, sign and queue it (sent at the next sync)."""
+        found = self.current()
+        if found is None:
+            return None
+        dialog = AnswerDialog(answering, found.summary, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._sign(answering, found.summary.request_id, dialog.words()))
+        dialog.open()
+        return dialog
+
+    def _sign(self, answering: Answering, request_id: str, words: str) -> bool:
+        key = self.unlock()
+        if key is None:
+            return False
+        act, option = {Answering.APPROVE: (inbox.approve, "conditions"), Answering.REFUSE: (inbox.refuse, "reason"),
+                       Answering.ESCALATE: (inbox.escalate, "reason"),
+                       Answering.WITHDRAW: (inbox.withdraw, "reason")}[answering]
+
+        def step(workspace: Workspace) -> object:
+            return act(workspace, inbox.steward_of(workspace, key), request_id, **{option: words})
+
+        ok, _outcome = operations.write(self.session, step, ())
+        if ok:
+            self.reload()
+            self.signed.emit()
+        return ok
+
+    def show_trail(self) -> RequestTrailDialog | None:
+        found = self.current()
+        if found is None:
+            return None
+        dialog = RequestTrailDialog(self.session, found.summary.request_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
