@@ -28,7 +28,7 @@ from steward.sync.exchange_client import Connection, ExchangeClient
 from steward.sync.keys import SigningKey
 from steward.sync.requests import documents, inbox
 from steward.sync.requests.documents import Application, Outcome, OutcomeVerdict, Review, ReviewVerdict
-from steward.workspace import query, store
+from steward.workspace import query
 from steward.workspace.workspace import DB_FILE, Workspace
 
 REQUESTER = sample.DEPARTMENTS[2]  # 上海市公安局 asks the demo department (市场监管局) for data
@@ -158,9 +158,8 @@ def _clean_entries(ws: Workspace) -> dict[str, list[Entry]]:
     for sharing_type in (SharingType.CONDITIONAL, SharingType.UNCONDITIONAL):
         wanted = query.EntryFilter(sharing_types=frozenset({str(sharing_type)}), has_problems=False,
                                    statuses=frozenset({str(Status.ACTIVE)}))
-        with ws.reading() as conn:
-            pks = query.entry_pks(conn, wanted)[:MOST_LOOKED_AT]
-            entries = store.load_entries(conn, pks=pks).values()
+        rows = query.search_entries(ws, "", wanted, limit=MOST_LOOKED_AT).rows
+        entries = [query.get_entry(ws, row.id) for row in rows]
         # One conditional data item puts a request on the conditional path: a grant by review needs none.
         found[str(sharing_type)] = [entry for entry in entries if sharing_type is SharingType.CONDITIONAL
                                     or all(item.sharing_type != SharingType.CONDITIONAL for item in entry.items)]
