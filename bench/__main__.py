@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -47,7 +48,8 @@ def main() -> int:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
     report.print_table()
-    path = report.write({"entries": args.entries})
+    # The machine may be shared: its load while the figures were taken goes with them.
+    path = report.write({"entries": args.entries, "load_average": os.getloadavg()})
     print(f"\nwritten {path}")
     return 0
 

@@ -282,7 +282,7 @@ def overdue(report: Report, folder: Path) -> None:
 
 
 def inbox(report: Report, folder: Path) -> None:
-    """10,000 requests to the workspace's department from 30 others, in every state, about a seventh overdue."""
+    """10,000 requests to the workspace's department from 30 others, in every state, about a sixth overdue."""
     ws = Workspace.create(folder / "inbox-bench", PROVIDER.code, PROVIDER.name)
     rng = random.Random(17)
     today = date.today()
