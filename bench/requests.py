@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import random
 import threading
 import time
@@ -207,6 +208,15 @@ def _client_process(url: str, jobs: list[Job], start_at: float, seconds: float, 
     results.put(collected)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system) process `pid` has used, where /proc says (Linux); else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def load(report: Report, folder: Path) -> None:
     db_url, key_file, jobs = _prepare(folder)
     random.Random(15).shuffle(jobs)  # each process runs makers and answerers alike
@@ -220,7 +230,9 @@ def load(report: Report, folder: Path) -> None:
             for n in range(CLIENT_PROCESSES)]
         for process in processes:
             process.start()
+        cpu_before = _cpu_seconds(server.process.pid)
         collected = [outcome for _ in processes for outcome in results.get()]
+        cpu_after = _cpu_seconds(server.process.pid)
         for process in processes:
             process.join()
     finally:
@@ -238,6 +250,10 @@ def load(report: Report, folder: Path) -> None:
     report.add(scenario, "throughput shortfall below 200/s", max(0.0, 200 - len(latencies) / elapsed), "steps/s", 0)
     report.add(scenario, "latency p50", percentile(latencies, 50), "ms")
     report.add(scenario, "latency p95", percentile(latencies, 95), "ms", 100)
+    if cpu_before is not None and cpu_after is not None:  # where the time goes: the server's share of the cores
+        report.add(scenario, "server CPU per step", (cpu_after - cpu_before) * 1000 / len(latencies), "ms")
+        report.add(scenario, "server CPU use", (cpu_after - cpu_before) / elapsed * 100, "%",
+                   note="of one core, over the load (the clients share the machine's cores)")
     if failures:
         print(f"  first refusal: {failures[0]}", flush=True)
 
