@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from bench import core, exchange, formats, gui, packaging, sync
+from bench import console, core, exchange, formats, gui, packaging, sync
+from bench import requests as sharing_requests
 from bench.harness import Report
 from steward.workspace.workspace import Workspace
 
-GROUPS = ("core", "gui", "exchange", "sync", "formats", "packaging")
+GROUPS = ("core", "gui", "exchange", "sync", "requests", "console", "formats", "packaging")
 
 
 def main() -> int:
@@ -34,6 +36,10 @@ def main() -> int:
             exchange.run(report, folder)
         if "sync" in groups:
             sync.run(report, folder, args.entries)
+        if "requests" in groups:
+            sharing_requests.run(report, folder)  # the sharing requests' load, the overdue count, the inbox
+        if "console" in groups:
+            console.run(report, folder)  # on the same city's exchange as the overdue count, built once
         if "formats" in groups:
             formats.run(report, folder)  # its own 10,000-entry catalogue, as the issue sets the targets
         if "packaging" in groups:
@@ -42,7 +48,8 @@ def main() -> int:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
     report.print_table()
-    path = report.write({"entries": args.entries})
+    # The machine may be shared: its load while the figures were taken goes with them.
+    path = report.write({"entries": args.entries, "load_average": os.getloadavg()})
     print(f"\nwritten {path}")
     return 0
 

@@ -307,3 +307,17 @@ def authority_step(engine: Engine, server_key: SigningKey, request_id: str, body
         raise refusal(error) from error
     answer = record(engine, server_key, step, clock)
     return {**answer, "body": body_document(body)}
+
+
+def overdue_per_department(engine: Engine, now: datetime) -> dict[str, int]:
+    """How many requests each providing department has left unanswered past their due date at `now`.
+
+    Late is as clients count it (working_days.is_overdue): the due day has ended in China. Only decisions
+    are a department's to give; the reviews and outcomes that are late are the authority's own (`requests`).
+    One grouped count over the (status, due) index, so it stays quick over a city's years of requests.
+    """
+    with reading(engine) as conn:
+        rows = conn.execute(text("SELECT provider, count(*) FROM sharing_requests WHERE status = :s AND due < :today "
+                                 "GROUP BY provider"),
+                            {"s": str(RequestStatus.AWAITING_DECISION), "today": china_date(now).isoformat()})
+        return dict(rows.all())

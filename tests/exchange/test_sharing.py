@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import requests
@@ -33,7 +33,7 @@ from steward.sync.requests.documents import (
     Step,
     Withdrawal,
 )
-from steward.sync.working_days import WorkingCalendar, due_date
+from steward.sync.working_days import CHINA, WorkingCalendar, due_date
 
 SERVE_ARGS = ("--refusal-budget", "0", "--decision-days", "7")  # refusals are what these tests make
 PROVIDER, THIRD, USING = sample.DEPARTMENTS[0], sample.DEPARTMENTS[1], sample.DEPARTMENTS[2]
@@ -410,3 +410,24 @@ def test_serve_refuses_a_calendar_override_with_a_mistake(fresh_db_url, tmp_path
     code = exchange_cli.main(["serve", "--db", fresh_db_url, "--key-file", str(tmp_path / "key.json"),
                               "--calendar-override", str(path)])
     assert code == 2
+
+
+
+def test_overdue_per_department_counts_the_decisions_past_their_due_date_by_provider(server, cast):
+    waiting = _request(cast.using, _conditional(cast.provider))
+    cast.using.client.submit_step(waiting)
+    review = _review(server, waiting)
+    due = date.fromisoformat(sharing.record(server.engine, _exchange_key(server), review)["due"])
+    on_due_day = datetime.combine(due, time(23, 59), tzinfo=CHINA)
+    next_day = on_due_day + timedelta(minutes=2)
+
+    def counts() -> tuple[int, int]:
+        return tuple(sharing.overdue_per_department(server.engine, moment).get(PROVIDER.code, 0)
+                     for moment in (on_due_day, next_day))
+
+    waiting_counts = counts()
+    # Answering it takes it out of the next day's count, and changes nothing on its due day, when it was not late.
+    cast.provider.client.submit_step(_approve(review, cast.provider))
+    answered_counts = counts()
+    assert answered_counts == (waiting_counts[0], waiting_counts[1] - 1)
+    assert USING.code not in sharing.overdue_per_department(server.engine, next_day)  # it owes no answer
