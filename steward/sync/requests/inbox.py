@@ -10,9 +10,11 @@ steward is told at once what the exchange would refuse (approving before the rev
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection
@@ -153,11 +155,19 @@ def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
     own = ws.department_code
     where = {Box.INBOX: "provider = ?", Box.MINE: "requester = ?", Box.ALL: "(provider = ? OR requester = ?)"}[box]
     params = [own] * where.count("?")
+    today = china_date(now)
+
+    @cache
+    def deadline(due: str) -> tuple[int, bool]:
+        # Once per due date: a listing has thousands of rows and a few dozen due dates.
+        day = date.fromisoformat(due)
+        return working_days_between(today, day, calendar), is_overdue(day, now)
+
     with ws.reading() as conn:
         rows = store.dbapi(conn).execute(
             f"SELECT {_COLUMNS} FROM sharing_requests WHERE party = 1 AND {where}", params).fetchall()
         waiting = _waiting_counts(conn)
-        found = [_summary(row, own, waiting.get(row[0], 0), calendar, now) for row in rows]
+        found = [_summary(row, own, waiting.get(row[0], 0), today, deadline) for row in rows]
         if box is not Box.INBOX:
             recorded = {row[0] for row in rows}
             found.extend(_unsent(queued.step, queued.created_at) for queued in local.queued(conn)
@@ -174,16 +184,18 @@ def _waiting_counts(conn: Connection) -> dict[str, int]:
                                           "GROUP BY request_id", (local.Outbox.READY,)).fetchall())
 
 
-def _summary(row: tuple[Any, ...], own: str, waiting: int, calendar: WorkingCalendar,
-             now: datetime) -> RequestSummary:
+def _summary(row: tuple[Any, ...], own: str, waiting: int, today: date,
+             deadline: Callable[[str], tuple[int, bool]]) -> RequestSummary:
     request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = row
-    today = china_date(now)
     shown = str(status_on(_status_only(status, until), today))
-    awaiting = due is not None and shown in {str(s) for s in AWAITING_ANSWER}
-    left = working_days_between(today, date.fromisoformat(due), calendar) if awaiting else None
+    awaiting = due is not None and shown in _AWAITING
+    left, overdue = deadline(due) if awaiting else (None, False)
     return RequestSummary(request_id, "inbox" if provider == own else "mine", shown, requester, provider, entry_id,
-                          entry_code, purpose, scenario, until, due if awaiting else None, left,
-                          awaiting and is_overdue(date.fromisoformat(due), now), created, updated, waiting)
+                          entry_code, purpose, scenario, until, due if awaiting else None, left, overdue, created,
+                          updated, waiting)
+
+
+_AWAITING = frozenset(str(s) for s in AWAITING_ANSWER)
 
 
 def _status_only(status: str, until: str) -> RequestState:
