@@ -170,7 +170,8 @@ def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
         found = [_summary(row, own, waiting.get(row[0], 0), today, deadline) for row in rows]
         if box is not Box.INBOX:
             recorded = {row[0] for row in rows}
-            found.extend(_unsent(queued.step, queued.created_at) for queued in local.queued(conn)
+            found.extend(_unsent(queued.step, queued.created_at, waiting[queued.step.request_id])
+                         for queued in local.queued(conn)
                          if queued.step.seq == 1 and queued.step.request_id not in recorded)
     if overdue_only:
         found = [summary for summary in found if summary.overdue]
@@ -203,12 +204,13 @@ def _status_only(status: str, until: str) -> RequestState:
     return RequestState("", RequestStatus(status), "", "", "", (), date.fromisoformat(until), False, ())
 
 
-def _unsent(step: Step, created_at: str) -> RequestSummary:
+def _unsent(step: Step, created_at: str, waiting: int) -> RequestSummary:
+    """A request signed here and not sent yet; `waiting` counts its steps signed since (a withdrawal) too."""
     body = step.body
     assert isinstance(body, Application)
     return RequestSummary(step.request_id, "mine", UNSENT, step.department or "", body.provider, body.entry_id,
                           body.entry_code, body.purpose, body.scenario, body.until, None, None, False, None,
-                          created_at, 1)
+                          created_at, waiting)
 
 
 def show(ws: Workspace, request_id: str, now: datetime | None = None) -> RequestDetail:
