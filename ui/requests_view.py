@@ -83,7 +83,7 @@ class RequestsModel(QAbstractTableModel):
     """The requests of one box as a table, filtered and sorted here; the overdue rows in red.
 
     The model filters and sorts by itself, over each row's texts worked out once: a QSortFilterProxyModel
-    would call data() for every cell of every row at each keystroke (10,000 requests: 300 ms a key).
+    would call data() for every cell of every row at each keystroke (10,000 requests: p95 330 ms a key).
     """
 
     def __init__(self, session: Session, box: Box, parent: QWidget | None = None) -> None:
