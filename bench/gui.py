@@ -11,6 +11,9 @@ from pathlib import Path
 
 from bench.harness import Report, percentile, stopwatch
 
+# What a provider's steward types in the inbox, a character at a time: an entry's code, a status, a purpose.
+INBOX_TYPING = ("301004/00042", "待提供部门", "核验企业")
+INBOX_OPENINGS = 5
 FILTER_TYPING = ("医", "医疗", "医疗机", "医疗机构", "登", "登记", "登记信", "浦", "浦东", "浦东新区", "证", "证照")
 
 
@@ -134,7 +137,57 @@ def _bulk_preview(report: Report, session: object, ids: list[str]) -> None:
     report.add("gui bulk edit", "rules newly broken in the preview", len(found), "rules")
 
 
+def inbox_view(report: Report, folder: Path) -> None:
+    """The 待办 inbox of 10,000 requests (bench/requests.py's workspace): opening it, filtering it as one types."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from bench.requests import INBOX_REQUESTS, inbox_workspace
+    from steward.sync.requests.inbox import Box
+    from steward.workspace.workspace import Workspace
+    from ui.requests_view import RequestsDialog
+    from ui.session import Session
+    from ui.settings import Settings
+
+    app = QApplication.instance() or QApplication([])
+    inbox_workspace(folder / "inbox-view-bench").close()
+    settings = Settings(QSettings(str(folder / "inbox-bench-settings.ini"), QSettings.Format.IniFormat))
+    session = Session(Workspace.open(folder / "inbox-view-bench"), settings)
+    scenario = f"inbox view, {INBOX_REQUESTS:,} requests"
+    openings = []
+    for _ in range(INBOX_OPENINGS):
+        start = time.perf_counter()
+        dialog = RequestsDialog(session, Box.INBOX, lambda: None)
+        dialog.show()
+        _wait(app, lambda d=dialog: d.model.rowCount() > 0)
+        dialog.view.viewport().repaint()  # the rows painted, as the screen shows them
+        openings.append((time.perf_counter() - start) * 1000)
+        dialog.close()
+        dialog.deleteLater()
+    report.add(scenario, "open (until rows shown), median", percentile(openings, 50), "ms", 100,
+               note=f"median of {INBOX_OPENINGS} openings of the dialog")
+    report.add(scenario, "open (until rows shown), worst", max(openings), "ms")
+    dialog = RequestsDialog(session, Box.INBOX, lambda: None)
+    dialog.show()
+    _wait(app, lambda: dialog.model.rowCount() > 0)
+    samples = []
+    for _ in range(3):
+        for query in (*INBOX_TYPING, ""):
+            for typed in [query[:n] for n in range(1, len(query) + 1)] or [""]:  # "": the box cleared
+                start = time.perf_counter()
+                dialog.search.setText(typed)
+                dialog.view.viewport().repaint()
+                samples.append((time.perf_counter() - start) * 1000)
+    report.add(scenario, "filter as you type, p50", percentile(samples, 50), "ms")
+    report.add(scenario, "filter as you type, p95", percentile(samples, 95), "ms", 50,
+               note=f"{len(samples)} keystrokes")
+    dialog.close()
+    session.close()
+
+
 def run(report: Report, folder: Path) -> None:
     print("Window scenarios (offscreen)", flush=True)
     smoke(report, folder)
     in_process(report, folder)
+    inbox_view(report, folder.parent)

@@ -10,8 +10,8 @@ client sends.
 
 The overdue count runs on the city's exchange (bench/city.py) after 100,000 requests are written straight
 into its `sharing_requests` (the count reads nothing else). The inbox is `inbox.requests` on a
-workspace holding 10,000 requests to its department, written straight into its tables: the core's listing,
-without the window's view, which another issue builds on it.
+workspace holding 10,000 requests to its department and their signed steps, written straight into its
+tables: the core's listing (bench/gui.py opens the window's view of the same workspace).
 """
 
 from __future__ import annotations
@@ -47,12 +47,17 @@ from steward.sync.requests.documents import (
     Application,
     Decision,
     DecisionVerdict,
+    Escalation,
+    OutcomeVerdict,
     Review,
     ReviewVerdict,
+    StepKind,
+    Withdrawal,
     follow,
     open_request,
     parse_sealed,
 )
+from steward.sync.requests.documents import Outcome as FinalWord  # Outcome here: what a load client saw
 from steward.sync.requests.inbox import Box, requests
 from steward.sync.requests.state import RequestStatus
 from steward.workspace import store
@@ -309,13 +314,43 @@ def overdue(report: Report, folder: Path) -> None:
 # The steward's inbox -----------------------------------------------------------------------------------
 
 
-def inbox(report: Report, folder: Path) -> None:
-    """10,000 requests to the workspace's department from 30 others, in every state, about a sixth overdue."""
-    ws = Workspace.create(folder / "inbox-bench", PROVIDER.code, PROVIDER.name)
+# The steps each status has behind it, after the request itself (seq 1): what the trail and the lists read.
+_TRAIL: dict[RequestStatus, tuple[StepKind, ...]] = {
+    RequestStatus.SUBMITTED: (), RequestStatus.REJECTED: (StepKind.REVIEW,),
+    RequestStatus.AWAITING_DECISION: (StepKind.REVIEW,), RequestStatus.GRANTED: (StepKind.REVIEW,),
+    RequestStatus.APPROVED: (StepKind.REVIEW, StepKind.DECISION), RequestStatus.REFUSED: (StepKind.REVIEW,
+                                                                                          StepKind.DECISION),
+    RequestStatus.ESCALATED: (StepKind.REVIEW, StepKind.DECISION, StepKind.ESCALATION),
+    RequestStatus.DENIED: (StepKind.REVIEW, StepKind.DECISION, StepKind.ESCALATION, StepKind.OUTCOME),
+    RequestStatus.WITHDRAWN: (StepKind.WITHDRAWAL,),
+}
+
+
+def _next_body(kind: StepKind, status: RequestStatus) -> Any:
+    """The body of a step of a request that ends in `status`, as the stewards and the authority word them."""
+    refused = status in (RequestStatus.REFUSED, RequestStatus.ESCALATED, RequestStatus.DENIED)
+    if kind is StepKind.REVIEW:
+        return (Review(verdict=ReviewVerdict.REJECT, reason="用途与职责不符", reviewer="审查员甲")
+                if status is RequestStatus.REJECTED else Review(verdict=ReviewVerdict.PASS, reviewer="审查员甲"))
+    if kind is StepKind.DECISION:
+        return (Decision(verdict=DecisionVerdict.REFUSE, reason="涉及个人信息，须另行授权", author="张三") if refused
+                else Decision(verdict=DecisionVerdict.APPROVE, conditions="仅用于背景核查，不得转提供", author="张三"))
+    if kind is StepKind.ESCALATION:
+        return Escalation(reason="履行法定职责必需", author="李四")
+    if kind is StepKind.OUTCOME:
+        return FinalWord(verdict=OutcomeVerdict.DENY, reason="提供部门理由成立", reviewer="审查员乙")
+    return Withdrawal(reason="需求已变更", author="李四")
+
+
+def inbox_workspace(folder: Path) -> Workspace:
+    """A workspace of the provider holding 10,000 requests to it from 30 departments, in every state, about a
+    sixth overdue, each with its signed steps (the lists show the last answer), written straight into its tables."""
+    ws = Workspace.create(folder, PROVIDER.code, PROVIDER.name)
     rng = random.Random(17)
     today = date.today()
     requesters = [d.code for d in city.departments(40) if d.code != PROVIDER.code][:30]
-    rows = []
+    keys = {code: SigningKey.generate() for code in [*requesters, PROVIDER.code, ""]}  # "": the exchange's
+    rows, steps = [], []
     for n in range(INBOX_REQUESTS):
         status = rng.choices(*zip(*_STATUSES, strict=True))[0]
         waiting = status in (RequestStatus.AWAITING_DECISION, RequestStatus.SUBMITTED, RequestStatus.ESCALATED)
@@ -323,15 +358,37 @@ def inbox(report: Report, folder: Path) -> None:
         # Due within a week (2 or 5 working days after the last step), or past it: some by weeks.
         due = (today + timedelta(days=rng.randint(-20, 7))).isoformat() if waiting else None
         stamp = f"{made.isoformat()}T08:00:00.000000Z"
-        rows.append((f"00000000-0000-4000-9000-{n:012d}", rng.choice(requesters), PROVIDER.code,
-                     f"00000000-0000-4000-a000-{n % 500:012d}", f"301004/{n % 500:06d}", "[]",
-                     (made + timedelta(days=365)).isoformat(), 1, str(status), "核验企业登记信息",
-                     "网约车驾驶员背景核查", 3, sha256_hex(str(n).encode()), due, stamp, stamp))
+        requester = rng.choice(requesters)
+        until = (made + timedelta(days=365)).isoformat()
+        entry = (f"00000000-0000-4000-a000-{n % 500:012d}", f"301004/{n % 500:06d}")
+        items = (f"00000000-0000-4000-b000-{n % 500:012d}",)  # one data item of the entry
+        step = open_request(Application(entry_id=entry[0], entry_code=entry[1], provider=PROVIDER.code,
+                                        purpose="核验企业登记信息", scenario="网约车驾驶员背景核查", items=items,
+                                        until=until, author="李四"), keys[requester], requester)
+        trail = [step]
+        for kind in _TRAIL[status]:
+            signer = {StepKind.DECISION: PROVIDER.code, StepKind.ESCALATION: requester,
+                      StepKind.WITHDRAWAL: requester}.get(kind)
+            trail.append(follow(trail[-1], _next_body(kind, status), keys[signer or ""], signer))
+        rows.append((step.request_id, requester, PROVIDER.code, *entry, json.dumps(items), until, 1, str(status),
+                     "核验企业登记信息", "网约车驾驶员背景核查", len(trail), trail[-1].digest(), due, stamp, stamp))
+        position = len(steps)  # the log's order: each request's steps one after the other
+        steps.extend((s.request_id, s.seq, position + i, str(s.sealed.kind), s.key_id, s.department,
+                      json.dumps(s.to_dict(), ensure_ascii=False), s.digest(), None, stamp)
+                     for i, s in enumerate(trail))
     with ws.writing() as conn:
-        store.dbapi(conn).executemany(
+        db = store.dbapi(conn)
+        db.executemany(
             "INSERT INTO sharing_requests(request_id, party, requester, provider, entry_id, entry_code, items, "
             "until, conditional, status, purpose, scenario, seq, head, due, created_at, updated_at) "
             "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO sharing_steps(request_id, seq, position, kind, key_id, department, document, "
+                       "digest, due, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", steps)
+    return ws
+
+
+def inbox(report: Report, folder: Path) -> None:
+    ws = inbox_workspace(folder / "inbox-bench")
     scenario = f"inbox ({INBOX_REQUESTS:,} requests), core"
     listed = timed(lambda: requests(ws, Box.INBOX), REPEAT)
     report.add(scenario, "inbox.requests(INBOX) p50", percentile(listed, 50), "ms")

@@ -16,7 +16,6 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -50,8 +49,8 @@ from ui.request_trail import RequestTrailDialog
 from ui.session import Session
 
 Index = QModelIndex | QPersistentModelIndex
-SortRole = Qt.ItemDataRole.UserRole + 1
 OVERDUE = QColor("#c62828")  # red, readable on light and dark rows
+SEPARATOR = "\n"  # between a row's column texts in what the filter searches: one_line leaves none in them
 WITHDRAWABLE = {str(status) for status in AWAITING_ANSWER} | {inbox.UNSENT}
 
 
@@ -59,11 +58,6 @@ WITHDRAWABLE = {str(status) for status in AWAITING_ANSWER} | {inbox.UNSENT}
 class RequestRow:
     summary: RequestSummary
     answer: Answer | None  # the last review, decision or outcome
-
-
-def read_requests(workspace: Workspace, box: Box) -> list[RequestRow]:
-    found = inbox.answers(workspace)
-    return [RequestRow(summary, found.get(summary.request_id)) for summary in inbox.requests(workspace, box)]
 
 
 class Column:
@@ -75,32 +69,102 @@ COLUMNS = {
     Box.MINE: (Column.STATUS, Column.CODE, Column.PROVIDER, Column.ANSWERED_BY, Column.CONDITIONS, Column.UNTIL,
                Column.DUE, Column.PURPOSE),
 }
+ANSWER_COLUMNS = {Column.ANSWERED_BY, Column.CONDITIONS}
+
+
+def read_requests(workspace: Workspace, box: Box) -> list[RequestRow]:
+    """The box's requests; with their last answers where the box shows them (the inbox does not: reading
+    every answered request's steps would double the time the inbox takes to open)."""
+    found = inbox.answers(workspace) if ANSWER_COLUMNS & set(COLUMNS[box]) else {}
+    return [RequestRow(summary, found.get(summary.request_id)) for summary in inbox.requests(workspace, box)]
 
 
 class RequestsModel(QAbstractTableModel):
-    """The requests of one box as a table; the overdue rows in red."""
+    """The requests of one box as a table, filtered and sorted here; the overdue rows in red.
+
+    The model filters and sorts by itself, over each row's texts worked out once: a QSortFilterProxyModel
+    would call data() for every cell of every row at each keystroke (10,000 requests: p95 330 ms a key).
+    """
 
     def __init__(self, session: Session, box: Box, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.columns = COLUMNS[box]
-        self._rows: list[RequestRow] = []
+        self._all: list[RequestRow] = []
+        self._order: list[int] = []  # positions in _all, sorted as asked (the core's order by default)
+        self._shown: list[int] = []  # _order, filtered
+        self._haystacks: list[str] | None = None  # each row's texts, case-folded: read at the first filter
+        self._needle = ""
+        self._sorting: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
     def set_rows(self, rows: list[RequestRow]) -> None:
         self.beginResetModel()
-        self._rows = list(rows)
+        self._all = list(rows)
+        self._haystacks = None
+        self._order = self._sorted(*self._sorting)
+        self._shown = self._filtered()
         self.endResetModel()
 
+    def set_filter(self, text: str) -> None:
+        """Show only the rows with `text` in any column's text, whatever its case."""
+        self.beginResetModel()
+        self._needle = text.casefold()
+        self._shown = self._filtered()
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """By `column` (-1: the core's order, soonest due first); the selected rows stay selected."""
+        self.layoutAboutToBeChanged.emit()
+        kept = self.persistentIndexList()
+        positions = [self._shown[index.row()] for index in kept]
+        self._sorting = (column, order)
+        self._order = self._sorted(column, order)
+        self._shown = self._filtered()
+        row_of = {position: row for row, position in enumerate(self._shown)}
+        self.changePersistentIndexList(kept, [self.index(row_of[position], index.column())
+                                              for position, index in zip(positions, kept, strict=True)])
+        self.layoutChanged.emit()
+
+    def _sorted(self, column: int, order: Qt.SortOrder) -> list[int]:
+        positions = list(range(len(self._all)))
+        if not 0 <= column < len(self.columns):
+            return positions
+        keys = [self._sort_key(row.summary, self.columns[column]) for row in self._all]
+        return sorted(positions, key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def _filtered(self) -> list[int]:
+        if not self._needle:
+            return list(self._order)
+        if SEPARATOR in self._needle:  # no column's text (on one line) holds it: nothing matches
+            return []
+        if self._haystacks is None:
+            self._haystacks = [SEPARATOR.join(one_line(self._text(row, column)) for column in self.columns).casefold()
+                               for row in self._all]
+        needle, haystacks = self._needle, self._haystacks
+        return [position for position in self._order if needle in haystacks[position]]
+
     def request_row(self, row: int) -> RequestRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self._all[self._shown[row]] if 0 <= row < len(self._shown) else None
+
+    def row_of(self, request_id: str) -> int | None:
+        """Where the request is shown; None when it is not (filtered out, or not in the box)."""
+        return next((row for row, position in enumerate(self._shown)
+                     if self._all[position].summary.request_id == request_id), None)
+
+    def every_row(self) -> list[RequestRow]:
+        """The box's rows, the filtered out included."""
+        return self._all
 
     def retranslate(self) -> None:
+        self._haystacks = None  # statuses and days left read in the new language
+        if self._needle:
+            self.set_filter(self._needle)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(self.columns) - 1))
+        if self._shown:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._shown) - 1, len(self.columns) - 1))
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._shown)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.columns)
@@ -121,8 +185,6 @@ class RequestsModel(QAbstractTableModel):
         if found is None or not 0 <= index.column() < len(self.columns):
             return None
         column = self.columns[index.column()]
-        if role == SortRole:
-            return self._sort_key(found.summary, column)
         if role == Qt.ItemDataRole.DisplayRole:
             return one_line(self._text(found, column))
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -181,11 +243,6 @@ class RequestsDialog(Retranslating, QDialog):
         self.unlock = unlock
         self._reading = LatestRead(session, self._loaded, self._failed, self)
         self.model = RequestsModel(session, box, self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SortRole)
-        self.proxy.setFilterKeyColumn(-1)  # every column: code, department, purpose, status…
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self._build()
         self.retranslate()
         session.catalogue_changed.connect(self.reload)  # a sync brings answers and new requests
@@ -196,9 +253,9 @@ class RequestsDialog(Retranslating, QDialog):
         self.status.setWordWrap(True)
         self.search = QLineEdit(self)
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.textChanged.connect(self._filter)  # every column: code, department, purpose, status…
         self.view = QTableView(self)
-        self.view.setModel(self.proxy)
+        self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setSortingEnabled(True)
@@ -207,6 +264,8 @@ class RequestsDialog(Retranslating, QDialog):
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
+        # Columns fit the rows in sight, not the first 1,000 (Qt's default): 10,000 requests opened in 140 ms more.
+        self.view.horizontalHeader().setResizeContentsPrecision(0)
         self.view.activated.connect(lambda _index: self.show_trail())  # double-click, or Enter
         self.view.selectionModel().selectionChanged.connect(self._update_actions)
 
@@ -275,6 +334,13 @@ class RequestsDialog(Retranslating, QDialog):
         self._show_status()
         self.loaded.emit()
 
+    def _filter(self, text: str) -> None:
+        chosen = self.current()
+        self.model.set_filter(text)
+        if chosen is not None:
+            self.select(chosen.summary.request_id)
+        self._update_actions()
+
     def _failed(self, error: BaseException) -> None:
         self.status.setText(failure_text(self.tr("The requests could not be read: %1"), error, self.session.language))
 
@@ -282,10 +348,10 @@ class RequestsDialog(Retranslating, QDialog):
         if self._reading.loading and not self.model.rowCount():
             self.status.setText(self.tr("Reading the requests…"))
             return
-        rows = [self.model.request_row(n) for n in range(self.model.rowCount())]
+        rows = self.model.every_row()
         if self.box is Box.INBOX:
-            waiting = sum(1 for r in rows if r and r.summary.status == RequestStatus.AWAITING_DECISION)
-            overdue = sum(1 for r in rows if r and r.summary.overdue)
+            waiting = sum(1 for r in rows if r.summary.status == RequestStatus.AWAITING_DECISION)
+            overdue = sum(1 for r in rows if r.summary.overdue)
             text = self.tr("%n request(s) wait for your answer", "", waiting)
             self.status.setText(text + self.tr("; %n overdue", "", overdue) if overdue else text)
         else:
@@ -295,19 +361,15 @@ class RequestsDialog(Retranslating, QDialog):
 
     def current(self) -> RequestRow | None:
         index = self.view.currentIndex()
-        return self.model.request_row(self.proxy.mapToSource(index).row()) if index.isValid() else None
+        return self.model.request_row(index.row()) if index.isValid() else None
 
     def select(self, request_id: str) -> bool:
-        for row in range(self.model.rowCount()):
-            found = self.model.request_row(row)
-            if found is not None and found.summary.request_id == request_id:
-                index = self.proxy.mapFromSource(self.model.index(row, 0))
-                if not index.isValid():
-                    return False
-                flags = QItemSelectionModel.SelectionFlag
-                self.view.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
-                return True
-        return False
+        row = self.model.row_of(request_id)
+        if row is None:
+            return False
+        flags = QItemSelectionModel.SelectionFlag
+        self.view.selectionModel().setCurrentIndex(self.model.index(row, 0), flags.ClearAndSelect | flags.Rows)
+        return True
 
     def _update_actions(self) -> None:
         found = self.current()

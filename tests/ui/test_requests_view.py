@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
@@ -12,7 +14,7 @@ from tests.ui import sharing_requests
 from tests.ui.conftest import make_entry
 from ui.request_answer import AnswerDialog, Answering
 from ui.request_form import RequestForm
-from ui.requests_view import OVERDUE, Column, RequestsDialog
+from ui.requests_view import OVERDUE, Column, RequestRow, RequestsDialog
 
 
 def _inbox(qtbot, session, box: Box = Box.INBOX) -> RequestsDialog:
@@ -42,9 +44,32 @@ def test_an_overdue_request_is_red_and_says_by_how_much(qtbot, qtmodeltester, se
 def test_the_list_filters_as_the_steward_types(qtbot, session):
     dialog = _inbox(qtbot, session, Box.MINE)
     dialog.search.setText("背景核查")  # the approval's conditions (typed: textChanged filters)
-    assert dialog.proxy.rowCount() == 1
+    assert dialog.model.rowCount() == 1
+    assert dialog.model.request_row(0).summary.status == "approved"
     dialog.search.clear()
-    assert dialog.proxy.rowCount() == 3
+    assert dialog.model.rowCount() == 3
+
+
+def test_the_filter_reads_what_the_columns_show_whatever_the_case_and_keeps_the_sort_and_selection(qtbot, session):
+    dialog = _inbox(qtbot, session)
+    code = dialog.model.columns.index(Column.CODE)
+    rows = sharing_requests.rows()
+    last = RequestRow(replace(rows[2].summary, request_id="0190b6a2-0000-7000-8000-00000000000f",
+                              entry_code="319002/ABC900"), None)
+    dialog.model.set_rows([*rows, last])
+    dialog.view.sortByColumn(code, Qt.SortOrder.DescendingOrder)  # the header clicked: the model sorts
+    assert dialog.model.request_row(0).summary.entry_code == "319002/ABC900"
+    assert dialog.select(last.summary.request_id)
+    dialog.search.setText("abc9")  # the code, typed in lower case
+    assert dialog.model.rowCount() == 1
+    assert dialog.current() == last
+    dialog.search.setText("待提供部门答复")  # a status as shown, in the session's language
+    assert dialog.model.rowCount() == 2 and dialog.current() is None
+    dialog.search.setText("ABC900\n")  # no match across two columns' texts
+    assert dialog.model.rowCount() == 0
+    dialog.search.clear()
+    assert dialog.model.request_row(0).summary.entry_code == "319002/ABC900"  # still sorted by code
+    assert dialog.model.rowCount() == 4
 
 
 def test_the_inbox_answers_only_what_waits_for_an_answer(qtbot, session):

@@ -163,11 +163,16 @@ def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
         day = date.fromisoformat(due)
         return working_days_between(today, day, calendar), is_overdue(day, now)
 
+    @cache
+    def shown(status: str, until: str) -> str:
+        # Once per status and end date, as the deadlines: a grant past its end date shows as expired.
+        return str(status_on(_status_only(status, until), today))
+
     with ws.reading() as conn:
         rows = store.dbapi(conn).execute(
             f"SELECT {_COLUMNS} FROM sharing_requests WHERE party = 1 AND {where}", params).fetchall()
         waiting = _waiting_counts(conn)
-        found = [_summary(row, own, waiting.get(row[0], 0), today, deadline) for row in rows]
+        found = [_summary(row, own, waiting.get(row[0], 0), shown, deadline) for row in rows]
         if box is not Box.INBOX:
             recorded = {row[0] for row in rows}
             found.extend(_unsent(queued.step, queued.created_at, waiting[queued.step.request_id])
@@ -185,13 +190,13 @@ def _waiting_counts(conn: Connection) -> dict[str, int]:
                                           "GROUP BY request_id", (local.Outbox.READY,)).fetchall())
 
 
-def _summary(row: tuple[Any, ...], own: str, waiting: int, today: date,
+def _summary(row: tuple[Any, ...], own: str, waiting: int, shown: Callable[[str, str], str],
              deadline: Callable[[str], tuple[int, bool]]) -> RequestSummary:
     request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = row
-    shown = str(status_on(_status_only(status, until), today))
-    awaiting = due is not None and shown in _AWAITING
+    status = shown(status, until)
+    awaiting = due is not None and status in _AWAITING
     left, overdue = deadline(due) if awaiting else (None, False)
-    return RequestSummary(request_id, "inbox" if provider == own else "mine", shown, requester, provider, entry_id,
+    return RequestSummary(request_id, "inbox" if provider == own else "mine", status, requester, provider, entry_id,
                           entry_code, purpose, scenario, until, due if awaiting else None, left, overdue, created,
                           updated, waiting)
 
