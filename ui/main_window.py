@@ -29,7 +29,6 @@ from steward.catalogue.vocabulary import SharingType, Status
 from steward.files.exporter import ExportResult
 from steward.sync import identity, joining, syncer
 from steward.sync.requests import inbox
-from steward.sync.requests.state import RequestStatus
 from steward.sync.summary import NotSent, SyncSummary
 from steward.workspace import drafts, query
 from steward.workspace.journal import CreateEntry, EraseEntry, SetField
@@ -678,8 +677,7 @@ class MainWindow(Retranslating, QMainWindow):
         def read(workspace: Workspace) -> tuple[query.Summary, dict[str, str]]:
             facts = workspace.facts()
             facts["open_conflicts"] = str(syncer.status(workspace).conflicts)
-            facts["inbox_waiting"] = str(sum(1 for r in inbox.requests(workspace, inbox.Box.INBOX)
-                                             if r.status == RequestStatus.AWAITING_DECISION))
+            facts["inbox_waiting"] = str(inbox.awaiting_answer_here(workspace))
             return query.summary(workspace), facts
 
         # A bound method, not a closure: an answer arriving after the window is gone is dropped with it.

@@ -309,6 +309,9 @@ def test_both_clients_and_the_exchange_agree_on_every_request(world, steps):
     for at_exchange, by_using, by_provider in seen:
         assert by_using == by_provider == (at_exchange, 0)
         event(f"ends {at_exchange}")
+    # The status bar's count of requests waiting for the provider's decision is the listing's, counted in SQL.
+    waiting = [s for s in inbox.requests(provider.ws, inbox.Box.INBOX) if s.status == "awaiting_decision"]
+    assert inbox.awaiting_answer_here(provider.ws) == len(waiting)
     _, engine = world.exchange
     recorded = {row.request_id for row in sharing.requests(engine, everything=True)}
     assert recorded >= set(ids)

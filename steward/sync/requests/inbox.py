@@ -185,6 +185,15 @@ def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
     return found
 
 
+def awaiting_answer_here(ws: Workspace) -> int:
+    """How many requests wait for this department's decision (the window's status bar shows it)."""
+    # A request awaiting a decision cannot expire (only grants do), so its stored status is the one shown.
+    with ws.reading() as conn:
+        return store.dbapi(conn).execute(
+            "SELECT COUNT(*) FROM sharing_requests WHERE party = 1 AND provider = ? AND status = ?",
+            (ws.department_code, str(RequestStatus.AWAITING_DECISION))).fetchone()[0]
+
+
 def _waiting_counts(conn: Connection) -> dict[str, int]:
     return dict(store.dbapi(conn).execute("SELECT request_id, COUNT(*) FROM sharing_outbox WHERE state = ? "
                                           "GROUP BY request_id", (local.Outbox.READY,)).fetchall())
