@@ -107,16 +107,24 @@ def accounts(engine: Engine) -> list[Account]:
                                                               "ORDER BY name"))]
 
 
+# Each change is a function of a connection holding the write lock, so that exchange/administration.py
+# can record it in the administration log in the same transaction; the Engine forms are for tests and tools.
+
+
 def add(engine: Engine, name: str, role: Role, password: str) -> Account:
+    with writing(engine) as conn:
+        return insert(conn, name, role, password)
+
+
+def insert(conn: Connection, name: str, role: Role, password: str) -> Account:
     name = _check_name(name)
     _check_password(password)
-    with writing(engine) as conn:
-        if find(conn, name) is not None:
-            raise AccountError("account.exists", name=name)
-        conn.execute(text("INSERT INTO console_accounts(name, role, password_hash, created_at) "
-                          "VALUES (:n, :r, :h, :t)"),
-                     {"n": name, "r": str(role), "h": _hasher.hash(password), "t": utc_now()})
-        return find(conn, name)  # type: ignore[return-value]
+    if find(conn, name) is not None:
+        raise AccountError("account.exists", name=name)
+    conn.execute(text("INSERT INTO console_accounts(name, role, password_hash, created_at) "
+                      "VALUES (:n, :r, :h, :t)"),
+                 {"n": name, "r": str(role), "h": _hasher.hash(password), "t": utc_now()})
+    return find(conn, name)  # type: ignore[return-value]
 
 
 def _require(conn: Connection, name: str) -> Account:
@@ -127,29 +135,41 @@ def _require(conn: Connection, name: str) -> Account:
 
 
 def set_password(engine: Engine, name: str, password: str) -> None:
+    with writing(engine) as conn:
+        store_password(conn, name, password)
+
+
+def store_password(conn: Connection, name: str, password: str) -> None:
     """A new password; it also lifts a lock (the administrator who sets it knows who asked)."""
     _check_password(password)
-    with writing(engine) as conn:
-        _require(conn, name)
-        conn.execute(text("UPDATE console_accounts SET password_hash = :h, failures = 0, locked_until = NULL "
-                          "WHERE name = :n"), {"h": _hasher.hash(password), "n": name})
+    _require(conn, name)
+    conn.execute(text("UPDATE console_accounts SET password_hash = :h, failures = 0, locked_until = NULL "
+                      "WHERE name = :n"), {"h": _hasher.hash(password), "n": name})
 
 
 def disable(engine: Engine, name: str) -> None:
-    """The account can no longer log in, and its sessions end now."""
     with writing(engine) as conn:
-        _require(conn, name)
-        conn.execute(text("UPDATE console_accounts SET disabled_at = :t WHERE name = :n AND disabled_at IS NULL"),
-                     {"t": utc_now(), "n": name})
-        conn.execute(text("DELETE FROM console_sessions WHERE account = :n"), {"n": name})
+        mark_disabled(conn, name)
+
+
+def mark_disabled(conn: Connection, name: str) -> None:
+    """The account can no longer log in, and its sessions end now."""
+    _require(conn, name)
+    conn.execute(text("UPDATE console_accounts SET disabled_at = :t WHERE name = :n AND disabled_at IS NULL"),
+                 {"t": utc_now(), "n": name})
+    conn.execute(text("DELETE FROM console_sessions WHERE account = :n"), {"n": name})
 
 
 def enable_totp(engine: Engine, name: str) -> str:
+    with writing(engine) as conn:
+        return store_totp(conn, name)
+
+
+def store_totp(conn: Connection, name: str) -> str:
     """Turn the second factor on: returns the otpauth:// URI to scan into an authenticator app."""
     secret = pyotp.random_base32()
-    with writing(engine) as conn:
-        _require(conn, name)
-        conn.execute(text("UPDATE console_accounts SET totp_secret = :s WHERE name = :n"), {"s": secret, "n": name})
+    _require(conn, name)
+    conn.execute(text("UPDATE console_accounts SET totp_secret = :s WHERE name = :n"), {"s": secret, "n": name})
     return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
 
 

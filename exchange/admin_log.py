@@ -1,12 +1,13 @@
-"""The administration log: every action taken in the console, hash-chained and signed by the exchange.
+"""The administration log: every administrator's change, hash-chained and signed by the exchange.
 
 Beside the log of changesets (which clients read and verify), the exchange keeps a second chain
-of what its administrators did: a department added, a key enrolled, an enrollment request
-approved or declined, a key revoked (with the reason), the log verified. Each record names the
-console account, is chained to the one before like a feed record (docs/protocol.md § 6a) and
-carries the exchange's signature, made when it is written. Records are appended under the
-exchange's write lock, in the transaction that makes the change they describe, so a change and
-its record land together or not at all.
+of what its administrators did, in the console or on the server's shell: a department added, a key
+enrolled, an enrollment request approved or declined, a key revoked (with the reason), the exchange's
+key rotated, a console account added or changed, the log verified. Each record names who did it (the
+console account, or the shell's `--by`), is chained to the one before like a feed record
+(docs/protocol.md § 6a) and carries the exchange's signature, made when it is written. Records are
+appended under the exchange's write lock, in the transaction that makes the change they describe
+(exchange/administration.py), so a change and its record land together or not at all.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from steward.sync.protocol import GENESIS, server_sign, server_verify, utc_now
 
 RECORD_TAG = b"steward-admin-record-v1\n"  # the record's hash
 SIGNATURE_TAG = b"steward-admin-signature-v1\n"  # the exchange's signature over the record with its hash
+LAST_VERIFICATION = "last_verification"  # exchange_meta key: the newest verification's result, as JSON
 
 
 @dataclass(frozen=True)

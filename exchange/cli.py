@@ -1,7 +1,11 @@
 """`steward-exchange`: serve the exchange, and administer departments, keys and the log.
 
+Every command that changes something (and verify-log) goes through exchange/administration.py, as
+the console does: the change and its record in the administration log, signed by the exchange's
+key, in one transaction. The record names `--by NAME`, by default `shell:<OS user>`.
+
 Exit codes: 0 success, 1 verify-log found the log unsound, 2 unusable input (a bad argument,
-an unknown department or key, a database that cannot be opened).
+an unknown department or key, a database that cannot be opened, the exchange's key unavailable).
 """
 
 from __future__ import annotations
@@ -20,19 +24,20 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange import accounts, ledger, server_key, sharing
+from exchange import accounts, administration, ledger, server_key, sharing
 from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, RefusalBudget
 from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import Refused
 from steward import __version__
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import Phrase, render
-from steward.sync.keys import read_public_key_file, spaced
+from steward.sync.keys import SigningKey, read_public_key_file, spaced
 from steward.sync.requests.documents import Outcome, OutcomeVerdict, Review, ReviewVerdict
 from steward.sync.working_days import MAX_POLICY_DAYS, CalendarOverride, DeadlinePolicy
 
 EXIT_OK, EXIT_UNSOUND, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8700
+MAX_BY = 100  # characters of a --by name
 
 
 def _say(code: str, /, **params: object) -> None:
@@ -43,6 +48,31 @@ def _engine(args: argparse.Namespace) -> Engine:
     engine = make_engine(args.db or default_db_url())
     migrate(engine)
     return engine
+
+
+def _key_file(args: argparse.Namespace) -> Path:
+    return Path(args.key_file) if args.key_file else default_key_file()
+
+
+def _signing_key(args: argparse.Namespace, engine: Engine) -> SigningKey:
+    """The database's own exchange key, as `serve` loads it; refused (nothing changed) when it is not there."""
+    return server_key.for_database(engine, _key_file(args), refused="exchange.nothing_changed")
+
+
+def shell_account() -> str:
+    """Who a shell command's record names without --by: the operating system's user, as `shell:NAME`."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no $LOGNAME, $USER … and no passwd entry (a bare container)
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"shell:{user}"
+
+
+def _by(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > MAX_BY or not name.isprintable():
+        raise argparse.ArgumentTypeError(f"must name who acts: 1 to {MAX_BY} printable characters")
+    return name
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -122,8 +152,9 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_department_add(args: argparse.Namespace) -> int:
-    ledger.add_department(_engine(args), args.code, args.name)
-    _say("exchange.department_added", code=args.code.strip().upper(), name=args.name.strip())
+    engine = _engine(args)
+    code, name = administration.add_department(engine, _signing_key(args, engine), args.by, args.code, args.name)
+    _say("exchange.department_added", code=code, name=name)
     return EXIT_OK
 
 
@@ -159,33 +190,36 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     if declared and declared != department:
         raise Refused(422, "department_mismatch", render("exchange.department_mismatch",
                                                           {"declared": declared, "department": department}))
-    key_id = ledger.enroll(_engine(args), department, public, str(document.get("steward", "")))
+    engine = _engine(args)
+    key_id = administration.enroll(engine, _signing_key(args, engine), args.by, department, public,
+                                   str(document.get("steward", "")))
     print(key_id)
     _say("exchange.enrolled", key_id=key_id, department=department, fingerprint=spaced(public.fingerprint))
     return EXIT_OK
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    ledger.revoke(_engine(args), args.key_id)
+    engine = _engine(args)
+    administration.revoke(engine, _signing_key(args, engine), args.by, args.key_id, args.reason)
     _say("exchange.revoked", key_id=args.key_id)
     return EXIT_OK
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    old = server_key.for_database(engine, Path(args.key_file) if args.key_file else default_key_file())
+    old = _signing_key(args, engine)
     new_file = Path(args.new_key_file)
     new = server_key.load_or_create(new_file)
-    ledger.rotate_exchange_key(engine, old, new, ledger.exchange_id(engine))
+    administration.rotate_key(engine, old, new, args.by)
     _say("exchange.key_rotated", old=spaced(old.public.fingerprint), new=spaced(new.public.fingerprint),
          path=str(new_file))
     return EXIT_OK
 
 
 def cmd_verify_log(args: argparse.Namespace) -> int:
-    key_file = Path(args.key_file) if args.key_file else default_key_file()
-    public = server_key.load(key_file).public
-    problems = ledger.verify_log(_engine(args), public)
+    engine = _engine(args)
+    # As the console's "verify now": the result is kept for 总览 and recorded, so it needs the signing key.
+    problems = administration.verify(engine, _signing_key(args, engine), args.by)
     for problem in problems:
         print(problem)
     if problems:
@@ -249,28 +283,33 @@ def _password(args: argparse.Namespace, name: str) -> str:
 
 def cmd_admin_add(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    account = accounts.add(engine, args.name, accounts.Role(args.role), _password(args, args.name))
+    key = _signing_key(args, engine)  # before asking for a password
+    account = administration.add_account(engine, key, args.by, args.name, accounts.Role(args.role),
+                                         _password(args, args.name))
     _say("account.added", name=account.name, role=render(f"account.role.{account.role}"))
     return EXIT_OK
 
 
 def cmd_admin_passwd(args: argparse.Namespace) -> int:
     engine = _engine(args)
+    key = _signing_key(args, engine)
     if accounts.get(engine, args.name) is None:  # before asking for a password
         raise accounts.AccountError("account.unknown", name=args.name)
-    accounts.set_password(engine, args.name, _password(args, args.name))
+    administration.set_password(engine, key, args.by, args.name, _password(args, args.name))
     _say("account.password_set", name=args.name)
     return EXIT_OK
 
 
 def cmd_admin_disable(args: argparse.Namespace) -> int:
-    accounts.disable(_engine(args), args.name)
+    engine = _engine(args)
+    administration.disable_account(engine, _signing_key(args, engine), args.by, args.name)
     _say("account.disabled", name=args.name)
     return EXIT_OK
 
 
 def cmd_admin_totp(args: argparse.Namespace) -> int:
-    uri = accounts.enable_totp(_engine(args), args.name)
+    engine = _engine(args)
+    uri = administration.enable_totp(engine, _signing_key(args, engine), args.by, args.name)
     _say("account.totp_on", name=args.name, uri=uri)
     return EXIT_OK
 
@@ -297,12 +336,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(parent: argparse._SubParsersAction, name: str, handler: object, help_text: str,
-                key_file: bool = False) -> argparse.ArgumentParser:
+                key_file: bool = False, recorded: bool = False) -> argparse.ArgumentParser:
+        """`recorded`: the command is a record of the administration log, signed with the exchange's key."""
         p = parent.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         p.add_argument("--db", help=f"database URL (default: ${DB_ENV} or a SQLite file in the user data folder)")
-        if key_file:
+        if key_file or recorded:
             p.add_argument("--key-file", help=_key_file_help())
+        if recorded:
+            p.add_argument("--by", type=_by, default=shell_account(), metavar="NAME",
+                           help="who does this, named in its record of the administration log (default: "
+                                "shell:<the operating system's user>, now %(default)s)")
         return p
 
     p = command(sub, "serve", cmd_serve, "Serve the exchange over HTTP.", key_file=True)
@@ -337,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     department = sub.add_parser("department", help="Register and list departments.")
     department_sub = department.add_subparsers(dest="department_command", required=True)
-    p = command(department_sub, "add", cmd_department_add, "Register a department.")
+    p = command(department_sub, "add", cmd_department_add, "Register a department.", recorded=True)
     p.add_argument("code", help="the department's 统一社会信用代码")
     p.add_argument("name")
     command(department_sub, "list", cmd_department_list, "List the registered departments.")
@@ -350,16 +394,20 @@ def build_parser() -> argparse.ArgumentParser:
                                  f"else http://{DEFAULT_HOST}:{DEFAULT_PORT})")
     p.add_argument("--ca-certificate", metavar="PEM_FILE", help="the intranet CA certificate clients should trust")
 
-    p = command(sub, "enroll", cmd_enroll, "Enroll a steward's public key for a department; prints the key id.")
+    p = command(sub, "enroll", cmd_enroll, "Enroll a steward's public key for a department; prints the key id.",
+                recorded=True)
     p.add_argument("--department", required=True)
     p.add_argument("public_key_file")
-    p = command(sub, "revoke", cmd_revoke, "Revoke a steward key: its later changesets are refused.")
+    p = command(sub, "revoke", cmd_revoke, "Revoke a steward key: its later changesets are refused.", recorded=True)
     p.add_argument("key_id")
+    p.add_argument("--reason", required=True, help="why, kept in the record of the administration log")
     p = command(sub, "rotate-key", cmd_rotate_key,
                 "Move the exchange to a new key: the current key signs a statement naming the new one, which "
-                "clients follow. Stop the exchange first, then serve with --key-file NEW_KEY_FILE.", key_file=True)
+                "clients follow. Stop the exchange first, then serve with --key-file NEW_KEY_FILE.", recorded=True)
     p.add_argument("--new-key-file", required=True, help="the new key's file (made if it does not exist)")
-    command(sub, "verify-log", cmd_verify_log, "Check signatures, the hash chain and the catalogue.", key_file=True)
+    command(sub, "verify-log", cmd_verify_log,
+            "Check signatures, both hash chains and the catalogue; the result is kept for the console's overview "
+            "and recorded in the administration log.", recorded=True)
 
     review = sub.add_parser("review", help="The data authority's compliance reviews and outcomes of sharing requests.")
     review_sub = review.add_subparsers(dest="review_command", required=True)
@@ -388,18 +436,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = sub.add_parser("admin", help="The console's accounts: add, passwd, disable, totp, list.")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    p = command(admin_sub, "add", cmd_admin_add, "Add a console account (the password is asked twice).")
+    p = command(admin_sub, "add", cmd_admin_add, "Add a console account (the password is asked twice).",
+                recorded=True)
     p.add_argument("name")
     p.add_argument("--role", choices=[r.value for r in accounts.Role], required=True,
                    help="admin: everything; reviewer: reads and verifies, no department or key changes")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    p = command(admin_sub, "passwd", cmd_admin_passwd, "Set an account's password (and lift its lock).")
+    p = command(admin_sub, "passwd", cmd_admin_passwd, "Set an account's password (and lift its lock).",
+                recorded=True)
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    p = command(admin_sub, "disable", cmd_admin_disable, "Disable an account: it cannot log in, its sessions end.")
+    p = command(admin_sub, "disable", cmd_admin_disable, "Disable an account: it cannot log in, its sessions end.",
+                recorded=True)
     p.add_argument("name")
     p = command(admin_sub, "totp", cmd_admin_totp,
-                "Turn on one-time codes (TOTP) for an account; prints the otpauth URI for its authenticator app.")
+                "Turn on one-time codes (TOTP) for an account; prints the otpauth URI for its authenticator app.",
+                recorded=True)
     p.add_argument("name")
     command(admin_sub, "list", cmd_admin_list, "List the console's accounts.")
     return parser

@@ -131,26 +131,32 @@ def record_exchange_key(engine: Engine, public: PublicKey) -> PublicKey:
 
 
 def rotate_exchange_key(engine: Engine, old: SigningKey, new: SigningKey, exchange: str) -> dict[str, Any]:
-    """Make `new` the exchange key: a statement signed by `old` names it, and every receipt is signed anew.
-
-    Receipts are the only signatures the exchange stores (checkpoints and enrollments are signed when
-    served), so after this the whole database speaks with the new key. Returns the statement.
-    """
     with writing(engine) as conn:
-        recorded = _recorded_key(conn)
-        if recorded != old.public:
-            raise Refused(409, "exchange_key_not_current", "the current key file is not the database's exchange key")
-        if conn.execute(text("SELECT 1 FROM exchange_keys WHERE public_key = :p"), {"p": new.public.to_b64()}).first():
-            raise Refused(409, "exchange_key_used", "the new key was this exchange's key before")
-        statement = server_sign(old, KEY_ROTATION_TAG,
-                                rotation_body(exchange, old.public.to_b64(), new.public.to_b64(), utc_now()))
-        position = conn.execute(text("SELECT max(position) FROM exchange_keys")).scalar_one() + 1
-        conn.execute(text("INSERT INTO exchange_keys(position, public_key, fingerprint, recorded_at, statement) "
-                          "VALUES (:n, :p, :f, :t, :s)"),
-                     {"n": position, "p": new.public.to_b64(), "f": new.public.fingerprint,
-                      "t": statement["rotated_at"], "s": json.dumps(statement)})
-        _sign_receipts_anew(conn, new)
-        admin_log.sign_anew(conn, new)
+        return rotate_key(conn, old, new, exchange)
+
+
+def rotate_key(conn: Connection, old: SigningKey, new: SigningKey, exchange: str) -> dict[str, Any]:
+    """Make `new` the exchange key (under the write lock): a statement signed by `old` names it, and every
+    receipt and administration record is signed anew.
+
+    Receipts and administration records are the only signatures the exchange stores (checkpoints and
+    enrollments are signed when served), so after this the whole database speaks with the new key.
+    Returns the statement.
+    """
+    recorded = _recorded_key(conn)
+    if recorded != old.public:
+        raise Refused(409, "exchange_key_not_current", "the current key file is not the database's exchange key")
+    if conn.execute(text("SELECT 1 FROM exchange_keys WHERE public_key = :p"), {"p": new.public.to_b64()}).first():
+        raise Refused(409, "exchange_key_used", "the new key was this exchange's key before")
+    statement = server_sign(old, KEY_ROTATION_TAG,
+                            rotation_body(exchange, old.public.to_b64(), new.public.to_b64(), utc_now()))
+    position = conn.execute(text("SELECT max(position) FROM exchange_keys")).scalar_one() + 1
+    conn.execute(text("INSERT INTO exchange_keys(position, public_key, fingerprint, recorded_at, statement) "
+                      "VALUES (:n, :p, :f, :t, :s)"),
+                 {"n": position, "p": new.public.to_b64(), "f": new.public.fingerprint,
+                  "t": statement["rotated_at"], "s": json.dumps(statement)})
+    _sign_receipts_anew(conn, new)
+    admin_log.sign_anew(conn, new)
     return statement
 
 

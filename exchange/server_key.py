@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from exchange import ledger
 from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import Phrase
 from steward.sync.keys import SigningKey, b64, spaced, unb64
 
 FORMAT = "steward.exchange-key/1"
@@ -54,22 +55,26 @@ def load(path: Path) -> SigningKey:
     return key
 
 
-def for_database(engine: Engine, path: Path) -> SigningKey:
+def for_database(engine: Engine, path: Path, refused: str = "exchange.not_started") -> SigningKey:
     """The key in `path`, if it is the one `engine`'s database is served with (a new database takes it).
 
     A missing file is created only for a database never served yet: for any other, a new key would
-    be an accident (a mistyped --key-file) that every client would see as an attack.
+    be an accident (a mistyped --key-file) that every client would see as an attack. `refused` is
+    the message code saying what did not happen when the key is refused (the server did not start,
+    a shell command changed nothing).
     """
     path = Path(path)
     db = engine.url.render_as_string(hide_password=True)
     recorded = ledger.recorded_exchange_key(engine)
+    outcome = Phrase(refused)
     if not path.exists() and recorded is not None:
-        raise StewardError("exchange.key_missing", db=db, path=str(path), fingerprint=spaced(recorded.fingerprint))
+        raise StewardError("exchange.key_missing", db=db, path=str(path), fingerprint=spaced(recorded.fingerprint),
+                           refused=outcome)
     if not path.exists() and ledger.was_served(engine):  # served before keys were recorded
-        raise StewardError("exchange.key_missing_unrecorded", db=db, path=str(path))
+        raise StewardError("exchange.key_missing_unrecorded", db=db, path=str(path), refused=outcome)
     key = load_or_create(path)
     recorded = ledger.record_exchange_key(engine, key.public)
     if recorded != key.public:
         raise StewardError("exchange.key_differs", db=db, path=str(path), recorded=spaced(recorded.fingerprint),
-                           offered=spaced(key.public.fingerprint))
+                           offered=spaced(key.public.fingerprint), refused=outcome)
     return key

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from exchange import admin_log, enrollment_requests
+from exchange.admin_log import LAST_VERIFICATION
 from exchange.enrollment_requests import PendingRequest
 from steward.sync.keys import PublicKey, unb64
 
@@ -25,7 +26,6 @@ PERIODS = {"realtime": timedelta(days=1), "daily": timedelta(days=1), "weekly": 
 SHARED = ("unconditional", "conditional")
 OPEN = ("unconditional", "conditional")
 PAGE = 50
-LAST_VERIFICATION = "last_verification"  # exchange_meta key: the newest verification's result, as JSON
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 

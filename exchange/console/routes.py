@@ -27,7 +27,8 @@ from sqlalchemy import Engine
 from starlette.datastructures import FormData, UploadFile
 
 from exchange import accounts, admin_log, enrollment_requests, ledger
-from exchange.console import actions, figures
+from exchange import administration as actions  # the changes, each with its record (shared with the shell)
+from exchange.console import figures
 from exchange.console.sessions import Session
 from exchange.console.sessions import current as current_session
 from exchange.console.sessions import end as end_session

@@ -163,6 +163,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.key.decline": ("拒绝注册申请", "enrollment declined"),
     "action.key.revoke": ("吊销密钥", "key revoked"),
     "action.log.verify": ("校验处理记录", "log verified"),
+    "action.exchange_key.rotate": ("更换平台密钥", "exchange key rotated"),
+    "action.account.add": ("添加控制台账户", "console account added"),
+    "action.account.password": ("设置账户密码", "account password set"),
+    "action.account.disable": ("停用账户", "account disabled"),
+    "action.account.totp": ("开启动态口令", "one-time codes turned on"),
     # Refusals the console shows (the exchange's own messages are English; these say it for people)
     "error.department_code_invalid": (
         "{code} 不是有效的统一社会信用代码。",

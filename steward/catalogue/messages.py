@@ -726,25 +726,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "exchange.log_unsound": ("处理记录发现 {count} 处问题", "The log has {count} problems"),
     "exchange.database_failed": ("无法使用数据库：{reason}", "The database cannot be used: {reason}"),
+    # {refused}: exchange.not_started (serve) or exchange.nothing_changed (a shell command that signs)
     "exchange.key_missing": (
-        "数据库 {db} 使用平台密钥 {fingerprint}，但密钥文件 {path} 不存在，未启动。"
+        "数据库 {db} 使用平台密钥 {fingerprint}，但密钥文件 {path} 不存在，{refused}。"
         "请用 --key-file 指定该密钥文件；更换平台密钥须明确运行 steward-exchange rotate-key",
         "The database {db} is served with exchange key {fingerprint}, but the key file {path} does not exist, "
-        "so the exchange did not start. Name that key's file with --key-file; changing the exchange's key "
+        "so {refused}. Name that key's file with --key-file; changing the exchange's key "
         "needs steward-exchange rotate-key",
     ),
     "exchange.key_missing_unrecorded": (
-        "数据库 {db} 此前已对外服务，但密钥文件 {path} 不存在，未启动：请用 --key-file 指定原平台密钥文件",
-        "The database {db} has been served before, but the key file {path} does not exist, so the exchange "
-        "did not start: name the exchange's key file with --key-file",
+        "数据库 {db} 此前已对外服务，但密钥文件 {path} 不存在，{refused}：请用 --key-file 指定原平台密钥文件",
+        "The database {db} has been served before, but the key file {path} does not exist, so {refused}: "
+        "name the exchange's key file with --key-file",
     ),
     "exchange.key_differs": (
-        "密钥文件 {path} 中的平台密钥（{offered}）不是数据库 {db} 使用的密钥（{recorded}），未启动。"
+        "密钥文件 {path} 中的平台密钥（{offered}）不是数据库 {db} 使用的密钥（{recorded}），{refused}。"
         "请用 --key-file 指定正确的密钥文件；更换平台密钥须明确运行 steward-exchange rotate-key",
         "The key file {path} holds exchange key {offered}, but the database {db} is served with {recorded}, "
-        "so the exchange did not start. Name the right key file with --key-file; changing the exchange's key "
+        "so {refused}. Name the right key file with --key-file; changing the exchange's key "
         "needs steward-exchange rotate-key",
     ),
+    "exchange.not_started": ("未启动", "the exchange did not start"),
+    "exchange.nothing_changed": ("未作任何更改，也未记录", "nothing was changed or recorded"),
     "exchange.key_rotated": (
         "已更换平台密钥：原指纹 {old}，新指纹 {new}（更换声明已由原密钥签署并记入数据库）。"
         "今后请以 --key-file {path} 启动交换平台",

@@ -22,7 +22,7 @@ import requests
 from sqlalchemy import Engine, text
 
 from exchange import ledger, server_key
-from exchange.db import make_engine, migrate, writing
+from exchange.db import KEY_ENV, make_engine, migrate, writing
 from exchange.local import LocalExchange
 from steward import sample
 from steward.catalogue.model import Entry
@@ -82,6 +82,18 @@ def fresh_db_url(request, tmp_path) -> Iterator[str]:
     """A database of the test's own, for tests that damage it on purpose."""
     with new_database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def shell_key(tmp_path, monkeypatch) -> Path:
+    """The exchange key file the test's shell commands sign with ($STEWARD_EXCHANGE_KEY, in the test's folder).
+
+    Commands that change something record it in the administration log, signed by the exchange's key; without
+    this they would make (or use) the key in the user data folder of whoever runs the tests.
+    """
+    path = tmp_path / "shell-key.json"
+    monkeypatch.setenv(KEY_ENV, str(path))
+    return path
 
 
 _departments = itertools.cycle(sample.DEPARTMENTS)

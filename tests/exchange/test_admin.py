@@ -14,15 +14,17 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from exchange import ledger, server_key
-from exchange.db import make_engine, migrate
+from exchange import accounts, admin_log, ledger, server_key
+from exchange.console import figures
+from exchange.db import make_engine, migrate, reading
 from steward import sample
 from steward.sync import changeset
 from steward.sync.keys import SigningKey, public_key_document
-from steward.sync.protocol import utc_now
+from steward.sync.protocol import server_verify, utc_now
 from tests.helpers import ROOT, make_clean_entry, run_cli, steward_env
 
 DEPARTMENT = sample.DEPARTMENTS[0]
+pytestmark = pytest.mark.usefixtures("shell_key")  # the commands that change something sign their record
 
 
 def exchange_cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,7 +61,7 @@ def test_department_enroll_and_revoke_from_the_command_line(fresh_db_url, tmp_pa
     assert ledger.lookup_key(engine, key_id).department == DEPARTMENT.code
     again = exchange_cli("enroll", "--department", DEPARTMENT.code, public_file, *db)
     assert (again.returncode, "enrolled already" in again.stderr) == (2, True)
-    assert exchange_cli("revoke", key_id, *db).returncode == 0
+    assert exchange_cli("revoke", key_id, "--reason", "离职", *db).returncode == 0
     assert ledger.lookup_key(engine, key_id).revoked_at is not None
     engine.dispose()
 
@@ -68,7 +70,7 @@ def test_department_enroll_and_revoke_from_the_command_line(fresh_db_url, tmp_pa
     (("department", "add", "11310000MB2F41826X", "某局"), "not a valid"),
     (("enroll", "--department", sample.DEPARTMENTS[5].code, "{key}"), "not registered"),
     (("enroll", "--department", DEPARTMENT.code, "{missing}"), "not valid"),
-    (("revoke", "0" * 32), "no key"),
+    (("revoke", "0" * 32, "--reason", "离职"), "no key"),
 ])
 def test_bad_admin_input_exits_2_with_one_clear_line(fresh_db_url, tmp_path, args, message):
     exchange_cli("department", "add", DEPARTMENT.code, DEPARTMENT.name, "--db", fresh_db_url)
@@ -179,3 +181,124 @@ def test_feed_pages_stop_at_the_byte_limit_and_say_more_follows(logged, monkeypa
     assert ledger.feed(engine, server, exchange, 0, 2)["more"] is True
     end = ledger.feed(engine, server, exchange, 3, 2)
     assert (end["records"], end["more"], end["checkpoint"]["position"]) == ([], False, 3)
+
+
+# The shell's changes in the administration log ---------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def _records(engine) -> list[admin_log.AdminRecord]:
+    with reading(engine) as conn:
+        return list(reversed(admin_log.records(conn, 1000)))
+
+
+def _stored_records(engine) -> str:
+    """The administration log as the database holds it, every column, to look for what must not be there."""
+    with reading(engine) as conn:
+        return repr(conn.execute(text("SELECT * FROM admin_records")).all())
+
+
+def test_each_shell_command_leaves_one_signed_record_naming_who_ran_it(fresh_db_url, shell_key, tmp_path):
+    """--by names the person; without it, the record names the OS user the command ran as (shell:NAME)."""
+    db = ("--db", fresh_db_url)
+    env = {**steward_env("en"), "LOGNAME": "ops-li"}  # getpass.getuser() reads $LOGNAME first
+    engine = make_engine(fresh_db_url)
+    migrate(engine)
+    public_file = tmp_path / "steward-key.json"
+    steward = SigningKey.generate().public
+    public_file.write_text(json.dumps(public_key_document(steward, DEPARTMENT.code, "张三")))
+    new_key_file = tmp_path / "new-key.json"
+
+    def run(*args: str | Path, stdin: str | None = None) -> admin_log.AdminRecord:
+        """Run one command; the one record it added to the log."""
+        before = len(_records(engine))
+        done = subprocess.run([sys.executable, "-m", "exchange.cli", *map(str, args), *db], input=stdin,
+                              capture_output=True, text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=120,
+                              check=False)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        added = _records(engine)[before:]
+        assert len(added) == 1, (args, added)
+        return added[0]
+
+    steps = [
+        (("department", "add", DEPARTMENT.code, f" {DEPARTMENT.name} ", "--by", "王五"),
+         ("department.add", "王五", {"code": DEPARTMENT.code, "name": DEPARTMENT.name})),
+        (("enroll", "--department", DEPARTMENT.code.lower(), public_file),
+         ("key.enroll", "shell:ops-li", {"key_id": steward.key_id, "department": DEPARTMENT.code,
+                                         "fingerprint": steward.fingerprint, "steward": "张三"})),
+        (("revoke", steward.key_id, "--reason", " 离职 ", "--by", "赵六"),
+         ("key.revoke", "赵六", {"key_id": steward.key_id, "department": DEPARTMENT.code, "reason": "离职"})),
+        (("admin", "add", "孙七", "--role", "reviewer", "--password-stdin"),
+         ("account.add", "shell:ops-li", {"name": "孙七", "role": "reviewer"})),
+        (("admin", "passwd", "孙七", "--password-stdin", "--by", "王五"),
+         ("account.password", "王五", {"name": "孙七"})),
+        (("admin", "totp", "孙七"), ("account.totp", "shell:ops-li", {"name": "孙七"})),
+        (("admin", "disable", "孙七", "--by", "王五"), ("account.disable", "王五", {"name": "孙七"})),
+        (("verify-log", "--by", "审计"), ("log.verify", "审计", {"problems": 0})),
+    ]
+    for args, expected in steps:
+        record = run(*args, stdin=PASSWORD + "\n" if "--password-stdin" in args else None)
+        assert (record.action, record.account, record.details) == expected, args
+    old, secret = server_key.load(shell_key), accounts.totp_secret(engine, "孙七")
+    assert secret and secret not in _stored_records(engine)  # neither the TOTP secret nor the password
+    assert PASSWORD not in _stored_records(engine)
+    assert ledger.verify_log(engine, old.public) == []
+
+    record = run("rotate-key", "--new-key-file", new_key_file, "--by", "王五")
+    new = server_key.load(new_key_file)
+    assert (record.action, record.account, record.details) == (
+        "exchange_key.rotate", "王五", {"old_fingerprint": old.public.fingerprint,
+                                        "new_fingerprint": new.public.fingerprint})
+    # Recorded after every record was signed again: the new key signs it, like the rest of the log now.
+    assert server_verify(new.public, admin_log.SIGNATURE_TAG, record.signed())
+    assert ledger.verify_log(engine, new.public) == []
+    engine.dispose()
+
+
+def test_a_shell_command_whose_exchange_key_is_unavailable_changes_nothing(fresh_db_url, shell_key, tmp_path):
+    db = ("--db", fresh_db_url)
+    assert exchange_cli("department", "add", DEPARTMENT.code, DEPARTMENT.name, *db).returncode == 0
+    engine = make_engine(fresh_db_url)
+    other = sample.DEPARTMENTS[1]
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("{}")
+    another = tmp_path / "another.json"
+    server_key.load_or_create(another)
+    for key_file, message in ((tmp_path / "missing.json", "missing.json"), (garbled, "cannot read the exchange key"),
+                              (another, "holds exchange key")):
+        done = exchange_cli("department", "add", other.code, other.name, "--key-file", key_file, *db)
+        assert (done.returncode, "Traceback" in done.stderr) == (2, False), done.stderr
+        assert message in done.stderr
+        done = exchange_cli("admin", "disable", "nobody", "--key-file", key_file, *db)
+        assert (done.returncode, message in done.stderr) == (2, True), done.stderr
+    assert [d["code"] for d in ledger.departments(engine)] == [DEPARTMENT.code]
+    assert [r.action for r in _records(engine)] == ["department.add"]
+    engine.dispose()
+
+
+def test_verify_log_keeps_its_result_for_the_overview_and_finds_a_changed_record(fresh_db_url, shell_key):
+    db = ("--db", fresh_db_url)
+    env = {**steward_env("en"), "LOGNAME": "ops-li"}
+    assert exchange_cli("department", "add", DEPARTMENT.code, DEPARTMENT.name, *db).returncode == 0
+    engine = make_engine(fresh_db_url)
+    with reading(engine) as conn:
+        assert figures.overview(conn).last_verification is None
+    sound = exchange_cli("verify-log", *db, env=env)
+    assert (sound.returncode, "sound" in sound.stdout) == (0, True), sound.stdout + sound.stderr
+    with reading(engine) as conn:
+        shown = figures.overview(conn)
+        assert figures.last_verification(conn) == shown.last_verification
+    assert {k: shown.last_verification[k] for k in ("by", "problems")} == {"by": "shell:ops-li", "problems": 0}
+    assert shown.admin_head[0] == 2  # the department, then the verification
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE admin_records SET details = replace(details, :a, :b) WHERE position = 1"),
+                     {"a": DEPARTMENT.name, "b": "某局"})
+    unsound = exchange_cli("verify-log", "--by", "审计", *db)
+    assert unsound.returncode == 1
+    assert "administration record 1: its hash does not match its content" in unsound.stdout
+    with reading(engine) as conn:
+        shown = figures.overview(conn)
+    assert {k: shown.last_verification[k] for k in ("by", "problems")} == {"by": "审计", "problems": 2}
+    assert (_records(engine)[-1].action, _records(engine)[-1].details) == ("log.verify", {"problems": 2})
+    engine.dispose()
