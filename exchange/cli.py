@@ -55,7 +55,8 @@ def _key_file(args: argparse.Namespace) -> Path:
 
 
 def _signing_key(args: argparse.Namespace, engine: Engine) -> SigningKey:
-    """The database's own exchange key, as `serve` loads it; refused (nothing changed) when it is not there."""
+    """The database's own exchange key, as `serve` loads it, for a shell command that signs; refused when it is
+    not there (the message says nothing was changed)."""
     return server_key.for_database(engine, _key_file(args), refused="exchange.nothing_changed")
 
 
@@ -173,7 +174,7 @@ def cmd_department_profile(args: argparse.Namespace) -> int:
     found = [d for d in ledger.departments(engine) if d["code"] == code]
     if not found:
         raise Refused(404, "department_unknown", f"department {code} is not registered")
-    key = server_key.for_database(engine, Path(args.key_file) if args.key_file else default_key_file())
+    key = _signing_key(args, engine)
     url = args.url or os.environ.get(PUBLIC_URL_ENV) or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
     ca = Path(args.ca_certificate).read_text(encoding="utf-8") if args.ca_certificate else None
     document = sign_profile(key, url, ledger.exchange_id(engine), code, found[0]["name"], ca)
@@ -245,7 +246,7 @@ def cmd_review_list(args: argparse.Namespace) -> int:
 
 def _authority_step(args: argparse.Namespace, body: Review | Outcome) -> int:
     engine = _engine(args)
-    key = server_key.for_database(engine, Path(args.key_file) if args.key_file else default_key_file())
+    key = _signing_key(args, engine)
     answer = sharing.authority_step(engine, key, args.request_id, body)
     if args.json:
         print(json.dumps(answer, ensure_ascii=False, indent=2))

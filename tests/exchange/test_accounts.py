@@ -16,6 +16,7 @@ from exchange.db import make_engine, migrate
 from tests.helpers import ROOT, steward_env
 
 PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.usefixtures("shell_key")  # the admin commands sign their record with the exchange's key
 
 
 def admin_cli(*args: str, db: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from exchange import accounts, admin_log, ledger, server_key
 from exchange.console import figures
+from exchange.console.texts import LANGUAGES, Words
 from exchange.db import make_engine, migrate, reading
 from steward import sample
 from steward.sync import changeset
@@ -253,6 +254,8 @@ def test_each_shell_command_leaves_one_signed_record_naming_who_ran_it(fresh_db_
     # Recorded after every record was signed again: the new key signs it, like the rest of the log now.
     assert server_verify(new.public, admin_log.SIGNATURE_TAG, record.signed())
     assert ledger.verify_log(engine, new.public) == []
+    for lang in LANGUAGES:  # the console's 日志 page names each action in its words
+        assert all(Words(lang)(f"action.{r.action}") for r in _records(engine))
     engine.dispose()
 
 

@@ -12,8 +12,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from exchange import accounts, enrollment_requests, ledger, server_key
-from exchange.console import actions, figures, sessions
+from exchange import accounts, administration, enrollment_requests, ledger, server_key
+from exchange.console import figures, sessions
 from exchange.db import reading, writing
 from exchange.ledger import Refused
 from exchange.local import LocalExchange
@@ -59,13 +59,13 @@ def test_console_actions_are_signed_records_naming_the_account_and_verify_log_fi
     key = server_key.load_or_create(tmp_path / "key.json")
     server_key.for_database(engine, tmp_path / "key.json")
     department = sample.DEPARTMENTS[0]
-    actions.add_department(engine, key, "王五", department.code, department.name)
+    administration.add_department(engine, key, "王五", department.code, department.name)
     steward = SigningKey.generate()
-    actions.enroll(engine, key, "王五", department.code, steward.public, "张三")
+    administration.enroll(engine, key, "王五", department.code, steward.public, "张三")
     with pytest.raises(Refused):
-        actions.revoke(engine, key, "王五", steward.key_id, "  ")  # a revocation needs its reason
-    actions.revoke(engine, key, "赵六", steward.key_id, "离职")
-    assert actions.verify(engine, key, "王五") == []
+        administration.revoke(engine, key, "王五", steward.key_id, "  ")  # a revocation needs its reason
+    administration.revoke(engine, key, "赵六", steward.key_id, "离职")
+    assert administration.verify(engine, key, "王五") == []
     with reading(engine) as conn:
         records = list(reversed(figures.admin_log.records(conn, 10)))
     assert [(r.action, r.account) for r in records] == [("department.add", "王五"), ("key.enroll", "王五"),

@@ -65,6 +65,7 @@ def test_the_issues_attack_an_identity_key_with_r_identity_s_zero_is_refused(ser
     assert answer.json()["error"]["code"] == "unauthenticated"
 
 
+@pytest.mark.usefixtures("shell_key")
 def test_a_small_order_key_file_is_not_enrolled(fresh_db_url, tmp_path):
     assert exchange_cli("department", "add", DEPARTMENT.code, DEPARTMENT.name, "--db", fresh_db_url).returncode == 0
     key_file = tmp_path / "identity.json"
@@ -81,6 +82,7 @@ def test_a_small_order_key_file_is_not_enrolled(fresh_db_url, tmp_path):
     engine.dispose()
 
 
+@pytest.mark.usefixtures("shell_key")
 @pytest.mark.parametrize("member", ["fingerprint", "key_id"])
 def test_a_key_file_whose_member_does_not_match_its_key_is_not_enrolled(fresh_db_url, tmp_path, member):
     assert exchange_cli("department", "add", DEPARTMENT.code, DEPARTMENT.name, "--db", fresh_db_url).returncode == 0
