@@ -104,9 +104,9 @@ class TrailStep:
 
 _COLUMNS = ("r.request_id, r.status, r.requester, rq.name, r.provider, pv.name, r.entry_id, r.entry_code, "
             "e.document, r.items, r.until, r.due, r.created_at, s.document")
-_FROM = ("FROM sharing_requests r JOIN sharing_steps s ON s.request_id = r.request_id AND s.seq = 1 "
-         "LEFT JOIN departments rq ON rq.code = r.requester LEFT JOIN departments pv ON pv.code = r.provider "
-         "LEFT JOIN entries e ON e.id = r.entry_id")
+_JOINS = ("JOIN sharing_steps s ON s.request_id = r.request_id AND s.seq = 1 "
+          "LEFT JOIN departments rq ON rq.code = r.requester LEFT JOIN departments pv ON pv.code = r.provider "
+          "LEFT JOIN entries e ON e.id = r.entry_id")
 
 
 def _due(text_value: str | None, now: datetime, calendar: WorkingCalendar) -> Due | None:
@@ -135,8 +135,12 @@ def _view(row: Any, now: datetime, calendar: WorkingCalendar) -> RequestView:
 def queue(conn: Connection, calendar: WorkingCalendar, now: datetime, page: int) -> Queue:
     """One page of the requests waiting for the authority, the most urgent first, with how many wait and are late."""
     params: dict[str, Any] = {"review": WAITING[0], "outcome": WAITING[1], "limit": PAGE, "offset": page * PAGE}
-    rows = conn.execute(text(f"SELECT {_COLUMNS} {_FROM} WHERE r.status IN (:review, :outcome) "
-                             "ORDER BY r.due IS NULL, r.due, r.created_at, r.request_id LIMIT :limit OFFSET :offset"),
+    # The page's requests are chosen on the requests alone, then joined: the steps, entries and departments are
+    # read for these rows only, not for every waiting request the sort passes over.
+    order = "ORDER BY {0}due IS NULL, {0}due, {0}created_at, {0}request_id"
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM (SELECT request_id FROM sharing_requests "
+                             f"WHERE status IN (:review, :outcome) {order.format('')} LIMIT :limit OFFSET :offset) p "
+                             f"JOIN sharing_requests r ON r.request_id = p.request_id {_JOINS} {order.format('r.')}"),
                         params).all()
     total, overdue = counts(conn, now)
     return Queue([_view(row, now, calendar) for row in rows], total, overdue, page)
@@ -155,7 +159,8 @@ def counts(conn: Connection, now: datetime) -> tuple[int, int]:
 def request(conn: Connection, calendar: WorkingCalendar, now: datetime,
             request_id: str) -> tuple[RequestView, list[TrailStep]] | None:
     """A request, whatever its status, and its signed trail, oldest step first; None if there is no such request."""
-    row = conn.execute(text(f"SELECT {_COLUMNS} {_FROM} WHERE r.request_id = :r"), {"r": request_id}).first()
+    row = conn.execute(text(f"SELECT {_COLUMNS} FROM sharing_requests r {_JOINS} WHERE r.request_id = :r"),
+                       {"r": request_id}).first()
     if row is None:
         return None
     trail = []

@@ -2,8 +2,9 @@
 `make system-deps`) driven by Selenium, against `steward-exchange serve` and real `steward` clients.
 
 The flows an administrator follows (log in, add a department, approve a client's enrollment, revoke a key and see
-the client refused, verify the log) and a reviewer's (pass a sharing request a client sent), the security rules (no session, no CSRF token, a reviewer, wrong passwords,
-script in names, cookie flags), and the screenshots README shows (docs/screenshots/console-*.png).
+the client refused, verify the log) and a reviewer's (pass a sharing request a client sent), the security rules
+(no session, no CSRF token, a reviewer, wrong passwords, script in names, cookie flags), and the screenshots
+README shows (docs/screenshots/console-*.png).
 """
 
 from __future__ import annotations
