@@ -5,7 +5,8 @@ The queue is read a page at a time (a city's years of requests must not make one
 `steward-exchange review list` uses, the most urgent due date first. Due dates are counted as clients count
 them (steward/sync/working_days.py): overdue once the due day has ended in China. A review or an outcome is
 the same step `steward-exchange review` signs (sharing.authority_step): signed by the exchange's key, naming
-the console account as the reviewer, checked by the state machine and appended to the hash-chained log.
+the console account as the reviewer, checked by the state machine and appended to the hash-chained log;
+and, like every console action, a record of the administration log naming the account, in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from exchange import sharing
+from exchange import admin_log, sharing
 from exchange.ledger import Refused
 from steward.catalogue.errors import StewardError
 from steward.sync.changeset import entry_from_document
@@ -207,7 +208,15 @@ def decide(engine: Engine, server_key: SigningKey, request_id: str, account: str
     The state machine refuses a step the request's status no longer allows (someone decided first: 409).
     """
     body = body_of(verdict, account, reason, conditions)
+    action = "request.review" if isinstance(body, Review) else "request.outcome"
+
+    def administration_record(conn: Connection, answer: dict[str, Any]) -> None:
+        # Like every console action, in the administration log naming the account, in the step's transaction.
+        admin_log.append(conn, server_key, action, account, {
+            "request_id": request_id, "verdict": str(verdict), "status": answer["status"],
+            "position": answer["position"]})
+
     try:
-        return sharing.authority_step(engine, server_key, request_id, body)
+        return sharing.authority_step(engine, server_key, request_id, body, also=administration_record)
     except StewardError as error:  # no such request
         raise Refused(404, error.code, str(error)) from error

@@ -147,7 +147,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reviews.title": ("审核", "Reviews"),
     "reviews.count": (
         "待审核或待协调的共享申请 {count} 件，其中逾期 {overdue} 件。",
-        "{count} sharing requests wait for a compliance review or an outcome; {overdue} are overdue.",
+        "Sharing requests waiting for a compliance review or an outcome: {count}, of which overdue: {overdue}.",
     ),
     "reviews.none": ("没有等待审核或协调的共享申请。", "No sharing request waits for a review or an outcome."),
     "reviews.due": ("办理期限", "Due"),
@@ -251,6 +251,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.key.decline": ("拒绝注册申请", "enrollment declined"),
     "action.key.revoke": ("吊销密钥", "key revoked"),
     "action.log.verify": ("校验处理记录", "log verified"),
+    "action.request.review": ("审查共享申请", "sharing request reviewed"),
+    "action.request.outcome": ("记录协调结果", "escalation settled"),
     # Refusals the console shows (the exchange's own messages are English; these say it for people)
     "error.department_code_invalid": (
         "{code} 不是有效的统一社会信用代码。",

@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from exchange import accounts, server_key, sharing
+from exchange import accounts, admin_log, server_key, sharing
 from exchange.console import reviews
 from exchange.console.texts import TEXTS
 from steward import sample
@@ -116,6 +116,12 @@ def _last_body(server, request_id: str) -> tuple[str, dict]:
     return step["key_id"], step["body"]
 
 
+def _admin_records(server) -> list[admin_log.AdminRecord]:
+    """The administration log, oldest first."""
+    with server.engine.connect() as conn:
+        return list(reversed(admin_log.records(conn, 10_000)))
+
+
 def _row(page: str, request_id: str) -> str | None:
     found = re.search(rf'<tr data-request="{request_id}"[^>]*>.*?</tr>', page, re.S)
     return found.group(0) if found else None
@@ -207,6 +213,9 @@ def test_a_reviewer_passes_a_request_and_the_signed_step_names_the_account(serve
     assert _status(server, request_id) == "awaiting_decision"
     key_id, body = _last_body(server, request_id)
     assert (key_id, body["verdict"], body["reviewer"]) == (server.public.key_id, "pass", REVIEWER)
+    record = _admin_records(server)[-1]  # and, like every console action, in the administration log
+    assert (record.action, record.account, record.details["request_id"], record.details["status"]) == (
+        "request.review", REVIEWER, request_id, "awaiting_decision")
     assert server.verify_log() == []
     shown = console.get(f"/console/reviews/{request_id}?done=pass").text
     assert "已通过符合性审查，申请现为“待提供部门答复”。" in shown
@@ -218,6 +227,7 @@ def test_a_reviewer_passes_a_request_and_the_signed_step_names_the_account(serve
 def test_a_rejection_and_an_outcome_need_their_reason_and_nothing_is_recorded_without(server, cast):
     submitted, escalated = _submitted(server, cast), _escalated(server, cast)
     console = Console(server.url, ADMIN)
+    records = len(_admin_records(server))
     with server.unchanged():
         refused = console.decide(submitted, "reject", reason="   ")
         assert refused.status_code == 422
@@ -228,6 +238,7 @@ def test_a_rejection_and_an_outcome_need_their_reason_and_nothing_is_recorded_wi
         assert refused.status_code == 422 and "只有同意共享时才能附加条件" in refused.text
         assert 'id="settle"' in refused.text and "维持" in refused.text  # the form keeps what was typed
     assert (_status(server, submitted), _status(server, escalated)) == ("submitted", "escalated")
+    assert len(_admin_records(server)) == records
 
     assert console.decide(submitted, "reject", reason="用途与职责不符").status_code == 303
     assert _status(server, submitted) == "rejected"
@@ -236,6 +247,10 @@ def test_a_rejection_and_an_outcome_need_their_reason_and_nothing_is_recorded_wi
     assert _status(server, escalated) == "granted"
     _key_id, body = _last_body(server, escalated)
     assert (body["verdict"], body["conditions"], body["reviewer"]) == ("grant", "仅用于背景核查", ADMIN)
+    assert [(r.action, r.account, r.details["verdict"]) for r in _admin_records(server)[-2:]] == [
+        ("request.review", ADMIN, "reject"), ("request.outcome", ADMIN, "grant")]
+    log_page = console.get("/console/log").text
+    assert "审查共享申请" in log_page and "记录协调结果" in log_page
     trail = console.get(f"/console/reviews/{escalated}").text
     for said in ("共享申请", "合规审查", "答复", "申请协调", "协调结果", "审查人 钱七", f"审查人 {ADMIN}",
                  "理由：涉及个人信息", "条件：仅用于背景核查", "同意共享"):
@@ -247,6 +262,7 @@ def test_a_second_decision_is_refused_clearly_and_records_nothing(server, cast):
     request_id = _submitted(server, cast)
     first, second = Console(server.url, REVIEWER), Console(server.url, ADMIN)
     assert first.decide(request_id, "pass").status_code == 303
+    records = len(_admin_records(server))
     with server.unchanged():
         late = second.decide(request_id, "reject", reason="用途与职责不符")
         assert late.status_code == 409
@@ -256,6 +272,7 @@ def test_a_second_decision_is_refused_clearly_and_records_nothing(server, cast):
         assert "someone else already answered this request" in english.text
         assert second.decide("0" * 8 + "-0000-4000-8000-" + "0" * 12, "pass").status_code == 404
     assert _last_body(server, request_id)[1]["reviewer"] == REVIEWER
+    assert len(_admin_records(server)) == records
 
 
 def test_without_a_csrf_token_or_a_session_nothing_is_recorded(server, cast):
