@@ -19,7 +19,11 @@ from pathlib import Path
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -93,6 +97,10 @@ def wait_for(driver: WebDriver, css: str, contains: str = "") -> str:
         try:
             found = [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)]
         except StaleElementReferenceException:  # the page changed while it was read: read the new one
+            continue
+        except WebDriverException as error:  # the same race as Chromium 156 sometimes words it
+            if "does not belong to the document" not in str(error):
+                raise
             continue
         if any(contains in t for t in found):
             return next(t for t in found if contains in t)
