@@ -402,6 +402,8 @@ def mount_console(app: FastAPI, engine: Engine, key: SigningKey, exchange_id: st
             return "review.reason_required", {}
         if refused.code in ("conditions_without_grant", "request.conditions_without_grant"):
             return "review.conditions_without_grant", {}
+        if refused.code == "too_long":
+            return "review.too_long", {"limit": reviews.MAX_REASON}
         if refused.status == sharing.CONFLICT:  # someone decided first, or the requester withdrew
             return "review.conflict", {}
         return "error.other", {"message": refused.message}

@@ -217,6 +217,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "只有同意共享时才能附加条件。未记录任何内容。",
         "Only a grant carries conditions. Nothing was recorded.",
     ),
+    "review.too_long": (
+        "理由和条件各不超过 {limit} 个字。未记录任何内容。",
+        "A reason or conditions may hold {limit} characters at most. Nothing was recorded.",
+    ),
     "review.conflict": (
         "未能记录：该申请已由他人处理或已撤回，现为“{status}”。未记录任何内容。",
         "Not recorded: someone else already answered this request, or it was withdrawn; it is now {status}."

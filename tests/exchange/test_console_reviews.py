@@ -237,6 +237,8 @@ def test_a_rejection_and_an_outcome_need_their_reason_and_nothing_is_recorded_wi
         refused = console.decide(escalated, "deny", reason="维持", conditions="仅用于核查")
         assert refused.status_code == 422 and "只有同意共享时才能附加条件" in refused.text
         assert 'id="settle"' in refused.text and "维持" in refused.text  # the form keeps what was typed
+        refused = console.decide(submitted, "reject", reason="理" * (reviews.MAX_REASON + 1))
+        assert refused.status_code == 422 and f"理由和条件各不超过 {reviews.MAX_REASON} 个字" in refused.text
     assert (_status(server, submitted), _status(server, escalated)) == ("submitted", "escalated")
     assert len(_admin_records(server)) == records
 
