@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench import console, core, exchange, formats, gui, packaging, sync
 from bench import requests as sharing_requests
+from bench import reviews as review_queue
 from bench.harness import Report
 from steward.workspace.workspace import Workspace
 
@@ -40,6 +41,7 @@ def main() -> int:
             sharing_requests.run(report, folder)  # the sharing requests' load, the overdue count, the inbox
         if "console" in groups:
             console.run(report, folder)  # on the same city's exchange as the overdue count, built once
+            review_queue.run(report, folder)  # its own exchange: 10,000 requests waiting for the authority
         if "formats" in groups:
             formats.run(report, folder)  # its own 10,000-entry catalogue, as the issue sets the targets
         if "packaging" in groups:

@@ -190,12 +190,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[], datetime] = _now) -> dict[str, Any]:
+def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[], datetime] = _now,
+           also: Callable[[Connection, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Check `step` and append it to the log, or refuse it (Refused) and write nothing.
 
     As a changeset, a step is checked first against a snapshot without the write lock, so a refusal never
     waits for it, then again under the lock, where the exchange's clock stamps it. Only the demo passes another
-    `clock`: its sample requests include some made days ago (one overdue).
+    `clock`: its sample requests include some made days ago (one overdue). `also` is called with the step's
+    record in the same transaction (the console's administration record lands with the step or not at all).
     """
     with reading(engine, snapshot=True) as conn:
         _check(conn, step, clock())
@@ -206,7 +208,10 @@ def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[
                           "the exchange's key was rotated: this server process must be restarted with the new key")
         moment = clock()
         before, after = _check(conn, step, moment)
-        return _append(conn, step, before, after, moment, config.due(after.status, moment))
+        answer = _append(conn, step, before, after, moment, config.due(after.status, moment))
+        if also is not None:
+            also(conn, answer)
+        return answer
 
 
 def _append(conn: Connection, step: Step, before: RequestState | None, after: RequestState, moment: datetime,
@@ -299,13 +304,15 @@ def last_step(engine: Engine, request_id: str) -> SealedStep:
 
 
 def authority_step(engine: Engine, server_key: SigningKey, request_id: str, body: Body,
-                   clock: Callable[[], datetime] = _now) -> dict[str, Any]:
-    """Sign `body` (a review or an outcome) with the exchange's key after the request's last step, and record it."""
+                   clock: Callable[[], datetime] = _now,
+                   also: Callable[[Connection, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Sign `body` (a review or an outcome) with the exchange's key after the request's last step, and record it
+    (and `also`, as `record` does)."""
     try:
         step = follow(last_step(engine, request_id), body, server_key, None)
     except StepRefused as error:  # a blank reason or reviewer, conditions on a denial
         raise refusal(error) from error
-    answer = record(engine, server_key, step, clock)
+    answer = record(engine, server_key, step, clock, also)
     return {**answer, "body": body_document(body)}
 
 

@@ -1,4 +1,4 @@
-"""The console's pages at /console: log in, overview, departments and keys, catalogue, log.
+"""The console's pages at /console: log in, overview, departments and keys, catalogue, reviews, log.
 
 Server-rendered (Jinja2 with autoescaping: everything shown is escaped) and plain HTML forms;
 every asset is served from here (intranets have no CDN). Each page needs a live session, else it
@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,9 +27,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from starlette.datastructures import FormData, UploadFile
 
-from exchange import accounts, admin_log, enrollment_requests, ledger
+from exchange import accounts, admin_log, enrollment_requests, ledger, sharing
 from exchange import administration as actions  # the changes, each with its record (shared with the shell)
-from exchange.console import figures
+from exchange.console import figures, reviews
 from exchange.console.sessions import Session
 from exchange.console.sessions import current as current_session
 from exchange.console.sessions import end as end_session
@@ -36,6 +37,7 @@ from exchange.console.sessions import start as start_session
 from exchange.console.texts import LANGUAGES, Words
 from exchange.db import reading
 from exchange.ledger import Refused
+from steward.catalogue.messages import render
 from steward.catalogue.vocabulary import label, vocabulary
 from steward.sync.keys import PUBLIC_KEY_FORMAT, KeyRefused, PublicKey, SigningKey, spaced
 from steward.sync.profile import SUFFIX, profile_bytes, sign_profile
@@ -98,6 +100,7 @@ def mount_console(app: FastAPI, engine: Engine, key: SigningKey, exchange_id: st
             vocab=lambda name, value: label(name, value, lang) if value else "—",
             vocab_title=lambda name: vocabulary(name).label(lang),
             rate=lambda value: "—" if value is None else f"{value:.1%}",
+            phrase=lambda code: render(code, None, lang),  # the client's own words (request statuses, step kinds)
             spaced=spaced, **context)
         return HTMLResponse(html, status_code=status, headers={
             "Cache-Control": "no-store",
@@ -208,8 +211,12 @@ def mount_console(app: FastAPI, engine: Engine, key: SigningKey, exchange_id: st
     @app.get(f"{PREFIX}/overview", include_in_schema=False)
     async def overview(request: Request) -> Response:
         session = await session_of(request)
-        figures_now = await run_in_threadpool(read, figures.overview)
-        return page(request, "overview.html", session, o=figures_now)
+
+        def both(conn: Any) -> tuple[figures.Overview, tuple[int, int]]:
+            return figures.overview(conn), reviews.counts(conn, datetime.now(UTC))
+
+        figures_now, (waiting, late) = await run_in_threadpool(read, both)
+        return page(request, "overview.html", session, o=figures_now, reviews_waiting=waiting, reviews_overdue=late)
 
     # Departments and keys ----------------------------------------------------------------------
 
@@ -335,6 +342,72 @@ def mount_console(app: FastAPI, engine: Engine, key: SigningKey, exchange_id: st
         row, document, changes = found
         return page(request, "entry.html", session, e=row, document=document, changes=changes,
                     as_json=lambda value: json.dumps(value, ensure_ascii=False))
+
+    # Reviews of sharing requests: both roles may review (it is the reviewer's job) ----------------
+
+    def page_number_of(request: Request) -> int:
+        number = request.query_params.get("page", "0")
+        return int(number) if number.isdigit() and len(number) < 7 else 0
+
+    @app.get(f"{PREFIX}/reviews", include_in_schema=False)
+    async def review_queue(request: Request) -> Response:
+        session = await session_of(request)
+        page_number = page_number_of(request)
+
+        def work() -> reviews.Queue:
+            calendar = sharing.deadlines(engine).calendar()  # the policy and calendar `serve` recorded
+            return read(reviews.queue, calendar, datetime.now(UTC), page_number)
+
+        return page(request, "reviews.html", session, q=await run_in_threadpool(work))
+
+    async def review_page(request: Request, session: Session, request_id: str, status: int = 200,
+                          **context: Any) -> Response:
+        def work() -> Any:
+            calendar = sharing.deadlines(engine).calendar()
+            return read(reviews.request, calendar, datetime.now(UTC), request_id)
+
+        found = await run_in_threadpool(work) if figures.UUID.match(request_id) else None
+        if found is None:
+            return page(request, "denied.html", session, status=404, reason="error.other",
+                        reason_params={"message": request_id})
+        row, trail = found
+        done = request.query_params.get("done", "")
+        return page(request, "review.html", session, status=status, r=row, trail=trail,
+                    done=done if done in tuple(reviews.Verdict) else "", **context)
+
+    @app.get(f"{PREFIX}/reviews/{{request_id}}", include_in_schema=False)
+    async def review(request: Request, request_id: str) -> Response:
+        session = await session_of(request)
+        return await review_page(request, session, request_id)
+
+    @app.post(f"{PREFIX}/reviews/{{request_id}}", include_in_schema=False)
+    async def decide_request(request: Request, request_id: str) -> Response:
+        session = await session_of(request)
+        form = await form_of(request, session)
+        reason, conditions = text_field(form, "reason"), text_field(form, "conditions")
+        try:
+            verdict = reviews.Verdict(text_field(form, "verdict"))
+            await run_in_threadpool(reviews.decide, engine, key, request_id, session.account.name, verdict, reason,
+                                    conditions)
+        except ValueError:  # no such verdict: a form the console does not make
+            return page(request, "denied.html", session, status=422, reason="error.other",
+                        reason_params={"message": text_field(form, "verdict")[:40]})
+        except Refused as refused:
+            return await review_page(request, session, request_id, status=refused.status,
+                                     problem=review_refused(refused), reason=reason, conditions=conditions)
+        return RedirectResponse(f"{PREFIX}/reviews/{quote(request_id)}?done={verdict}", status_code=303)
+
+    def review_refused(refused: Refused) -> tuple[str, dict[str, Any]]:
+        """A refused review in the page's words: nothing was recorded."""
+        if refused.code in ("reason_required", "request.blank"):
+            return "review.reason_required", {}
+        if refused.code in ("conditions_without_grant", "request.conditions_without_grant"):
+            return "review.conditions_without_grant", {}
+        if refused.code == "too_long":
+            return "review.too_long", {"limit": reviews.MAX_REASON}
+        if refused.status == sharing.CONFLICT:  # someone decided first, or the requester withdrew
+            return "review.conflict", {}
+        return "error.other", {"message": refused.message}
 
     # The log -----------------------------------------------------------------------------------
 
