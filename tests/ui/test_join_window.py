@@ -293,6 +293,27 @@ def hanging_exchange(local_exchange) -> Iterator[Proxy]:
     proxy.close()
 
 
+def cancel_once_held(dialog: QDialog, proxy: Proxy) -> None:
+    """Click the progress dialog's Cancel, as the steward would, once the proxy holds the request."""
+    progress = dialog.findChild(QProgressDialog)
+    if proxy.held.is_set() and progress is not None and progress.findChild(QPushButton) is not None:
+        progress.findChild(QPushButton).click()
+    else:
+        QTimer.singleShot(20, lambda: cancel_once_held(dialog, proxy))
+
+
+def test_the_first_start_dialogs_join_can_be_cancelled_while_the_exchange_is_slow(
+        qtbot, tmp_path, local_exchange, memory_keyring, hanging_exchange):
+    dialog = FirstStartDialog(default_folder=tmp_path / "ws", language="en")
+    qtbot.addWidget(dialog)
+    dialog.set_profile(signed_profile(local_exchange, tmp_path / "slow.steward-profile", url=hanging_exchange.url))
+    QTimer.singleShot(0, lambda: cancel_once_held(dialog, hanging_exchange))
+    dialog.accept()
+    assert dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.error.text().startswith("Joining was cancelled.")
+    assert not (tmp_path / "ws" / DB_FILE).exists()
+
+
 def test_joining_can_be_cancelled_while_the_exchange_is_slow_and_makes_nothing(
         qtbot, session, tmp_path, local_exchange, memory_keyring, told, hanging_exchange):
     window = open_window(qtbot, session)
@@ -301,14 +322,7 @@ def test_joining_can_be_cancelled_while_the_exchange_is_slow_and_makes_nothing(
         dialog = window.open_profile(slow)
         dialog.folder_edit.setText(str(tmp_path / "b"))
 
-        def cancel_once_held() -> None:  # what the steward does: the Cancel button of the progress dialog
-            progress = dialog.findChild(QProgressDialog)
-            if hanging_exchange.held.is_set() and progress is not None:
-                progress.findChild(QPushButton).click()
-            else:
-                QTimer.singleShot(20, cancel_once_held)
-
-        QTimer.singleShot(0, cancel_once_held)
+        QTimer.singleShot(0, lambda: cancel_once_held(dialog, hanging_exchange))
         dialog.accept()
         assert dialog.result() != QDialog.DialogCode.Accepted
         assert dialog.error.text() == dialog.cancelled_text()
