@@ -68,6 +68,7 @@ SEARCH_DELAY_MS = 250
 
 
 APPROVAL_POLL_MS = 30_000  # how often the window asks whether a waiting enrollment was approved
+REFUSED_ENROLLMENTS = ("declined", "revoked")  # what the exchange may answer instead of approving
 
 
 def redo_keys(platform_keys: list[QKeySequence]) -> list[QKeySequence]:
@@ -289,6 +290,8 @@ class MainWindow(Retranslating, QMainWindow):
         self.approval_timer.timeout.connect(self.check_approval)
         self._status: query.Summary | None = None
         self._facts: dict[str, str] = {}
+        self._enrollment_refused = False  # the exchange declined (or revoked) the key whose approval was awaited
+        self._enrollment_approved = False  # the exchange enrolled it, and the window's sync has not gone through
 
     # Translation ----------------------------------------------------------------------
 
@@ -738,9 +741,19 @@ class MainWindow(Retranslating, QMainWindow):
         operations.read(self.session, lambda _workspace: controller.enrollment_status(), self._approval_known,
                         lambda _error: None)  # offline now: the next tick asks again
 
+    def approved_text(self) -> str:
+        return self.tr("Approved: the exchange's administrator enrolled this workspace's key; sync (Ctrl+S) to start")
+
     def _approval_known(self, status: str) -> None:
         if status == "enrolled":
+            # The sync ends the waiting (the workspace forgets the request once one went through). Should it not
+            # go through (the steward put off the passphrase), asking again every half minute would only nag.
+            self._enrollment_approved = True
+            self.approval_timer.stop()
             self.sync()
+        elif status in REFUSED_ENROLLMENTS:  # asking again changes nothing: say so, and stop asking
+            self._enrollment_refused = True
+            self._show_status()
 
     # Status ---------------------------------------------------------------------------
 
@@ -778,12 +791,19 @@ class MainWindow(Retranslating, QMainWindow):
         key_id = self._facts.get("key_id")
         self.key_label.setText(self.tr("Key %1").replace("%1", key_id[:8]) if key_id else self.tr("No signing key"))
         awaiting = self._facts.get(syncer.ENROLLMENT_FACT) == joining.PENDING
-        self.approval_label.setText(self.tr("Waiting for approval: the exchange's administrator has not approved "
-                                            "this workspace's key yet"))
+        decided = self._enrollment_refused or self._enrollment_approved  # nothing more to ask the exchange
+        if awaiting and self._enrollment_refused:
+            self.approval_label.setText(render("sync.enrollment_declined", {"key_id": key_id or "?"},
+                                               self.session.language))
+        elif awaiting and self._enrollment_approved:
+            self.approval_label.setText(self.approved_text())
+        else:
+            self.approval_label.setText(self.tr("Waiting for approval: the exchange's administrator has not "
+                                                "approved this workspace's key yet"))
         self.approval_label.setVisible(awaiting)
-        if awaiting and not self.approval_timer.isActive():
+        if awaiting and not decided and not self.approval_timer.isActive():
             self.approval_timer.start()
-        elif not awaiting:
+        elif not awaiting or decided:
             self.approval_timer.stop()
         waiting = int(self._facts.get("inbox_waiting", "0"))
         self.inbox_label.setText(_as_link(self.tr("Inbox: %1").replace("%1", str(waiting))))

@@ -1541,6 +1541,10 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>正在打开工作区…旧版本的工作区会先备份，再升级。</translation>
     </message>
     <message>
+        <source>Approved: the exchange&apos;s administrator enrolled this workspace&apos;s key; sync (Ctrl+S) to start</source>
+        <translation>已批准：交换平台管理员已登记本工作区的密钥；请同步（Ctrl+S）开始使用</translation>
+    </message>
+    <message>
         <source>Department: %1 (%2)</source>
         <translation>部门：%1（%2）</translation>
     </message>

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QDialog, QMessageBox, QProgressDialog, QPushButton
+from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox, QProgressDialog, QPushButton
 
 from exchange import enrollment_requests, ledger, server_key
 from steward import sample
 from steward.catalogue.messages import render
 from steward.sync import identity, joining, syncer
-from steward.sync.keys import SigningKey, spaced
+from steward.sync.keys import STORAGE_ENV, SigningKey, spaced
 from steward.sync.profile import profile_bytes, read_profile, sign_profile
 from steward.workspace.workspace import DB_FILE, Workspace, default_path
 from tests.sync.conftest import running_exchange
@@ -105,6 +105,53 @@ def test_the_window_says_it_waits_for_approval_and_syncs_once_approved(qtbot, jo
     finally:
         close_window(window)
 
+
+
+def test_the_window_says_when_the_administrator_declines_and_stops_asking(qtbot, joined_session, local_exchange):
+    window = open_window(qtbot, joined_session)
+    try:
+        qtbot.waitUntil(lambda: window.approval_label.isVisible(), timeout=10_000)
+        key_id = identity.require_key(joined_session.workspace).key_id
+        enrollment_requests.decline(local_exchange[1], server_key.load(local_exchange[0].key_file), key_id, "王五")
+        window.check_approval()
+        declined = render("sync.enrollment_declined", {"key_id": key_id}, joined_session.language)
+        qtbot.waitUntil(lambda: window.approval_label.text() == declined, timeout=10_000)
+        assert window.approval_label.isVisible() and not window.approval_timer.isActive()
+        window._refresh_status()  # a later status refresh (an edit, a sync) keeps saying so
+        joined_session.runner.wait_all()
+        qtbot.waitUntil(lambda: window.approval_label.text() == declined and not window.approval_timer.isActive())
+    finally:
+        close_window(window)
+
+
+def test_once_approved_a_sync_the_steward_puts_off_is_left_to_them_not_asked_for_again(
+        qtbot, tmp_path, local_exchange, memory_keyring, monkeypatch):
+    monkeypatch.setenv(STORAGE_ENV, "file")  # no keyring: the sync asks for the key's passphrase
+    joined = joining.join(tmp_path / "ws", read_profile(write_profile(local_exchange, tmp_path)),
+                          lambda _new: "a long passphrase")
+    asked: list[str] = []
+    monkeypatch.setattr(QInputDialog, "getText",
+                        lambda _parent, title, *_a, **_k: (asked.append(title), ("", False))[1])
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    session = Session(Workspace.open(joined.folder, for_writing=True), settings)
+    window = open_window(qtbot, session)
+    try:
+        qtbot.waitUntil(lambda: window.approval_label.isVisible(), timeout=10_000)
+        enrollment_requests.approve(local_exchange[1], server_key.load(local_exchange[0].key_file), joined.key_id,
+                                    "王五")
+        window.check_approval()
+        qtbot.waitUntil(lambda: len(asked) == 1, timeout=10_000)  # the sync asked; the steward said not now
+        session.runner.wait_all()
+        qtbot.waitUntil(lambda: window.approval_label.text() == window.approved_text(), timeout=10_000)
+        assert window.approval_label.isVisible() and not window.approval_timer.isActive()
+        window._refresh_status()
+        session.runner.wait_all()
+        qtbot.waitUntil(lambda: window.approval_label.text() == window.approved_text() and
+                        not window.approval_timer.isActive())
+        assert len(asked) == 1
+    finally:
+        close_window(window)
+        session.close()
 
 # File ▸ Open profile… ---------------------------------------------------------------------------------------------
 
