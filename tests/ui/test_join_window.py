@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox, QProgressDialog, QPushButton
 
 from exchange import enrollment_requests, ledger, server_key
@@ -310,7 +310,8 @@ def test_a_profile_of_the_open_workspaces_department_joins_it_in_place(
         own = signed_profile(local_exchange, tmp_path / "own.steward-profile", sample.DEPARTMENTS[0])
         dialog = window.open_profile(own)
         assert dialog.folder_edit.text() == str(session.workspace.folder)
-        dialog.accept()
+        assert dialog.focusWidget() is dialog.folder_edit
+        qtbot.keyClick(dialog.folder_edit, Qt.Key.Key_Return)  # Enter joins, as the steward would press it
         assert dialog.result() == QDialog.DialogCode.Accepted, dialog.error.text()
         assert window.successor is None and window.isVisible() and not session.closed
         qtbot.waitUntil(lambda: window.approval_label.isVisible(), timeout=10_000)
