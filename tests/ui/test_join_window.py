@@ -221,6 +221,7 @@ def test_open_profile_makes_the_profiles_department_a_workspace_and_the_window_s
     finally:
         if new is not None:
             close_window(new)
+    assert new.session.closed  # the window a switch opened closes its own workspace as it closes
 
 
 def test_open_profile_refuses_a_profile_whose_signature_does_not_verify_naming_the_file(
