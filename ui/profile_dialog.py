@@ -39,6 +39,7 @@ from ui.progress import run_with_progress
 from ui.workers import Job, Runner
 
 ENROLLED = "enrolled"
+WIDTH = 640  # px: room for a folder's path and a fingerprint's line
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,13 @@ class OpenProfileDialog(Retranslating, QDialog):
         self.needs_passphrase = not secure_keyring_available()  # else the key goes to the OS keyring
         self._build(folder)
         self.retranslate()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Tall enough for the wrapped texts at this width (a dialog's minimum height ignores how labels wrap)."""
+        width = max(self.width(), WIDTH) if self.isVisible() else WIDTH
+        self.layout().activate()
+        self.resize(width, max(self.layout().totalHeightForWidth(width), self.sizeHint().height()))
 
     def _build(self, folder: Path) -> None:
         self.summary = QLabel(self)
@@ -96,7 +104,6 @@ class OpenProfileDialog(Retranslating, QDialog):
         row.addWidget(self.folder_button)
         form = QFormLayout()
         form.addRow(self.folder_label, row)
-        form.addRow("", self.folder_note)
         if self.needs_passphrase:
             form.addRow(self.passphrase_label, self.passphrase_edit)
         else:
@@ -104,6 +111,7 @@ class OpenProfileDialog(Retranslating, QDialog):
             self.passphrase_edit.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addWidget(self.folder_note)  # not in the form: a wrapped label there gets one line's height
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addStretch(1)
@@ -114,7 +122,6 @@ class OpenProfileDialog(Retranslating, QDialog):
             edit.textChanged.connect(self._update)
             edit.textChanged.connect(self.error.hide)  # an earlier failure no longer describes what is typed
         self.folder_edit.setFocus()
-        self.resize(640, 0)
 
     def retranslate(self) -> None:
         profile = self.profile
@@ -158,6 +165,7 @@ class OpenProfileDialog(Retranslating, QDialog):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()
+        self._fit()
 
     def _choose_folder(self) -> None:
         # The folder itself may not exist yet: start from the nearest one that does.
