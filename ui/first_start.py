@@ -30,6 +30,7 @@ from steward.catalogue.rules import is_valid_uscc
 from steward.sync import joining
 from steward.sync.keys import MIN_PASSPHRASE, secure_keyring_available
 from steward.sync.profile import read_profile
+from steward.workspace.journal import Cancelled
 from steward.workspace.workspace import DB_FILE, Workspace, default_path
 from ui.i18n import Retranslating, core_language
 from ui.progress import run_with_progress
@@ -340,9 +341,14 @@ class FirstStartDialog(Retranslating, QDialog):
             self.show_error(self._not_ready_reason())
             return
         title, work = self._work()
-        ok, outcome = run_with_progress(self.runner, self, title, work, cancellable=False)
+        # Joining waits for the network, which may be slow: it can be cancelled; the others are disk work.
+        ok, outcome = run_with_progress(self.runner, self, title, work, cancellable=self.mode() == self.JOIN)
         if not ok:
-            self.show_error(_error_text(outcome, self.language, self.tr("The workspace could not be prepared.")))
+            if isinstance(outcome, Cancelled):
+                self.show_error(self.tr("Joining was cancelled. Continuing with the same profile and folder goes on "
+                                        "where it stopped."))
+            else:
+                self.show_error(_error_text(outcome, self.language, self.tr("The workspace could not be prepared.")))
             return
         self._chosen = outcome
         super().accept()
@@ -372,9 +378,11 @@ class FirstStartDialog(Retranslating, QDialog):
             profile_text, join_text = self.profile_edit.text().strip(), self.join_folder_edit.text().strip()
             passphrase = self.passphrase_edit.text()
 
-            def join(_job: Job) -> Path:
+            def join(job: Job) -> Path:
                 profile = read_profile(Path(profile_text).expanduser())
-                return joining.join(Path(join_text).expanduser(), profile, lambda _new: passphrase).folder
+                return joining.join(Path(join_text).expanduser(), profile, lambda _new: passphrase,
+                                    on_client=lambda client: job.on_cancel(client.cancel),
+                                    cancelled=lambda: job.cancelled).folder
 
             return self.tr("Joining the exchange…"), join
         if mode == self.SAMPLE:

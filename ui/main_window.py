@@ -24,10 +24,14 @@ from PySide6.QtWidgets import (
 )
 
 from steward import __version__
+from steward.catalogue.errors import StewardError
+from steward.catalogue.messages import render
 from steward.catalogue.model import Entry
 from steward.catalogue.vocabulary import SharingType, Status
 from steward.files.exporter import ExportResult
 from steward.sync import identity, joining, syncer
+from steward.sync.keys import spaced
+from steward.sync.profile import read_profile
 from steward.sync.requests import inbox
 from steward.sync.summary import NotSent, SyncSummary
 from steward.workspace import drafts, query
@@ -49,6 +53,8 @@ from ui.import_wizard import ImportOutcome, ImportWizard
 from ui.kept_selection import KeptSelection
 from ui.not_sent_view import NotSentDialog
 from ui.pending_view import PendingChangesDialog
+from ui.profile_dialog import OpenProfileDialog, ProfileOutcome
+from ui.progress import run_with_progress
 from ui.reason_dialog import ReasonDialog
 from ui.request_form import RequestForm, not_shared_notice
 from ui.requests_view import RequestsDialog
@@ -62,6 +68,7 @@ SEARCH_DELAY_MS = 250
 
 
 APPROVAL_POLL_MS = 30_000  # how often the window asks whether a waiting enrollment was approved
+REFUSED_ENROLLMENTS = ("declined", "revoked")  # what the exchange may answer instead of approving
 
 
 def redo_keys(platform_keys: list[QKeySequence]) -> list[QKeySequence]:
@@ -94,6 +101,9 @@ class MainWindow(Retranslating, QMainWindow):
         self.not_sent_dialog: NotSentDialog | None = None
         self._painted = False
         self._pending_dialog: PendingChangesDialog | None = None
+        self.owns_session = False  # True for a window opened by switching workspaces: it closes its session
+        self.successor: MainWindow | None = None  # the window that replaced this one (File ▸ Open profile…)
+        self._profile_dialog: OpenProfileDialog | None = None
         self.requests_dialogs: dict[inbox.Box, RequestsDialog] = {}
         self._build_widgets()
         self._build_actions()
@@ -280,6 +290,8 @@ class MainWindow(Retranslating, QMainWindow):
         self.approval_timer.timeout.connect(self.check_approval)
         self._status: query.Summary | None = None
         self._facts: dict[str, str] = {}
+        self._enrollment_refused = False  # the exchange declined (or revoked) the key whose approval was awaited
+        self._enrollment_approved = False  # the exchange enrolled it, and the window's sync has not gone through
 
     # Translation ----------------------------------------------------------------------
 
@@ -645,16 +657,81 @@ class MainWindow(Retranslating, QMainWindow):
             identity.export_public_key(self.session.workspace, Path(path))
             self.statusBar().showMessage(self.tr("Public key written to %1").replace("%1", path), 15000)
 
-    def open_profile(self, path: Path | None = None) -> joining.Joined | None:
+    def open_profile(self, path: Path | None = None) -> OpenProfileDialog | None:
+        """Join with a profile: the workspace for its department (a new one, in a folder the steward chooses), its
+        enrollment request, and then this window replaced by one on that workspace.
+
+        A profile whose signature does not verify, or of another exchange than the one this workspace pinned, is
+        refused here, before anything is asked; None then (and when no file was chosen).
+        """
         if path is None:
             chosen, _filter = QFileDialog.getOpenFileName(self, self.tr("Open profile"), str(Path.home()),
                                                           self.tr("Profiles (*.steward-profile);;All files (*)"))
             if not chosen:
                 return None
             path = Path(chosen)
-        joined = self.sync_controller.join_with_profile(path)
-        self._refresh_status()
-        return joined
+        workspace = self.session.workspace
+        try:
+            profile = read_profile(path)  # a few hundred bytes and one signature: at once, on the GUI thread
+            joining.check_pinned(workspace, profile)
+        except StewardError as error:
+            QMessageBox.warning(self, self.tr("Open profile"), error.message(self.session.language))
+            return None
+        # This department's profile joins this workspace; another department's gets a workspace of its own.
+        folder = workspace.folder if profile.department_code == workspace.department_code else \
+            joining.default_folder(profile)
+        dialog = OpenProfileDialog(profile, path, self, folder=folder, runner=self.session.runner,
+                                   language=self.session.language)
+        dialog.joined.connect(self._joined_with_profile)
+        if self._profile_dialog is not None:  # not deleted as it closes: the window may be switching inside it
+            self._profile_dialog.deleteLater()
+        self._profile_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _joined_with_profile(self, outcome: ProfileOutcome) -> None:
+        window: MainWindow = self
+        if outcome.folder.resolve() != self.session.workspace.folder.resolve():
+            switched = self.switch_workspace(outcome.folder)
+            if switched is None:
+                return
+            window = switched
+        else:
+            self._refresh_status()
+        joined, profile = outcome.joined, outcome.profile
+        if joined is not None and joined.status == joining.PENDING:  # what the steward tells the administrator
+            QMessageBox.information(window, self.tr("Open profile"), render("join.sent", {
+                "path": str(joined.folder), "url": profile.exchange_url, "key_id": joined.key_id,
+                "fingerprint": spaced(joined.fingerprint),
+                "department": f"{profile.department_name} {profile.department_code}"}, window.session.language))
+
+    def switch_workspace(self, folder: Path) -> MainWindow | None:
+        """Replace this window by one on the workspace in `folder`; this one's workspace is closed, nothing lost.
+
+        The new window takes this one's place and size; this one saves what was typed, then closes (its session
+        with it, once the work in flight has finished). None, after saying why, if `folder` does not open.
+        """
+        ok, outcome = run_with_progress(
+            self.session.runner, self, self.tr("Opening the workspace… An older one is backed up and updated first."),
+            lambda _job: Workspace.open(folder), write=False, cancellable=False)
+        if not ok:
+            self.session.report_failure(outcome)
+            return None
+        self.editor.flush()  # text typed a moment ago goes to the workspace it was typed in
+        self.save_state()  # the new window opens where this one was, as it was
+        session = Session(outcome, self.session.settings)
+        session.language = self.session.language
+        window = MainWindow(session, self.translators)
+        window.owns_session = True
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # nothing else holds it once it closes
+        self.successor = window  # and while it is open, this (closed) window keeps it alive
+        self.session.settings.last_workspace = str(outcome.folder)
+        window.show()
+        for timer in (self.approval_timer, self._status_timer, self._search_timer):
+            timer.stop()
+        self.close()
+        self.session.close()
+        return window
 
     def check_approval(self) -> None:
         """Ask the exchange whether the key is enrolled yet (on a worker); sync once it is."""
@@ -664,9 +741,19 @@ class MainWindow(Retranslating, QMainWindow):
         operations.read(self.session, lambda _workspace: controller.enrollment_status(), self._approval_known,
                         lambda _error: None)  # offline now: the next tick asks again
 
+    def approved_text(self) -> str:
+        return self.tr("Approved: the exchange's administrator enrolled this workspace's key; sync (Ctrl+S) to start")
+
     def _approval_known(self, status: str) -> None:
         if status == "enrolled":
+            # The sync ends the waiting (the workspace forgets the request once one went through). Should it not
+            # go through (the steward put off the passphrase), asking again every half minute would only nag.
+            self._enrollment_approved = True
+            self.approval_timer.stop()
             self.sync()
+        elif status in REFUSED_ENROLLMENTS:  # asking again changes nothing: say so, and stop asking
+            self._enrollment_refused = True
+            self._show_status()
 
     # Status ---------------------------------------------------------------------------
 
@@ -704,12 +791,19 @@ class MainWindow(Retranslating, QMainWindow):
         key_id = self._facts.get("key_id")
         self.key_label.setText(self.tr("Key %1").replace("%1", key_id[:8]) if key_id else self.tr("No signing key"))
         awaiting = self._facts.get(syncer.ENROLLMENT_FACT) == joining.PENDING
-        self.approval_label.setText(self.tr("Waiting for approval: the exchange's administrator has not approved "
-                                            "this workspace's key yet"))
+        decided = self._enrollment_refused or self._enrollment_approved  # nothing more to ask the exchange
+        if awaiting and self._enrollment_refused:
+            self.approval_label.setText(render("sync.enrollment_declined", {"key_id": key_id or "?"},
+                                               self.session.language))
+        elif awaiting and self._enrollment_approved:
+            self.approval_label.setText(self.approved_text())
+        else:
+            self.approval_label.setText(self.tr("Waiting for approval: the exchange's administrator has not "
+                                                "approved this workspace's key yet"))
         self.approval_label.setVisible(awaiting)
-        if awaiting and not self.approval_timer.isActive():
+        if awaiting and not decided and not self.approval_timer.isActive():
             self.approval_timer.start()
-        elif not awaiting:
+        elif not awaiting or decided:
             self.approval_timer.stop()
         waiting = int(self._facts.get("inbox_waiting", "0"))
         self.inbox_label.setText(_as_link(self.tr("Inbox: %1").replace("%1", str(waiting))))
@@ -748,7 +842,10 @@ class MainWindow(Retranslating, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.editor.flush()  # text typed a moment ago is saved before the window goes
         self.save_state()
+        self.approval_timer.stop()
         super().closeEvent(event)
+        if self.owns_session:  # a window a switch opened: nobody else closes its workspace
+            self.session.close()
 
     def eventFilter(self, watched: object, event: QEvent) -> bool:
         if (not self._painted and watched is self.table.viewport() and event.type() == QEvent.Type.Paint

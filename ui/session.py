@@ -34,6 +34,7 @@ class Session(QObject):
         self.undo_stack = QUndoStack(self)
         self.language = "zh"  # the core's language for messages and labels; the window keeps it current
         self.dialog_parent: QWidget | None = None
+        self.closed = False
 
     # Making changes -------------------------------------------------------------------
 
@@ -96,5 +97,10 @@ class Session(QObject):
             self.entries_changed.emit(set(result.entry_ids))
 
     def close(self) -> None:
+        """Let the work in flight finish, then close the workspace; again, it does nothing (a window that switched
+        workspaces closed its session already, and the app closes the one it opened when it ends)."""
+        if self.closed:
+            return
         self.runner.wait_all()
         self.workspace.close()
+        self.closed = True

@@ -7,8 +7,6 @@ for one sync and not kept. One sync at a time: asking again meanwhile is told, n
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
@@ -17,7 +15,6 @@ from steward.catalogue.messages import render
 from steward.sync import identity, joining, summary, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused, proxy_with_login
 from steward.sync.keys import SigningKey, Storage, spaced
-from steward.sync.profile import read_profile
 from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
 from ui.session import Session
@@ -201,34 +198,7 @@ class SyncController(QObject):
             raise error  # type: ignore[misc]  # a bug: the crash handler shows and logs it
         QMessageBox.warning(self.window, self.tr("Sync"), text)
 
-    # Joining with a profile -----------------------------------------------------------------------
-
-    def join_with_profile(self, path: Path) -> joining.Joined | None:
-        """Join this workspace's exchange with a profile: pin its key, and send the key's enrollment request."""
-        try:
-            profile = read_profile(path)
-            joining.check_workspace(self.session.workspace, profile)
-        except StewardError as error:
-            self._report_failure(error)
-            return None
-        if identity.key_info(self.session.workspace) is None and self.create_key() is None:
-            return None
-        key = self._unlock()
-        if key is None:
-            return None
-        workspace = self.session.workspace
-        ok, outcome = run_with_progress(self.session.runner, self.window, self.tr("Joining the exchange…"),
-                                        lambda _job: joining.join_workspace(workspace, profile, key),
-                                        cancellable=False)
-        if not ok:
-            self._report_failure(outcome)
-            return None
-        if outcome.status == joining.PENDING:
-            QMessageBox.information(self.window, self.tr("Open profile"), render("join.sent", {
-                "path": str(workspace.folder), "url": profile.exchange_url, "key_id": outcome.key_id,
-                "department": f"{profile.department_name} {profile.department_code}",
-                "fingerprint": spaced(outcome.fingerprint)}, self.session.language))
-        return outcome
+    # Enrollment ----------------------------------------------------------------------------------------
 
     def enrollment_status(self) -> str:
         """What the exchange says of this workspace's key now (on a worker: it asks over the network)."""

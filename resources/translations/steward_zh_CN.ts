@@ -892,6 +892,10 @@
         <translation>接入配置文件 (*.steward-profile);;所有文件 (*)</translation>
     </message>
     <message>
+        <source>Joining was cancelled. Continuing with the same profile and folder goes on where it stopped.</source>
+        <translation>已取消加入。用同一接入配置文件和文件夹再次继续，会从中断处接着进行。</translation>
+    </message>
+    <message>
         <source>The workspace could not be prepared.</source>
         <translation>无法准备工作区。</translation>
     </message>
@@ -1533,6 +1537,14 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>接入配置文件 (*.steward-profile);;所有文件 (*)</translation>
     </message>
     <message>
+        <source>Opening the workspace… An older one is backed up and updated first.</source>
+        <translation>正在打开工作区…旧版本的工作区会先备份，再升级。</translation>
+    </message>
+    <message>
+        <source>Approved: the exchange&apos;s administrator enrolled this workspace&apos;s key; sync (Ctrl+S) to start</source>
+        <translation>已批准：交换平台管理员已登记本工作区的密钥；请同步（Ctrl+S）开始使用</translation>
+    </message>
+    <message>
         <source>Department: %1 (%2)</source>
         <translation>部门：%1（%2）</translation>
     </message>
@@ -1608,6 +1620,79 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     <message>
         <source>&amp;Show entry</source>
         <translation>显示条目(&amp;S)</translation>
+    </message>
+</context>
+<context>
+    <name>OpenProfileDialog</name>
+    <message>
+        <source>Join with a profile</source>
+        <translation>用接入配置加入</translation>
+    </message>
+    <message>
+        <source>The profile %1 joins %2 (%3) to the exchange at %4, whose key fingerprint is:
+%5</source>
+        <translation>接入配置文件 %1 让 %2（%3）加入 %4 上的交换平台，该平台的密钥指纹为：
+%5</translation>
+    </message>
+    <message>
+        <source>Workspace &amp;folder:</source>
+        <translation>工作区文件夹(&amp;F)：</translation>
+    </message>
+    <message>
+        <source>Folder of the department&apos;s workspace</source>
+        <translation>部门工作区所在的文件夹</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>浏览(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Choose the folder of the department&apos;s workspace</source>
+        <translation>选择部门工作区所在的文件夹</translation>
+    </message>
+    <message>
+        <source>A new workspace is made there, with your signing key, and its enrollment request is sent; it waits for the exchange&apos;s administrator to approve it. A folder that holds this department&apos;s workspace already is used as it is.</source>
+        <translation>将在该文件夹中新建工作区和您的签名密钥，并发送注册申请，等待交换平台管理员批准。若该文件夹中已有本部门的工作区，则直接使用。</translation>
+    </message>
+    <message>
+        <source>&amp;Key passphrase:</source>
+        <translation>密钥口令(&amp;K)：</translation>
+    </message>
+    <message>
+        <source>Passphrase that protects the signing key</source>
+        <translation>保护签名密钥的口令</translation>
+    </message>
+    <message>
+        <source>no keyring here: 8 characters or more</source>
+        <translation>本机没有密钥环：至少 8 个字符</translation>
+    </message>
+    <message>
+        <source>&amp;Join</source>
+        <translation>加入(&amp;J)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Joining was cancelled. Opening the profile again with the same folder continues where it stopped.</source>
+        <translation>已取消加入。用同一文件夹再次打开该接入配置文件，会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>Choose the folder, and a passphrase of 8 characters or more.</source>
+        <translation>请选择文件夹，并输入至少 8 个字符的口令。</translation>
+    </message>
+    <message>
+        <source>Joining the exchange…</source>
+        <translation>正在加入交换平台…</translation>
+    </message>
+    <message>
+        <source>The exchange refused: %1</source>
+        <translation>交换平台拒绝：%1</translation>
+    </message>
+    <message>
+        <source>The folder %1 cannot be used: %2</source>
+        <translation>无法使用文件夹 %1：%2</translation>
     </message>
 </context>
 <context>
@@ -2447,14 +2532,6 @@ Trust this exchange?</source>
     <message>
         <source>The exchange refused: %1</source>
         <translation>交换平台拒绝：%1</translation>
-    </message>
-    <message>
-        <source>Joining the exchange…</source>
-        <translation>正在加入交换平台…</translation>
-    </message>
-    <message>
-        <source>Open profile</source>
-        <translation>打开接入配置</translation>
     </message>
     <message>
         <source>Signing key</source>

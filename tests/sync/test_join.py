@@ -10,8 +10,9 @@ from pathlib import Path
 
 from exchange import enrollment_requests, ledger, server_key
 from steward import sample
+from steward.sync import joining
 from steward.sync.keys import SigningKey
-from steward.sync.profile import profile_bytes, sign_profile
+from steward.sync.profile import parse_profile, profile_bytes, sign_profile
 from steward.workspace.workspace import DB_FILE, Workspace
 from tests.helpers import ROOT, steward_env
 from tests.sync.test_sync_cli import steward_cli
@@ -92,3 +93,14 @@ def test_a_profile_of_another_exchange_is_refused(exchange, tmp_path):
     assert mismatch.returncode == 2
     assert "is not the one the profile names" in mismatch.stderr
     assert not (tmp_path / "new" / DB_FILE).exists()
+
+
+def test_the_default_folder_is_named_after_the_department_and_safe_as_a_folder_name(tmp_path):
+    key = SigningKey.generate()
+
+    def profile(name: str):
+        return parse_profile(profile_bytes(sign_profile(key, "http://127.0.0.1:1", "x", DEPARTMENT.code, name)), "p")
+
+    assert joining.default_folder(profile(DEPARTMENT.name), tmp_path) == tmp_path / DEPARTMENT.name
+    assert joining.default_folder(profile('局/处:科*"?'), tmp_path) == tmp_path / "局_处_科___"
+    assert joining.default_folder(profile(".."), tmp_path) == tmp_path / DEPARTMENT.code  # never the parent

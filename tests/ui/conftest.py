@@ -11,6 +11,8 @@ from PySide6.QtCore import QSettings
 
 from steward import sample
 from steward.catalogue.model import DataItem, Entry
+from steward.sync.keys import SigningKey
+from steward.sync.profile import Profile, parse_profile, profile_bytes, sign_profile
 from steward.workspace import journal, query
 from steward.workspace.workspace import Workspace
 from ui.entry_editor import EntryEditor
@@ -82,6 +84,14 @@ def ids_where(workspace, where: str = "1", limit: int = 5) -> list[str]:
     """Ids of the first entries (in the order they were made) matching an SQL condition on `entries`."""
     with workspace.reading() as conn:
         return list(conn.exec_driver_sql(f"SELECT id FROM entries WHERE {where} ORDER BY pk LIMIT {limit}").scalars())
+
+
+def a_profile() -> Profile:
+    """A department's profile as a dialog shows it (signed by a key of no running exchange)."""
+    key = SigningKey.generate()
+    return parse_profile(profile_bytes(sign_profile(key, "https://exchange.example:8443", "exchange-1",
+                                                    sample.DEPARTMENTS[1].code, sample.DEPARTMENTS[1].name)),
+                         "p.steward-profile")
 
 
 def first_entry(workspace, where: str = "1") -> Entry:

@@ -40,7 +40,7 @@ from steward.sync.requests.inbox import Box
 from steward.workspace.journal import SetField, default_author
 from tests.spreadsheets import catalogue_xlsx, entry_row, item_rows
 from tests.ui import sharing_requests
-from tests.ui.conftest import first_entry, ids_where
+from tests.ui.conftest import a_profile, first_entry, ids_where
 from ui.bulk_edit import BulkEditDialog
 from ui.conflict_dialog import ConflictDialog
 from ui.export_dialog import ExportDialog
@@ -49,6 +49,7 @@ from ui.history_view import HistoryDialog
 from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
 from ui.pending_view import PendingChangesDialog
+from ui.profile_dialog import OpenProfileDialog
 from ui.reason_dialog import ReasonDialog
 from ui.request_answer import AnswerDialog, Answering
 from ui.request_form import RequestForm, not_shared_notice
@@ -68,6 +69,7 @@ ALLOWED = frozenset({
 NOT_WORDS = re.compile(
     r"Project Open Data|JSON-LD|Turtle|urn:uuid"
     r"|[a-z]+://[!-~]+"                                          # https://exchange.example:8443/v1
+    r"|(?:[0-9a-f]{4} ){3,}[0-9a-f]{4}"                          # key fingerprints, in groups of four digits
     r"|[!-~]*[/\\][!-~]*"                                        # /home/x/ws, C:\x, 319002/000901
     r"|\*\.[A-Za-z0-9]+|(?<![A-Za-z0-9.])\.[A-Za-z0-9]+"         # *.xlsx, .jsonld
     r"|[\w-]+(?:\.[A-Za-z0-9-]+)+"                               # data.json, 目录.xlsx
@@ -267,6 +269,8 @@ def test_qt_file_dialog_has_no_english(qtbot, chinese, own, tmp_path):
     pytest.param(lambda _s, p: FirstStartDialog(default_folder=p / "new"), id="first start"),
     pytest.param(lambda _s, p: WorkspaceFailureDialog("", default_folder=p / "sample"), id="workspace failure"),
     pytest.param(lambda s, _p: HistoryDialog(s, first_entry(s.workspace).id), id="history"),
+    pytest.param(lambda s, p: OpenProfileDialog(a_profile(), p / "上海市卫生健康委员会.steward-profile",
+                                                folder=p / "上海市卫生健康委员会", language="zh"), id="open profile"),
     pytest.param(lambda s, _p: PendingChangesDialog(s), id="pending"),
     pytest.param(lambda s, _p: ImportWizard(s), id="import file page"),
     pytest.param(lambda s, _p: RequestForm(s, first_entry(s.workspace), lambda: None), id="request form"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QLocale
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QGroupBox,
 
 from steward.sync.requests.inbox import Box
 from tests.ui import sharing_requests
-from tests.ui.conftest import first_entry, ids_where
+from tests.ui.conftest import a_profile, first_entry, ids_where
 from ui import demo
 from ui.bulk_edit import BulkEditDialog
 from ui.conflict_dialog import ConflictDialog
@@ -22,6 +23,7 @@ from ui.history_view import HistoryDialog
 from ui.import_wizard import ImportWizard
 from ui.main_window import MainWindow
 from ui.pending_view import PendingChangesDialog
+from ui.profile_dialog import OpenProfileDialog
 from ui.reason_dialog import ReasonDialog
 from ui.request_answer import AnswerDialog, Answering
 from ui.request_form import RequestForm
@@ -128,6 +130,7 @@ def test_no_two_mnemonics_in_one_dialog(qtbot, window, session, settings, langua
         BulkEditDialog(session, entry_ids, window), ExportDialog(session, window), SettingsDialog(settings, window),
         ConflictDialog(session, window), ImportWizard(session, window), HistoryDialog(session, entry_ids[0], window),
         PendingChangesDialog(session, window), FirstStartDialog(window), ReasonDialog("", window),
+        OpenProfileDialog(a_profile(), Path("p.steward-profile"), window, folder=Path("ws")),
         RequestForm(session, first_entry(session.workspace), lambda: None, window),
         RequestsDialog(session, Box.INBOX, lambda: None, window),
         RequestsDialog(session, Box.MINE, lambda: None, window),
