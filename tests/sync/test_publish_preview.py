@@ -1,0 +1,132 @@
+"""Publish preview (issue 17): what the public catalogue gains, loses and changes when the pending changes land.
+
+A real SQLite workspace; "synced" is the real accept path of a sync without the network (tests.helpers).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from steward.catalogue.model import DataItem
+from steward.sync import publish_preview
+from steward.sync.publish_preview import Change, FieldChange, Reason
+from steward.workspace import journal
+from steward.workspace.journal import CreateEntry, SetField, SetItemField
+from steward.workspace.workspace import Workspace
+from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry
+
+
+@pytest.fixture
+def ws(tmp_path):
+    workspace = Workspace.create(tmp_path / "ws", DEPARTMENT_CODE, DEPARTMENT_NAME)
+    yield workspace
+    workspace.close()
+
+
+def _synced(ws, **fields):
+    entry = make_clean_entry(**fields)
+    journal.apply(ws, [CreateEntry(entry)])
+    accept_pending(ws, [entry.id])
+    return entry
+
+
+def _only_row(ws):
+    result = publish_preview.preview(ws)
+    assert len(result.rows) == 1, result.rows
+    return result.rows[0]
+
+
+def test_nothing_pending_previews_nothing(ws):
+    _synced(ws)
+    _synced(ws, open_type="not_open")
+    result = publish_preview.preview(ws)
+    assert result.rows == [] and result.pending == 0
+    assert (result.appearing, result.withdrawn, result.changed, result.held) == (0, 0, 0, 0)
+
+
+def test_an_entry_made_unconditionally_open_appears(ws):
+    entry = _synced(ws, open_type="not_open")
+    journal.apply(ws, [SetField(entry.id, "open_type", "unconditional")])
+    row = _only_row(ws)
+    assert (row.entry_id, row.change, row.code, row.name) == (entry.id, Change.APPEARS, entry.code, entry.name)
+    assert publish_preview.preview(ws).appearing == 1
+
+
+def test_a_new_open_entry_appears_and_a_new_closed_one_is_no_concern_of_the_public(ws):
+    opened, closed = make_clean_entry(), make_clean_entry(open_type="not_open")
+    journal.apply(ws, [CreateEntry(opened), CreateEntry(closed)])
+    result = publish_preview.preview(ws)
+    assert [(r.entry_id, r.change) for r in result.rows] == [(opened.id, Change.APPEARS)]
+    assert result.pending == 2
+
+
+def test_an_entry_made_not_open_is_withdrawn_as_closed(ws):
+    entry = _synced(ws)
+    journal.apply(ws, [SetField(entry.id, "open_type", "not_open")], reason="含个人信息")
+    row = _only_row(ws)
+    assert (row.change, row.reason) == (Change.WITHDRAWN, Reason.CLOSED)
+
+
+def test_a_retired_entry_is_withdrawn_as_retired(ws):
+    entry = _synced(ws)
+    journal.apply(ws, [SetField(entry.id, "status", "retired")])
+    row = _only_row(ws)
+    assert (row.change, row.reason) == (Change.WITHDRAWN, Reason.RETIRED)
+
+
+def test_a_field_edit_of_an_open_entry_changes_that_field(ws):
+    entry = _synced(ws)
+    journal.apply(ws, [SetField(entry.id, "name", "市场主体登记信息"), SetField(entry.id, "update_frequency", "weekly"),
+                       SetField(entry.id, "sharing_conditions", "只在部门之间可见")])  # not a public field
+    row = _only_row(ws)
+    assert row.change is Change.CHANGED and row.name == "市场主体登记信息"
+    assert row.fields == (FieldChange("name", entry.name, "市场主体登记信息"),
+                          FieldChange("update_frequency", "daily", "weekly"))
+    name, frequency = row.fields
+    assert publish_preview.field_label(name, "zh") == "信息资源名称"
+    assert publish_preview.field_label(frequency, "en") == "Update frequency"
+    assert publish_preview.shown_value(frequency, frequency.after, "zh") == "每周"
+
+
+def test_an_item_made_not_open_leaves_the_public_schema(ws):
+    entry = _synced(ws)
+    item = entry.items[1]
+    journal.apply(ws, [SetItemField(entry.id, item.id, "open_type", "not_open")], reason="含个人信息")
+    row = _only_row(ws)
+    assert row.change is Change.CHANGED
+    [gone] = row.fields
+    assert (gone.field, gone.item_id, gone.item_name, gone.after) == ("", item.id, item.name, None)
+    assert gone.before == {"name": item.name, "data_type": item.data_type, "length": item.length}
+
+
+def test_an_item_added_joins_the_schema_and_an_item_field_change_is_named(ws):
+    entry = _synced(ws)
+    first = entry.items[0]
+    added = DataItem(name="注册资本", data_type="N", length=18, position=9)
+    journal.apply(ws, [journal.AddItem(entry.id, added), SetItemField(entry.id, first.id, "length", 20)])
+    row = _only_row(ws)
+    assert row.fields == (FieldChange("length", 18, 20, first.id, first.name),
+                          FieldChange("", None, {"name": "注册资本", "data_type": "N", "length": 18}, added.id,
+                                      "注册资本"))
+    assert publish_preview.field_label(row.fields[0], "zh") == "数据长度"
+
+
+def test_an_open_entry_with_a_rule_error_is_held_with_that_reason(ws):
+    published = _synced(ws)
+    closed = _synced(ws, open_type="not_open")
+    # 有条件开放 without its conditions breaks a rule: the sync holds both back.
+    journal.apply(ws, [SetField(published.id, "open_type", "conditional"),
+                       SetField(closed.id, "open_type", "conditional")], reason="先核实开放条件")
+    result = publish_preview.preview(ws)
+    rows = {r.entry_id: r for r in result.rows}
+    assert {(r.change, r.reason) for r in rows.values()} == {(Change.HELD, Reason.RULE_ERRORS)}
+    assert rows[published.id].still_public  # the exchange keeps publishing what it has
+    assert not rows[closed.id].still_public
+    assert (result.appearing, result.withdrawn, result.held) == (0, 0, 2)
+
+
+def test_conditions_of_a_conditionally_open_entry_are_a_public_field(ws):
+    entry = _synced(ws, open_type="conditional", open_conditions="实名注册后下载")
+    journal.apply(ws, [SetField(entry.id, "open_conditions", "签署协议后下载")])
+    row = _only_row(ws)
+    assert row.fields == (FieldChange("open_conditions", "实名注册后下载", "签署协议后下载"),)
