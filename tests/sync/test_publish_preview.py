@@ -5,6 +5,8 @@ A real SQLite workspace; "synced" is the real accept path of a sync without the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from steward.catalogue.model import DataItem
@@ -13,7 +15,7 @@ from steward.sync.publish_preview import Change, FieldChange, Reason
 from steward.workspace import journal
 from steward.workspace.journal import CreateEntry, SetField, SetItemField
 from steward.workspace.workspace import Workspace
-from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry
+from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry, run_cli
 
 
 @pytest.fixture
@@ -130,3 +132,51 @@ def test_conditions_of_a_conditionally_open_entry_are_a_public_field(ws):
     journal.apply(ws, [SetField(entry.id, "open_conditions", "签署协议后下载")])
     row = _only_row(ws)
     assert row.fields == (FieldChange("open_conditions", "实名注册后下载", "签署协议后下载"),)
+
+
+# The command line, in a child process -------------------------------------------------------------------------------
+
+
+def _three_kinds(ws):
+    """One entry made open, one made not open, one renamed: a little of everything, all synced before."""
+    opened = _synced(ws, open_type="not_open")
+    closed = _synced(ws)
+    renamed = _synced(ws)
+    journal.apply(ws, [SetField(opened.id, "open_type", "unconditional"), SetField(renamed.id, "name", "新名称")])
+    journal.apply(ws, [SetField(closed.id, "open_type", "not_open")], reason="含个人信息")
+    return opened, closed, renamed
+
+
+def test_the_command_lists_the_preview_as_json(ws):
+    opened, closed, renamed = _three_kinds(ws)
+    result = run_cli("publish-preview", ws.folder, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["pending"], data["appearing"], data["withdrawn"], data["changed"], data["held"]) == (3, 1, 1, 1, 0)
+    rows = {r["entry_id"]: r for r in data["rows"]}
+    assert rows[opened.id]["change"] == "appears"
+    assert (rows[closed.id]["change"], rows[closed.id]["reason"]) == ("withdrawn", "closed")
+    assert rows[renamed.id]["fields"] == [
+        {"field": "name", "item_id": None, "item_name": "", "before": renamed.name, "after": "新名称"}]
+
+
+def test_the_command_tells_the_preview_in_the_readers_language(ws):
+    opened, closed, renamed = _three_kinds(ws)
+    zh = run_cli("publish-preview", ws.folder, lang="zh")
+    assert zh.returncode == 0, zh.stderr
+    lines = zh.stdout.splitlines()
+    assert f"+ {opened.code}  {opened.name}  发布" in lines
+    assert f"- {closed.code}  {closed.name}  撤下（不再开放）" in lines
+    assert f"~ {renamed.code}  新名称  更改" in lines
+    assert f"    信息资源名称：{renamed.name} → 新名称" in lines
+    assert lines[-1] == "本次同步将发布 1 个数据集，撤下 1 个，更改 1 个"
+    en = run_cli("publish-preview", ws.folder, lang="en")
+    assert f"    Resource name: {renamed.name} → 新名称" in en.stdout.splitlines()
+    assert en.stdout.splitlines()[-1] == "This sync will publish 1 datasets, withdraw 1 and change 1"
+
+
+def test_the_command_says_when_the_public_sees_no_change(ws):
+    entry = _synced(ws)
+    journal.apply(ws, [SetField(entry.id, "sharing_conditions", "部门之间可见")])
+    result = run_cli("publish-preview", ws.folder, lang="zh")
+    assert result.returncode == 0 and result.stdout.strip() == "本次同步不会改变公开的目录"
