@@ -14,8 +14,9 @@ from steward.sync import publish_preview
 from steward.sync.publish_preview import Change, FieldChange, Reason
 from steward.workspace import journal
 from steward.workspace.journal import CreateEntry, SetField, SetItemField
-from steward.workspace.workspace import Workspace
+from steward.workspace.workspace import DB_FILE, Workspace
 from tests.helpers import DEPARTMENT_CODE, DEPARTMENT_NAME, accept_pending, make_clean_entry, run_cli
+from tests.workspace.read_only import read_only
 
 
 @pytest.fixture
@@ -180,3 +181,12 @@ def test_the_command_says_when_the_public_sees_no_change(ws):
     journal.apply(ws, [SetField(entry.id, "sharing_conditions", "部门之间可见")])
     result = run_cli("publish-preview", ws.folder, lang="zh")
     assert result.returncode == 0 and result.stdout.strip() == "本次同步不会改变公开的目录"
+
+
+def test_the_command_works_on_a_read_only_workspace(ws):
+    _three_kinds(ws)
+    ws.close()
+    with read_only(ws.folder / DB_FILE):
+        result = run_cli("publish-preview", ws.folder, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["appearing"] == 1
