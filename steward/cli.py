@@ -274,10 +274,11 @@ _PREVIEW_MARKS = {publish_preview.Change.APPEARS: "+", publish_preview.Change.WI
 
 
 def _preview_outcome(row: publish_preview.PreviewRow) -> str:
+    reason = Phrase(f"preview.reason.{row.reason}")
     if row.change is publish_preview.Change.WITHDRAWN:
-        return render("preview.withdrawn", {"reason": Phrase(f"preview.reason.{row.reason}")})
+        return render("preview.withdrawn", {"reason": reason})
     if row.change is publish_preview.Change.HELD:
-        return render("preview.held_still_public" if row.still_public else "preview.held")
+        return render("preview.held_still_public" if row.still_public else "preview.held", {"reason": reason})
     return render(f"preview.{row.change}")
 
 

@@ -43,8 +43,8 @@ def summary_text(preview: PublishPreview) -> str:
     else:
         text = translate("PublishPreview", "This sync changes nothing the public sees.")
     if preview.held:
-        held = fill(translate("PublishPreview", "%1 open entry(ies) with rule errors will not be sent."),
-                    str(preview.held))
+        held = fill(translate("PublishPreview", "%1 entry(ies) would change what the public sees but will not be "
+                                                "sent."), str(preview.held))
         text = fill(translate("PublishPreview", "%1 %2", "two sentences"), text, held)
     return text
 
@@ -125,9 +125,12 @@ class PublishPreviewModel(QAbstractTableModel):
         if row.change is Change.WITHDRAWN:
             return self.tr("Withdrawn: retired") if row.reason is Reason.RETIRED else \
                 self.tr("Withdrawn: no longer open")
+        why = {Reason.CONFLICT: self.tr("an unresolved conflict"),
+               Reason.PROVIDER: self.tr("another department named as provider")}.get(row.reason or Reason.RULE_ERRORS,
+                                                                                      self.tr("rule errors"))
         if row.still_public:
-            return self.tr("Not sent: rule errors (the public keeps the last synced version)")
-        return self.tr("Not sent: rule errors (not published)")
+            return fill(self.tr("Not sent: %1 (the public keeps the last synced version)"), why)
+        return fill(self.tr("Not sent: %1 (not published)"), why)
 
     def field_texts(self, row: PreviewRow) -> list[str]:
         return [self.field_text(change) for change in row.fields]

@@ -1901,13 +1901,13 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>本次同步不会改变公开的目录。</translation>
     </message>
     <message>
+        <source>%1 entry(ies) would change what the public sees but will not be sent.</source>
+        <translation>%1 个条目的修改会改变公开的目录，但不会发送。</translation>
+    </message>
+    <message>
         <source>%1 %2</source>
         <comment>two sentences</comment>
         <translation>%1%2</translation>
-    </message>
-    <message>
-        <source>%1 open entry(ies) with rule errors will not be sent.</source>
-        <translation>%1 个开放的条目存在错误，不会发送。</translation>
     </message>
 </context>
 <context>
@@ -1972,12 +1972,24 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
         <translation>撤下：不再开放</translation>
     </message>
     <message>
-        <source>Not sent: rule errors (the public keeps the last synced version)</source>
-        <translation>不发送：存在错误（公众仍看到上次同步的版本）</translation>
+        <source>an unresolved conflict</source>
+        <translation>有未解决的冲突</translation>
     </message>
     <message>
-        <source>Not sent: rule errors (not published)</source>
-        <translation>不发送：存在错误（不会发布）</translation>
+        <source>another department named as provider</source>
+        <translation>提供方不是本部门</translation>
+    </message>
+    <message>
+        <source>rule errors</source>
+        <translation>存在错误</translation>
+    </message>
+    <message>
+        <source>Not sent: %1 (the public keeps the last synced version)</source>
+        <translation>不发送：%1（公众仍看到上次同步的版本）</translation>
+    </message>
+    <message>
+        <source>Not sent: %1 (not published)</source>
+        <translation>不发送：%1（不会发布）</translation>
     </message>
     <message>
         <source>Data item “%1” joins the published schema</source>

@@ -7,11 +7,13 @@ and as it is here. An entry published in neither is no concern of the public; ot
 - *appears*: published after, not before (made 无条件开放, say, or new and open);
 - is *withdrawn*: published before, not after, because it is closed to the public now or retired;
 - *changes*: published both times, with different public fields (an item made 不予开放 leaves the schema);
-- is *held*: open here but breaking a catalogue rule of severity error. The sync does not send an entry with
-  rule errors, so the public keeps what it sees now (`still_public`: the last synced form; or nothing).
+- is *held*: its change would show, but the sync does not send it, so the public keeps what it sees now
+  (`still_public`: the last synced form; or nothing). The sync holds back an entry open here but breaking a
+  catalogue rule of severity error, one with an unresolved conflict, and one naming another department as
+  its provider (steward.sync.syncer).
 
-Other reasons the sync may hold an entry back (a conflict, a refusal standing from the exchange) are not
-foreseen here: they are found while syncing, and the sync's summary names them.
+A refusal standing from the exchange is not foreseen here (the sync sends the entry again once it is edited),
+nor what the pull before the push brings: the sync's summary names what it did not send.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import Connection
 from steward.catalogue import publication, rules
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD, Entry
 from steward.catalogue.vocabulary import Status, label
-from steward.sync import shadow
+from steward.sync import conflicts, shadow
 from steward.workspace import store
 from steward.workspace.workspace import Workspace
 
@@ -45,7 +47,10 @@ class Reason(StrEnum):
 
     CLOSED = "closed"  # not open to the public (不予开放, open attribute cleared, 不予共享)
     RETIRED = "retired"
+    # Held back by the sync:
     RULE_ERRORS = "rule_errors"
+    CONFLICT = "conflict"  # an unresolved conflict with another steward's change
+    PROVIDER = "provider"  # another department named as the provider
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class PreviewRow:
     code: str
     name: str
     change: Change
-    reason: Reason | None = None  # for WITHDRAWN and HELD
+    reason: Reason | None = None  # for WITHDRAWN (closed, retired) and HELD (rule errors, conflict, provider)
     fields: tuple[FieldChange, ...] = ()  # for CHANGED
     still_public: bool = False  # for HELD: the exchange publishes the last synced form meanwhile
 
@@ -104,42 +109,53 @@ CHUNK = 2_000  # entries read and compared at a time, so progress is told and a 
 
 def preview(workspace: Workspace, progress: Progress | None = None) -> PublishPreview:
     """The publish preview of the workspace's pending changes; `progress(done, total)` may raise to cancel."""
+    own = workspace.department_code
     with workspace.reading() as conn:
         ids = [row[0] for row in store.dbapi(conn).execute("SELECT id FROM entries WHERE dirty = 1 ORDER BY code, pk")]
-        ctx = store.catalogue_rule_context(conn, workspace.department_code)
+        ctx = store.catalogue_rule_context(conn, own)
+        in_conflict = conflicts.entries_in_conflict(conn)
     rows: list[PreviewRow] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         with workspace.reading() as conn:
-            rows.extend(_compare_chunk(conn, chunk, ctx))
+            rows.extend(_compare_chunk(conn, chunk, ctx, own, in_conflict))
         if progress:
             progress(min(start + CHUNK, len(ids)), len(ids))
     rows.sort(key=lambda r: (_ORDER[r.change], r.code, r.entry_id))
     return PublishPreview(rows, len(ids))
 
 
-def _compare_chunk(conn: Connection, ids: list[str], ctx: rules.Context) -> list[PreviewRow]:
+def _compare_chunk(conn: Connection, ids: list[str], ctx: rules.Context, own: str,
+                   in_conflict: set[str]) -> list[PreviewRow]:
     entries = {e.id: e for e in store.load_entries(conn, ids=ids).values()}
     servers = shadow.load(conn, ids, entries)
     found = []
     for entry_id in ids:
         entry = entries.get(entry_id)
-        if entry is None:
-            continue
         server = servers.get(entry_id)
-        row = compare(server.entry() if server else None, entry, ctx)
+        if entry is None or (server is not None and server.department_code != own):
+            continue  # another department's entry is read-only here: the sync never sends it
+        held = (Reason.CONFLICT if entry_id in in_conflict else
+                Reason.PROVIDER if own and entry.provider_code != own else None)
+        row = compare(server.entry() if server else None, entry, ctx, held)
         if row is not None:
             found.append(row)
     return found
 
 
-def compare(before: Entry | None, after: Entry, ctx: rules.Context | None = None) -> PreviewRow | None:
-    """What the public sees change when `before` (the exchange's copy; None: it has none) becomes `after`."""
+def compare(before: Entry | None, after: Entry, ctx: rules.Context | None = None,
+            held: Reason | None = None) -> PreviewRow | None:
+    """What the public sees change when `before` (the exchange's copy; None: it has none) becomes `after`.
+
+    `held`: why the sync will not send `after` (a conflict, another provider), whatever the public would see.
+    """
     was_public = before is not None and publication.withheld(before, ctx) is None
     why = publication.withheld(after, ctx)
     shown = after if after.name or before is None else before
 
     def row(change: Change, reason: Reason | None = None, fields: tuple[FieldChange, ...] = ()) -> PreviewRow:
+        if held is Reason.CONFLICT or (held is not None and reason is not Reason.RULE_ERRORS):
+            change, reason, fields = Change.HELD, held, ()  # the sync's own order: a conflict, errors, provider
         return PreviewRow(after.id, after.code or (before.code if before else ""), shown.name, change, reason,
                           fields, was_public and change is Change.HELD)
 

@@ -9,8 +9,10 @@ import json
 
 import pytest
 
+from steward import sample
 from steward.catalogue.model import DataItem
-from steward.sync import publish_preview
+from steward.sync import conflicts, publish_preview
+from steward.sync.conflicts import Take
 from steward.sync.publish_preview import Change, FieldChange, Reason
 from steward.workspace import journal
 from steward.workspace.journal import CreateEntry, SetField, SetItemField
@@ -126,6 +128,31 @@ def test_an_open_entry_with_a_rule_error_is_held_with_that_reason(ws):
     assert rows[published.id].still_public  # the exchange keeps publishing what it has
     assert not rows[closed.id].still_public
     assert (result.appearing, result.withdrawn, result.held) == (0, 0, 2)
+
+
+def test_an_entry_naming_another_provider_is_held_as_the_sync_holds_it(ws):
+    other = sample.DEPARTMENTS[1]
+    entry = make_clean_entry(provider=other.name, provider_code=other.code)
+    journal.apply(ws, [CreateEntry(entry)])
+    row = _only_row(ws)
+    assert (row.change, row.reason, row.still_public) == (Change.HELD, Reason.PROVIDER, False)
+
+
+def test_an_entry_in_conflict_is_held_until_the_conflict_is_resolved(make_steward):
+    alice, bob = make_steward(), make_steward()
+    entry = make_clean_entry(provider=alice.ws.department_name, provider_code=alice.ws.department_code)
+    journal.apply(alice.ws, [CreateEntry(entry)])
+    alice.sync()
+    bob.sync()
+    journal.apply(alice.ws, [SetField(entry.id, "name", "甲的名称")])
+    journal.apply(bob.ws, [SetField(entry.id, "name", "乙的名称")])
+    alice.sync()
+    assert bob.sync().conflicts == 1
+    [row] = [r for r in publish_preview.preview(bob.ws).rows if r.entry_id == entry.id]
+    assert (row.change, row.reason, row.still_public) == (Change.HELD, Reason.CONFLICT, True)
+    # Alice's name is what the exchange publishes now: Bob's preview compares against it.
+    conflicts.resolve_all(bob.ws, entry.id, Take.THEIRS)
+    assert [r for r in publish_preview.preview(bob.ws).rows if r.entry_id == entry.id] == []
 
 
 def test_conditions_of_a_conditionally_open_entry_are_a_public_field(ws):

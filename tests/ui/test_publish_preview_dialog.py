@@ -70,7 +70,8 @@ def test_the_dialog_lists_what_the_next_sync_publishes_withdraws_and_changes(qtb
         renamed.code: ["新名称", "更改", f"信息资源名称：{renamed.name} → 新名称；信息项“{item.name}”不再公开"],
         broken.code: [broken.name, "不发送：存在错误（公众仍看到上次同步的版本）", ""],
     }
-    assert dialog.status.text() == "本次同步将发布 1 个数据集，撤下 2 个，更改 1 个。1 个开放的条目存在错误，不会发送。"
+    assert dialog.status.text() == ("本次同步将发布 1 个数据集，撤下 2 个，更改 1 个。"
+                                    "1 个条目的修改会改变公开的目录，但不会发送。")
     assert dialog.windowTitle() == "发布预览"
     row = next(r for r in range(dialog.model.rowCount()) if dialog.model.index(r, 0).data() == renamed.code)
     with qtbot.waitSignal(dialog.entry_activated) as shown:
