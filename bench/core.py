@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import time
 from pathlib import Path
 
 from bench.harness import Report, percentile, stopwatch, timed
 from steward import sample
+from steward.sync import publish_preview
 from steward.workspace import journal, query, search, store
 from steward.workspace.workspace import DB_FILE, Workspace
 
@@ -116,4 +118,50 @@ def run(report: Report, folder: Path, entries: int) -> Workspace:
     searching(report, ws)
     load_entry(report, ws)
     validate_all(report, ws)
+    preview_pending(report, folder)
     return ws
+
+
+PREVIEW_ENTRIES = 10_000
+
+
+def preview_pending(report: Report, folder: Path, entries: int = PREVIEW_ENTRIES, repeat: int = 3) -> None:
+    """The publish preview (issue 17) of 10,000 synced entries, each with a pending change the public may see."""
+    from tests.helpers import accept_pending  # the real accept path of a sync, without the network
+
+    department = sample.DEPARTMENTS[1]
+    ws = Workspace.create(folder / "preview", department.code, department.name)
+    generated = list(sample.generate(department, entries * 5 // 4, seed=17))
+    for start in range(0, len(generated), BATCH):
+        journal.apply(ws, [journal.CreateEntry(e) for e in generated[start : start + BATCH]], reason="bench")
+    accept_pending(ws)  # all but the sample's entries with rule errors, which a sync holds back
+    with ws.reading() as conn:
+        synced = {row[0] for row in conn.exec_driver_sql("SELECT id FROM entries WHERE dirty = 0")}
+    # A mix of what stewards do, each a change to a different entry: open one, close one, rename one, retire one.
+    changes: list[journal.Change] = []
+    for n, entry in enumerate(e for e in generated if e.id in synced):
+        if n == entries:
+            break
+        kind = n % 4
+        if kind == 0 and entry.open_type != "unconditional":
+            changes.append(journal.SetField(entry.id, "open_type", "unconditional"))
+        elif kind == 1 and entry.open_type != "not_open":
+            changes.append(journal.SetField(entry.id, "open_type", "not_open"))
+        elif kind == 3:
+            changes.append(journal.SetField(entry.id, "status", "retired"))
+        else:
+            changes.append(journal.SetField(entry.id, "name", entry.name + "（修订）"))
+    journal.apply(ws, changes, reason="bench")
+    samples = timed(lambda: publish_preview.preview(ws), repeat)
+    cpu = time.process_time()
+    result = publish_preview.preview(ws)
+    cpu = (time.process_time() - cpu) * 1000  # the machine may be shared: what the preview itself costs
+    scenario = f"publish preview ({result.pending:,} pending entries)"
+    report.add(scenario, "appearing", result.appearing, "rows")
+    report.add(scenario, "withdrawn", result.withdrawn, "rows")
+    report.add(scenario, "changed", result.changed, "rows")
+    report.add(scenario, "held (not sent)", result.held, "rows")
+    report.add(scenario, "CPU time", cpu, "ms")
+    report.add(scenario, "p50", percentile(samples, 50), "ms")
+    report.add(scenario, "max", max(samples), "ms", 3000.0)  # off the GUI thread, with progress
+    ws.close()

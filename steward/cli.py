@@ -27,7 +27,7 @@ from steward.catalogue.messages import ARGPARSE_ZH, Phrase, language, os_reason,
 from steward.catalogue.model import ENTRY_FIELD, ITEM_FIELD
 from steward.catalogue.operations import OpKind
 from steward.catalogue.vocabulary import label, vocabulary
-from steward.sync import conflicts, identity, joining, pending, refusals, syncer
+from steward.sync import conflicts, identity, joining, pending, publish_preview, refusals, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import spaced
 from steward.sync.profile import read_profile
@@ -237,6 +237,60 @@ def cmd_pending(args: argparse.Namespace) -> int:
         held = f"  [{render('held.refused_because', {'reason': refused[c.entry_id]})}]" if c.entry_id in refused else ""
         print(f"{c.entry_id}  {_what(c.kind, c.field)}  {_short(c.before)} → {_short(c.after)}{held}")
     return EXIT_OK
+
+
+def cmd_publish_preview(args: argparse.Namespace) -> int:
+    with Workspace.open(args.dir) as ws:
+        preview = publish_preview.preview(ws, progress=_progress)
+    if args.json:
+        _json({"pending": preview.pending, "appearing": preview.appearing, "withdrawn": preview.withdrawn,
+               "changed": preview.changed, "held": preview.held, "rows": [
+                   {"entry_id": r.entry_id, "code": r.code, "name": r.name, "change": str(r.change),
+                    "reason": r.reason and str(r.reason), "still_public": r.still_public,
+                    "fields": [{"field": f.field, "item_id": f.item_id, "item_name": f.item_name,
+                                "before": f.before, "after": f.after} for f in r.fields]}
+                   for r in preview.rows]})
+        return EXIT_OK
+    lang = language()
+    for row in preview.rows:
+        print(f"{_PREVIEW_MARKS[row.change]} {row.code or row.entry_id}  {row.name}  {_preview_outcome(row)}")
+        for change in row.fields:
+            before, after = (publish_preview.shown_value(change, v, lang) for v in (change.before, change.after))
+            line = _preview_field(change, lang)
+            if change.field:  # a field's change, not a whole data item's
+                line += f"{'：' if lang == 'zh' else ': '}{before} → {after}"
+            print(f"    {line}")
+    if preview.appearing or preview.withdrawn or preview.changed:
+        _say("preview.summary", appearing=preview.appearing, withdrawn=preview.withdrawn, changed=preview.changed)
+    else:
+        _say("preview.nothing")
+    if preview.held:
+        _say("preview.held_summary", held=preview.held)
+    return EXIT_OK
+
+
+_PREVIEW_MARKS = {publish_preview.Change.APPEARS: "+", publish_preview.Change.WITHDRAWN: "-",
+                  publish_preview.Change.CHANGED: "~", publish_preview.Change.HELD: "!"}
+
+
+def _preview_outcome(row: publish_preview.PreviewRow) -> str:
+    reason = Phrase(f"preview.reason.{row.reason}")
+    if row.change is publish_preview.Change.WITHDRAWN:
+        return render("preview.withdrawn", {"reason": reason})
+    if row.change is publish_preview.Change.HELD:
+        return render("preview.held_still_public" if row.still_public else "preview.held", {"reason": reason})
+    return render(f"preview.{row.change}")
+
+
+def _preview_field(change: publish_preview.FieldChange, lang: str) -> str:
+    """A changed public field in the reader's words: the field's label, or the data item's."""
+    if not change.item_id:
+        return publish_preview.field_label(change, lang)
+    if not change.field:
+        added = change.before is None
+        return render("preview.item_added" if added else "preview.item_removed", {"name": change.item_name})
+    return render("preview.item_field", {"name": change.item_name,
+                                         "label": publish_preview.field_label(change, lang)})
 
 
 def _what(kind: str, field: str | None) -> str:
@@ -775,6 +829,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help=_help("reason"))
 
     workspace_and_json(command("pending", cmd_pending, "pending"))
+    workspace_and_json(command("publish-preview", cmd_publish_preview, "publish_preview"))
 
     p = command("history", cmd_history, "history")
     workspace_and_json(p)

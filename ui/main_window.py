@@ -55,6 +55,7 @@ from ui.not_sent_view import NotSentDialog
 from ui.pending_view import PendingChangesDialog
 from ui.profile_dialog import OpenProfileDialog, ProfileOutcome
 from ui.progress import run_with_progress
+from ui.publish_preview import PublishPreviewDialog
 from ui.reason_dialog import ReasonDialog
 from ui.request_form import RequestForm, not_shared_notice
 from ui.requests_view import RequestsDialog
@@ -104,6 +105,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.owns_session = False  # True for a window opened by switching workspaces: it closes its session
         self.successor: MainWindow | None = None  # the window that replaced this one (File ▸ Open profile…)
         self._profile_dialog: OpenProfileDialog | None = None
+        self._publish_preview_dialog: PublishPreviewDialog | None = None
         self.requests_dialogs: dict[inbox.Box, RequestsDialog] = {}
         self._build_widgets()
         self._build_actions()
@@ -203,6 +205,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.reset_filters_action = self._action(self.reset_filters, "Ctrl+Shift+L")
         self.reload_action = self._action(self.model.reload, std.Refresh)
         self.sync_action = self._action(self.sync, "Ctrl+S", "sync")
+        self.publish_preview_action = self._action(self.show_publish_preview, "Ctrl+Shift+U")
         self.conflicts_action = self._action(self.show_conflicts, "Ctrl+Shift+K")
         self.request_action = self._action(self.apply_for_sharing)
         self.inbox_action = self._action(self.show_inbox, "Ctrl+Shift+I")
@@ -241,7 +244,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.view_menu.addSeparator()
         self.view_menu.addActions([self.focus_table_action, self.focus_editor_action, self.focus_tree_action])
         self.sync_menu = bar.addMenu("")
-        self.sync_menu.addActions([self.sync_action, self.conflicts_action])
+        self.sync_menu.addActions([self.sync_action, self.publish_preview_action, self.conflicts_action])
         self.sync_menu.addSeparator()
         self.sync_menu.addActions([self.create_key_action, self.export_key_action])
         self.requests_menu = bar.addMenu("")
@@ -325,6 +328,8 @@ class MainWindow(Retranslating, QMainWindow):
             self.reset_filters_action: (self.tr("&Clear filters"), self.tr("Show every entry again")),
             self.reload_action: (self.tr("&Reload"), self.tr("Read the catalogue again")),
             self.sync_action: (self.tr("&Sync"), self.tr("Pull other stewards' changes, then send yours (Ctrl+S)")),
+            self.publish_preview_action: (self.tr("&Publish preview…"), self.tr(
+                "What the public catalogue will gain, lose and change at the next sync (Ctrl+Shift+U)")),
             self.conflicts_action: (self.tr("Resolve &conflicts…"),
                                     self.tr("Fields another steward changed as well: choose what to keep")),
             self.request_action: (self.tr("&Apply for sharing…"),
@@ -503,6 +508,16 @@ class MainWindow(Retranslating, QMainWindow):
         ok, entry_ids = operations.read_and_wait(self.session, lambda workspace: query.entry_ids(workspace, pks))
         if ok and entry_ids:
             BulkEditDialog(self.session, entry_ids, self).exec()
+
+    def show_publish_preview(self) -> PublishPreviewDialog:
+        if self._publish_preview_dialog is None:
+            self._publish_preview_dialog = PublishPreviewDialog(self.session, self)
+            self._publish_preview_dialog.entry_activated.connect(self.select_entry)
+        else:
+            self._publish_preview_dialog.reload()  # the exchange's copy may have moved on since
+        self._publish_preview_dialog.show()
+        self._publish_preview_dialog.raise_()
+        return self._publish_preview_dialog
 
     def show_pending(self) -> None:
         if self._pending_dialog is None:

@@ -1,5 +1,5 @@
 """`make screenshots`: PNGs of the main window (and its header menu), the editor with problems, bulk edit, pending
-changes, the sharing requests' inbox, form and signed trail, import.
+changes, the publish preview, the sharing requests' inbox, form and signed trail, import.
 
 Runs offscreen on a generated sample workspace in Chinese. Chinese text needs a CJK font
 installed (fonts-noto-cjk on Debian); without one it renders as boxes.
@@ -120,6 +120,7 @@ def main(folder: Path) -> int:
     _settle(app)
     _save(pending, folder, "pending-changes")
     pending.close()
+    _publish_preview_shot(app, folder, window, session)
 
     _request_shots(app, folder, window, demo, settings)
     _conflict_shot(app, folder, demo, exchange.url, workspace, settings)
@@ -137,6 +138,26 @@ def main(folder: Path) -> int:
     session.close()
     exchange.stop()
     return 0
+
+
+def _publish_preview_shot(app: QApplication, folder: Path, window: MainWindow, session: Session) -> None:
+    """Beside the edits above, one synced entry opened to the public and one closed: what the next sync publishes."""
+    found = {}
+    with session.workspace.reading() as conn:
+        for open_type in ("not_open", "unconditional"):
+            found[open_type] = conn.exec_driver_sql(
+                "SELECT id FROM entries WHERE dirty = 0 AND error_count = 0 AND status = 'active' AND open_type = ? "
+                "ORDER BY pk DESC LIMIT 1", (open_type,)).scalar_one()
+    session.apply([SetField(found["not_open"], "open_type", "unconditional")], "开放属性")
+    session.apply([SetField(found["unconditional"], "open_type", "not_open")], "开放属性",
+                  reason="含个人信息，不宜开放")
+    dialog = window.show_publish_preview()
+    dialog.resize(1000, 360)
+    while dialog.is_loading():
+        app.processEvents()
+    _settle(app)
+    _save(dialog, folder, "publish-preview")
+    dialog.close()
 
 
 def _header_menu_shot(app: QApplication, window: MainWindow, folder: Path) -> None:

@@ -12,11 +12,12 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import render
-from steward.sync import identity, joining, summary, syncer
+from steward.sync import identity, joining, publish_preview, summary, syncer
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused, proxy_with_login
 from steward.sync.keys import SigningKey, Storage, spaced
 from steward.workspace.journal import Cancelled
 from ui.progress import run_with_progress
+from ui.publish_preview import summary_text
 from ui.session import Session
 from ui.workers import Job
 
@@ -107,6 +108,23 @@ class SyncController(QObject):
             "gave you:\n\n%2\n\nTrust this exchange?").replace("%1", client.base).replace("%2", spaced(fingerprint)))
         return fingerprint if answer == QMessageBox.StandardButton.Yes else None
 
+    def _confirm_publication(self) -> bool:
+        """What the public will see change; a sync that publishes or withdraws datasets is confirmed first.
+
+        Field changes of datasets already published are not asked about: every edit of an open entry would be.
+        """
+        workspace = self.session.workspace
+        ok, outcome = run_with_progress(self.session.runner, self.window, self.tr("Previewing what will be published…"),
+                                        lambda job: publish_preview.preview(workspace, job.progress), write=False)
+        if not ok:
+            self._report_failure(outcome)
+            return False
+        if not (outcome.appearing or outcome.withdrawn):
+            return True
+        answer = QMessageBox.question(self.window, self.tr("Sync"), summary_text(outcome) + "\n\n" + self.tr(
+            "Sync now? (Sync ▸ Publish preview lists the datasets.)"))
+        return answer == QMessageBox.StandardButton.Yes
+
     # Syncing ------------------------------------------------------------------------------------
 
     def run(self) -> syncer.SyncReport | None:
@@ -135,7 +153,7 @@ class SyncController(QObject):
             return None
         try:
             confirmed = self._confirm_exchange(client)
-            if confirmed is None:
+            if confirmed is None or not self._confirm_publication():
                 return None
             workspace = self.session.workspace
 

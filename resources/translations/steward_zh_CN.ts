@@ -1311,6 +1311,14 @@
         <translation>先拉取其他管理员的修改，再发送本地修改（Ctrl+S）</translation>
     </message>
     <message>
+        <source>&amp;Publish preview…</source>
+        <translation>发布预览(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>What the public catalogue will gain, lose and change at the next sync (Ctrl+Shift+U)</source>
+        <translation>下次同步后公开目录将发布、撤下和更改哪些数据集（Ctrl+Shift+U）</translation>
+    </message>
+    <message>
         <source>Resolve &amp;conflicts…</source>
         <translation>解决冲突(&amp;C)…</translation>
     </message>
@@ -1968,6 +1976,128 @@ Keeps a department&apos;s entries in the government data resource catalogue.</so
     </message>
 </context>
 <context>
+    <name>PublishPreview</name>
+    <message>
+        <source>This sync will publish %1 dataset(s), withdraw %2 and change %3.</source>
+        <translation>本次同步将发布 %1 个数据集，撤下 %2 个，更改 %3 个。</translation>
+    </message>
+    <message>
+        <source>This sync changes nothing the public sees.</source>
+        <translation>本次同步不会改变公开的目录。</translation>
+    </message>
+    <message>
+        <source>%1 entry(ies) would change what the public sees but will not be sent.</source>
+        <translation>%1 个条目的修改会改变公开的目录，但不会发送。</translation>
+    </message>
+    <message>
+        <source>%1 %2</source>
+        <comment>two sentences</comment>
+        <translation>%1%2</translation>
+    </message>
+</context>
+<context>
+    <name>PublishPreviewDialog</name>
+    <message>
+        <source>Publish preview</source>
+        <translation>发布预览</translation>
+    </message>
+    <message>
+        <source>What the public catalogue gains, loses and changes at the next sync</source>
+        <translation>下次同步后公开目录发布、撤下和更改的数据集</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>关闭(&amp;C)</translation>
+    </message>
+    <message>
+        <source>The publish preview could not be worked out: %1</source>
+        <translation>无法生成发布预览：%1</translation>
+    </message>
+    <message>
+        <source>Working out what the next sync publishes…</source>
+        <translation>正在生成发布预览…</translation>
+    </message>
+</context>
+<context>
+    <name>PublishPreviewModel</name>
+    <message>
+        <source>Resource code</source>
+        <translation>信息资源代码</translation>
+    </message>
+    <message>
+        <source>Resource name</source>
+        <translation>信息资源名称</translation>
+    </message>
+    <message>
+        <source>At the next sync</source>
+        <translation>下次同步后</translation>
+    </message>
+    <message>
+        <source>Public fields changed</source>
+        <translation>更改的公开字段</translation>
+    </message>
+    <message>
+        <source>; </source>
+        <translation>；</translation>
+    </message>
+    <message>
+        <source>Published</source>
+        <translation>发布</translation>
+    </message>
+    <message>
+        <source>Changed</source>
+        <translation>更改</translation>
+    </message>
+    <message>
+        <source>Withdrawn: retired</source>
+        <translation>撤下：已停用</translation>
+    </message>
+    <message>
+        <source>Withdrawn: no longer open</source>
+        <translation>撤下：不再开放</translation>
+    </message>
+    <message>
+        <source>an unresolved conflict</source>
+        <translation>有未解决的冲突</translation>
+    </message>
+    <message>
+        <source>another department named as provider</source>
+        <translation>提供方不是本部门</translation>
+    </message>
+    <message>
+        <source>rule errors</source>
+        <translation>存在错误</translation>
+    </message>
+    <message>
+        <source>Not sent: %1 (the public keeps the last synced version)</source>
+        <translation>不发送：%1（公众仍看到上次同步的版本）</translation>
+    </message>
+    <message>
+        <source>Not sent: %1 (not published)</source>
+        <translation>不发送：%1（不会发布）</translation>
+    </message>
+    <message>
+        <source>Data item “%1” joins the published schema</source>
+        <translation>信息项“%1”加入公开的信息项</translation>
+    </message>
+    <message>
+        <source>Data item “%1” leaves the published schema</source>
+        <translation>信息项“%1”不再公开</translation>
+    </message>
+    <message>
+        <source>%1 of data item “%2”</source>
+        <translation>信息项“%2”的%1</translation>
+    </message>
+    <message>
+        <source>%1: %2 → %3</source>
+        <translation>%1：%2 → %3</translation>
+    </message>
+    <message>
+        <source>(empty)</source>
+        <translation>（空）</translation>
+    </message>
+</context>
+<context>
     <name>ReasonDialog</name>
     <message>
         <source>Reason for the change</source>
@@ -2492,6 +2622,14 @@ Trust this exchange?</source>
 %2
 
 信任此交换平台吗？</translation>
+    </message>
+    <message>
+        <source>Previewing what will be published…</source>
+        <translation>正在预览将要发布的内容…</translation>
+    </message>
+    <message>
+        <source>Sync now? (Sync ▸ Publish preview lists the datasets.)</source>
+        <translation>现在同步吗？（同步 ▸ 发布预览 列出这些数据集。）</translation>
     </message>
     <message>
         <source>A sync is already running.</source>

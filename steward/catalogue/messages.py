@@ -1012,6 +1012,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.set": ("已修改 {count} 处（{code}）", "{count} changes made ({code})"),
     "cli.unchanged": ("没有变化", "Nothing changed"),
     "cli.no_pending": ("没有未同步的修改", "No unsynced changes"),
+    "preview.summary": (
+        "本次同步将发布 {appearing} 个数据集，撤下 {withdrawn} 个，更改 {changed} 个",
+        "This sync will publish {appearing} datasets, withdraw {withdrawn} and change {changed}",
+    ),
+    "preview.held_summary": (
+        "{held} 个条目的修改会改变公开的目录，但本次同步不发送",
+        "{held} entries would change what the public sees, but this sync does not send them",
+    ),
+    "preview.nothing": ("本次同步不会改变公开的目录", "This sync changes nothing the public sees"),
+    "preview.appears": ("发布", "published"),
+    "preview.withdrawn": ("撤下（{reason}）", "withdrawn ({reason})"),
+    "preview.changed": ("更改", "changed"),
+    "preview.held": ("不发送（{reason}），不会发布", "not sent ({reason}), not published"),
+    "preview.held_still_public": (
+        "不发送（{reason}），公众仍看到上次同步的版本",
+        "not sent ({reason}): the public keeps the last synced version",
+    ),
+    "preview.reason.closed": ("不再开放", "no longer open"),
+    "preview.reason.retired": ("已停用", "retired"),
+    "preview.reason.rule_errors": ("存在错误", "rule errors"),
+    "preview.reason.conflict": ("有未解决的冲突", "an unresolved conflict"),
+    "preview.reason.provider": ("提供方不是本部门", "another department named as provider"),
+    "preview.item_added": ("信息项“{name}”加入公开的信息项", "data item “{name}” joins the published schema"),
+    "preview.item_removed": ("信息项“{name}”不再公开", "data item “{name}” leaves the published schema"),
+    "preview.item_field": ("信息项“{name}”的{label}", "{label} of data item “{name}”"),
     "cli.template_written": ("已写出编目模板 {path}", "Catalogue template written to {path}"),
     "cli.import_summary": (
         "读取条目 {entries} 行、信息项 {items} 行：新建 {created} 个条目，更新 {updated} 个，无变化 {unchanged} 个，"
@@ -1135,6 +1160,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "help.assignments": ("字段=值，字段可用中文名称", "FIELD=VALUE; fields by key or Chinese name"),
     "help.reason": ("修改理由（随修改记录）", "why (recorded with the change)"),
     "help.pending": ("列出尚未同步的修改。", "List changes not yet synced."),
+    "help.publish_preview": (
+        "发布预览：列出待同步的修改落地后，公开目录将发布、撤下和更改的数据集。",
+        "Publish preview: what the public catalogue will gain, lose and change when the pending changes land.",
+    ),
     "help.history": ("列出一个条目的修改记录。", "List the recorded changes of one entry."),
     "help.keys": ("数据管理员的签名密钥：new、show、export、delete。",
                   "The steward's signing key: new, show, export, delete."),

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import IO
 from urllib.parse import quote
 
+from steward.catalogue import publication
 from steward.catalogue.messages import render
 from steward.catalogue.model import Entry
 from steward.catalogue.rules import DATE_RE
@@ -118,9 +119,8 @@ def keywords(entry: Entry) -> list[str]:
             words.append(word)
     if entry.format_category:
         words.append(label("format_category", entry.format_category, "zh"))
-    entry_open = entry.open_type
     for item in entry.items:
-        if (item.open_type or entry_open) != OpenType.NOT_OPEN and item.name.strip():
+        if publication.item_is_public(entry, item) and item.name.strip():
             words.append(item.name.strip())
     return list(dict.fromkeys(words)) or [entry.name or entry.code]
 
