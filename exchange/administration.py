@@ -2,7 +2,8 @@
 
 The console (exchange/console/routes.py) and the server's shell (exchange/cli.py) make the same
 changes through these functions: register a department, enroll or revoke a steward key, rotate the
-exchange's key, add a console account or change one, verify the log. Each names who did it (a
+exchange's key, add a console account or change one, verify the log, review a sharing request or
+settle its escalation. Each names who did it (a
 console account, or `--by` on the shell, `shell:<OS user>` by default) in a record the exchange
 signs (exchange/admin_log.py), written under the write lock with the change, so a change and its
 record land together or not at all. A record never holds a password nor a TOTP secret.
@@ -13,14 +14,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-from exchange import accounts, admin_log, ledger
+from exchange import accounts, admin_log, ledger, sharing
 from exchange.admin_log import LAST_VERIFICATION
 from exchange.db import writing
 from exchange.ledger import Refused
 from steward.sync.keys import PublicKey, SigningKey
 from steward.sync.protocol import utc_now
+from steward.sync.requests.documents import Body, Review
 
 
 def add_department(engine: Engine, key: SigningKey, account: str, code: str, name: str) -> tuple[str, str]:
@@ -100,3 +102,19 @@ def enable_totp(engine: Engine, key: SigningKey, account: str, name: str) -> str
         uri = accounts.store_totp(conn, name)
         admin_log.append(conn, key, "account.totp", account, {"name": name})
     return uri
+
+
+def authority_step(engine: Engine, key: SigningKey, account: str, request_id: str, body: Body) -> dict[str, Any]:
+    """Sign and record the authority's review or outcome, with its administration record naming `account`.
+
+    The step itself names the reviewer (in the console, the account); the record says who made the exchange
+    sign it, in the step's transaction, so a review never lands without its record nor the reverse.
+    """
+    action = "request.review" if isinstance(body, Review) else "request.outcome"
+
+    def administration_record(conn: Connection, answer: dict[str, Any]) -> None:
+        admin_log.append(conn, key, action, account, {
+            "request_id": request_id, "verdict": str(body.verdict), "status": answer["status"],
+            "position": answer["position"]})
+
+    return sharing.authority_step(engine, key, request_id, body, also=administration_record)

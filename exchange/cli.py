@@ -247,7 +247,7 @@ def cmd_review_list(args: argparse.Namespace) -> int:
 def _authority_step(args: argparse.Namespace, body: Review | Outcome) -> int:
     engine = _engine(args)
     key = _signing_key(args, engine)
-    answer = sharing.authority_step(engine, key, args.request_id, body)
+    answer = administration.authority_step(engine, key, args.by, args.request_id, body)
     if args.json:
         print(json.dumps(answer, ensure_ascii=False, indent=2))
     else:
@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     def authority(name: str, handler: object, help_text: str, reason_required: bool) -> argparse.ArgumentParser:
-        p = command(review_sub, name, handler, help_text, key_file=True)
+        p = command(review_sub, name, handler, help_text, recorded=True)
         p.add_argument("request_id")
         p.add_argument("--reviewer", required=True, help="who decides: the authority's person, named in the step")
         p.add_argument("--reason", required=reason_required, default="")

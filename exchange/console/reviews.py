@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from exchange import admin_log, sharing
+from exchange import administration
 from exchange.ledger import Refused
 from steward.catalogue.errors import StewardError
 from steward.sync.changeset import entry_from_document
@@ -208,15 +208,7 @@ def decide(engine: Engine, server_key: SigningKey, request_id: str, account: str
     The state machine refuses a step the request's status no longer allows (someone decided first: 409).
     """
     body = body_of(verdict, account, reason, conditions)
-    action = "request.review" if isinstance(body, Review) else "request.outcome"
-
-    def administration_record(conn: Connection, answer: dict[str, Any]) -> None:
-        # Like every console action, in the administration log naming the account, in the step's transaction.
-        admin_log.append(conn, server_key, action, account, {
-            "request_id": request_id, "verdict": str(verdict), "status": answer["status"],
-            "position": answer["position"]})
-
     try:
-        return sharing.authority_step(engine, server_key, request_id, body, also=administration_record)
+        return administration.authority_step(engine, server_key, account, request_id, body)
     except StewardError as error:  # no such request
         raise Refused(404, error.code, str(error)) from error

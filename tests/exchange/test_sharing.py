@@ -11,8 +11,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from exchange import admin_log, sharing
 from exchange import cli as exchange_cli
-from exchange import sharing
 from steward import sample
 from steward.sync import changeset
 from steward.sync.changeset import canonical
@@ -128,10 +128,16 @@ def test_an_unconditional_request_is_granted_by_the_review_and_each_step_is_on_t
     assert _review_cli(server, "list", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
     assert request.request_id in [row["request_id"] for row in listed]
-    assert _review_cli(server, "pass", request.request_id, "--reviewer", "王五", "--json") == 0
+    assert _review_cli(server, "pass", request.request_id, "--reviewer", "王五", "--by", "ops-zhao", "--json") == 0
     passed = json.loads(capsys.readouterr().out)
     assert passed["status"] == "granted" and passed["body"]["reviewer"] == "王五" and passed["due"] is None
     assert _stored_status(server, request.request_id) == "granted"
+    # As a review in the console, it is also a record of the administration log naming who ran the command.
+    with server.engine.connect() as conn:
+        newest = admin_log.records(conn, 1)[0]
+    assert (newest.action, newest.account) == ("request.review", "ops-zhao")
+    assert newest.details == {"request_id": request.request_id, "verdict": "pass", "status": "granted",
+                              "position": passed["position"]}
     assert server.verify_log() == []
 
 
