@@ -7,7 +7,7 @@ withdrawn. Each step is signed with the steward's key, checked by the core and s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ from steward.sync.requests.state import AWAITING_ANSWER, RequestStatus
 from steward.workspace.workspace import Workspace
 from ui import operations
 from ui.change_list import failure_text, fit_columns, one_line
+from ui.department_label import department_label, signer_label
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
 from ui.request_answer import AnswerDialog, Answering
@@ -72,11 +73,57 @@ COLUMNS = {
 ANSWER_COLUMNS = {Column.ANSWERED_BY, Column.CONDITIONS}
 
 
-def read_requests(workspace: Workspace, box: Box) -> list[RequestRow]:
+class Rows(Sequence[RequestRow]):
+    """A box's rows, each made when first read, and the counts the status line says.
+
+    Read from the core's lazy listing, a 10,000-request inbox opens having made the summaries of the rows in
+    sight only; the filter and a sort by a column make the others when first asked.
+    """
+
+    def __init__(self, summaries: Sequence[RequestSummary], answers: dict[str, Answer]) -> None:
+        self._summaries = summaries
+        self._answers = answers
+        self._made: list[RequestRow | None] = [None] * len(summaries)
+
+    @classmethod
+    def of(cls, rows: Sequence[RequestRow]) -> Rows:
+        if isinstance(rows, Rows):
+            return rows
+        return cls([row.summary for row in rows],
+                   {row.summary.request_id: row.answer for row in rows if row.answer is not None})
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+    def __getitem__(self, index: int) -> RequestRow:  # type: ignore[override] - rows are read one at a time
+        made = self._made[index]
+        if made is None:
+            summary = self._summaries[index]
+            made = self._made[index] = RequestRow(summary, self._answers.get(summary.request_id))
+        return made
+
+    def request_id(self, index: int) -> str:
+        summaries = self._summaries
+        return summaries.request_id(index) if isinstance(summaries, inbox.Listing) else summaries[index].request_id
+
+    def count_status(self, status: str) -> int:
+        summaries = self._summaries
+        if isinstance(summaries, inbox.Listing):
+            return summaries.count_status(status)
+        return sum(1 for summary in summaries if summary.status == status)
+
+    def count_overdue(self) -> int:
+        summaries = self._summaries
+        if isinstance(summaries, inbox.Listing):
+            return summaries.count_overdue()
+        return sum(1 for summary in summaries if summary.overdue)
+
+
+def read_requests(workspace: Workspace, box: Box) -> Rows:
     """The box's requests; with their last answers where the box shows them (the inbox does not: reading
     every answered request's steps would double the time the inbox takes to open)."""
     found = inbox.answers(workspace) if ANSWER_COLUMNS & set(COLUMNS[box]) else {}
-    return [RequestRow(summary, found.get(summary.request_id)) for summary in inbox.requests(workspace, box)]
+    return Rows(inbox.listing(workspace, box), found)
 
 
 class RequestsModel(QAbstractTableModel):
@@ -90,16 +137,17 @@ class RequestsModel(QAbstractTableModel):
         super().__init__(parent)
         self.session = session
         self.columns = COLUMNS[box]
-        self._all: list[RequestRow] = []
+        self._all = Rows([], {})
+        self._labels: dict[tuple[str, str | None], str] = {}  # department labels, made once per language
         self._order: list[int] = []  # positions in _all, sorted as asked (the core's order by default)
         self._shown: list[int] = []  # _order, filtered
         self._haystacks: list[str] | None = None  # each row's texts, case-folded: read at the first filter
         self._needle = ""
         self._sorting: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
-    def set_rows(self, rows: list[RequestRow]) -> None:
+    def set_rows(self, rows: Sequence[RequestRow]) -> None:
         self.beginResetModel()
-        self._all = list(rows)
+        self._all = Rows.of(rows)
         self._haystacks = None
         self._order = self._sorted(*self._sorting)
         self._shown = self._filtered()
@@ -129,7 +177,8 @@ class RequestsModel(QAbstractTableModel):
         positions = list(range(len(self._all)))
         if not 0 <= column < len(self.columns):
             return positions
-        keys = [self._sort_key(row.summary, self.columns[column]) for row in self._all]
+        every = self._all
+        keys = [self._sort_key(every[position].summary, self.columns[column]) for position in positions]
         return sorted(positions, key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
 
     def _filtered(self) -> list[int]:
@@ -138,8 +187,10 @@ class RequestsModel(QAbstractTableModel):
         if SEPARATOR in self._needle:  # no column's text (on one line) holds it: nothing matches
             return []
         if self._haystacks is None:
-            self._haystacks = [SEPARATOR.join(one_line(self._text(row, column)) for column in self.columns).casefold()
-                               for row in self._all]
+            every = self._all
+            self._haystacks = [SEPARATOR.join(one_line(self._text(every[position], column))
+                                              for column in self.columns).casefold()
+                               for position in range(len(every))]
         needle, haystacks = self._needle, self._haystacks
         return [position for position in self._order if needle in haystacks[position]]
 
@@ -148,15 +199,17 @@ class RequestsModel(QAbstractTableModel):
 
     def row_of(self, request_id: str) -> int | None:
         """Where the request is shown; None when it is not (filtered out, or not in the box)."""
-        return next((row for row, position in enumerate(self._shown)
-                     if self._all[position].summary.request_id == request_id), None)
+        every = self._all
+        return next((row for row, position in enumerate(self._shown) if every.request_id(position) == request_id),
+                    None)
 
-    def every_row(self) -> list[RequestRow]:
+    def every_row(self) -> Rows:
         """The box's rows, the filtered out included."""
         return self._all
 
     def retranslate(self) -> None:
-        self._haystacks = None  # statuses and days left read in the new language
+        self._haystacks = None  # statuses, days left and departments read in the new language
+        self._labels.clear()
         if self._needle:
             self.set_filter(self._needle)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
@@ -214,19 +267,26 @@ class RequestsModel(QAbstractTableModel):
         if column == Column.CODE:
             return summary.entry_code
         if column == Column.REQUESTER:
-            return summary.requester
+            return self._department(summary.requester, summary.requester_name)
         if column == Column.PROVIDER:
-            return summary.provider
+            return self._department(summary.provider, summary.provider_name)
         if column == Column.PURPOSE:
             return summary.purpose
         if column == Column.ANSWERED_BY:
             if answer is None:
                 return ""
-            who = answer.department or self.tr("the data authority")
-            return self.tr("%1 (%2)").replace("%1", answer.signer).replace("%2", who)
+            if answer.department is None:
+                return self.tr("%1 (%2)").replace("%1", answer.signer).replace("%2", self.tr("the data authority"))
+            return signer_label(answer.signer, answer.department, answer.department_name)
         if column == Column.CONDITIONS:
             return answer.conditions if answer is not None else ""
         return summary.until
+
+    def _department(self, code: str, name: str | None) -> str:
+        label = self._labels.get((code, name))
+        if label is None:
+            label = self._labels[(code, name)] = department_label(code, name)
+        return label
 
 
 class RequestsDialog(Retranslating, QDialog):
@@ -350,8 +410,8 @@ class RequestsDialog(Retranslating, QDialog):
             return
         rows = self.model.every_row()
         if self.box is Box.INBOX:
-            waiting = sum(1 for r in rows if r.summary.status == RequestStatus.AWAITING_DECISION)
-            overdue = sum(1 for r in rows if r.summary.overdue)
+            waiting = rows.count_status(RequestStatus.AWAITING_DECISION)
+            overdue = rows.count_overdue()
             text = self.tr("%n request(s) wait for your answer", "", waiting)
             self.status.setText(text + self.tr("; %n overdue", "", overdue) if overdue else text)
         else:

@@ -10,18 +10,18 @@ steward is told at once what the exchange would refuse (approving before the rev
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.vocabulary import SharingType
-from steward.sync import shadow
+from steward.sync import departments, shadow
 from steward.sync.keys import SigningKey
 from steward.sync.requests import local
 from steward.sync.requests.documents import (
@@ -105,6 +105,8 @@ class RequestSummary:
     created_at: str | None
     updated_at: str | None
     waiting_steps: int  # steps signed here, not yet answered by the exchange
+    requester_name: str | None = None  # as the exchange names the department; None where it has not yet
+    provider_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -126,6 +128,7 @@ class TrailStep:
     verified: bool  # checked against the log's chain and the signer's enrolled key when pulled
     outbox: str | None  # for a step signed here: ready, accepted or refused
     error: dict[str, Any] | None = None
+    department_name: str | None = None  # as the exchange names the department; None where it has not yet
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -145,11 +148,93 @@ class RequestDetail:
 
 _COLUMNS = ("request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, "
             "created_at, updated_at")
+_ID, _UNTIL, _STATUS, _DUE, _CREATED = 0, 7, 8, 9, 10  # where these are in a row of _COLUMNS
+_AWAITING = frozenset(str(s) for s in AWAITING_ANSWER)
+
+
+class Listing(Sequence["RequestSummary"]):
+    """A box's requests in order (soonest due first, then newest), each summary made the first time it is read.
+
+    A window shows a screenful of a 10,000-request inbox: making every summary up front took most of the time
+    the inbox took to open. The counts the window's status line needs are taken from the rows as read.
+    """
+
+    def __init__(self, rows: list[tuple[Any, ...]], unsent: list[RequestSummary],
+                 make: Callable[[tuple[Any, ...]], RequestSummary], shown: Callable[[str, str], str],
+                 deadline: Callable[[str], tuple[int, bool]]) -> None:
+        self._rows = rows
+        self._unsent = unsent
+        self._make = make
+        self._shown = shown
+        self._deadline = deadline
+        self._made: list[RequestSummary | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows) + len(self._unsent)
+
+    @overload
+    def __getitem__(self, index: int) -> RequestSummary: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RequestSummary]: ...
+
+    def __getitem__(self, index: int | slice) -> RequestSummary | list[RequestSummary]:
+        if isinstance(index, slice):
+            return [self[n] for n in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index >= len(self._rows):
+            return self._unsent[index - len(self._rows)]
+        made = self._made[index]
+        if made is None:
+            made = self._made[index] = self._make(self._rows[index])
+        return made
+
+    def __iter__(self) -> Iterator[RequestSummary]:
+        return (self[n] for n in range(len(self)))
+
+    def request_id(self, index: int) -> str:
+        """The request at `index`, without making its summary."""
+        return self._rows[index][_ID] if index < len(self._rows) else self._unsent[index - len(self._rows)].request_id
+
+    def index_of(self, request_id: str) -> int | None:
+        return next((n for n in range(len(self)) if self.request_id(n) == request_id), None)
+
+    def count_status(self, status: str) -> int:
+        """How many requests show `status` (a grant past its end date shows as expired)."""
+        shown = self._shown
+        return sum(1 for row in self._rows if shown(row[_STATUS], row[_UNTIL]) == status) + \
+            sum(1 for summary in self._unsent if summary.status == status)
+
+    def count_overdue(self) -> int:
+        deadline = self._deadline
+        return sum(1 for row in self._rows if _awaited_due(row) and deadline(row[_DUE])[1])
+
+
+def _created(row: tuple[Any, ...]) -> str:
+    return row[_CREATED] or ""
+
+
+def _due_first(row: tuple[Any, ...]) -> tuple[bool, str]:
+    due = _awaited_due(row)
+    return due is None, due or ""
+
+
+def _awaited_due(row: tuple[Any, ...]) -> str | None:
+    """The row's due date while an answer is awaited (the status stored is the one shown: only grants expire)."""
+    return row[_DUE] if row[_DUE] is not None and row[_STATUS] in _AWAITING else None
 
 
 def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
              now: datetime | None = None) -> list[RequestSummary]:
     """The requests of this department in `box`, soonest due first (then newest), with what is overdue."""
+    return list(listing(ws, box, overdue_only, now))
+
+
+def listing(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False, now: datetime | None = None) -> Listing:
+    """As `requests`, each summary made when first read (a window shows a screenful of thousands)."""
     now = now or datetime.now(UTC)
     _, calendar = deadlines(ws)
     own = ws.department_code
@@ -172,17 +257,32 @@ def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
         rows = store.dbapi(conn).execute(
             f"SELECT {_COLUMNS} FROM sharing_requests WHERE party = 1 AND {where}", params).fetchall()
         waiting = _waiting_counts(conn)
-        found = [_summary(row, own, waiting.get(row[0], 0), shown, deadline) for row in rows]
-        if box is not Box.INBOX:
-            recorded = {row[0] for row in rows}
-            found.extend(_unsent(queued.step, queued.created_at, waiting[queued.step.request_id])
-                         for queued in local.queued(conn)
-                         if queued.step.seq == 1 and queued.step.request_id not in recorded)
+        names = department_names(ws, conn)
+        unsent = []
+        if box is not Box.INBOX and not overdue_only:  # a request not sent yet has no due date
+            recorded = {row[_ID] for row in rows}
+            unsent = [_unsent(queued.step, queued.created_at, waiting[queued.step.request_id], names)
+                      for queued in local.queued(conn)
+                      if queued.step.seq == 1 and queued.step.request_id not in recorded]
     if overdue_only:
-        found = [summary for summary in found if summary.overdue]
-    found.sort(key=lambda s: s.created_at or "", reverse=True)
-    found.sort(key=lambda s: (s.due is None, s.due or ""))
-    return found
+        rows = [row for row in rows if _awaited_due(row) and deadline(row[_DUE])[1]]
+    # Soonest due first (a due date counts while an answer is awaited), then newest. Sorted here on the rows as
+    # read: SQLite sorting them (their texts carried through its sorter) took longer than this.
+    rows.sort(key=_created, reverse=True)
+    rows.sort(key=_due_first)
+
+    def make(row: tuple[Any, ...]) -> RequestSummary:
+        return _summary(row, own, waiting.get(row[_ID], 0), shown, deadline, names)
+
+    return Listing(rows, unsent, make, shown, deadline)
+
+
+def department_names(ws: Workspace, conn: Connection) -> dict[str, str]:
+    """The departments' names by code: the exchange's, and this department's own as the workspace has it."""
+    names = departments.names(conn)
+    if ws.department_name:
+        names.setdefault(ws.department_code, ws.department_name)
+    return names
 
 
 def awaiting_answer_here(ws: Workspace) -> int:
@@ -200,17 +300,14 @@ def _waiting_counts(conn: Connection) -> dict[str, int]:
 
 
 def _summary(row: tuple[Any, ...], own: str, waiting: int, shown: Callable[[str, str], str],
-             deadline: Callable[[str], tuple[int, bool]]) -> RequestSummary:
+             deadline: Callable[[str], tuple[int, bool]], names: dict[str, str]) -> RequestSummary:
     request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = row
     status = shown(status, until)
     awaiting = due is not None and status in _AWAITING
     left, overdue = deadline(due) if awaiting else (None, False)
     return RequestSummary(request_id, "inbox" if provider == own else "mine", status, requester, provider, entry_id,
                           entry_code, purpose, scenario, until, due if awaiting else None, left, overdue, created,
-                          updated, waiting)
-
-
-_AWAITING = frozenset(str(s) for s in AWAITING_ANSWER)
+                          updated, waiting, names.get(requester), names.get(provider))
 
 
 def _status_only(status: str, until: str) -> RequestState:
@@ -218,22 +315,25 @@ def _status_only(status: str, until: str) -> RequestState:
     return RequestState("", RequestStatus(status), "", "", "", (), date.fromisoformat(until), False, ())
 
 
-def _unsent(step: Step, created_at: str, waiting: int) -> RequestSummary:
+def _unsent(step: Step, created_at: str, waiting: int, names: dict[str, str]) -> RequestSummary:
     """A request signed here and not sent yet; `waiting` counts its steps signed since (a withdrawal) too."""
     body = step.body
     assert isinstance(body, Application)
-    return RequestSummary(step.request_id, "mine", UNSENT, step.department or "", body.provider, body.entry_id,
+    requester = step.department or ""
+    return RequestSummary(step.request_id, "mine", UNSENT, requester, body.provider, body.entry_id,
                           body.entry_code, body.purpose, body.scenario, body.until, None, None, False, None,
-                          created_at, waiting)
+                          created_at, waiting, names.get(requester), names.get(body.provider))
 
 
 def show(ws: Workspace, request_id: str, now: datetime | None = None) -> RequestDetail:
     """One request of this department with its signed trail; StewardError if the workspace knows no such request."""
-    summaries = {s.request_id: s for s in requests(ws, Box.ALL, now=now)}
-    summary = summaries.get(request_id)
-    if summary is None:
+    found = listing(ws, Box.ALL, now=now)
+    index = found.index_of(request_id)
+    if index is None:
         raise StewardError("sharing.not_here", request_id=request_id)
+    summary = found[index]
     with ws.reading() as conn:
+        names = department_names(ws, conn)
         db = store.dbapi(conn)
         row = db.execute("SELECT items, conditional FROM sharing_requests WHERE request_id = ?",
                          (request_id,)).fetchone()
@@ -245,7 +345,7 @@ def show(ws: Workspace, request_id: str, now: datetime | None = None) -> Request
         body = json.loads(document).get("body", {})
         sent = next((q for q in mine.values() if q.step.seq == seq and q.state == local.Outbox.ACCEPTED), None)
         trail.append(TrailStep(seq, kind, department, key_id, _signer(body), body, accepted_at, due, position, True,
-                               sent.state if sent else None))
+                               sent.state if sent else None, None, names.get(department or "")))
     recorded = {step.seq for step in trail}
     for queued in mine.values():
         if queued.state != local.Outbox.ACCEPTED and not (queued.state == local.Outbox.READY
@@ -253,7 +353,8 @@ def show(ws: Workspace, request_id: str, now: datetime | None = None) -> Request
             step = queued.step
             document = step.to_dict()
             trail.append(TrailStep(step.seq, str(step.kind), step.department, step.key_id, _signer(document["body"]),
-                                   document["body"], None, None, None, False, queued.state, queued.error))
+                                   document["body"], None, None, None, False, queued.state, queued.error,
+                                   names.get(step.department or "")))
     items = json.loads(row[0]) if row and row[0] else []
     if not items and summary.status == UNSENT:
         first = next(q.step for q in mine.values() if q.step.seq == 1)
@@ -376,6 +477,7 @@ class Answer:
     department: str | None  # None: the data authority
     conditions: str
     reason: str
+    department_name: str | None = None  # as the exchange names the department; None where it has not yet
 
 
 def answers(ws: Workspace) -> dict[str, Answer]:
@@ -388,8 +490,9 @@ def answers(ws: Workspace) -> dict[str, Answer]:
             "SELECT s.request_id, s.kind, s.department, s.document FROM sharing_steps s JOIN sharing_requests r "
             "ON r.request_id = s.request_id WHERE r.party = 1 AND s.kind IN (?, ?, ?) ORDER BY s.request_id, s.seq",
             answered).fetchall()
+        names = department_names(ws, conn)
     for request_id, kind, department, document in rows:
         body = json.loads(document).get("body", {})
         found[request_id] = Answer(kind, _signer(body), department, str(body.get("conditions", "")),
-                                   str(body.get("reason", "")))
+                                   str(body.get("reason", "")), names.get(department or ""))
     return found
