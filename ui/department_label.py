@@ -11,8 +11,6 @@ import re
 
 from PySide6.QtCore import QCoreApplication
 
-CONTEXT = "DepartmentLabel"
-
 
 def _fill(template: str, *values: str) -> str:
     """%1, %2 … replaced in one pass (a name holding "%2" stays as it is)."""
@@ -23,13 +21,15 @@ def department_label(code: str, name: str | None) -> str:
     """'name (code)' in the UI's language, or the code alone when the name is unknown."""
     if not name or name == code:
         return code
-    return _fill(QCoreApplication.translate(CONTEXT, "%1 (%2)", "a department: its name (its code)"), name, code)
+    template = QCoreApplication.translate("DepartmentLabel", "%1 (%2)", "a department: its name (its code)")
+    return _fill(template, name, code)
 
 
 def signer_label(signer: str, code: str, name: str | None) -> str:
     """Who signed a step, and for which department: 'steward (department name, code)'."""
     if not name or name == code:
-        return _fill(QCoreApplication.translate(CONTEXT, "%1 (%2)", "a steward (the department's code)"), signer,
-                     code)
-    return _fill(QCoreApplication.translate(CONTEXT, "%1 (%2, %3)", "a steward (the department's name, its code)"),
-                 signer, name, code)
+        template = QCoreApplication.translate("DepartmentLabel", "%1 (%2)", "a steward (the department's code)")
+        return _fill(template, signer, code)
+    template = QCoreApplication.translate("DepartmentLabel", "%1 (%2, %3)",
+                                          "a steward (the department's name, its code)")
+    return _fill(template, signer, name, code)

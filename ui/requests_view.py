@@ -87,10 +87,12 @@ class Rows(Sequence[RequestRow]):
 
     @classmethod
     def of(cls, rows: Sequence[RequestRow]) -> Rows:
+        """Rows made already (each keeps its own answer)."""
         if isinstance(rows, Rows):
             return rows
-        return cls([row.summary for row in rows],
-                   {row.summary.request_id: row.answer for row in rows if row.answer is not None})
+        made = cls([row.summary for row in rows], {})
+        made._made = list(rows)
+        return made
 
     def __len__(self) -> int:
         return len(self._summaries)
