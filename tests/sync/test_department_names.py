@@ -3,6 +3,9 @@ verify with the pinned exchange key, against a real exchange (SQLite and Postgre
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from exchange import ledger
@@ -63,3 +66,13 @@ def test_a_name_the_exchange_did_not_sign_is_not_kept(served):
     blank = server_sign(SigningKey.generate(), DEPARTMENT_TAG, {"code": genuine["code"], "name": " "})
     assert departments.vouched([renamed, stranger, unsigned, padded, blank, "not a department", None], public) == []
     assert departments.vouched([genuine], public) == [departments.Department(genuine["code"], genuine["name"])]
+
+
+def test_the_protocol_document_s_example_is_signed_by_the_exchange_key_it_names():
+    from tests.sync.test_profile_doc import DOC
+
+    [example] = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", DOC, re.S) if '"departments"' in block]
+    exchange_key = SigningKey.from_raw(bytes(range(0x80, 0xA0))).public
+    [named] = departments.vouched(example["departments"], exchange_key)
+    assert (named.code, named.name) == ("11310000MB2F41826L", "上海市市场监督管理局")
+    assert departments.vouched(example["departments"], SigningKey.from_raw(bytes(range(32))).public) == []
