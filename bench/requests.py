@@ -38,7 +38,7 @@ from steward import sample
 from steward.catalogue import rules
 from steward.catalogue.model import Entry
 from steward.catalogue.vocabulary import SharingType
-from steward.sync import changeset
+from steward.sync import changeset, departments
 from steward.sync.changeset import sha256_hex
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import SigningKey
@@ -344,11 +344,13 @@ def _next_body(kind: StepKind, status: RequestStatus) -> Any:
 
 def inbox_workspace(folder: Path) -> Workspace:
     """A workspace of the provider holding 10,000 requests to it from 30 departments, in every state, about a
-    sixth overdue, each with its signed steps (the lists show the last answer), written straight into its tables."""
+    sixth overdue, each with its signed steps (the lists show the last answer), and the departments' names as a
+    sync keeps them, written straight into its tables."""
     ws = Workspace.create(folder, PROVIDER.code, PROVIDER.name)
     rng = random.Random(17)
     today = date.today()
-    requesters = [d.code for d in city.departments(40) if d.code != PROVIDER.code][:30]
+    named = city.departments(40)
+    requesters = [d.code for d in named if d.code != PROVIDER.code][:30]
     keys = {code: SigningKey.generate() for code in [*requesters, PROVIDER.code, ""]}  # "": the exchange's
     rows, steps = [], []
     for n in range(INBOX_REQUESTS):
@@ -384,6 +386,7 @@ def inbox_workspace(folder: Path) -> Workspace:
             "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executemany("INSERT INTO sharing_steps(request_id, seq, position, kind, key_id, department, document, "
                        "digest, due, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", steps)
+        departments.remember(conn, [departments.Department(d.code, d.name) for d in named])
     return ws
 
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor
@@ -71,6 +72,8 @@ COLUMNS = {
                Column.DUE, Column.PURPOSE),
 }
 ANSWER_COLUMNS = {Column.ANSWERED_BY, Column.CONDITIONS}
+HAYSTACK_SLICE = 500  # rows whose filter texts are made between two events (about 5 ms)
+ONE_LINE_ALREADY = frozenset({Column.DUE, Column.LEFT, Column.STATUS, Column.UNTIL})
 
 
 class Rows(Sequence[RequestRow]):
@@ -125,7 +128,11 @@ def read_requests(workspace: Workspace, box: Box) -> Rows:
     """The box's requests; with their last answers where the box shows them (the inbox does not: reading
     every answered request's steps would double the time the inbox takes to open)."""
     found = inbox.answers(workspace) if ANSWER_COLUMNS & set(COLUMNS[box]) else {}
-    return Rows(inbox.listing(workspace, box), found)
+    rows = Rows(inbox.listing(workspace, box), found)
+    if box is Box.INBOX:  # the status line's counts, worked out here on the worker rather than as the list shows
+        rows.count_status(RequestStatus.AWAITING_DECISION)
+        rows.count_overdue()
+    return rows
 
 
 class RequestsModel(QAbstractTableModel):
@@ -140,17 +147,25 @@ class RequestsModel(QAbstractTableModel):
         self.session = session
         self.columns = COLUMNS[box]
         self._all = Rows([], {})
-        self._labels: dict[tuple[str, str | None], str] = {}  # department labels, made once per language
+        # Texts many rows share, made once per language: departments, statuses, working days left.
+        self._labels: dict[tuple[str, str | None], str] = {}
+        self._statuses: dict[str, str] = {}
+        self._days_left: dict[tuple[int, bool], str] = {}
         self._order: list[int] = []  # positions in _all, sorted as asked (the core's order by default)
         self._shown: list[int] = []  # _order, filtered
-        self._haystacks: list[str] | None = None  # each row's texts, case-folded: read at the first filter
+        # Each row's texts, case-folded, for the filter: made a slice at a time between events once the rows
+        # are shown (the first key typed finds them ready), or at once when the filter needs them before.
+        self._haystacks: list[str] = []
+        self._preparing = QTimer(self)
+        self._preparing.setInterval(0)
+        self._preparing.timeout.connect(self._prepare_slice)
         self._needle = ""
         self._sorting: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
     def set_rows(self, rows: Sequence[RequestRow]) -> None:
         self.beginResetModel()
         self._all = Rows.of(rows)
-        self._haystacks = None
+        self._forget_haystacks()
         self._order = self._sorted(*self._sorting)
         self._shown = self._filtered()
         self.endResetModel()
@@ -188,13 +203,29 @@ class RequestsModel(QAbstractTableModel):
             return list(self._order)
         if SEPARATOR in self._needle:  # no column's text (on one line) holds it: nothing matches
             return []
-        if self._haystacks is None:
-            every = self._all
-            self._haystacks = [SEPARATOR.join(one_line(self._text(every[position], column))
-                                              for column in self.columns).casefold()
-                               for position in range(len(every))]
+        self._prepare_slice(len(self._all))
         needle, haystacks = self._needle, self._haystacks
         return [position for position in self._order if needle in haystacks[position]]
+
+    def _forget_haystacks(self) -> None:
+        self._haystacks = []
+        self._preparing.start()
+
+    def _prepare_slice(self, count: int = HAYSTACK_SLICE) -> None:
+        """The filter's texts of the next `count` rows (a slice: a few milliseconds between events)."""
+        every, haystacks = self._all, self._haystacks
+        for position in range(len(haystacks), min(len(haystacks) + count, len(every))):
+            haystacks.append(self._haystack(every[position]))
+        if len(haystacks) == len(every):
+            self._preparing.stop()
+
+    def _haystack(self, row: RequestRow) -> str:
+        texts = []
+        for column in self.columns:
+            text = self._text(row, column)
+            # Dates, codes and the texts made here are on one line already: one_line only for the others.
+            texts.append(text if column in ONE_LINE_ALREADY and "\n" not in text else one_line(text))
+        return SEPARATOR.join(texts).casefold()
 
     def request_row(self, row: int) -> RequestRow | None:
         return self._all[self._shown[row]] if 0 <= row < len(self._shown) else None
@@ -210,8 +241,10 @@ class RequestsModel(QAbstractTableModel):
         return self._all
 
     def retranslate(self) -> None:
-        self._haystacks = None  # statuses, days left and departments read in the new language
+        self._forget_haystacks()  # statuses, days left and departments read in the new language
         self._labels.clear()
+        self._statuses.clear()
+        self._days_left.clear()
         if self._needle:
             self.set_filter(self._needle)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
@@ -261,11 +294,18 @@ class RequestsModel(QAbstractTableModel):
             left = summary.working_days_left
             if left is None:
                 return ""
-            if summary.overdue:
-                return self.tr("overdue by %n working day(s)", "", -left)
-            return self.tr("%n working day(s)", "", left)
+            text = self._days_left.get((left, summary.overdue))
+            if text is None:
+                text = self._days_left[(left, summary.overdue)] = (
+                    self.tr("overdue by %n working day(s)", "", -left) if summary.overdue
+                    else self.tr("%n working day(s)", "", left))
+            return text
         if column == Column.STATUS:
-            return render(f"request.status.{summary.status}", None, self.session.language)
+            text = self._statuses.get(summary.status)
+            if text is None:
+                text = self._statuses[summary.status] = render(f"request.status.{summary.status}", None,
+                                                               self.session.language)
+            return text
         if column == Column.CODE:
             return summary.entry_code
         if column == Column.REQUESTER:

@@ -161,3 +161,18 @@ def test_the_form_lists_the_items_that_may_be_shared_and_needs_purpose_and_scena
     assert _ok(form).isEnabled()
     form.items.item(0).setCheckState(Qt.CheckState.Unchecked)
     assert not _ok(form).isEnabled()  # no data item asked for
+
+
+def test_the_filter_texts_made_between_events_find_every_row(qtbot, session):
+    dialog = _inbox(qtbot, session)
+    first = sharing_requests.summary()
+    many = [RequestRow(replace(first, request_id=f"0190b6a2-0000-7000-8000-{n:012d}", entry_code=f"319002/{n:06d}"),
+                       None) for n in range(1201)]  # more than two slices
+    dialog.model.set_rows(many)
+    qtbot.waitUntil(lambda: not dialog.model._preparing.isActive(), timeout=5000)  # made while the events ran
+    for n in (0, 499, 500, 1000, 1200):
+        dialog.search.setText(f"319002/{n:06d}")
+        assert [dialog.model.request_row(r).summary.entry_code for r in range(dialog.model.rowCount())] == \
+            [f"319002/{n:06d}"]
+    dialog.search.setText(sharing_requests.USING_NAME)
+    assert dialog.model.rowCount() == 1201

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import cache
+from operator import itemgetter
 from typing import Any, overload
 
 from sqlalchemy import Connection
@@ -38,6 +39,7 @@ from steward.sync.requests.documents import (
 )
 from steward.sync.requests.state import (
     AWAITING_ANSWER,
+    GRANTS,
     Context,
     RequestState,
     RequestStatus,
@@ -146,10 +148,17 @@ class RequestDetail:
                 "trail": [step.to_dict() for step in self.trail]}
 
 
-_COLUMNS = ("request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, "
-            "created_at, updated_at")
-_ID, _UNTIL, _STATUS, _DUE, _CREATED = 0, 7, 8, 9, 10  # where these are in a row of _COLUMNS
 _AWAITING = frozenset(str(s) for s in AWAITING_ANSWER)
+_GRANTED = frozenset(str(s) for s in GRANTS)  # only a grant's status changes with the day: it expires
+_MAY_EXPIRE = _GRANTED | {str(RequestStatus.EXPIRED)}
+# A request's place in the lists: soonest due first (a due date counts while an answer is awaited), then newest.
+# SQLite works out the keys (cheap per row) and Python sorts by them (SQLite's sorter, carrying every row's
+# texts, took longer); the keys follow the columns, so _summary reads a row's first twelve.
+_DUE_SHOWN = f"CASE WHEN status IN ({', '.join(repr(s) for s in sorted(_AWAITING))}) THEN due END"
+_COLUMNS = ("request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, "
+            f"created_at, updated_at, {_DUE_SHOWN} IS NULL, COALESCE({_DUE_SHOWN}, ''), COALESCE(created_at, '')")
+_ID, _UNTIL, _STATUS, _DUE = 0, 7, 8, 9  # where these are in a row of _COLUMNS
+_BY_DUE, _BY_CREATED = itemgetter(12, 13), itemgetter(14)
 
 
 class Listing(Sequence["RequestSummary"]):
@@ -168,6 +177,7 @@ class Listing(Sequence["RequestSummary"]):
         self._shown = shown
         self._deadline = deadline
         self._made: list[RequestSummary | None] = [None] * len(rows)
+        self._counted: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._rows) + len(self._unsent)
@@ -204,22 +214,25 @@ class Listing(Sequence["RequestSummary"]):
 
     def count_status(self, status: str) -> int:
         """How many requests show `status` (a grant past its end date shows as expired)."""
+        if status not in self._counted:
+            self._counted[status] = self._count_status(status)
+        return self._counted[status]
+
+    def _count_status(self, status: str) -> int:
+        unsent = sum(1 for summary in self._unsent if summary.status == status)
+        if status not in _MAY_EXPIRE:  # shown as stored: counted without working out a status per row
+            return sum(1 for row in self._rows if row[_STATUS] == status) + unsent
         shown = self._shown
-        return sum(1 for row in self._rows if shown(row[_STATUS], row[_UNTIL]) == status) + \
-            sum(1 for summary in self._unsent if summary.status == status)
+        return sum(1 for row in self._rows if shown(row[_STATUS], row[_UNTIL]) == status) + unsent
 
     def count_overdue(self) -> int:
-        deadline = self._deadline
-        return sum(1 for row in self._rows if _awaited_due(row) and deadline(row[_DUE])[1])
+        if _OVERDUE not in self._counted:
+            deadline = self._deadline
+            self._counted[_OVERDUE] = sum(1 for row in self._rows if _awaited_due(row) and deadline(row[_DUE])[1])
+        return self._counted[_OVERDUE]
 
 
-def _created(row: tuple[Any, ...]) -> str:
-    return row[_CREATED] or ""
-
-
-def _due_first(row: tuple[Any, ...]) -> tuple[bool, str]:
-    due = _awaited_due(row)
-    return due is None, due or ""
+_OVERDUE = "overdue"  # Listing's count of the overdue, beside its counts by status
 
 
 def _awaited_due(row: tuple[Any, ...]) -> str | None:
@@ -251,6 +264,8 @@ def listing(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False, now: 
     @cache
     def shown(status: str, until: str) -> str:
         # Once per status and end date, as the deadlines: a grant past its end date shows as expired.
+        if status not in _GRANTED:
+            return status
         return str(status_on(_status_only(status, until), today))
 
     with ws.reading() as conn:
@@ -268,8 +283,8 @@ def listing(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False, now: 
         rows = [row for row in rows if _awaited_due(row) and deadline(row[_DUE])[1]]
     # Soonest due first (a due date counts while an answer is awaited), then newest. Sorted here on the rows as
     # read: SQLite sorting them (their texts carried through its sorter) took longer than this.
-    rows.sort(key=_created, reverse=True)
-    rows.sort(key=_due_first)
+    rows.sort(key=_BY_CREATED, reverse=True)
+    rows.sort(key=_BY_DUE)
 
     def make(row: tuple[Any, ...]) -> RequestSummary:
         return _summary(row, own, waiting.get(row[_ID], 0), shown, deadline, names)
@@ -301,7 +316,8 @@ def _waiting_counts(conn: Connection) -> dict[str, int]:
 
 def _summary(row: tuple[Any, ...], own: str, waiting: int, shown: Callable[[str, str], str],
              deadline: Callable[[str], tuple[int, bool]], names: dict[str, str]) -> RequestSummary:
-    request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = row
+    request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = \
+        row[:12]
     status = shown(status, until)
     awaiting = due is not None and status in _AWAITING
     left, overdue = deadline(due) if awaiting else (None, False)
