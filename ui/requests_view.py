@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QHideEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -73,6 +73,7 @@ COLUMNS = {
 }
 ANSWER_COLUMNS = {Column.ANSWERED_BY, Column.CONDITIONS}
 HAYSTACK_SLICE = 500  # rows whose filter texts are made between two events (about 5 ms)
+PREPARE_AFTER_MS = 100  # after the rows are shown: the slices never hold up their first paint
 ONE_LINE_ALREADY = frozenset({Column.DUE, Column.LEFT, Column.STATUS, Column.UNTIL})
 
 
@@ -154,11 +155,15 @@ class RequestsModel(QAbstractTableModel):
         self._order: list[int] = []  # positions in _all, sorted as asked (the core's order by default)
         self._shown: list[int] = []  # _order, filtered
         # Each row's texts, case-folded, for the filter: made a slice at a time between events once the rows
-        # are shown (the first key typed finds them ready), or at once when the filter needs them before.
+        # are shown (prepare_filter: the first key typed finds them ready), or at once when the filter needs them.
         self._haystacks: list[str] = []
         self._preparing = QTimer(self)
         self._preparing.setInterval(0)
         self._preparing.timeout.connect(self._prepare_slice)
+        self._after_paint = QTimer(self)  # the rows are painted first: then the slices start
+        self._after_paint.setSingleShot(True)
+        self._after_paint.setInterval(PREPARE_AFTER_MS)
+        self._after_paint.timeout.connect(self._preparing.start)
         self._needle = ""
         self._sorting: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
@@ -209,7 +214,15 @@ class RequestsModel(QAbstractTableModel):
 
     def _forget_haystacks(self) -> None:
         self._haystacks = []
-        self._preparing.start()
+        self.prepare_filter(False)
+
+    def prepare_filter(self, start: bool = True) -> None:
+        """Make the filter's texts between events from shortly after now (start false: stop making them)."""
+        self._preparing.stop()
+        if start and len(self._haystacks) < len(self._all):
+            self._after_paint.start()
+        else:
+            self._after_paint.stop()
 
     def _prepare_slice(self, count: int = HAYSTACK_SLICE) -> None:
         """The filter's texts of the next `count` rows (a slice: a few milliseconds between events)."""
@@ -218,6 +231,7 @@ class RequestsModel(QAbstractTableModel):
             haystacks.append(self._haystack(every[position]))
         if len(haystacks) == len(every):
             self._preparing.stop()
+            self._after_paint.stop()
 
     def _haystack(self, row: RequestRow) -> str:
         texts = []
@@ -430,11 +444,16 @@ class RequestsDialog(Retranslating, QDialog):
         self.model.set_rows(rows)
         if first_rows and rows:
             fit_columns(self.view, self.model.columnCount())
+        self.model.prepare_filter(self.isVisible())
         if chosen is not None:
             self.select(chosen.summary.request_id)
         self._update_actions()
         self._show_status()
         self.loaded.emit()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.model.prepare_filter(False)  # a closed list makes nothing; shown again, the filter makes what is left
+        super().hideEvent(event)
 
     def _filter(self, text: str) -> None:
         chosen = self.current()

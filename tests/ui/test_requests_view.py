@@ -169,7 +169,9 @@ def test_the_filter_texts_made_between_events_find_every_row(qtbot, session):
     many = [RequestRow(replace(first, request_id=f"0190b6a2-0000-7000-8000-{n:012d}", entry_code=f"319002/{n:06d}"),
                        None) for n in range(1201)]  # more than two slices
     dialog.model.set_rows(many)
-    qtbot.waitUntil(lambda: not dialog.model._preparing.isActive(), timeout=5000)  # made while the events ran
+    model = dialog.model
+    model.prepare_filter()  # as the dialog does once the rows it read are shown
+    qtbot.waitUntil(lambda: not model._after_paint.isActive() and not model._preparing.isActive(), timeout=5000)
     for n in (0, 499, 500, 1000, 1200):
         dialog.search.setText(f"319002/{n:06d}")
         assert [dialog.model.request_row(r).summary.entry_code for r in range(dialog.model.rowCount())] == \
