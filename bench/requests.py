@@ -58,7 +58,7 @@ from steward.sync.requests.documents import (
     parse_sealed,
 )
 from steward.sync.requests.documents import Outcome as FinalWord  # Outcome here: what a load client saw
-from steward.sync.requests.inbox import Box, requests
+from steward.sync.requests.inbox import Box, listing, requests
 from steward.sync.requests.state import RequestStatus
 from steward.workspace import store
 from steward.workspace.workspace import Workspace
@@ -390,13 +390,24 @@ def inbox_workspace(folder: Path) -> Workspace:
     return ws
 
 
+def _read_for_the_view(ws: Workspace) -> object:
+    """What the inbox view reads on its worker before its first paint: the lazy listing and the status line's counts."""
+    found = listing(ws, Box.INBOX)
+    found.count_status(RequestStatus.AWAITING_DECISION)
+    found.count_overdue()
+    return found[:40]  # a screenful
+
+
 def inbox(report: Report, folder: Path) -> None:
     ws = inbox_workspace(folder / "inbox-bench")
     scenario = f"inbox ({INBOX_REQUESTS:,} requests), core"
     listed = timed(lambda: requests(ws, Box.INBOX), REPEAT)
     report.add(scenario, "inbox.requests(INBOX) p50", percentile(listed, 50), "ms")
     report.add(scenario, "inbox.requests(INBOX) p95", percentile(listed, 95), "ms", 100,
-               note="the core's part of opening the view (target 100 ms for the view)")
+               note="every summary made, as `steward request list` lists them (target 100 ms, as the view's)")
+    lazily = timed(lambda: _read_for_the_view(ws), REPEAT)
+    report.add(scenario, "inbox.listing(INBOX) + counts p95", percentile(lazily, 95), "ms",
+               note="the core's part of opening the view: summaries made as rows show")
     late = timed(lambda: requests(ws, Box.INBOX, overdue_only=True), REPEAT)
     report.add(scenario, "overdue_only p95", percentile(late, 95), "ms")
     ws.close()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, partial
 from operator import itemgetter
 from typing import Any, overload
 
@@ -152,13 +152,13 @@ _AWAITING = frozenset(str(s) for s in AWAITING_ANSWER)
 _GRANTED = frozenset(str(s) for s in GRANTS)  # only a grant's status changes with the day: it expires
 _MAY_EXPIRE = _GRANTED | {str(RequestStatus.EXPIRED)}
 # A request's place in the lists: soonest due first (a due date counts while an answer is awaited), then newest.
-# SQLite works out the keys (cheap per row) and Python sorts by them (SQLite's sorter, carrying every row's
-# texts, took longer); the keys follow the columns, so _summary reads a row's first twelve.
-_DUE_SHOWN = f"CASE WHEN status IN ({', '.join(repr(s) for s in sorted(_AWAITING))}) THEN due END"
+# SQLite works out the due date's key (cheap per row: "~" after every date where none is awaited) and Python
+# sorts by the keys (SQLite's sorter, carrying every row's texts, took longer); _summary reads the first twelve.
+_DUE_KEY = f"COALESCE(CASE WHEN status IN ({', '.join(repr(s) for s in sorted(_AWAITING))}) THEN due END, '~')"
 _COLUMNS = ("request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, "
-            f"created_at, updated_at, {_DUE_SHOWN} IS NULL, COALESCE({_DUE_SHOWN}, ''), COALESCE(created_at, '')")
+            f"created_at, updated_at, {_DUE_KEY}")
 _ID, _UNTIL, _STATUS, _DUE = 0, 7, 8, 9  # where these are in a row of _COLUMNS
-_BY_DUE, _BY_CREATED = itemgetter(12, 13), itemgetter(14)
+_BY_DUE, _BY_CREATED = itemgetter(12), itemgetter(10)  # created_at is never NULL (the exchange's stamp)
 
 
 class Listing(Sequence["RequestSummary"]):
@@ -203,7 +203,15 @@ class Listing(Sequence["RequestSummary"]):
         return made
 
     def __iter__(self) -> Iterator[RequestSummary]:
-        return (self[n] for n in range(len(self)))
+        return iter(self.every())
+
+    def every(self) -> list[RequestSummary]:
+        """Every summary, made now where not yet (in one pass: a command line lists them all)."""
+        make, made = self._make, self._made
+        for index, row in enumerate(self._rows):
+            if made[index] is None:
+                made[index] = make(row)
+        return [*made, *self._unsent]  # type: ignore[list-item] - every one is made now
 
     def request_id(self, index: int) -> str:
         """The request at `index`, without making its summary."""
@@ -243,7 +251,7 @@ def _awaited_due(row: tuple[Any, ...]) -> str | None:
 def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
              now: datetime | None = None) -> list[RequestSummary]:
     """The requests of this department in `box`, soonest due first (then newest), with what is overdue."""
-    return list(listing(ws, box, overdue_only, now))
+    return listing(ws, box, overdue_only, now).every()
 
 
 def listing(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False, now: datetime | None = None) -> Listing:
@@ -285,10 +293,7 @@ def listing(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False, now: 
     # read: SQLite sorting them (their texts carried through its sorter) took longer than this.
     rows.sort(key=_BY_CREATED, reverse=True)
     rows.sort(key=_BY_DUE)
-
-    def make(row: tuple[Any, ...]) -> RequestSummary:
-        return _summary(row, own, waiting.get(row[_ID], 0), shown, deadline, names)
-
+    make = partial(_summary, own=own, waiting=waiting, shown=shown, deadline=deadline, names=names)
     return Listing(rows, unsent, make, shown, deadline)
 
 
@@ -314,16 +319,16 @@ def _waiting_counts(conn: Connection) -> dict[str, int]:
                                           "GROUP BY request_id", (local.Outbox.READY,)).fetchall())
 
 
-def _summary(row: tuple[Any, ...], own: str, waiting: int, shown: Callable[[str, str], str],
+def _summary(row: tuple[Any, ...], own: str, waiting: dict[str, int], shown: Callable[[str, str], str],
              deadline: Callable[[str], tuple[int, bool]], names: dict[str, str]) -> RequestSummary:
     request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = \
-        row[:12]
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11]
     status = shown(status, until)
     awaiting = due is not None and status in _AWAITING
     left, overdue = deadline(due) if awaiting else (None, False)
     return RequestSummary(request_id, "inbox" if provider == own else "mine", status, requester, provider, entry_id,
                           entry_code, purpose, scenario, until, due if awaiting else None, left, overdue, created,
-                          updated, waiting, names.get(requester), names.get(provider))
+                          updated, waiting.get(request_id, 0), names.get(requester), names.get(provider))
 
 
 def _status_only(status: str, until: str) -> RequestState:
