@@ -12,8 +12,8 @@ import re
 from PySide6.QtCore import QCoreApplication
 
 
-def _fill(template: str, *values: str) -> str:
-    """%1, %2 … replaced in one pass (a name holding "%2" stays as it is)."""
+def fill(template: str, *values: str) -> str:
+    """%1, %2 … of a translated text replaced in one pass (a name holding "%2" stays as it is)."""
     return re.sub(r"%(\d)", lambda m: values[int(m.group(1)) - 1], template)
 
 
@@ -22,14 +22,14 @@ def department_label(code: str, name: str | None) -> str:
     if not name or name == code:
         return code
     template = QCoreApplication.translate("DepartmentLabel", "%1 (%2)", "a department: its name (its code)")
-    return _fill(template, name, code)
+    return fill(template, name, code)
 
 
 def signer_label(signer: str, code: str, name: str | None) -> str:
     """Who signed a step, and for which department: 'steward (department name, code)'."""
     if not name or name == code:
         template = QCoreApplication.translate("DepartmentLabel", "%1 (%2)", "a steward (the department's code)")
-        return _fill(template, signer, code)
+        return fill(template, signer, code)
     template = QCoreApplication.translate("DepartmentLabel", "%1 (%2, %3)",
                                           "a steward (the department's name, its code)")
-    return _fill(template, signer, name, code)
+    return fill(template, signer, name, code)

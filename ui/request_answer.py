@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from steward.sync.requests.documents import is_blank
 from steward.sync.requests.inbox import RequestSummary
-from ui.department_label import department_label
+from ui.department_label import department_label, fill
 from ui.i18n import Retranslating
 from ui.reason_dialog import ReasonEdit
 
@@ -74,7 +73,7 @@ class AnswerDialog(Retranslating, QDialog):
         }
         title, intro, prompt = titles[self.answering]
         self.setWindowTitle(title)
-        self.intro.setText(re.sub(r"%([123])", lambda m: (code, purpose, other)[int(m.group(1)) - 1], intro))
+        self.intro.setText(fill(intro, code, purpose, other))
         self.prompt.setText(prompt)
         self.text.setAccessibleName(prompt.replace("&", "").rstrip(":："))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("&Sign"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -24,7 +23,7 @@ from steward.sync.requests.inbox import RequestDetail, TrailStep
 from steward.workspace import query
 from steward.workspace.workspace import Workspace
 from ui.change_list import failure_text
-from ui.department_label import department_label, signer_label
+from ui.department_label import department_label, fill, signer_label
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
 from ui.session import Session
@@ -122,9 +121,8 @@ class RequestTrailDialog(Retranslating, QDialog):
         values = {
             "entry": summary.entry_code,
             "status": render(f"request.status.{summary.status}", None, lang),
-            "parties": re.sub(r"%([12])", lambda m: (department_label(summary.requester, summary.requester_name),
-                                                    department_label(summary.provider, summary.provider_name))[
-                int(m.group(1)) - 1], self.tr("%1 asks %2")),
+            "parties": fill(self.tr("%1 asks %2"), department_label(summary.requester, summary.requester_name),
+                            department_label(summary.provider, summary.provider_name)),
             "purpose": summary.purpose, "scenario": summary.scenario, "items": "、".join(self.read.item_names),
             "until": summary.until,
             "due": self._due(summary),
