@@ -38,7 +38,7 @@ from steward import sample
 from steward.catalogue import rules
 from steward.catalogue.model import Entry
 from steward.catalogue.vocabulary import SharingType
-from steward.sync import changeset
+from steward.sync import changeset, departments
 from steward.sync.changeset import sha256_hex
 from steward.sync.exchange_client import Connection, ExchangeClient, ExchangeRefused
 from steward.sync.keys import SigningKey
@@ -58,7 +58,7 @@ from steward.sync.requests.documents import (
     parse_sealed,
 )
 from steward.sync.requests.documents import Outcome as FinalWord  # Outcome here: what a load client saw
-from steward.sync.requests.inbox import Box, requests
+from steward.sync.requests.inbox import Box, listing, requests
 from steward.sync.requests.state import RequestStatus
 from steward.workspace import store
 from steward.workspace.workspace import Workspace
@@ -344,11 +344,13 @@ def _next_body(kind: StepKind, status: RequestStatus) -> Any:
 
 def inbox_workspace(folder: Path) -> Workspace:
     """A workspace of the provider holding 10,000 requests to it from 30 departments, in every state, about a
-    sixth overdue, each with its signed steps (the lists show the last answer), written straight into its tables."""
+    sixth overdue, each with its signed steps (the lists show the last answer), and the departments' names as a
+    sync keeps them, written straight into its tables."""
     ws = Workspace.create(folder, PROVIDER.code, PROVIDER.name)
     rng = random.Random(17)
     today = date.today()
-    requesters = [d.code for d in city.departments(40) if d.code != PROVIDER.code][:30]
+    named = city.departments(40)
+    requesters = [d.code for d in named if d.code != PROVIDER.code][:30]
     keys = {code: SigningKey.generate() for code in [*requesters, PROVIDER.code, ""]}  # "": the exchange's
     rows, steps = [], []
     for n in range(INBOX_REQUESTS):
@@ -384,7 +386,16 @@ def inbox_workspace(folder: Path) -> Workspace:
             "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executemany("INSERT INTO sharing_steps(request_id, seq, position, kind, key_id, department, document, "
                        "digest, due, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", steps)
+        departments.remember(conn, [departments.Department(d.code, d.name) for d in named])
     return ws
+
+
+def _read_for_the_view(ws: Workspace) -> object:
+    """What the inbox view reads on its worker before its first paint: the lazy listing and the status line's counts."""
+    found = listing(ws, Box.INBOX)
+    found.count_status(RequestStatus.AWAITING_DECISION)
+    found.count_overdue()
+    return found[:40]  # a screenful
 
 
 def inbox(report: Report, folder: Path) -> None:
@@ -393,7 +404,10 @@ def inbox(report: Report, folder: Path) -> None:
     listed = timed(lambda: requests(ws, Box.INBOX), REPEAT)
     report.add(scenario, "inbox.requests(INBOX) p50", percentile(listed, 50), "ms")
     report.add(scenario, "inbox.requests(INBOX) p95", percentile(listed, 95), "ms", 100,
-               note="the core's part of opening the view (target 100 ms for the view)")
+               note="every summary made, as `steward request list` lists them (target 100 ms, as the view's)")
+    lazily = timed(lambda: _read_for_the_view(ws), REPEAT)
+    report.add(scenario, "inbox.listing(INBOX) + counts p95", percentile(lazily, 95), "ms",
+               note="the core's part of opening the view: summaries made as rows show")
     late = timed(lambda: requests(ws, Box.INBOX, overdue_only=True), REPEAT)
     report.add(scenario, "overdue_only p95", percentile(late, 95), "ms")
     ws.close()

@@ -371,9 +371,10 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
 
     @app.get(f"{API}/departments", responses=ERRORS, tags=["exchange"], openapi_extra=SIGNED)
     async def read_departments(request: Request) -> JSONResponse:
-        """The registered departments (code and name)."""
+        """The registered departments (code and name), each signed by the exchange."""
         await run_in_threadpool(_authenticate, exchange, request, b"")
-        return JSONResponse({"departments": await run_in_threadpool(ledger.departments, exchange.engine)})
+        return JSONResponse({"departments": await run_in_threadpool(ledger.signed_departments, exchange.engine,
+                                                                    exchange.key)})
 
     @app.post(f"{API}/enrollment-requests", tags=["enrollment"], responses=ERRORS, status_code=201)
     async def request_enrollment(request: Request) -> JSONResponse:

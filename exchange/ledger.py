@@ -37,6 +37,7 @@ from steward.sync.changeset import (
 from steward.sync.keys import KeyRefused, PublicKey, SigningKey, check_public_key, unb64
 from steward.sync.protocol import (
     CHECKPOINT_TAG,
+    DEPARTMENT_TAG,
     ENROLLMENT_TAG,
     GENESIS,
     KEY_ROTATION_TAG,
@@ -44,6 +45,7 @@ from steward.sync.protocol import (
     Record,
     StepRecord,
     checkpoint_body,
+    department_body,
     enrollment_body,
     parse_time,
     receipt_body,
@@ -204,6 +206,13 @@ def departments(engine: Engine) -> list[dict[str, str]]:
     with reading(engine) as conn:
         rows = conn.execute(text("SELECT code, name FROM departments ORDER BY code")).all()
     return [{"code": code, "name": name} for code, name in rows]
+
+
+def signed_departments(engine: Engine, server_key: SigningKey) -> list[dict[str, str]]:
+    """Every registered department, each signed by the exchange: clients show stewards names, not codes, and
+    take a name only on the exchange's word (a proxy in the middle could otherwise rename a department)."""
+    return [server_sign(server_key, DEPARTMENT_TAG, department_body(d["code"], d["name"]))
+            for d in departments(engine)]
 
 
 @dataclass(frozen=True)

@@ -631,9 +631,17 @@ def cmd_request_list(args: argparse.Namespace) -> int:
         _say("cli.no_requests")
     for summary in found:
         _say("cli.request_row", due=_due(summary), status=Phrase(f"request.status.{summary.status}"),
-             request_id=summary.request_id, entry_code=summary.entry_code, requester=summary.requester,
-             provider=summary.provider, purpose=_short(summary.purpose))
+             request_id=summary.request_id, entry_code=summary.entry_code,
+             requester=_department(summary.requester, summary.requester_name),
+             provider=_department(summary.provider, summary.provider_name), purpose=_short(summary.purpose))
     return EXIT_OK
+
+
+def _department(code: str, name: str | None, inside: bool = False) -> Phrase | str:
+    """A department by its name with its code beside it; its code alone where the exchange has not named it."""
+    if not name or name == code:
+        return code
+    return Phrase("cli.department_inside" if inside else "cli.department", {"name": name, "code": code})
 
 
 def _due(summary: inbox.RequestSummary) -> Phrase | str:
@@ -652,7 +660,8 @@ def cmd_request_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     summary = detail.summary
     _say("cli.request_header", request_id=summary.request_id, status=Phrase(f"request.status.{summary.status}"),
-         entry_code=summary.entry_code, provider=summary.provider, requester=summary.requester,
+         entry_code=summary.entry_code, provider=_department(summary.provider, summary.provider_name),
+         requester=_department(summary.requester, summary.requester_name),
          purpose=summary.purpose, scenario=summary.scenario, items=", ".join(detail.items), until=summary.until,
          due=_due(summary))
     _say("cli.request_trail")
@@ -662,7 +671,8 @@ def cmd_request_show(args: argparse.Namespace) -> int:
             Phrase("cli.trail_refused", {"reason": (step.error or {}).get("message", "")}) \
             if step.outbox == "refused" else Phrase("cli.trail_unsent")
         _say("cli.trail_step", seq=step.seq, kind=Phrase(f"request.kind.{step.kind}"), signer=step.signer,
-             who=step.department or Phrase("cli.trail_authority"), when=step.accepted_at or "-", verified=state,
+             who=_department(step.department, step.department_name, inside=True) if step.department
+             else Phrase("cli.trail_authority"), when=step.accepted_at or "-", verified=state,
              details=("  " + json.dumps(said, ensure_ascii=False)) if said else "")
     return EXIT_OK
 

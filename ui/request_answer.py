@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from steward.sync.requests.documents import is_blank
 from steward.sync.requests.inbox import RequestSummary
+from ui.department_label import department_label, fill
 from ui.i18n import Retranslating
 from ui.reason_dialog import ReasonEdit
 
@@ -49,26 +50,30 @@ class AnswerDialog(Retranslating, QDialog):
         self.retranslate()
 
     def retranslate(self) -> None:
-        code, purpose = self.summary.entry_code, self.summary.purpose
+        summary = self.summary
+        code, purpose = summary.entry_code, summary.purpose
+        # The other department: the one that asked (the inbox answers it), or the one asked (my requests).
+        other = department_label(summary.requester, summary.requester_name) if self.answering in (
+            Answering.APPROVE, Answering.REFUSE) else department_label(summary.provider, summary.provider_name)
         titles = {
             Answering.APPROVE: (self.tr("Approve the request"),
-                                self.tr("Approve the request for %1 (purpose: %2). The answer is signed with your key "
-                                        "and sent at the next sync."),
+                                self.tr("Approve the request of %3 for %1 (purpose: %2). The answer is signed with "
+                                        "your key and sent at the next sync."),
                                 self.tr("&Conditions (optional):")),
             Answering.REFUSE: (self.tr("Refuse the request"),
-                               self.tr("Refuse the request for %1 (purpose: %2). The requesting department may "
+                               self.tr("Refuse the request of %3 for %1 (purpose: %2). The requesting department may "
                                        "escalate the refusal to the data authority."),
                                self.tr("&Reason (required):")),
             Answering.ESCALATE: (self.tr("Escalate the refusal"),
-                                 self.tr("Ask the data authority to settle the refusal of %1 (purpose: %2)."),
+                                 self.tr("Ask the data authority to settle the refusal of %1 by %3 (purpose: %2)."),
                                  self.tr("&Why the data is still needed (required):")),
             Answering.WITHDRAW: (self.tr("Withdraw the request"),
-                                 self.tr("Withdraw the request for %1 (purpose: %2) before it is answered."),
+                                 self.tr("Withdraw the request to %3 for %1 (purpose: %2) before it is answered."),
                                  self.tr("&Reason (optional):")),
         }
         title, intro, prompt = titles[self.answering]
         self.setWindowTitle(title)
-        self.intro.setText(intro.replace("%1", code).replace("%2", purpose))
+        self.intro.setText(fill(intro, code, purpose, other))
         self.prompt.setText(prompt)
         self.text.setAccessibleName(prompt.replace("&", "").rstrip(":："))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("&Sign"))

@@ -30,6 +30,7 @@ from steward.sync.requests import inbox
 from steward.sync.requests.documents import is_blank
 from steward.workspace.workspace import Workspace
 from ui import operations
+from ui.department_label import department_label
 from ui.i18n import Retranslating
 from ui.reason_dialog import ReasonEdit
 from ui.session import Session
@@ -94,8 +95,8 @@ class RequestForm(Retranslating, QDialog):
         self.setWindowTitle(self.tr("Apply for sharing"))
         self.intro.setText(self.tr("Apply to %1 for “%2” (%3). The application is signed with your key and sent at "
                                    "the next sync; the data authority checks it, then the providing department "
-                                   "answers.").replace("%1", self.entry.provider).replace("%2", self.entry.name)
-                           .replace("%3", self.entry.code))
+                                   "answers.").replace("%2", self.entry.name).replace("%3", self.entry.code)
+                           .replace("%1", department_label(self.entry.provider_code, self.entry.provider)))
         self.purpose_label.setText(self.tr("&Purpose:"))
         self.scenario_label.setText(self.tr("&Scenario:"))
         self.items_label.setText(self.tr("Data &items:"))

@@ -23,6 +23,7 @@ from steward.sync.requests.inbox import RequestDetail, TrailStep
 from steward.workspace import query
 from steward.workspace.workspace import Workspace
 from ui.change_list import failure_text
+from ui.department_label import department_label, fill, signer_label
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
 from ui.session import Session
@@ -120,7 +121,8 @@ class RequestTrailDialog(Retranslating, QDialog):
         values = {
             "entry": summary.entry_code,
             "status": render(f"request.status.{summary.status}", None, lang),
-            "parties": self.tr("%1 asks %2").replace("%1", summary.requester).replace("%2", summary.provider),
+            "parties": fill(self.tr("%1 asks %2"), department_label(summary.requester, summary.requester_name),
+                            department_label(summary.provider, summary.provider_name)),
             "purpose": summary.purpose, "scenario": summary.scenario, "items": "、".join(self.read.item_names),
             "until": summary.until,
             "due": self._due(summary),
@@ -148,7 +150,6 @@ class RequestTrailDialog(Retranslating, QDialog):
 
     def _cells(self, step: TrailStep) -> list[str]:
         lang = self.session.language
-        who = step.department or self.tr("the data authority")
         if step.verified:
             checked = self.tr("✔ verified")
         elif step.outbox == "refused":
@@ -164,6 +165,7 @@ class RequestTrailDialog(Retranslating, QDialog):
         for key, label in (("conditions", self.tr("conditions: %1")), ("reason", self.tr("reason: %1"))):
             if step.body.get(key):
                 says.append(label.replace("%1", str(step.body[key])))
-        signer = self.tr("%1 (%2)").replace("%1", step.signer).replace("%2", who)
+        signer = signer_label(step.signer, step.department, step.department_name) if step.department else \
+            self.tr("%1 (%2)").replace("%1", step.signer).replace("%2", self.tr("the data authority"))
         return [str(step.seq), render(f"request.kind.{step.kind}", None, lang), signer,
                 local_time(step.accepted_at, seconds=False) if step.accepted_at else "-", checked, "；".join(says)]

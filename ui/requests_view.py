@@ -7,7 +7,7 @@ withdrawn. Each step is signed with the steward's key, checked by the core and s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,10 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QHideEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -42,6 +43,7 @@ from steward.sync.requests.state import AWAITING_ANSWER, RequestStatus
 from steward.workspace.workspace import Workspace
 from ui import operations
 from ui.change_list import failure_text, fit_columns, one_line
+from ui.department_label import department_label, signer_label
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
 from ui.request_answer import AnswerDialog, Answering
@@ -70,13 +72,68 @@ COLUMNS = {
                Column.DUE, Column.PURPOSE),
 }
 ANSWER_COLUMNS = {Column.ANSWERED_BY, Column.CONDITIONS}
+HAYSTACK_SLICE = 500  # rows whose filter texts are made between two events (about 5 ms)
+PREPARE_AFTER_MS = 100  # after the rows are shown: the slices never hold up their first paint
+ONE_LINE_ALREADY = frozenset({Column.DUE, Column.LEFT, Column.STATUS, Column.UNTIL})
 
 
-def read_requests(workspace: Workspace, box: Box) -> list[RequestRow]:
+class Rows(Sequence[RequestRow]):
+    """A box's rows, each made when first read, and the counts the status line says.
+
+    Read from the core's lazy listing, a 10,000-request inbox opens having made the summaries of the rows in
+    sight only; the filter and a sort by a column make the others when first asked.
+    """
+
+    def __init__(self, summaries: Sequence[RequestSummary], answers: dict[str, Answer]) -> None:
+        self._summaries = summaries
+        self._answers = answers
+        self._made: list[RequestRow | None] = [None] * len(summaries)
+
+    @classmethod
+    def of(cls, rows: Sequence[RequestRow]) -> Rows:
+        """Rows made already (each keeps its own answer)."""
+        if isinstance(rows, Rows):
+            return rows
+        made = cls([row.summary for row in rows], {})
+        made._made = list(rows)
+        return made
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+    def __getitem__(self, index: int) -> RequestRow:  # type: ignore[override] - rows are read one at a time
+        made = self._made[index]
+        if made is None:
+            summary = self._summaries[index]
+            made = self._made[index] = RequestRow(summary, self._answers.get(summary.request_id))
+        return made
+
+    def request_id(self, index: int) -> str:
+        summaries = self._summaries
+        return summaries.request_id(index) if isinstance(summaries, inbox.Listing) else summaries[index].request_id
+
+    def count_status(self, status: str) -> int:
+        summaries = self._summaries
+        if isinstance(summaries, inbox.Listing):
+            return summaries.count_status(status)
+        return sum(1 for summary in summaries if summary.status == status)
+
+    def count_overdue(self) -> int:
+        summaries = self._summaries
+        if isinstance(summaries, inbox.Listing):
+            return summaries.count_overdue()
+        return sum(1 for summary in summaries if summary.overdue)
+
+
+def read_requests(workspace: Workspace, box: Box) -> Rows:
     """The box's requests; with their last answers where the box shows them (the inbox does not: reading
     every answered request's steps would double the time the inbox takes to open)."""
     found = inbox.answers(workspace) if ANSWER_COLUMNS & set(COLUMNS[box]) else {}
-    return [RequestRow(summary, found.get(summary.request_id)) for summary in inbox.requests(workspace, box)]
+    rows = Rows(inbox.listing(workspace, box), found)
+    if box is Box.INBOX:  # the status line's counts, worked out here on the worker rather than as the list shows
+        rows.count_status(RequestStatus.AWAITING_DECISION)
+        rows.count_overdue()
+    return rows
 
 
 class RequestsModel(QAbstractTableModel):
@@ -90,17 +147,30 @@ class RequestsModel(QAbstractTableModel):
         super().__init__(parent)
         self.session = session
         self.columns = COLUMNS[box]
-        self._all: list[RequestRow] = []
+        self._all = Rows([], {})
+        # Texts many rows share, made once per language: departments, statuses, working days left.
+        self._labels: dict[tuple[str, str | None], str] = {}
+        self._statuses: dict[str, str] = {}
+        self._days_left: dict[tuple[int, bool], str] = {}
         self._order: list[int] = []  # positions in _all, sorted as asked (the core's order by default)
         self._shown: list[int] = []  # _order, filtered
-        self._haystacks: list[str] | None = None  # each row's texts, case-folded: read at the first filter
+        # Each row's texts, case-folded, for the filter: made a slice at a time between events once the rows
+        # are shown (prepare_filter: the first key typed finds them ready), or at once when the filter needs them.
+        self._haystacks: list[str] = []
+        self._preparing = QTimer(self)
+        self._preparing.setInterval(0)
+        self._preparing.timeout.connect(self._prepare_slice)
+        self._after_paint = QTimer(self)  # the rows are painted first: then the slices start
+        self._after_paint.setSingleShot(True)
+        self._after_paint.setInterval(PREPARE_AFTER_MS)
+        self._after_paint.timeout.connect(self._preparing.start)
         self._needle = ""
         self._sorting: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
-    def set_rows(self, rows: list[RequestRow]) -> None:
+    def set_rows(self, rows: Sequence[RequestRow]) -> None:
         self.beginResetModel()
-        self._all = list(rows)
-        self._haystacks = None
+        self._all = Rows.of(rows)
+        self._forget_haystacks()
         self._order = self._sorted(*self._sorting)
         self._shown = self._filtered()
         self.endResetModel()
@@ -129,7 +199,8 @@ class RequestsModel(QAbstractTableModel):
         positions = list(range(len(self._all)))
         if not 0 <= column < len(self.columns):
             return positions
-        keys = [self._sort_key(row.summary, self.columns[column]) for row in self._all]
+        every = self._all
+        keys = [self._sort_key(every[position].summary, self.columns[column]) for position in positions]
         return sorted(positions, key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
 
     def _filtered(self) -> list[int]:
@@ -137,26 +208,57 @@ class RequestsModel(QAbstractTableModel):
             return list(self._order)
         if SEPARATOR in self._needle:  # no column's text (on one line) holds it: nothing matches
             return []
-        if self._haystacks is None:
-            self._haystacks = [SEPARATOR.join(one_line(self._text(row, column)) for column in self.columns).casefold()
-                               for row in self._all]
+        self._prepare_slice(len(self._all))
         needle, haystacks = self._needle, self._haystacks
         return [position for position in self._order if needle in haystacks[position]]
+
+    def _forget_haystacks(self) -> None:
+        self._haystacks = []
+        self.prepare_filter(False)
+
+    def prepare_filter(self, start: bool = True) -> None:
+        """Make the filter's texts between events from shortly after now (start false: stop making them)."""
+        self._preparing.stop()
+        if start and len(self._haystacks) < len(self._all):
+            self._after_paint.start()
+        else:
+            self._after_paint.stop()
+
+    def _prepare_slice(self, count: int = HAYSTACK_SLICE) -> None:
+        """The filter's texts of the next `count` rows (a slice: a few milliseconds between events)."""
+        every, haystacks = self._all, self._haystacks
+        for position in range(len(haystacks), min(len(haystacks) + count, len(every))):
+            haystacks.append(self._haystack(every[position]))
+        if len(haystacks) == len(every):
+            self._preparing.stop()
+            self._after_paint.stop()
+
+    def _haystack(self, row: RequestRow) -> str:
+        texts = []
+        for column in self.columns:
+            text = self._text(row, column)
+            # Dates, codes and the texts made here are on one line already: one_line only for the others.
+            texts.append(text if column in ONE_LINE_ALREADY and "\n" not in text else one_line(text))
+        return SEPARATOR.join(texts).casefold()
 
     def request_row(self, row: int) -> RequestRow | None:
         return self._all[self._shown[row]] if 0 <= row < len(self._shown) else None
 
     def row_of(self, request_id: str) -> int | None:
         """Where the request is shown; None when it is not (filtered out, or not in the box)."""
-        return next((row for row, position in enumerate(self._shown)
-                     if self._all[position].summary.request_id == request_id), None)
+        every = self._all
+        return next((row for row, position in enumerate(self._shown) if every.request_id(position) == request_id),
+                    None)
 
-    def every_row(self) -> list[RequestRow]:
+    def every_row(self) -> Rows:
         """The box's rows, the filtered out included."""
         return self._all
 
     def retranslate(self) -> None:
-        self._haystacks = None  # statuses and days left read in the new language
+        self._forget_haystacks()  # statuses, days left and departments read in the new language
+        self._labels.clear()
+        self._statuses.clear()
+        self._days_left.clear()
         if self._needle:
             self.set_filter(self._needle)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
@@ -206,27 +308,41 @@ class RequestsModel(QAbstractTableModel):
             left = summary.working_days_left
             if left is None:
                 return ""
-            if summary.overdue:
-                return self.tr("overdue by %n working day(s)", "", -left)
-            return self.tr("%n working day(s)", "", left)
+            text = self._days_left.get((left, summary.overdue))
+            if text is None:
+                text = self._days_left[(left, summary.overdue)] = (
+                    self.tr("overdue by %n working day(s)", "", -left) if summary.overdue
+                    else self.tr("%n working day(s)", "", left))
+            return text
         if column == Column.STATUS:
-            return render(f"request.status.{summary.status}", None, self.session.language)
+            text = self._statuses.get(summary.status)
+            if text is None:
+                text = self._statuses[summary.status] = render(f"request.status.{summary.status}", None,
+                                                               self.session.language)
+            return text
         if column == Column.CODE:
             return summary.entry_code
         if column == Column.REQUESTER:
-            return summary.requester
+            return self._department(summary.requester, summary.requester_name)
         if column == Column.PROVIDER:
-            return summary.provider
+            return self._department(summary.provider, summary.provider_name)
         if column == Column.PURPOSE:
             return summary.purpose
         if column == Column.ANSWERED_BY:
             if answer is None:
                 return ""
-            who = answer.department or self.tr("the data authority")
-            return self.tr("%1 (%2)").replace("%1", answer.signer).replace("%2", who)
+            if answer.department is None:
+                return self.tr("%1 (%2)").replace("%1", answer.signer).replace("%2", self.tr("the data authority"))
+            return signer_label(answer.signer, answer.department, answer.department_name)
         if column == Column.CONDITIONS:
             return answer.conditions if answer is not None else ""
         return summary.until
+
+    def _department(self, code: str, name: str | None) -> str:
+        label = self._labels.get((code, name))
+        if label is None:
+            label = self._labels[(code, name)] = department_label(code, name)
+        return label
 
 
 class RequestsDialog(Retranslating, QDialog):
@@ -328,11 +444,16 @@ class RequestsDialog(Retranslating, QDialog):
         self.model.set_rows(rows)
         if first_rows and rows:
             fit_columns(self.view, self.model.columnCount())
+        self.model.prepare_filter(self.isVisible())
         if chosen is not None:
             self.select(chosen.summary.request_id)
         self._update_actions()
         self._show_status()
         self.loaded.emit()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.model.prepare_filter(False)  # a closed list makes nothing; shown again, the filter makes what is left
+        super().hideEvent(event)
 
     def _filter(self, text: str) -> None:
         chosen = self.current()
@@ -350,8 +471,8 @@ class RequestsDialog(Retranslating, QDialog):
             return
         rows = self.model.every_row()
         if self.box is Box.INBOX:
-            waiting = sum(1 for r in rows if r.summary.status == RequestStatus.AWAITING_DECISION)
-            overdue = sum(1 for r in rows if r.summary.overdue)
+            waiting = rows.count_status(RequestStatus.AWAITING_DECISION)
+            overdue = rows.count_overdue()
             text = self.tr("%n request(s) wait for your answer", "", waiting)
             self.status.setText(text + self.tr("; %n overdue", "", overdue) if overdue else text)
         else:

@@ -8,20 +8,12 @@
         <translation>同意申请</translation>
     </message>
     <message>
-        <source>Approve the request for %1 (purpose: %2). The answer is signed with your key and sent at the next sync.</source>
-        <translation>同意对 %1 的申请（用途：%2）。答复以您的密钥签名，在下次同步时发送。</translation>
-    </message>
-    <message>
         <source>&amp;Conditions (optional):</source>
         <translation>共享条件（可不填）(&amp;C)：</translation>
     </message>
     <message>
         <source>Refuse the request</source>
         <translation>拒绝申请</translation>
-    </message>
-    <message>
-        <source>Refuse the request for %1 (purpose: %2). The requesting department may escalate the refusal to the data authority.</source>
-        <translation>拒绝对 %1 的申请（用途：%2）。申请部门可以就拒绝向政务数据主管部门申请协调。</translation>
     </message>
     <message>
         <source>&amp;Reason (required):</source>
@@ -32,10 +24,6 @@
         <translation>申请协调</translation>
     </message>
     <message>
-        <source>Ask the data authority to settle the refusal of %1 (purpose: %2).</source>
-        <translation>请政务数据主管部门协调对 %1 的拒绝（用途：%2）。</translation>
-    </message>
-    <message>
         <source>&amp;Why the data is still needed (required):</source>
         <translation>仍需该数据的理由（必填）(&amp;W)：</translation>
     </message>
@@ -44,8 +32,20 @@
         <translation>撤回申请</translation>
     </message>
     <message>
-        <source>Withdraw the request for %1 (purpose: %2) before it is answered.</source>
-        <translation>在答复之前撤回对 %1 的申请（用途：%2）。</translation>
+        <source>Approve the request of %3 for %1 (purpose: %2). The answer is signed with your key and sent at the next sync.</source>
+        <translation>同意%3对 %1 的申请（用途：%2）。答复以您的密钥签名，在下次同步时发送。</translation>
+    </message>
+    <message>
+        <source>Refuse the request of %3 for %1 (purpose: %2). The requesting department may escalate the refusal to the data authority.</source>
+        <translation>拒绝%3对 %1 的申请（用途：%2）。申请部门可以就拒绝向政务数据主管部门申请协调。</translation>
+    </message>
+    <message>
+        <source>Ask the data authority to settle the refusal of %1 by %3 (purpose: %2).</source>
+        <translation>请政务数据主管部门协调%3对 %1 的拒绝（用途：%2）。</translation>
+    </message>
+    <message>
+        <source>Withdraw the request to %3 for %1 (purpose: %2) before it is answered.</source>
+        <translation>在答复之前撤回向%3提出的对 %1 的申请（用途：%2）。</translation>
     </message>
     <message>
         <source>&amp;Reason (optional):</source>
@@ -451,6 +451,24 @@
     <message>
         <source>This is a demonstration: the entries are generated samples, and the exchange runs on this computer (%1), with its data in %2. Edit an entry, sync (Ctrl+S), then open a second demo steward, change the same field there and sync both to see a conflict.</source>
         <translation>这是演示：条目是生成的示例数据，交换平台运行在本机（%1），数据保存在 %2。修改一个条目并同步（Ctrl+S），再打开第二位演示管理员，在那里修改同一字段，两边都同步后即可看到冲突。</translation>
+    </message>
+</context>
+<context>
+    <name>DepartmentLabel</name>
+    <message>
+        <source>%1 (%2)</source>
+        <comment>a department: its name (its code)</comment>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <comment>a steward (the department&apos;s code)</comment>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <source>%1 (%2, %3)</source>
+        <comment>a steward (the department&apos;s name, its code)</comment>
+        <translation>%1（%2，%3）</translation>
     </message>
 </context>
 <context>

@@ -679,13 +679,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{due}  {status}  {request_id}  {entry_code}  {requester} 向 {provider} 申请：{purpose}",
         "{due}  {status}  {request_id}  {entry_code}  {requester} → {provider}  {purpose}",
     ),
+    # A department by its name, with the code that identifies it beside it; alone, or inside parentheses.
+    "cli.department": ("{name}（{code}）", "{name} ({code})"),
+    "cli.department_inside": ("{name}，{code}", "{name}, {code}"),
     "cli.request_due": ("{due}（剩 {days} 个工作日）", "{due} ({days} working days left)"),
     "cli.request_overdue": ("{due}（已逾期 {days} 个工作日）", "{due} (overdue by {days} working days)"),
     "cli.no_requests": ("没有共享申请", "No sharing requests"),
     "cli.request_header": (
-        "共享申请 {request_id}：{status}\n条目：{entry_code}（{provider}）  申请部门：{requester}\n"
+        "共享申请 {request_id}：{status}\n条目：{entry_code}  提供部门：{provider}  申请部门：{requester}\n"
         "用途：{purpose}\n应用场景：{scenario}\n信息项：{items}\n共享至：{until}  答复期限：{due}",
-        "Sharing request {request_id}: {status}\nEntry: {entry_code} ({provider})  requested by: {requester}\n"
+        "Sharing request {request_id}: {status}\nEntry: {entry_code}  provided by: {provider}  "
+        "requested by: {requester}\n"
         "Purpose: {purpose}\nScenario: {scenario}\nData items: {items}\nUntil: {until}  answer due: {due}",
     ),
     "cli.request_trail": ("签署记录：", "Signed trail:"),

@@ -37,6 +37,7 @@ RECEIPT_TAG = b"steward-receipt-v1\n"
 CHECKPOINT_TAG = b"steward-checkpoint-v1\n"
 ENROLLMENT_TAG = b"steward-enrollment-v1\n"
 KEY_ROTATION_TAG = b"steward-key-rotation-v1\n"
+DEPARTMENT_TAG = b"steward-department-v1\n"  # a registered department's name, as the exchange vouches for it
 CLOCK_SKEW_S = 300  # how far a request's timestamp may be from the server's clock
 
 HEADER_KEY = "Steward-Key"
@@ -182,6 +183,11 @@ def enrollment_body(key_id: str, public_key: str, department: str, enrolled_at: 
                     revoked_at: str | None) -> dict[str, Any]:
     return {"key_id": key_id, "public_key": public_key, "department": department, "enrolled_at": enrolled_at,
             "revoked_at": revoked_at}
+
+
+def department_body(code: str, name: str) -> dict[str, str]:
+    """What the exchange signs of a registered department: its code and its name (GET /v1/departments)."""
+    return {"code": code, "name": name}
 
 
 def rotation_body(exchange_id: str, old_public_key: str, new_public_key: str, rotated_at: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.model import Entry
-from steward.sync import collector, conflicts, outbox, refusals, settle, shadow
+from steward.sync import collector, conflicts, departments, outbox, refusals, settle, shadow
 from steward.sync.changeset import Changeset, apply_operations, new_changeset
 from steward.sync.exchange_client import ExchangeClient, ExchangeRefused
 from steward.sync.keys import KeyRefused, PublicKey, SigningKey, spaced, unb64
@@ -155,6 +155,7 @@ class Syncer:
         self._pin_exchange()
         self._settle_waiting(resend=False)  # first: a key revoked meanwhile may still ask about its own changesets
         self._refresh_keys()
+        self._learn_departments()
         self._pull()
         self._settle_waiting(resend=True)
         for _ in range(PUSH_ROUNDS):
@@ -206,6 +207,13 @@ class Syncer:
         assert self.server_public is not None
         self.keys = trusted_keys(self.client.keys(), self.server_public)
         self.signers = step_signers(self.keys, (self.server_public, *self.former_exchange_keys))
+
+    def _learn_departments(self) -> None:
+        """Keep the departments' names the exchange signs, for the lists that say who asked whom."""
+        assert self.server_public is not None
+        found = departments.vouched(self.client.departments(), self.server_public)
+        with self.ws.writing() as conn:
+            departments.remember(conn, found)
 
     # Our changesets whose answer we do not know ----------------------------------------------
 

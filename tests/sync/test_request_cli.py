@@ -91,3 +91,54 @@ def test_the_whole_workflow_on_the_command_line(exchange, make_steward, capsys):
     # A settled request takes no more steps: withdrawing it is refused at once.
     code, _, err = _run(capsys, "request", "withdraw", using.ws.folder, request_id)
     assert code == 2 and "settled" in err
+
+
+def test_request_list_and_show_name_the_departments_and_show_a_code_until_named(exchange, make_steward, capsys,
+                                                                               monkeypatch):
+    provider, using = make_steward(PROVIDER), make_steward(USING)
+    entry = make_clean_entry(provider=PROVIDER.name, provider_code=PROVIDER.code, sharing_type="conditional",
+                             sharing_conditions="经审批后共享", open_type="not_open")
+    journal.apply(provider.ws, [CreateEntry(entry)])
+    provider.sync()
+    using.sync()
+    code, out, err = _run(capsys, "request", "new", using.ws.folder, entry.code, "--purpose", "核验企业登记信息",
+                          "--scenario", "背景核查")
+    assert code == 0, err
+    request_id = out.splitlines()[0]
+    using.sync()
+    _review(exchange, capsys, "pass", request_id, "--reviewer", "王五")
+    provider.sync()
+
+    using_label, provider_label = f"{USING.name} ({USING.code})", f"{PROVIDER.name} ({PROVIDER.code})"
+    code, out, _ = _run(capsys, "request", "list", provider.ws.folder, "--inbox")
+    [row] = [line for line in out.splitlines() if request_id in line]
+    assert f"{using_label} → {provider_label}" in row
+    code, out, _ = _run(capsys, "request", "list", provider.ws.folder, "--inbox", "--json")
+    [listed] = [r for r in json.loads(out) if r["request_id"] == request_id]
+    assert (listed["requester"], listed["requester_name"]) == (USING.code, USING.name)
+    assert (listed["provider"], listed["provider_name"]) == (PROVIDER.code, PROVIDER.name)
+    code, out, _ = _run(capsys, "request", "show", provider.ws.folder, request_id)
+    assert f"provided by: {provider_label}" in out and f"requested by: {using_label}" in out
+    [asked] = [line for line in out.splitlines() if line.strip().startswith("1.")]
+    assert f"({USING.name}, {USING.code})" in asked  # who signed the request, for which department
+    code, out, _ = _run(capsys, "request", "show", provider.ws.folder, request_id, "--json")
+    assert json.loads(out)["trail"][0]["department_name"] == USING.name
+
+    monkeypatch.setenv("STEWARD_LANG", "zh")  # in Chinese: full-width parentheses and comma
+    code, out, _ = _run(capsys, "request", "show", provider.ws.folder, request_id)
+    assert f"申请部门：{USING.name}（{USING.code}）" in out and f"（{USING.name}，{USING.code}）" in out
+    monkeypatch.setenv("STEWARD_LANG", "en")
+
+    # A workspace that has not synced since it learnt to keep names (migrated from before): the other
+    # department by its code, as it is; its own by the name the workspace was made with.
+    with provider.ws.writing() as conn:
+        conn.exec_driver_sql("DELETE FROM departments")
+    code, out, _ = _run(capsys, "request", "list", provider.ws.folder, "--inbox")
+    [row] = [line for line in out.splitlines() if request_id in line]
+    assert f"  {USING.code} → {provider_label}" in row and USING.name not in row
+    code, out, _ = _run(capsys, "request", "list", provider.ws.folder, "--inbox", "--json")
+    [listed] = [r for r in json.loads(out) if r["request_id"] == request_id]
+    assert listed["requester_name"] is None
+    provider.sync()  # the next sync names it again
+    code, out, _ = _run(capsys, "request", "list", provider.ws.folder, "--inbox")
+    assert using_label in out

@@ -130,6 +130,8 @@ def test_two_departments_run_a_request_through_the_window(qtbot, exchange, make_
     summary = box.model.request_row(0).summary
     assert summary.request_id == request_id and summary.due is not None and not summary.overdue
     assert _cell(box, 0, Column.DUE) == summary.due
+    # B by its name as the exchange signed it, its code beside it (a steward knows no 18-character codes).
+    assert _cell(box, 0, Column.REQUESTER) == f"{USING.name} ({USING.code})"
     assert "working day" in _cell(box, 0, Column.LEFT)
     box.search.setText("不在其中的字")
     assert box.model.rowCount() == 0  # the filter box finds nothing
@@ -146,6 +148,7 @@ def test_two_departments_run_a_request_through_the_window(qtbot, exchange, make_
     refusal.reject()
 
     approval = box.answer(Answering.APPROVE)
+    assert f"{USING.name} ({USING.code})" in approval.intro.text()
     approval.text.setPlainText("仅用于背景核查")
     with qtbot.waitSignal(box.signed, timeout=10000):
         qtbot.mouseClick(_ok(approval), Qt.MouseButton.LeftButton)
@@ -159,6 +162,8 @@ def test_two_departments_run_a_request_through_the_window(qtbot, exchange, make_
     assert row.summary.status == "approved"
     assert _cell(mine, 0, Column.CONDITIONS) == "仅用于背景核查"
     assert provider.ws.facts()["key_steward"] in _cell(mine, 0, Column.ANSWERED_BY)
+    assert f"({PROVIDER.name}, {PROVIDER.code})" in _cell(mine, 0, Column.ANSWERED_BY)
+    assert _cell(mine, 0, Column.PROVIDER) == f"{PROVIDER.name} ({PROVIDER.code})"
     mine.select(request_id)
     assert not mine.first_button.isEnabled() and not mine.second_button.isEnabled()  # nothing to escalate
     trail = mine.show_trail()
@@ -168,6 +173,9 @@ def test_two_departments_run_a_request_through_the_window(qtbot, exchange, make_
     assert len(set(kinds)) == 3
     assert all("verified" in trail.model.item(n, trail.VERIFIED).text() for n in range(3))
     assert "王五" in trail.model.item(1, trail.SIGNER).text()
+    assert f"({USING.name}, {USING.code})" in trail.model.item(0, trail.SIGNER).text()
+    assert f"({PROVIDER.name}, {PROVIDER.code})" in trail.model.item(2, trail.SIGNER).text()
+    assert trail.labels["parties"][1].text() == f"{USING.name} ({USING.code}) asks {PROVIDER.name} ({PROVIDER.code})"
     assert "仅用于背景核查" in trail.model.item(2, trail.SAYS).text()
     assert trail.labels["items"][1].text() == entry.items[0].name
 

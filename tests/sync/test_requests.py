@@ -174,7 +174,8 @@ def test_the_tags_are_distinct_and_none_is_a_prefix_of_another():
     from steward.sync import protocol
 
     tags = [docs.SIGNING_TAG, docs.BODY_TAG, changeset.SIGNING_TAG, protocol.REQUEST_TAG, protocol.RECORD_TAG,
-            protocol.RECEIPT_TAG, protocol.CHECKPOINT_TAG, protocol.ENROLLMENT_TAG, protocol.KEY_ROTATION_TAG]
+            protocol.RECEIPT_TAG, protocol.CHECKPOINT_TAG, protocol.ENROLLMENT_TAG, protocol.KEY_ROTATION_TAG,
+            protocol.DEPARTMENT_TAG]
     assert all(not a.startswith(b) for a in tags for b in tags if a is not b)
 
 

@@ -322,3 +322,8 @@ def test_a_requests_signed_trail_has_no_english(qtbot, chinese, own):
     qtbot.waitUntil(lambda: not dialog.is_loading(), timeout=5000)
     dialog.set_read(sharing_requests.trail())  # verified, the authority's, and one not sent yet
     assert not (found := english_in(dialog, own)), "\n".join(found)
+    # Departments by name, the code beside it in full-width parentheses, as Chinese writes them.
+    using, provider = sharing_requests.USING, sharing_requests.PROVIDER
+    assert dialog.labels["parties"][1].text() == \
+        f"{sharing_requests.USING_NAME}（{using}） 向 {sharing_requests.PROVIDER_NAME}（{provider}） 申请"
+    assert dialog.model.item(0, dialog.SIGNER).text() == f"李四（{sharing_requests.USING_NAME}，{using}）"

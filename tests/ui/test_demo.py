@@ -24,6 +24,7 @@ from ui import demo
 from ui.demo_mode import DemoMode
 from ui.demo_requests import REQUESTER
 from ui.main_window import MainWindow
+from ui.requests_view import Column
 from ui.session import Session
 from ui.settings import Settings
 
@@ -91,6 +92,10 @@ def test_the_demo_has_sharing_requests_in_every_state_one_overdue(qtbot, demo_mo
     dialog = provider.show_inbox()
     qtbot.waitUntil(lambda: dialog.model.rowCount() == len(found), timeout=10000)
     assert dialog.model.request_row(0).summary.overdue  # the soonest due first
+    # The requesting department by the name the demo's exchange signed, its code beside it.
+    assert {r.requester_name for r in found} == {REQUESTER.name}
+    requester_column = dialog.model.columns.index(Column.REQUESTER)
+    assert dialog.model.index(0, requester_column).data() == f"{REQUESTER.name} ({REQUESTER.code})"
     qtbot.waitUntil(lambda: "2" in provider.inbox_label.text(), timeout=10000)  # two wait for an answer
 
 

@@ -14,6 +14,7 @@ from tests.ui import sharing_requests
 from tests.ui.conftest import make_entry
 from ui.request_answer import AnswerDialog, Answering
 from ui.request_form import RequestForm
+from ui.request_trail import RequestTrailDialog
 from ui.requests_view import OVERDUE, Column, RequestRow, RequestsDialog
 
 
@@ -72,6 +73,55 @@ def test_the_filter_reads_what_the_columns_show_whatever_the_case_and_keeps_the_
     assert dialog.model.rowCount() == 4
 
 
+def test_departments_show_by_name_with_their_code_and_by_code_until_named(qtbot, session):
+    dialog = _inbox(qtbot, session, Box.MINE)
+    using, provider = sharing_requests.USING, sharing_requests.PROVIDER
+    requester = dialog.model.columns.index(Column.REQUESTER) if Column.REQUESTER in dialog.model.columns else None
+    assert requester is None  # my requests name the department asked
+    shown = dialog.model.columns.index(Column.PROVIDER)
+    assert dialog.model.index(0, shown).data() == f"{sharing_requests.PROVIDER_NAME} ({provider})"
+    answered = dialog.model.index(2, dialog.model.columns.index(Column.ANSWERED_BY)).data()
+    assert answered == f"张三 ({sharing_requests.PROVIDER_NAME}, {provider})"
+    dialog.search.setText(sharing_requests.PROVIDER_NAME[:4])  # found by the name as by the code
+    assert dialog.model.rowCount() == 3
+    dialog.search.clear()
+
+    inbox_dialog = _inbox(qtbot, session)
+    column = inbox_dialog.model.columns.index(Column.REQUESTER)
+    assert inbox_dialog.model.index(0, column).data() == f"{sharing_requests.USING_NAME} ({using})"
+    # Before the exchange has named the department (no sync since): its code, as it is.
+    unnamed = sharing_requests.summary(named=False)
+    inbox_dialog.model.set_rows([RequestRow(unnamed, None)])
+    assert inbox_dialog.model.index(0, column).data() == using
+    answer = AnswerDialog(Answering.REFUSE, unnamed, inbox_dialog)
+    qtbot.addWidget(answer)
+    assert using in answer.intro.text() and sharing_requests.USING_NAME not in answer.intro.text()
+
+
+def test_the_answer_dialog_names_the_other_department(qtbot):
+    named = sharing_requests.summary()
+    approval = AnswerDialog(Answering.APPROVE, named)  # the inbox answers the department that asked
+    qtbot.addWidget(approval)
+    assert f"{sharing_requests.USING_NAME} ({sharing_requests.USING})" in approval.intro.text()
+    withdrawal = AnswerDialog(Answering.WITHDRAW, named)  # my requests: the department asked
+    qtbot.addWidget(withdrawal)
+    assert f"{sharing_requests.PROVIDER_NAME} ({sharing_requests.PROVIDER})" in withdrawal.intro.text()
+
+
+def test_the_trail_names_both_departments_and_each_signer_s(qtbot, session):
+    dialog = RequestTrailDialog(session, sharing_requests.summary().request_id)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.is_loading(), timeout=5000)
+    dialog.set_read(sharing_requests.trail())
+    using = f"{sharing_requests.USING_NAME} ({sharing_requests.USING})"
+    provider = f"{sharing_requests.PROVIDER_NAME} ({sharing_requests.PROVIDER})"
+    assert dialog.labels["parties"][1].text() == f"{using} asks {provider}"
+    signers = [dialog.model.item(n, dialog.SIGNER).text() for n in range(3)]
+    assert signers == [f"李四 ({sharing_requests.USING_NAME}, {sharing_requests.USING})",
+                       "王五 (the data authority)",
+                       f"张三 ({sharing_requests.PROVIDER_NAME}, {sharing_requests.PROVIDER})"]
+
+
 def test_the_inbox_answers_only_what_waits_for_an_answer(qtbot, session):
     dialog = _inbox(qtbot, session)
     dialog.view.selectRow(2)  # approved already
@@ -111,3 +161,20 @@ def test_the_form_lists_the_items_that_may_be_shared_and_needs_purpose_and_scena
     assert _ok(form).isEnabled()
     form.items.item(0).setCheckState(Qt.CheckState.Unchecked)
     assert not _ok(form).isEnabled()  # no data item asked for
+
+
+def test_the_filter_texts_made_between_events_find_every_row(qtbot, session):
+    dialog = _inbox(qtbot, session)
+    first = sharing_requests.summary()
+    many = [RequestRow(replace(first, request_id=f"0190b6a2-0000-7000-8000-{n:012d}", entry_code=f"319002/{n:06d}"),
+                       None) for n in range(1201)]  # more than two slices
+    dialog.model.set_rows(many)
+    model = dialog.model
+    model.prepare_filter()  # as the dialog does once the rows it read are shown
+    qtbot.waitUntil(lambda: not model._after_paint.isActive() and not model._preparing.isActive(), timeout=5000)
+    for n in (0, 499, 500, 1000, 1200):
+        dialog.search.setText(f"319002/{n:06d}")
+        assert [dialog.model.request_row(r).summary.entry_code for r in range(dialog.model.rowCount())] == \
+            [f"319002/{n:06d}"]
+    dialog.search.setText(sharing_requests.USING_NAME)
+    assert dialog.model.rowCount() == 1201

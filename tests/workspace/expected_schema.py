@@ -217,3 +217,11 @@ sharing_outbox = Table(
     Column("settled_at", Text),
     Index("ix_sharing_outbox_state", "state", "created_at"),
 )
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),  # as the exchange signed it (0007)
+    Column("updated_at", Text, nullable=False),
+)

@@ -85,7 +85,7 @@ def file_hash(path: Path) -> str:
 def test_old_workspace_is_migrated_with_its_data_intact(tmp_path):
     folder = make_old_workspace(tmp_path / "old")
     with Workspace.open(folder) as ws:
-        assert revision_of(ws.db_path) == head_revision() == "0006"
+        assert revision_of(ws.db_path) == head_revision() == "0007"
         assert (ws.department_code, ws.department_name) == (DEPARTMENT_CODE, DEPARTMENT_NAME)
         entry = query.get_entry(ws, "old-entry")
         assert (entry.name, entry.code, entry.sharing_type, entry.version, entry.revision) == (

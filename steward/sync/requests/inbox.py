@@ -10,18 +10,19 @@ steward is told at once what the exchange would refuse (approving before the rev
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from operator import itemgetter
+from typing import Any, overload
 
 from sqlalchemy import Connection
 
 from steward.catalogue.errors import StewardError
 from steward.catalogue.vocabulary import SharingType
-from steward.sync import shadow
+from steward.sync import departments, shadow
 from steward.sync.keys import SigningKey
 from steward.sync.requests import local
 from steward.sync.requests.documents import (
@@ -38,6 +39,7 @@ from steward.sync.requests.documents import (
 )
 from steward.sync.requests.state import (
     AWAITING_ANSWER,
+    GRANTS,
     Context,
     RequestState,
     RequestStatus,
@@ -105,6 +107,8 @@ class RequestSummary:
     created_at: str | None
     updated_at: str | None
     waiting_steps: int  # steps signed here, not yet answered by the exchange
+    requester_name: str | None = None  # as the exchange names the department; None where it has not yet
+    provider_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -126,6 +130,7 @@ class TrailStep:
     verified: bool  # checked against the log's chain and the signer's enrolled key when pulled
     outbox: str | None  # for a step signed here: ready, accepted or refused
     error: dict[str, Any] | None = None
+    department_name: str | None = None  # as the exchange names the department; None where it has not yet
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -143,13 +148,114 @@ class RequestDetail:
                 "trail": [step.to_dict() for step in self.trail]}
 
 
+_AWAITING = frozenset(str(s) for s in AWAITING_ANSWER)
+_GRANTED = frozenset(str(s) for s in GRANTS)  # only a grant's status changes with the day: it expires
+_MAY_EXPIRE = _GRANTED | {str(RequestStatus.EXPIRED)}
+# A request's place in the lists: soonest due first (a due date counts while an answer is awaited), then newest.
+# SQLite works out the due date's key (cheap per row: "~" after every date where none is awaited) and Python
+# sorts by the keys (SQLite's sorter, carrying every row's texts, took longer); _summary reads the first twelve.
+_DUE_KEY = f"COALESCE(CASE WHEN status IN ({', '.join(repr(s) for s in sorted(_AWAITING))}) THEN due END, '~')"
 _COLUMNS = ("request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, "
-            "created_at, updated_at")
+            f"created_at, updated_at, {_DUE_KEY}")
+_ID, _UNTIL, _STATUS, _DUE = 0, 7, 8, 9  # where these are in a row of _COLUMNS
+_BY_DUE, _BY_CREATED = itemgetter(12), itemgetter(10)  # created_at is never NULL (the exchange's stamp)
+
+
+class Listing(Sequence["RequestSummary"]):
+    """A box's requests in order (soonest due first, then newest), each summary made the first time it is read.
+
+    A window shows a screenful of a 10,000-request inbox: making every summary up front took most of the time
+    the inbox took to open. The counts the window's status line needs are taken from the rows as read.
+    """
+
+    def __init__(self, rows: list[tuple[Any, ...]], unsent: list[RequestSummary],
+                 make: Callable[[tuple[Any, ...]], RequestSummary], shown: Callable[[str, str], str],
+                 deadline: Callable[[str], tuple[int, bool]]) -> None:
+        self._rows = rows
+        self._unsent = unsent
+        self._make = make
+        self._shown = shown
+        self._deadline = deadline
+        self._made: list[RequestSummary | None] = [None] * len(rows)
+        self._counted: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows) + len(self._unsent)
+
+    @overload
+    def __getitem__(self, index: int) -> RequestSummary: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RequestSummary]: ...
+
+    def __getitem__(self, index: int | slice) -> RequestSummary | list[RequestSummary]:
+        if isinstance(index, slice):
+            return [self[n] for n in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index >= len(self._rows):
+            return self._unsent[index - len(self._rows)]
+        made = self._made[index]
+        if made is None:
+            made = self._made[index] = self._make(self._rows[index])
+        return made
+
+    def __iter__(self) -> Iterator[RequestSummary]:
+        return iter(self.every())
+
+    def every(self) -> list[RequestSummary]:
+        """Every summary, made now where not yet (in one pass: a command line lists them all)."""
+        make, made = self._make, self._made
+        for index, row in enumerate(self._rows):
+            if made[index] is None:
+                made[index] = make(row)
+        return [*made, *self._unsent]  # type: ignore[list-item] - every one is made now
+
+    def request_id(self, index: int) -> str:
+        """The request at `index`, without making its summary."""
+        return self._rows[index][_ID] if index < len(self._rows) else self._unsent[index - len(self._rows)].request_id
+
+    def index_of(self, request_id: str) -> int | None:
+        return next((n for n in range(len(self)) if self.request_id(n) == request_id), None)
+
+    def count_status(self, status: str) -> int:
+        """How many requests show `status` (a grant past its end date shows as expired)."""
+        if status not in self._counted:
+            self._counted[status] = self._count_status(status)
+        return self._counted[status]
+
+    def _count_status(self, status: str) -> int:
+        unsent = sum(1 for summary in self._unsent if summary.status == status)
+        if status not in _MAY_EXPIRE:  # shown as stored: counted without working out a status per row
+            return sum(1 for row in self._rows if row[_STATUS] == status) + unsent
+        shown = self._shown
+        return sum(1 for row in self._rows if shown(row[_STATUS], row[_UNTIL]) == status) + unsent
+
+    def count_overdue(self) -> int:
+        if _OVERDUE not in self._counted:
+            deadline = self._deadline
+            self._counted[_OVERDUE] = sum(1 for row in self._rows if _awaited_due(row) and deadline(row[_DUE])[1])
+        return self._counted[_OVERDUE]
+
+
+_OVERDUE = "overdue"  # Listing's count of the overdue, beside its counts by status
+
+
+def _awaited_due(row: tuple[Any, ...]) -> str | None:
+    """The row's due date while an answer is awaited (the status stored is the one shown: only grants expire)."""
+    return row[_DUE] if row[_DUE] is not None and row[_STATUS] in _AWAITING else None
 
 
 def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
              now: datetime | None = None) -> list[RequestSummary]:
     """The requests of this department in `box`, soonest due first (then newest), with what is overdue."""
+    return listing(ws, box, overdue_only, now).every()
+
+
+def listing(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False, now: datetime | None = None) -> Listing:
+    """As `requests`, each summary made when first read (a window shows a screenful of thousands)."""
     now = now or datetime.now(UTC)
     _, calendar = deadlines(ws)
     own = ws.department_code
@@ -166,23 +272,37 @@ def requests(ws: Workspace, box: Box = Box.ALL, overdue_only: bool = False,
     @cache
     def shown(status: str, until: str) -> str:
         # Once per status and end date, as the deadlines: a grant past its end date shows as expired.
+        if status not in _GRANTED:
+            return status
         return str(status_on(_status_only(status, until), today))
 
     with ws.reading() as conn:
         rows = store.dbapi(conn).execute(
             f"SELECT {_COLUMNS} FROM sharing_requests WHERE party = 1 AND {where}", params).fetchall()
         waiting = _waiting_counts(conn)
-        found = [_summary(row, own, waiting.get(row[0], 0), shown, deadline) for row in rows]
-        if box is not Box.INBOX:
-            recorded = {row[0] for row in rows}
-            found.extend(_unsent(queued.step, queued.created_at, waiting[queued.step.request_id])
-                         for queued in local.queued(conn)
-                         if queued.step.seq == 1 and queued.step.request_id not in recorded)
+        names = department_names(ws, conn)
+        unsent = []
+        if box is not Box.INBOX and not overdue_only:  # a request not sent yet has no due date
+            recorded = {row[_ID] for row in rows}
+            unsent = [_unsent(queued.step, queued.created_at, waiting[queued.step.request_id], names)
+                      for queued in local.queued(conn)
+                      if queued.step.seq == 1 and queued.step.request_id not in recorded]
     if overdue_only:
-        found = [summary for summary in found if summary.overdue]
-    found.sort(key=lambda s: s.created_at or "", reverse=True)
-    found.sort(key=lambda s: (s.due is None, s.due or ""))
-    return found
+        rows = [row for row in rows if _awaited_due(row) and deadline(row[_DUE])[1]]
+    # Soonest due first (a due date counts while an answer is awaited), then newest. Sorted here on the rows as
+    # read: SQLite sorting them (their texts carried through its sorter) took longer than this.
+    rows.sort(key=_BY_CREATED, reverse=True)
+    rows.sort(key=_BY_DUE)
+    make = partial(_summary, own=own, waiting=waiting, shown=shown, deadline=deadline, names=names)
+    return Listing(rows, unsent, make, shown, deadline)
+
+
+def department_names(ws: Workspace, conn: Connection) -> dict[str, str]:
+    """The departments' names by code: the exchange's, and this department's own as the workspace has it."""
+    names = departments.names(conn)
+    if ws.department_name:
+        names.setdefault(ws.department_code, ws.department_name)
+    return names
 
 
 def awaiting_answer_here(ws: Workspace) -> int:
@@ -199,18 +319,16 @@ def _waiting_counts(conn: Connection) -> dict[str, int]:
                                           "GROUP BY request_id", (local.Outbox.READY,)).fetchall())
 
 
-def _summary(row: tuple[Any, ...], own: str, waiting: int, shown: Callable[[str, str], str],
-             deadline: Callable[[str], tuple[int, bool]]) -> RequestSummary:
-    request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = row
+def _summary(row: tuple[Any, ...], own: str, waiting: dict[str, int], shown: Callable[[str, str], str],
+             deadline: Callable[[str], tuple[int, bool]], names: dict[str, str]) -> RequestSummary:
+    request_id, requester, provider, entry_id, entry_code, purpose, scenario, until, status, due, created, updated = \
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11]
     status = shown(status, until)
     awaiting = due is not None and status in _AWAITING
     left, overdue = deadline(due) if awaiting else (None, False)
     return RequestSummary(request_id, "inbox" if provider == own else "mine", status, requester, provider, entry_id,
                           entry_code, purpose, scenario, until, due if awaiting else None, left, overdue, created,
-                          updated, waiting)
-
-
-_AWAITING = frozenset(str(s) for s in AWAITING_ANSWER)
+                          updated, waiting.get(request_id, 0), names.get(requester), names.get(provider))
 
 
 def _status_only(status: str, until: str) -> RequestState:
@@ -218,22 +336,25 @@ def _status_only(status: str, until: str) -> RequestState:
     return RequestState("", RequestStatus(status), "", "", "", (), date.fromisoformat(until), False, ())
 
 
-def _unsent(step: Step, created_at: str, waiting: int) -> RequestSummary:
+def _unsent(step: Step, created_at: str, waiting: int, names: dict[str, str]) -> RequestSummary:
     """A request signed here and not sent yet; `waiting` counts its steps signed since (a withdrawal) too."""
     body = step.body
     assert isinstance(body, Application)
-    return RequestSummary(step.request_id, "mine", UNSENT, step.department or "", body.provider, body.entry_id,
+    requester = step.department or ""
+    return RequestSummary(step.request_id, "mine", UNSENT, requester, body.provider, body.entry_id,
                           body.entry_code, body.purpose, body.scenario, body.until, None, None, False, None,
-                          created_at, waiting)
+                          created_at, waiting, names.get(requester), names.get(body.provider))
 
 
 def show(ws: Workspace, request_id: str, now: datetime | None = None) -> RequestDetail:
     """One request of this department with its signed trail; StewardError if the workspace knows no such request."""
-    summaries = {s.request_id: s for s in requests(ws, Box.ALL, now=now)}
-    summary = summaries.get(request_id)
-    if summary is None:
+    found = listing(ws, Box.ALL, now=now)
+    index = found.index_of(request_id)
+    if index is None:
         raise StewardError("sharing.not_here", request_id=request_id)
+    summary = found[index]
     with ws.reading() as conn:
+        names = department_names(ws, conn)
         db = store.dbapi(conn)
         row = db.execute("SELECT items, conditional FROM sharing_requests WHERE request_id = ?",
                          (request_id,)).fetchone()
@@ -245,7 +366,7 @@ def show(ws: Workspace, request_id: str, now: datetime | None = None) -> Request
         body = json.loads(document).get("body", {})
         sent = next((q for q in mine.values() if q.step.seq == seq and q.state == local.Outbox.ACCEPTED), None)
         trail.append(TrailStep(seq, kind, department, key_id, _signer(body), body, accepted_at, due, position, True,
-                               sent.state if sent else None))
+                               sent.state if sent else None, None, names.get(department or "")))
     recorded = {step.seq for step in trail}
     for queued in mine.values():
         if queued.state != local.Outbox.ACCEPTED and not (queued.state == local.Outbox.READY
@@ -253,7 +374,8 @@ def show(ws: Workspace, request_id: str, now: datetime | None = None) -> Request
             step = queued.step
             document = step.to_dict()
             trail.append(TrailStep(step.seq, str(step.kind), step.department, step.key_id, _signer(document["body"]),
-                                   document["body"], None, None, None, False, queued.state, queued.error))
+                                   document["body"], None, None, None, False, queued.state, queued.error,
+                                   names.get(step.department or "")))
     items = json.loads(row[0]) if row and row[0] else []
     if not items and summary.status == UNSENT:
         first = next(q.step for q in mine.values() if q.step.seq == 1)
@@ -376,6 +498,7 @@ class Answer:
     department: str | None  # None: the data authority
     conditions: str
     reason: str
+    department_name: str | None = None  # as the exchange names the department; None where it has not yet
 
 
 def answers(ws: Workspace) -> dict[str, Answer]:
@@ -388,8 +511,9 @@ def answers(ws: Workspace) -> dict[str, Answer]:
             "SELECT s.request_id, s.kind, s.department, s.document FROM sharing_steps s JOIN sharing_requests r "
             "ON r.request_id = s.request_id WHERE r.party = 1 AND s.kind IN (?, ?, ?) ORDER BY s.request_id, s.seq",
             answered).fetchall()
+        names = department_names(ws, conn)
     for request_id, kind, department, document in rows:
         body = json.loads(document).get("body", {})
         found[request_id] = Answer(kind, _signer(body), department, str(body.get("conditions", "")),
-                                   str(body.get("reason", "")))
+                                   str(body.get("reason", "")), names.get(department or ""))
     return found
