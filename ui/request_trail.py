@@ -135,9 +135,12 @@ class RequestTrailDialog(Retranslating, QDialog):
             for cell in cells:
                 cell.setToolTip(cell.text())
             self.model.appendRow(cells)
-        for column, width in ((self.SEQ, 40), (self.STEP, 110), (self.SIGNER, 220), (self.RECORDED, 150),
-                              (self.VERIFIED, 110)):
+        for column, width in ((self.SEQ, 40), (self.STEP, 110), (self.RECORDED, 150), (self.VERIFIED, 110)):
             self.view.setColumnWidth(column, width)
+        # A signer is named with the department's name and code: as wide as that needs, within reason (the
+        # cell's tooltip holds the whole of a longer one).
+        self.view.resizeColumnToContents(self.SIGNER)
+        self.view.setColumnWidth(self.SIGNER, min(max(self.view.columnWidth(self.SIGNER), 220), 400))
 
     def _due(self, summary: inbox.RequestSummary) -> str:
         if summary.due is None or summary.working_days_left is None:
