@@ -230,18 +230,31 @@ def entry(conn: Connection, entry_id: str) -> tuple[EntryRow, dict[str, Any], li
 
 @dataclass(frozen=True)
 class LogRow:
+    """A record of the log: a changeset (its entries), or a sharing request's step (its kind and request)."""
+
     position: int
     accepted_at: str
-    department: str
+    department: str  # "" for a step the exchange signed (a review or an outcome)
     key_id: str
     steward: str
     entries: int
     hash: str
+    step_kind: str = ""
+    request_id: str = ""
 
 
 def changeset_log(conn: Connection, before: int | None) -> list[LogRow]:
-    where = "WHERE c.position < :before " if before is not None else ""
-    rows = conn.execute(text("SELECT c.position, c.accepted_at, c.department_code, c.key_id, k.steward, c.versions, "
-                             "c.hash FROM changesets c JOIN steward_keys k ON k.key_id = c.key_id "
-                             f"{where}ORDER BY c.position DESC LIMIT :limit"), {"before": before, "limit": PAGE})
-    return [LogRow(p, a, d, k, s, len(json.loads(v)), h) for p, a, d, k, s, v, h in rows]
+    """The newest records of the log, changesets and sharing steps alike (they share its positions)."""
+    where_c = "WHERE c.position < :before " if before is not None else ""
+    where_s = "WHERE s.position < :before " if before is not None else ""
+    rows = conn.execute(text(
+        "SELECT * FROM ("
+        "SELECT c.position, c.accepted_at, c.department_code, c.key_id, k.steward, c.versions, c.hash, '', '' "
+        f"FROM changesets c JOIN steward_keys k ON k.key_id = c.key_id {where_c}"
+        "UNION ALL "
+        "SELECT s.position, s.accepted_at, COALESCE(s.department_code, ''), s.key_id, COALESCE(k.steward, ''), "
+        "NULL, s.hash, s.kind, s.request_id "
+        f"FROM sharing_steps s LEFT JOIN steward_keys k ON k.key_id = s.key_id {where_s}"
+        ") AS log ORDER BY 1 DESC LIMIT :limit"), {"before": before, "limit": PAGE})
+    return [LogRow(p, a, d, k, s, len(json.loads(v)) if v is not None else 0, h, kind, request)
+            for p, a, d, k, s, v, h, kind, request in rows]

@@ -234,7 +234,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "verdict.refuse": ("拒绝", "Refuse"),
     # Log
     "log.title": ("日志", "Log"),
-    "log.changesets": ("变更记录", "Changesets"),
+    "log.changesets": ("变更与共享申请记录", "Changesets and sharing steps"),
+    "log.exchange": ("交换平台", "the exchange"),
     "log.admin": ("管理记录", "Administration"),
     "log.verify": ("立即校验", "Verify now"),
     "log.verified_ok": ("校验完成：处理记录完整。", "Verified: the log is sound."),
@@ -242,7 +243,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "log.position": ("序号", "Position"),
     "log.time": ("时间", "Time"),
     "log.key": ("密钥", "Key"),
-    "log.entries": ("条目数", "Entries"),
+    "log.entries": ("条目数或步骤", "Entries or step"),
     "log.hash": ("哈希", "Hash"),
     "log.action": ("操作", "Action"),
     "log.account": ("账户", "Account"),

@@ -19,6 +19,7 @@ from exchange import accounts, admin_log, server_key, sharing
 from exchange.console import reviews
 from exchange.console.texts import TEXTS
 from steward import sample
+from steward.catalogue.messages import render
 from steward.sync import changeset
 from steward.sync.requests import documents as docs
 from steward.sync.requests.documents import Application, Decision, DecisionVerdict, Escalation, Review, ReviewVerdict
@@ -222,6 +223,12 @@ def test_a_reviewer_passes_a_request_and_the_signed_step_names_the_account(serve
     assert f"数据主管部门（交换平台）· 审查人 {REVIEWER}" in shown
     assert 'id="pass"' not in shown  # nothing left for the authority to do
     assert request_id not in _queue_ids(console)
+    # 日志 lists the steps among the changesets, at their positions, each linking to its request.
+    log = console.get("/console/log").text
+    rows = [row for row in re.findall(r"<tr>(.*?)</tr>", log, re.S) if f"/console/reviews/{request_id}" in row]
+    assert len(rows) == 2, log[:3000]
+    assert render("request.kind.review", None, "zh") in rows[0] and "交换平台" in rows[0]
+    assert render("request.kind.request", None, "zh") in rows[1]
 
 
 def test_a_rejection_and_an_outcome_need_their_reason_and_nothing_is_recorded_without(server, cast):
