@@ -247,14 +247,17 @@ def changeset_log(conn: Connection, before: int | None) -> list[LogRow]:
     """The newest records of the log, changesets and sharing steps alike (they share its positions)."""
     where_c = "WHERE c.position < :before " if before is not None else ""
     where_s = "WHERE s.position < :before " if before is not None else ""
+    # Each side takes its newest page by its primary key before the two are merged: a city's log is long.
     rows = conn.execute(text(
         "SELECT * FROM ("
-        "SELECT c.position, c.accepted_at, c.department_code, c.key_id, k.steward, c.versions, c.hash, '', '' "
-        f"FROM changesets c JOIN steward_keys k ON k.key_id = c.key_id {where_c}"
+        "SELECT * FROM (SELECT c.position, c.accepted_at, c.department_code, c.key_id, k.steward, c.versions, "
+        f"c.hash, '' AS kind, '' AS request_id FROM changesets c JOIN steward_keys k ON k.key_id = c.key_id {where_c}"
+        "ORDER BY c.position DESC LIMIT :limit) AS c "
         "UNION ALL "
-        "SELECT s.position, s.accepted_at, COALESCE(s.department_code, ''), s.key_id, COALESCE(k.steward, ''), "
-        "NULL, s.hash, s.kind, s.request_id "
+        "SELECT * FROM (SELECT s.position, s.accepted_at, COALESCE(s.department_code, ''), s.key_id, "
+        "COALESCE(k.steward, ''), NULL, s.hash, s.kind, s.request_id "
         f"FROM sharing_steps s LEFT JOIN steward_keys k ON k.key_id = s.key_id {where_s}"
+        "ORDER BY s.position DESC LIMIT :limit) AS s"
         ") AS log ORDER BY 1 DESC LIMIT :limit"), {"before": before, "limit": PAGE})
     return [LogRow(p, a, d, k, s, len(json.loads(v)) if v is not None else 0, h, kind, request)
             for p, a, d, k, s, v, h, kind, request in rows]
