@@ -195,8 +195,13 @@ class SealedStep:
         return SIGNING_TAG + canonical(self.unsigned())
 
     @cached_property
+    def canonical_bytes(self) -> bytes:
+        """canonical(self.to_dict()): the redacted form as the log stores it, and what the digest hashes."""
+        return canonical(self.to_dict())
+
+    @cached_property
     def _digest(self) -> str:
-        return sha256_hex(canonical(self.to_dict()))
+        return sha256_hex(self.canonical_bytes)
 
     def digest(self) -> str:
         """SHA-256 of the canonical redacted form: the step's identity, the same whoever holds which form.
