@@ -311,6 +311,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def check(engine: Engine, step: Step, clock: Callable[[], datetime] = _now,
+          known: KeyRecord | None = None) -> Checked:
+    """`step` checked against a snapshot of the database, without the write lock; Refused if it is refused."""
+    with reading(engine, snapshot=True) as conn:
+        return _check(conn, step, clock(), known)
+
+
 def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[], datetime] = _now, *,
            config: Deadlines | None = None, known: KeyRecord | None = None) -> dict[str, Any]:
     """Check `step` and append it to the log, or refuse it (Refused) and write nothing.
@@ -322,8 +329,7 @@ def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[
     the demo passes another `clock`: its sample requests include some made days ago (one overdue).
     """
     texts = _Texts.of(step)  # before the lock: they depend on the step alone
-    with reading(engine, snapshot=True) as conn:
-        checked = _check(conn, step, clock(), known)
+    checked = check(engine, step, clock, known)
     config = config or deadlines(engine)
     with writing(engine) as conn:
         return record_locked(conn, server_key, step, config, clock, checked, texts)
