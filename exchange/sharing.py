@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from exchange.db import reading, writing
-from exchange.ledger import KeyRecord, Refused, _recorded_key, find_key
+from exchange.ledger import KeyRecord, Refused, find_key
 from steward.catalogue.errors import StewardError
 from steward.sync.changeset import canonical, entry_from_document
 from steward.sync.keys import PublicKey, SigningKey, unb64
@@ -130,11 +130,13 @@ def deadlines(engine: Engine) -> Deadlines:
 _STATE = text("SELECT requester, provider, entry_id, items, until, conditional, status "
               "FROM sharing_requests WHERE request_id = :r")
 _TRAIL = text("SELECT kind, digest FROM sharing_steps WHERE request_id = :r ORDER BY seq")
-_STANDING = text("SELECT status, seq, head FROM sharing_requests WHERE request_id = :r")
+# Under the lock, in one statement: the log's head, the exchange key recorded last (has rotate-key run while this
+# process served?) and the request's standing (its status, length and head; NULLs when there is no such request).
+_LOCKED = text("SELECT h.position, h.hash, (SELECT public_key FROM exchange_keys ORDER BY position DESC LIMIT 1), "
+               "r.status, r.seq, r.head FROM head h LEFT JOIN sharing_requests r ON r.request_id = :r WHERE h.id = 1")
 _ENTRY = text("SELECT department_code, version, document FROM entries WHERE id = :i")
 _ENTRY_VERSION = text("SELECT version FROM entries WHERE id = :i")
 _EXCHANGE_KEYS = text("SELECT public_key FROM exchange_keys")
-_HEAD = text("SELECT position, hash FROM head WHERE id = 1")
 _NEW_REQUEST = text(
     "INSERT INTO sharing_requests(request_id, requester, provider, entry_id, entry_code, items, until, conditional, "
     "status, seq, head, due, created_at, updated_at) VALUES (:r, :requester, :provider, :entry_id, :entry_code, "
@@ -282,8 +284,9 @@ def _check(conn: Connection, step: Step, moment: datetime, known: KeyRecord | No
         raise refusal(error, details) from error
 
 
-def _still_holds(conn: Connection, checked: Checked, step: Step, moment: datetime) -> bool:
-    """Whether what `checked` relied on is as it was: the request's standing, the entries, the exchange's date.
+def _still_holds(conn: Connection, checked: Checked, standing: tuple[str, int, str] | None, moment: datetime) -> bool:
+    """Whether what `checked` relied on is as it was: the request's standing (`standing`: its status, length and
+    head now; None if there is no such request), the entries it named, the exchange's date.
 
     The request's status, length and head (the digest that chains its whole trail) change with each of its
     steps; an entry's version with each push that changes it. The keys cannot change what they said: a key's
@@ -291,9 +294,8 @@ def _still_holds(conn: Connection, checked: Checked, step: Step, moment: datetim
     """
     if china_date(moment) != checked.day:
         return False
-    standing = conn.execute(_STANDING, {"r": step.request_id}).first()
     before = checked.before
-    if (tuple(standing) if standing else None) != ((str(before.status), before.seq, before.head) if before else None):
+    if standing != ((str(before.status), before.seq, before.head) if before else None):
         return False
     return all(conn.execute(_ENTRY_VERSION, {"i": entry_id}).scalar_one_or_none() == version
                for entry_id, version in checked.entries.items())
@@ -336,16 +338,19 @@ def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[
 
 
 def record_locked(conn: Connection, server_key: SigningKey, step: Step, config: Deadlines,
-          clock: Callable[[], datetime] = _now, checked: Checked | None = None,
-          texts: _Texts | None = None) -> dict[str, Any]:
+                  clock: Callable[[], datetime] = _now, checked: Checked | None = None,
+                  texts: _Texts | None = None) -> dict[str, Any]:
     """Under the write lock the caller holds: check `step` (again, if `checked` before the lock), then append it."""
-    if _recorded_key(conn) not in (None, server_key.public):  # rotate-key ran while this process served
+    position, head_hash, recorded_key, status, seq, head = conn.execute(_LOCKED, {"r": step.request_id}).one()
+    if recorded_key is not None and PublicKey(unb64(recorded_key)) != server_key.public:  # rotate-key ran meanwhile
         raise Refused(503, "exchange_key_rotated",
                       "the exchange's key was rotated: this server process must be restarted with the new key")
     moment = clock()
-    if checked is None or not _still_holds(conn, checked, step, moment):
+    standing = (status, seq, head) if status is not None else None
+    if checked is None or not _still_holds(conn, checked, standing, moment):
         checked = _check(conn, step, moment)
-    return _append(conn, step, texts or _Texts.of(step), checked, moment, config.due(checked.after.status, moment))
+    return _append(conn, step, texts or _Texts.of(step), checked, moment, config.due(checked.after.status, moment),
+                   (position, head_hash))
 
 
 @dataclass(frozen=True)
@@ -362,9 +367,9 @@ class _Texts:
                    step.digest())
 
 
-def _append(conn: Connection, step: Step, texts: _Texts, checked: Checked, moment: datetime,
-            due: date | None) -> dict[str, Any]:
-    head_position, head_hash = conn.execute(_HEAD).one()
+def _append(conn: Connection, step: Step, texts: _Texts, checked: Checked, moment: datetime, due: date | None,
+            head: tuple[int, str]) -> dict[str, Any]:
+    head_position, head_hash = head
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     due_text = due.isoformat() if due else None
     record = StepRecord(head_position + 1, texts.digest, due_text, head_hash, stamp)
