@@ -132,8 +132,9 @@ def deadlines(engine: Engine) -> Deadlines:
 class _Statement:
     """A statement of the step path, run on the database driver's own connection in the transaction `conn` holds.
 
-    Through SQLAlchemy a statement costs about 50 µs more than the driver's own ~8 µs, and a step runs ten of
-    them, five under the write lock. Written with :name parameters: sqlite3 takes them, psycopg %(name)s.
+    Through SQLAlchemy a statement costs about 50 µs more than the driver's own ~8 µs, and a step runs six or
+    seven of them, four or five under the write lock. Written with :name parameters: sqlite3 takes them, psycopg
+    %(name)s.
     """
 
     def __init__(self, sql: str) -> None:
