@@ -52,6 +52,7 @@ class Exchange:
     engine: Engine
     key: SigningKey
     id: str
+    deadlines: sharing.Deadlines  # as `serve` recorded them before starting this process, which publishes them
 
 
 # Documentation shapes (the handlers build their JSON directly; these describe it in /openapi.json) --
@@ -251,7 +252,7 @@ def _push(exchange: Exchange, request: Request, body: bytes) -> tuple[int, dict[
 def _submit_step(exchange: Exchange, request: Request, body: bytes) -> dict[str, Any]:
     """Authenticate, decode, check and record one step of a sharing request (on a worker thread)."""
     key = _authenticate(exchange, request, body)
-    return sharing.submit(exchange.engine, exchange.key, sharing.parse(decode_json(body)), key.key_id)
+    return sharing.submit(exchange.engine, exchange.key, sharing.parse(decode_json(body)), key, exchange.deadlines)
 
 
 def create_app(db_url: str | None = None, key_file: Path | None = None,
@@ -260,9 +261,9 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
     engine = make_engine(db_url or default_db_url())
     migrate(engine)
     exchange = Exchange(engine, server_key.for_database(engine, key_file or default_key_file()),
-                        ledger.exchange_id(engine))
+                        ledger.exchange_id(engine), sharing.deadlines(engine))
     rotations = ledger.key_rotations(engine)  # only rotate-key adds one, and the exchange is restarted after it
-    deadlines = sharing.deadlines(engine)  # as `serve` recorded them before starting this process
+    deadlines = exchange.deadlines
     app = FastAPI(title="Steward exchange", version=__version__,
                   description="The central exchange of the government data resource catalogue. See docs/protocol.md.")
     app.state.exchange = exchange

@@ -12,6 +12,10 @@ steps signed by the exchange's key that name the reviewer (`steward-exchange rev
 from __future__ import annotations
 
 import json
+import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from exchange.db import reading, writing
-from exchange.ledger import Refused, _recorded_key, find_key
+from exchange.ledger import KeyRecord, Refused, find_key
 from steward.catalogue.errors import StewardError
 from steward.sync.changeset import canonical, entry_from_document
 from steward.sync.keys import PublicKey, SigningKey, unb64
@@ -34,7 +38,6 @@ from steward.sync.requests.documents import (
     follow,
     parse_step,
 )
-from steward.sync.requests.redaction import redact
 from steward.sync.requests.refusals import StepInvalid, StepRefused
 from steward.sync.requests.state import (
     Context,
@@ -126,6 +129,50 @@ def deadlines(engine: Engine) -> Deadlines:
 # Checking and recording a step --------------------------------------------------------------
 
 
+class _Statement:
+    """A statement of the step path, run on the database driver's own connection in the transaction `conn` holds.
+
+    Through SQLAlchemy a statement costs about 50 µs more than the driver's own ~8 µs, and a step runs six or
+    seven of them, four or five under the write lock. Written with :name parameters: sqlite3 takes them, psycopg
+    %(name)s.
+    """
+
+    def __init__(self, sql: str) -> None:
+        self.named = sql
+        self.pyformat = re.sub(r":(\w+)", r"%(\1)s", sql)
+
+    def __call__(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """The driver's cursor, holding the rows as tuples."""
+        sql = self.named if conn.dialect.name == "sqlite" else self.pyformat
+        return conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+
+
+_STATE = _Statement("SELECT requester, provider, entry_id, items, until, conditional, status "
+                    "FROM sharing_requests WHERE request_id = :r")
+_TRAIL = _Statement("SELECT kind, digest FROM sharing_steps WHERE request_id = :r ORDER BY seq")
+# Under the lock, in one statement: the log's head, the exchange key recorded last (has rotate-key run while this
+# process served?) and the request's standing (its status, length and head; NULLs when there is no such request).
+_LOCKED = _Statement(
+    "SELECT h.position, h.hash, (SELECT public_key FROM exchange_keys ORDER BY position DESC LIMIT 1), r.status, "
+    "r.seq, r.head FROM head h LEFT JOIN sharing_requests r ON r.request_id = :r WHERE h.id = 1")
+_ENTRY = _Statement("SELECT department_code, version, document FROM entries WHERE id = :i")
+_ENTRY_VERSION = _Statement("SELECT version FROM entries WHERE id = :i")
+_EXCHANGE_KEYS = text("SELECT public_key FROM exchange_keys")
+_NEW_REQUEST = _Statement(
+    "INSERT INTO sharing_requests(request_id, requester, provider, entry_id, entry_code, items, until, conditional, "
+    "status, seq, head, due, created_at, updated_at) VALUES (:r, :requester, :provider, :entry_id, :entry_code, "
+    ":items, :until, :conditional, :status, :seq, :head, :due, :t, :t)")
+_NEXT_STATE = _Statement("UPDATE sharing_requests SET status = :status, seq = :seq, head = :head, due = :due, "
+                         "updated_at = :t WHERE request_id = :r")
+_NEW_STEP = _Statement(
+    "INSERT INTO sharing_steps(position, request_id, seq, kind, key_id, department_code, document, sealed, digest, "
+    "due, prev_hash, hash, accepted_at) VALUES (:position, :r, :seq, :kind, :key_id, :department, :document, "
+    ":sealed, :digest, :due, :prev_hash, :hash, :accepted_at)")
+_NEW_HEAD = _Statement("UPDATE head SET position = :p, hash = :h WHERE id = 1")
+
+ENTRY_FACTS_KEPT = 1024  # the entries' facts a process keeps parsed, per database (the most recently asked for)
+
+
 def parse(document: Any) -> Step:
     try:
         return parse_step(document)
@@ -134,42 +181,121 @@ def parse(document: Any) -> Step:
 
 
 def load_state(conn: Connection, request_id: str) -> RequestState | None:
-    row = conn.execute(text("SELECT requester, provider, entry_id, items, until, conditional, status "
-                            "FROM sharing_requests WHERE request_id = :r"), {"r": request_id}).first()
+    row = _STATE(conn, {"r": request_id}).fetchone()
     if row is None:
         return None
-    trail = tuple(Link(StepKind(kind), digest) for kind, digest in conn.execute(
-        text("SELECT kind, digest FROM sharing_steps WHERE request_id = :r ORDER BY seq"), {"r": request_id}))
+    trail = tuple(Link(StepKind(kind), digest) for kind, digest in _TRAIL(conn, {"r": request_id}))
     requester, provider, entry_id, items, until, conditional, status = row
     return RequestState(request_id, RequestStatus(status), requester, provider, entry_id, tuple(json.loads(items)),
                         date.fromisoformat(until), bool(conditional), trail)
 
 
-def signers(conn: Connection) -> Callable[[str], Signer | None]:
-    """Who holds a key, as the state machine asks: an enrolled steward key, or any key the exchange has had."""
-    exchange_keys = {public.key_id: public for public in
-                     (PublicKey(unb64(row[0])) for row in conn.execute(text("SELECT public_key FROM exchange_keys")))}
+class _Cache:
+    """What a server process keeps of one database between steps: only facts that a later write cannot make untrue.
+
+    The exchange's keys: rotate-key adds one and nothing changes or removes them, so the keys read stay the
+    exchange's; a key added since (by another process) is read at its first use, when the lookup misses.
+    The entries' facts, by entry and version: every write of an entry gives it the next version
+    (ledger._write_entries), so the facts of a version are those of its document for good.
+    """
+
+    def __init__(self) -> None:
+        self.exchange_keys: dict[str, PublicKey] | None = None
+        self.entries: OrderedDict[tuple[str, int], EntryFacts] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def exchange_key(self, conn: Connection, key_id: str, *, again: bool = False) -> PublicKey | None:
+        """The exchange's key `key_id`, or None if the exchange never had it (`again`: read the keys anew first)."""
+        keys = self.exchange_keys
+        if keys is None or again:
+            keys = {public.key_id: public for public in
+                    (PublicKey(unb64(row[0])) for row in conn.execute(_EXCHANGE_KEYS))}
+            self.exchange_keys = keys
+        return keys.get(key_id)
+
+    def entry_facts(self, key: tuple[str, int], make: Callable[[], EntryFacts]) -> EntryFacts:
+        with self.lock:
+            facts = self.entries.get(key)
+            if facts is not None:
+                self.entries.move_to_end(key)
+                return facts
+        facts = make()  # outside the lock: two threads may both parse one entry, and keep the same facts
+        with self.lock:
+            self.entries[key] = facts
+            while len(self.entries) > ENTRY_FACTS_KEPT:
+                self.entries.popitem(last=False)
+        return facts
+
+
+_caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache(conn: Connection) -> _Cache:
+    with _caches_lock:
+        return _caches.setdefault(conn.engine, _Cache())
+
+
+def signers(conn: Connection, known: KeyRecord | None = None) -> Callable[[str], Signer | None]:
+    """Who holds a key, as the state machine asks: any key the exchange has had, or an enrolled steward key.
+
+    `known` is a steward key already read (the one that authenticated the request): a key's public key and
+    department never change once enrolled, so it is not read again.
+    """
+    cache = _cache(conn)
 
     def find(key_id: str) -> Signer | None:
-        if key_id in exchange_keys:
-            return Signer(exchange_keys[key_id], None)
-        key = find_key(conn, key_id)
-        return Signer(key.public, key.department) if key is not None else None
+        exchange_key = cache.exchange_key(conn, key_id)
+        if exchange_key is not None:
+            return Signer(exchange_key, None)
+        key = known if known is not None and known.key_id == key_id else find_key(conn, key_id)
+        if key is not None:
+            return Signer(key.public, key.department)
+        exchange_key = cache.exchange_key(conn, key_id, again=True)  # rotated to since the keys were read?
+        return Signer(exchange_key, None) if exchange_key is not None else None
 
     return find
 
 
+def _entry(conn: Connection, entry_id: str) -> tuple[EntryFacts, int] | None:
+    """The entry's facts and the version they are of, or None if there is no such entry."""
+    row = _ENTRY(conn, {"i": entry_id}).fetchone()
+    if row is None:
+        return None
+    department, version, document = row
+    facts = _cache(conn).entry_facts(
+        (entry_id, version), lambda: EntryFacts.of(entry_from_document(entry_id, json.loads(document)), department))
+    return facts, version
+
+
 def entry_facts(conn: Connection, entry_id: str) -> EntryFacts | None:
-    row = conn.execute(text("SELECT department_code, document FROM entries WHERE id = :i"), {"i": entry_id}).first()
-    return EntryFacts.of(entry_from_document(entry_id, json.loads(row[1])), row[0]) if row else None
+    found = _entry(conn, entry_id)
+    return found[0] if found else None
 
 
-def _check(conn: Connection, step: Step, moment: datetime) -> tuple[RequestState | None, RequestState]:
+@dataclass(frozen=True)
+class Checked:
+    """A step the state machine accepted, and what that relied on that a later step or push may change."""
+
+    before: RequestState | None  # the request as it stood (None: a new request)
+    after: RequestState
+    day: date  # the exchange's date the step was checked on
+    entries: dict[str, int | None]  # the entries it named, by the version they had (None: there was none)
+
+
+def _check(conn: Connection, step: Step, moment: datetime, known: KeyRecord | None = None) -> Checked:
     """The request's state before and after `step`, or Refused saying why the state machine refuses it."""
     before = load_state(conn, step.request_id)
-    context = Context(signers(conn), lambda entry_id: entry_facts(conn, entry_id), china_date(moment))
+    versions: dict[str, int | None] = {}
+
+    def find_entry(entry_id: str) -> EntryFacts | None:
+        found = _entry(conn, entry_id)
+        versions[entry_id] = found[1] if found else None
+        return found[0] if found else None
+
+    context = Context(signers(conn, known), find_entry, china_date(moment))
     try:
-        return before, apply(before, step, context)
+        return Checked(before, apply(before, step, context), context.today, versions)
     except StepRefused as error:
         details = None
         if error.code == "request.replayed":  # where it was recorded: a client that lost the answer learns it landed
@@ -179,74 +305,122 @@ def _check(conn: Connection, step: Step, moment: datetime) -> tuple[RequestState
         raise refusal(error, details) from error
 
 
-def submit(engine: Engine, server_key: SigningKey, step: Step, request_key_id: str) -> dict[str, Any]:
-    """Record a steward's step sent by the key `request_key_id` (which must be the step's own): the record."""
-    if request_key_id != step.key_id:
+def _still_holds(conn: Connection, checked: Checked, standing: tuple[str, int, str] | None, moment: datetime) -> bool:
+    """Whether what `checked` relied on is as it was: the request's standing (`standing`: its status, length and
+    head now; None if there is no such request), the entries it named, the exchange's date.
+
+    The request's status, length and head (the digest that chains its whole trail) change with each of its
+    steps; an entry's version with each push that changes it. The keys cannot change what they said: a key's
+    public key and department are fixed at enrollment, and the signature was verified against them.
+    """
+    if china_date(moment) != checked.day:
+        return False
+    before = checked.before
+    if standing != ((str(before.status), before.seq, before.head) if before else None):
+        return False
+    for entry_id, version in checked.entries.items():
+        row = _ENTRY_VERSION(conn, {"i": entry_id}).fetchone()
+        if (row[0] if row else None) != version:
+            return False
+    return True
+
+
+def submit(engine: Engine, server_key: SigningKey, step: Step, request_key: KeyRecord,
+           config: Deadlines | None = None) -> dict[str, Any]:
+    """Record a steward's step sent by `request_key` (which must be the step's own): the record."""
+    if request_key.key_id != step.key_id:
         raise Refused(403, "key_mismatch", "the request is authenticated by another key than the step's")
-    return record(engine, server_key, step)
+    return record(engine, server_key, step, config=config, known=request_key)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[], datetime] = _now,
+def check(engine: Engine, step: Step, clock: Callable[[], datetime] = _now,
+          known: KeyRecord | None = None) -> Checked:
+    """`step` checked against a snapshot of the database, without the write lock; Refused if it is refused."""
+    with reading(engine, snapshot=True) as conn:
+        return _check(conn, step, clock(), known)
+
+
+def record(engine: Engine, server_key: SigningKey, step: Step, clock: Callable[[], datetime] = _now, *,
+           config: Deadlines | None = None, known: KeyRecord | None = None,
            also: Callable[[Connection, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Check `step` and append it to the log, or refuse it (Refused) and write nothing.
 
     As a changeset, a step is checked first against a snapshot without the write lock, so a refusal never
-    waits for it, then again under the lock, where the exchange's clock stamps it. Only the demo passes another
-    `clock`: its sample requests include some made days ago (one overdue). `also` is called with the step's
-    record in the same transaction (the console's administration record lands with the step or not at all).
+    waits for it, then under the lock, where the exchange's clock stamps it; there only what may have changed
+    since is read again (see _still_holds), and the whole check runs again if anything did. `config` is the
+    exchange's deadlines (read from the database when not given); `known`, the step's key if already read. Only
+    the demo passes another `clock`: its sample requests include some made days ago (one overdue). `also` is
+    called with the step's record in the same transaction (an administration record lands with the step or not at
+    all).
     """
-    with reading(engine, snapshot=True) as conn:
-        _check(conn, step, clock())
-    config = deadlines(engine)
+    texts = _Texts.of(step)  # before the lock: they depend on the step alone
+    checked = check(engine, step, clock, known)
+    config = config or deadlines(engine)
     with writing(engine) as conn:
-        if _recorded_key(conn) not in (None, server_key.public):  # rotate-key ran while this process served
-            raise Refused(503, "exchange_key_rotated",
-                          "the exchange's key was rotated: this server process must be restarted with the new key")
-        moment = clock()
-        before, after = _check(conn, step, moment)
-        answer = _append(conn, step, before, after, moment, config.due(after.status, moment))
+        answer = record_locked(conn, server_key, step, config, clock, checked, texts)
         if also is not None:
             also(conn, answer)
         return answer
 
 
-def _append(conn: Connection, step: Step, before: RequestState | None, after: RequestState, moment: datetime,
-            due: date | None) -> dict[str, Any]:
-    head_position, head_hash = conn.execute(text("SELECT position, hash FROM head WHERE id = 1")).one()
+def record_locked(conn: Connection, server_key: SigningKey, step: Step, config: Deadlines,
+                  clock: Callable[[], datetime] = _now, checked: Checked | None = None,
+                  texts: _Texts | None = None) -> dict[str, Any]:
+    """Under the write lock the caller holds: check `step` (again, if `checked` before the lock), then append it."""
+    position, head_hash, recorded_key, status, seq, head = _LOCKED(conn, {"r": step.request_id}).fetchone()
+    if recorded_key is not None and PublicKey(unb64(recorded_key)) != server_key.public:  # rotate-key ran meanwhile
+        raise Refused(503, "exchange_key_rotated",
+                      "the exchange's key was rotated: this server process must be restarted with the new key")
+    moment = clock()
+    standing = (status, seq, head) if status is not None else None
+    if checked is None or not _still_holds(conn, checked, standing, moment):
+        checked = _check(conn, step, moment)
+    return _append(conn, step, texts or _Texts.of(step), checked, moment, config.due(checked.after.status, moment),
+                   (position, head_hash))
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """What the log stores of a step: its whole form and its redacted form (canonical JSON), and its digest."""
+
+    document: str
+    sealed: str  # redaction.redact(step) is the sealed step's form
+    digest: str
+
+    @classmethod
+    def of(cls, step: Step) -> _Texts:
+        return cls(canonical(step.to_dict()).decode("utf-8"), step.sealed.canonical_bytes.decode("utf-8"),
+                   step.digest())
+
+
+def _append(conn: Connection, step: Step, texts: _Texts, checked: Checked, moment: datetime, due: date | None,
+            head: tuple[int, str]) -> dict[str, Any]:
+    head_position, head_hash = head
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     due_text = due.isoformat() if due else None
-    record = StepRecord(head_position + 1, step.digest(), due_text, head_hash, stamp)
+    record = StepRecord(head_position + 1, texts.digest, due_text, head_hash, stamp)
+    record_hash = record.hash()
+    after = checked.after
     state = {"r": step.request_id, "status": str(after.status), "seq": after.seq, "head": after.head,
              "due": due_text, "t": stamp}
-    if before is None:
-        body = step.body
-        conn.execute(text("INSERT INTO sharing_requests(request_id, requester, provider, entry_id, entry_code, items, "
-                          "until, conditional, status, seq, head, due, created_at, updated_at) VALUES (:r, :requester, "
-                          ":provider, :entry_id, :entry_code, :items, :until, :conditional, :status, :seq, :head, "
-                          ":due, :t, :t)"),
-                     {**state, "requester": after.requester, "provider": after.provider, "entry_id": after.entry_id,
-                      "entry_code": getattr(body, "entry_code", ""), "items": json.dumps(list(after.items)),
-                      "until": after.until.isoformat(), "conditional": after.conditional})
+    if checked.before is None:
+        _NEW_REQUEST(conn, {**state, "requester": after.requester, "provider": after.provider,
+                                    "entry_id": after.entry_id, "entry_code": getattr(step.body, "entry_code", ""),
+                                    "items": json.dumps(list(after.items)), "until": after.until.isoformat(),
+                                    "conditional": after.conditional})
     else:
-        conn.execute(text("UPDATE sharing_requests SET status = :status, seq = :seq, head = :head, due = :due, "
-                          "updated_at = :t WHERE request_id = :r"), state)
-    conn.execute(
-        text("INSERT INTO sharing_steps(position, request_id, seq, kind, key_id, department_code, document, sealed, "
-             "digest, due, prev_hash, hash, accepted_at) VALUES (:position, :r, :seq, :kind, :key_id, :department, "
-             ":document, :sealed, :digest, :due, :prev_hash, :hash, :accepted_at)"),
-        {"position": record.position, "r": step.request_id, "seq": step.seq, "kind": str(step.kind),
-         "key_id": step.key_id, "department": step.department, "document": canonical(step.to_dict()).decode("utf-8"),
-         "sealed": canonical(redact(step)).decode("utf-8"), "digest": record.step_digest, "due": due_text,
-         "prev_hash": head_hash, "hash": record.hash(), "accepted_at": stamp},
-    )
-    conn.execute(text("UPDATE head SET position = :p, hash = :h WHERE id = 1"),
-                 {"p": record.position, "h": record.hash()})
-    return {"request_id": step.request_id, "seq": step.seq, "step_digest": record.step_digest,
-            "position": record.position, "hash": record.hash(), "due": due_text, "accepted_at": stamp,
+        _NEXT_STATE(conn, state)
+    _NEW_STEP(conn, {"position": record.position, "r": step.request_id, "seq": step.seq,
+                             "kind": str(step.kind), "key_id": step.key_id, "department": step.department,
+                             "document": texts.document, "sealed": texts.sealed, "digest": texts.digest,
+                             "due": due_text, "prev_hash": head_hash, "hash": record_hash, "accepted_at": stamp})
+    _NEW_HEAD(conn, {"p": record.position, "h": record_hash})
+    return {"request_id": step.request_id, "seq": step.seq, "step_digest": texts.digest,
+            "position": record.position, "hash": record_hash, "due": due_text, "accepted_at": stamp,
             "status": str(after.status)}
 
 
@@ -312,7 +486,7 @@ def authority_step(engine: Engine, server_key: SigningKey, request_id: str, body
         step = follow(last_step(engine, request_id), body, server_key, None)
     except StepRefused as error:  # a blank reason or reviewer, conditions on a denial
         raise refusal(error) from error
-    answer = record(engine, server_key, step, clock, also)
+    answer = record(engine, server_key, step, clock, also=also)
     return {**answer, "body": body_document(body)}
 
 

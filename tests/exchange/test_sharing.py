@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import requests
 from sqlalchemy import text
 
-from exchange import admin_log, sharing
+from exchange import admin_log, ledger, sharing
 from exchange import cli as exchange_cli
+from exchange.db import make_engine, migrate, writing
+from exchange.ledger import Refused
 from steward import sample
 from steward.sync import changeset
 from steward.sync.changeset import canonical
 from steward.sync.exchange_client import ExchangeRefused
 from steward.sync.keys import SigningKey, b64
-from steward.sync.protocol import GENESIS, parse_time, sign_request, trusted_keys, verify_feed
+from steward.sync.protocol import GENESIS, parse_time, sign_request, trusted_keys, utc_now, verify_feed
 from steward.sync.requests import documents as docs
 from steward.sync.requests.documents import (
     Application,
@@ -33,7 +35,8 @@ from steward.sync.requests.documents import (
     Step,
     Withdrawal,
 )
-from steward.sync.working_days import CHINA, WorkingCalendar, due_date
+from steward.sync.working_days import CHINA, WorkingCalendar, china_date, due_date
+from tests.helpers import make_clean_entry
 
 SERVE_ARGS = ("--refusal-budget", "0", "--decision-days", "7")  # refusals are what these tests make
 PROVIDER, THIRD, USING = sample.DEPARTMENTS[0], sample.DEPARTMENTS[1], sample.DEPARTMENTS[2]
@@ -437,3 +440,87 @@ def test_overdue_per_department_counts_the_decisions_past_their_due_date_by_prov
     answered_counts = counts()
     assert answered_counts == (waiting_counts[0], waiting_counts[1] - 1)
     assert USING.code not in sharing.overdue_per_department(server.engine, next_day)  # it owes no answer
+
+
+# What the exchange keeps between steps, and what it reads again under the write lock ------------------------
+
+
+def test_an_entry_retired_and_restored_between_two_requests_is_seen_each_time(server, cast):
+    entry = _conditional(cast.provider)
+    assert cast.using.client.submit_step(_request(cast.using, entry))["status"] == "submitted"
+    assert cast.provider.client.push(cast.provider.changeset([changeset.op_retire(entry.id, 1)]))[0] == 201
+    assert _refusal(server, cast.using, _request(cast.using, entry)).code == "request.entry_retired"
+    assert cast.provider.client.push(cast.provider.changeset([changeset.op_restore(entry.id, 2)]))[0] == 201
+    assert cast.using.client.submit_step(_request(cast.using, entry))["status"] == "submitted"
+
+
+def test_a_key_revoked_between_two_steps_is_refused(server, cast):
+    using = server.steward(USING)
+    request = _request(using, _conditional(cast.provider))
+    using.client.submit_step(request)
+    ledger.revoke(server.engine, using.key.key_id)
+    error = _refusal(server, using, _after(request, Withdrawal(reason="", author="李四"), using))
+    assert (error.status, error.code) == (403, "key_revoked")
+
+
+def test_a_key_the_exchange_rotated_to_signs_steps_a_process_checks_after_reading_the_keys(fresh_db_url):
+    engine = make_engine(fresh_db_url)
+    migrate(engine)
+    old, new, provider, using = (SigningKey.generate() for _ in range(4))
+    try:
+        ledger.record_exchange_key(engine, old.public)
+        exchange = ledger.exchange_id(engine)
+        for department, key in ((PROVIDER, provider), (USING, using)):
+            ledger.add_department(engine, department.code, department.name)
+            ledger.enroll(engine, department.code, key.public)
+        entry = make_clean_entry(provider=PROVIDER.name, provider_code=PROVIDER.code)
+        ledger.push(engine, old, exchange, changeset.new_changeset(PROVIDER.code, provider, 1, utc_now(), "张三", [
+            changeset.op_create(entry)]), ledger.lookup_key(engine, provider.key_id))
+        application = Application(entry_id=entry.id, entry_code=entry.code, provider=PROVIDER.code, purpose="核验",
+                                  scenario="核查", items=(entry.items[0].id,), until="2099-12-31", author="李四")
+        first = docs.open_request(application, using, USING.code)
+        sharing.record(engine, old, first)
+        sharing.record(engine, old, docs.follow(first, Review(verdict=ReviewVerdict.PASS, reviewer="王五"), old, None))
+        ledger.rotate_exchange_key(engine, old, new, exchange)
+        second = docs.open_request(application, using, USING.code)
+        sharing.record(engine, new, second)
+        review = docs.follow(second, Review(verdict=ReviewVerdict.PASS, reviewer="王五"), new, None)
+        assert sharing.record(engine, new, review)["status"] == "granted"
+    finally:
+        engine.dispose()
+
+
+def test_a_step_whose_request_changed_after_its_check_is_checked_again_under_the_lock(server, cast, awaiting):
+    _, review = awaiting
+    approval = _approve(review, cast.provider)
+    checked = sharing.check(server.engine, approval)  # the check without the lock passes, then another answer lands
+    cast.provider.client.submit_step(_refuse(review, cast.provider))
+    error = _refused_under_lock(server, approval, checked)
+    assert (error.status, error.code) == (409, "request.out_of_order")
+    assert _stored_status(server, review.request_id) == "refused"
+
+
+def test_a_request_whose_entry_changed_after_its_check_is_checked_again_under_the_lock(server, cast):
+    entry = _conditional(cast.provider)
+    request = _request(cast.using, entry)
+    checked = sharing.check(server.engine, request)
+    assert cast.provider.client.push(cast.provider.changeset([changeset.op_retire(entry.id, 1)]))[0] == 201
+    error = _refused_under_lock(server, request, checked)
+    assert (error.status, error.code) == (422, "request.entry_retired")
+    assert _stored_status(server, request.request_id) is None
+
+
+def test_a_request_checked_on_one_day_and_stamped_on_the_next_is_checked_again_on_that_day(server, cast):
+    moment = datetime.now(UTC)
+    request = _request(cast.using, _conditional(cast.provider), until=china_date(moment).isoformat())  # its last day
+    checked = sharing.check(server.engine, request, lambda: moment)
+    error = _refused_under_lock(server, request, checked, lambda: moment + timedelta(days=1))
+    assert (error.status, error.code) == (422, "request.until_past")
+
+
+def _refused_under_lock(server, step, checked, clock=sharing._now) -> Refused:
+    """The refusal of `step`, `checked` before the lock, once the lock is taken (as record() goes on after check())."""
+    config = sharing.deadlines(server.engine)
+    with pytest.raises(Refused) as refused, server.unchanged(), writing(server.engine) as conn:
+        sharing.record_locked(conn, _exchange_key(server), step, config, clock, checked)
+    return refused.value

@@ -155,8 +155,15 @@ def body_document(body: Body) -> dict[str, Any]:
 
 
 def body_hash(body: Body) -> str:
-    """What a step's signature covers in place of its body: hex SHA-256 of the tag and the canonical body."""
-    return sha256_hex(BODY_TAG + canonical(body_document(body)))
+    """What a step's signature covers in place of its body: hex SHA-256 of the tag and the canonical body.
+
+    Kept on the body once computed (a body is frozen): signing, parsing and Step's own check each ask for it.
+    """
+    known = body.__dict__.get("_body_sha256")
+    if known is None:
+        known = sha256_hex(BODY_TAG + canonical(body_document(body)))
+        body.__dict__["_body_sha256"] = known
+    return known
 
 
 # The step ---------------------------------------------------------------------------------
@@ -195,8 +202,13 @@ class SealedStep:
         return SIGNING_TAG + canonical(self.unsigned())
 
     @cached_property
+    def canonical_bytes(self) -> bytes:
+        """canonical(self.to_dict()): the redacted form as the log stores it, and what the digest hashes."""
+        return canonical(self.to_dict())
+
+    @cached_property
     def _digest(self) -> str:
-        return sha256_hex(canonical(self.to_dict()))
+        return sha256_hex(self.canonical_bytes)
 
     def digest(self) -> str:
         """SHA-256 of the canonical redacted form: the step's identity, the same whoever holds which form.
