@@ -154,7 +154,8 @@ _TRAIL = _Statement("SELECT kind, digest FROM sharing_steps WHERE request_id = :
 # process served?) and the request's standing (its status, length and head; NULLs when there is no such request).
 _LOCKED = _Statement(
     "SELECT h.position, h.hash, (SELECT public_key FROM exchange_keys ORDER BY position DESC LIMIT 1), r.status, "
-    "r.seq, r.head FROM head h LEFT JOIN sharing_requests r ON r.request_id = :r WHERE h.id = 1")
+    "r.seq, r.head, (SELECT revoked_at FROM steward_keys WHERE key_id = :k) "
+    "FROM head h LEFT JOIN sharing_requests r ON r.request_id = :r WHERE h.id = 1")
 _ENTRY = _Statement("SELECT department_code, version, document FROM entries WHERE id = :i")
 _ENTRY_VERSION = _Statement("SELECT version FROM entries WHERE id = :i")
 _EXCHANGE_KEYS = text("SELECT public_key FROM exchange_keys")
@@ -371,10 +372,13 @@ def record_locked(conn: Connection, server_key: SigningKey, step: Step, config: 
                   clock: Callable[[], datetime] = _now, checked: Checked | None = None,
                   texts: _Texts | None = None) -> dict[str, Any]:
     """Under the write lock the caller holds: check `step` (again, if `checked` before the lock), then append it."""
-    position, head_hash, recorded_key, status, seq, head = _LOCKED(conn, {"r": step.request_id}).fetchone()
+    position, head_hash, recorded_key, status, seq, head, revoked_at = _LOCKED(
+        conn, {"r": step.request_id, "k": step.key_id}).fetchone()
     if recorded_key is not None and PublicKey(unb64(recorded_key)) != server_key.public:  # rotate-key ran meanwhile
         raise Refused(503, "exchange_key_rotated",
                       "the exchange's key was rotated: this server process must be restarted with the new key")
+    if revoked_at is not None:  # revoked since the request was authenticated: as a push, refused under the lock
+        raise Refused(403, "key_revoked", f"key {step.key_id} was revoked at {revoked_at}")
     moment = clock()
     standing = (status, seq, head) if status is not None else None
     if checked is None or not _still_holds(conn, checked, standing, moment):

@@ -510,6 +510,16 @@ def test_a_request_whose_entry_changed_after_its_check_is_checked_again_under_th
     assert _stored_status(server, request.request_id) is None
 
 
+def test_a_key_revoked_after_the_check_is_refused_under_the_lock(server, cast):
+    using = server.steward(USING)
+    request = _request(using, _conditional(cast.provider))
+    checked = sharing.check(server.engine, request, known=ledger.lookup_key(server.engine, using.key.key_id))
+    ledger.revoke(server.engine, using.key.key_id)  # after the request was authenticated and checked
+    error = _refused_under_lock(server, request, checked)
+    assert (error.status, error.code) == (403, "key_revoked")
+    assert _stored_status(server, request.request_id) is None
+
+
 def test_a_request_checked_on_one_day_and_stamped_on_the_next_is_checked_again_on_that_day(server, cast):
     moment = datetime.now(UTC)
     request = _request(cast.using, _conditional(cast.provider), until=china_date(moment).isoformat())  # its last day
