@@ -1,0 +1,311 @@
+"""The open view: what the public may see of the catalogue, kept current in the transaction that applies each changeset.
+
+Tables (migration 0006):
+
+- `open_datasets`: one row per publishable entry, keyed by `entry_id`, with `department_code`, `code`,
+  `name`, `open_type`, `modified` (when the push that last changed it was accepted, as the log stamps
+  it: ``2026-12-07T21:18:26.123456Z``), `position` (that push's log position) and `document`, the
+  entry as the public sees it (the JSON of `steward.sync.changeset.entry_document`, its 不予开放
+  data items left out). The rest are pieces rendered from it for the serve options `rendered_for`
+  (exchange/opendata/render.py); NULL, or rendered for other options, means "render it now".
+- `open_history`: the versions a change or a removal replaced (`superseded_at` is that position),
+  kept `HISTORY_SECONDS`, so that a harvest reads every page as of one position (`as_of`).
+- `open_removed`: a tombstone per entry that left the open catalogue (made 不予开放, retired, ...):
+  `removed_at` is the position that removed it. Publishing the entry again deletes its tombstone.
+
+"Publishable" is `steward.catalogue.publication.withheld(entry) is None`, the client's decision: active,
+无条件开放 or 有条件开放, not 不予共享, no rule error. As changesets land only `publication.is_open` is asked,
+because the ledger has just refused any entry with a rule error.
+
+Reading (every function takes an open connection: use `exchange.db.reading(engine)`; several calls in
+one `reading(engine, snapshot=True)` see one state):
+
+- `snapshot(conn)`: the log position that names the current state; pass it as `as_of` to page through
+  one state (`SnapshotExpired` when its history is gone: start again from the first page).
+- `datasets(conn, after="", limit=1000, as_of=None, department=None)`: `OpenDataset`s ordered by
+  `entry_id`, those after `after` (keyset paging: a page is (as_of, last entry_id), so a harvest never loops).
+- `count(conn, as_of=None, department=None)`, `dataset(conn, entry_id)`, `dataset_by_code(conn, code)`
+  (current rows only: None once removed), `organizations(conn)` (every department with its open count),
+  `removed_since(conn, after_position, limit)` (tombstones, oldest first).
+- `version(conn)`: a number that grows with every change of the view (its newest position): with the
+  serve options it makes the ETag and Last-Modified (`last_modified(conn)`) of anything served from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from steward.catalogue import publication
+from steward.catalogue.model import Entry
+from steward.catalogue.vocabulary import OpenType
+from steward.sync.changeset import entry_document, entry_from_document
+
+CHUNK = 500
+HISTORY_SECONDS = 24 * 3600  # how long a harvest may take to follow its pages through one snapshot
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the log's (steward.sync.protocol.utc_now)
+HORIZON_KEY = "open_history_horizon"  # exchange_meta: snapshots before this position lost their history
+
+CONTENT = ("department_code, code, name, open_type, modified, document, rendered_for, ttl, jsonld, rdfxml, "
+           "datajson, shared")
+
+
+class SnapshotExpired(Exception):
+    """The versions a snapshot needs were pruned (`HISTORY_SECONDS` after they were replaced)."""
+
+
+@dataclass(frozen=True)
+class OpenDataset:
+    entry_id: str
+    position: int
+    department_code: str
+    code: str
+    name: str
+    open_type: str
+    modified: str
+    document: str  # JSON of the entry as published
+    rendered_for: str | None = None
+    ttl: str | None = None
+    jsonld: str | None = None
+    rdfxml: str | None = None
+    datajson: str | None = None
+    shared: str | None = None
+
+    def entry(self) -> Entry:
+        """The entry as published (without its 不予开放 data items)."""
+        return entry_from_document(self.entry_id, json.loads(self.document))
+
+    def rendered(self, options_key: str) -> bool:
+        return self.rendered_for == options_key and self.ttl is not None
+
+
+@dataclass(frozen=True)
+class Removal:
+    entry_id: str
+    department_code: str
+    code: str
+    removed_at: int  # the log position that removed it
+    removed_stamp: str
+
+
+@dataclass(frozen=True)
+class Organization:
+    code: str
+    name: str
+    datasets: int
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _in(values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    params = {f"i{n}": value for n, value in enumerate(values)}
+    return ", ".join(f":{key}" for key in params), params
+
+
+# Deciding and writing -------------------------------------------------------------------------------------
+
+
+def published_document(entry: Entry, document: str | None = None) -> str:
+    """The entry as the public sees it (JSON): its 不予开放 data items left out. `document` is the entry's full
+    JSON when the caller has it: returned as it is when no item is left out (the common case costs nothing)."""
+    shown = [item for item in entry.items if (item.open_type or entry.open_type) != OpenType.NOT_OPEN]
+    if document is not None and len(shown) == len(entry.items):
+        return document
+    return json.dumps(entry_document(replace(entry, items=shown)), ensure_ascii=False, separators=(",", ":"))
+
+
+def _row(entry: Entry, department: str, position: int, stamp: str, document: str | None) -> dict[str, Any]:
+    return {"entry_id": entry.id, "position": position, "department_code": department, "code": entry.code,
+            "name": entry.name, "open_type": entry.open_type or "", "modified": stamp,
+            "document": published_document(entry, document)}
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(text("INSERT INTO open_datasets(entry_id, position, department_code, code, name, open_type, "
+                          "modified, document) VALUES (:entry_id, :position, :department_code, :code, :name, "
+                          ":open_type, :modified, :document)"), rows)
+
+
+def upkeep(conn: Connection, department: str, entries: Mapping[str, Entry], documents: Mapping[str, str],
+           position: int, stamp: str) -> None:
+    """Bring the view up to date with `entries` as the changeset at `position` leaves them (in its transaction).
+
+    `documents` are their stored JSON (reused when nothing is left out). Each touched entry that was in
+    the view goes to the history; those still publishable come back as new rows, the others leave a tombstone.
+    """
+    rows = [_row(entry, department, position, stamp, documents.get(entry_id))
+            for entry_id, entry in entries.items() if publication.is_open(entry)]
+    present: list[str] = []
+    for chunk in _chunks(list(entries)):
+        marks, params = _in(chunk)
+        present.extend(row[0] for row in conn.execute(
+            text(f"SELECT entry_id FROM open_datasets WHERE entry_id IN ({marks})"), params))
+    for chunk in _chunks(present):
+        marks, params = _in(chunk)
+        conn.execute(text(f"INSERT INTO open_history(entry_id, position, superseded_at, superseded_stamp, {CONTENT}) "
+                          f"SELECT entry_id, position, :p, :s, {CONTENT} FROM open_datasets "
+                          f"WHERE entry_id IN ({marks})"), {**params, "p": position, "s": stamp})
+        conn.execute(text(f"DELETE FROM open_datasets WHERE entry_id IN ({marks})"), params)
+    published = {row["entry_id"] for row in rows}
+    gone = [entry_id for entry_id in present if entry_id not in published]
+    if gone:
+        conn.execute(text("DELETE FROM open_removed WHERE entry_id = :i"), [{"i": i} for i in gone])
+        conn.execute(text("INSERT INTO open_removed(entry_id, department_code, code, removed_at, removed_stamp) "
+                          "VALUES (:i, :d, :c, :p, :s)"),
+                     [{"i": i, "d": department, "c": entries[i].code, "p": position, "s": stamp} for i in gone])
+    back = sorted(published - set(present))  # new to the view: a tombstone may say it left before
+    for chunk in _chunks(back):
+        marks, params = _in(chunk)
+        conn.execute(text(f"DELETE FROM open_removed WHERE entry_id IN ({marks})"), params)
+    _insert(conn, rows)
+    if present:
+        _prune(conn, stamp)
+
+
+def _prune(conn: Connection, stamp: str) -> None:
+    """Forget versions replaced more than HISTORY_SECONDS ago, and remember which snapshots that ends."""
+    try:
+        now = datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return
+    cutoff = (now - timedelta(seconds=HISTORY_SECONDS)).strftime(STAMP_FORMAT)
+    horizon = conn.execute(text("SELECT max(superseded_at) FROM open_history WHERE superseded_stamp < :c"),
+                           {"c": cutoff}).scalar_one()
+    if horizon is None:
+        return
+    conn.execute(text("DELETE FROM open_history WHERE superseded_stamp < :c"), {"c": cutoff})
+    conn.execute(text("DELETE FROM exchange_meta WHERE key = :k"), {"k": HORIZON_KEY})
+    conn.execute(text("INSERT INTO exchange_meta(key, value) VALUES (:k, :v)"), {"k": HORIZON_KEY, "v": str(horizon)})
+
+
+def fill(conn: Connection) -> int:
+    """Put every publishable entry of the catalogue in the (empty) view; how many."""
+    rows = []
+    for entry_id, department, document, position, stamp in conn.execute(
+            text("SELECT id, department_code, document, position, updated_at FROM entries")):
+        entry = entry_from_document(entry_id, json.loads(document))
+        if publication.withheld(entry) is None:
+            rows.append(_row(entry, department, position, stamp, document))
+    for chunk in _chunks(rows):
+        _insert(conn, list(chunk))
+    return len(rows)
+
+
+def store_rendered(conn: Connection, options_key: str, pieces: Sequence[Mapping[str, Any]]) -> None:
+    """Keep rendered pieces: mappings of entry_id, position, ttl, jsonld, rdfxml, datajson and shared (JSON list).
+
+    Written only where the row is still that version (a push may have replaced it meanwhile)."""
+    if pieces:
+        conn.execute(text("UPDATE open_datasets SET rendered_for = :f, ttl = :ttl, jsonld = :jsonld, "
+                          "rdfxml = :rdfxml, datajson = :datajson, shared = :shared "
+                          "WHERE entry_id = :entry_id AND position = :position"),
+                     [{**piece, "f": options_key} for piece in pieces])
+
+
+def unrendered(conn: Connection, options_key: str, limit: int) -> list[OpenDataset]:
+    """Current rows with no pieces for `options_key` (what a renderer does next)."""
+    rows = conn.execute(text(f"SELECT entry_id, position, {CONTENT} FROM open_datasets "
+                             "WHERE rendered_for IS NULL OR rendered_for <> :f LIMIT :n"),
+                        {"f": options_key, "n": limit})
+    return [OpenDataset(*row) for row in rows]
+
+
+# Reading --------------------------------------------------------------------------------------------------
+
+
+def snapshot(conn: Connection) -> int:
+    """The log's head position: the state every read `as_of` it sees."""
+    return int(conn.execute(text("SELECT position FROM head WHERE id = 1")).scalar_one())
+
+
+def horizon(conn: Connection) -> int:
+    value = conn.execute(text("SELECT value FROM exchange_meta WHERE key = :k"), {"k": HORIZON_KEY}).scalar()
+    return int(value) if value else 0
+
+
+def _check_snapshot(conn: Connection, as_of: int) -> None:
+    if as_of < horizon(conn) or as_of > snapshot(conn):
+        raise SnapshotExpired(f"snapshot {as_of} is not available")
+
+
+def datasets(conn: Connection, after: str = "", limit: int = 1000, as_of: int | None = None,
+             department: str | None = None) -> list[OpenDataset]:
+    """Up to `limit` datasets after entry id `after`, in entry id order, as of position `as_of` (None: now)."""
+    where = "entry_id > :after" + (" AND department_code = :d" if department else "")
+    params: dict[str, Any] = {"after": after, "n": limit, "d": department, "s": as_of}
+    if as_of is None:
+        rows = conn.execute(text(f"SELECT entry_id, position, {CONTENT} FROM open_datasets WHERE {where} "
+                                 "ORDER BY entry_id LIMIT :n"), params).all()
+        return [OpenDataset(*row) for row in rows]
+    _check_snapshot(conn, as_of)
+    # Two ordered reads merged here, rather than a UNION the database would read whole before its LIMIT.
+    current = conn.execute(text(f"SELECT entry_id, position, {CONTENT} FROM open_datasets WHERE {where} "
+                                "AND position <= :s ORDER BY entry_id LIMIT :n"), params).all()
+    old = conn.execute(text(f"SELECT entry_id, position, {CONTENT} FROM open_history WHERE {where} "
+                            "AND position <= :s AND superseded_at > :s ORDER BY entry_id LIMIT :n"), params).all()
+    rows = sorted([*current, *old], key=lambda row: row[0])[:limit]
+    return [OpenDataset(*row) for row in rows]
+
+
+def count(conn: Connection, as_of: int | None = None, department: str | None = None) -> int:
+    where = " AND department_code = :d" if department else ""
+    params = {"d": department, "s": as_of}
+    if as_of is None:
+        return int(conn.execute(text(f"SELECT count(*) FROM open_datasets WHERE 1 = 1{where}"), params).scalar_one())
+    _check_snapshot(conn, as_of)
+    current = conn.execute(text(f"SELECT count(*) FROM open_datasets WHERE position <= :s{where}"), params)
+    old = conn.execute(text(f"SELECT count(*) FROM open_history WHERE position <= :s AND superseded_at > :s{where}"),
+                       params)
+    return int(current.scalar_one()) + int(old.scalar_one())
+
+
+def dataset(conn: Connection, entry_id: str) -> OpenDataset | None:
+    row = conn.execute(text(f"SELECT entry_id, position, {CONTENT} FROM open_datasets WHERE entry_id = :i"),
+                       {"i": entry_id}).first()
+    return OpenDataset(*row) if row else None
+
+
+def dataset_by_code(conn: Connection, code: str) -> OpenDataset | None:
+    row = conn.execute(text(f"SELECT entry_id, position, {CONTENT} FROM open_datasets WHERE code = :c "
+                            "ORDER BY entry_id LIMIT 1"), {"c": code}).first()
+    return OpenDataset(*row) if row else None
+
+
+def organizations(conn: Connection) -> list[Organization]:
+    """Every department (the publishers), with how many open datasets it has now, in code order."""
+    counts = dict(conn.execute(text("SELECT department_code, count(*) FROM open_datasets "
+                                    "GROUP BY department_code")).all())
+    rows = conn.execute(text("SELECT code, name FROM departments ORDER BY code")).all()
+    return [Organization(code, name, int(counts.get(code, 0))) for code, name in rows]
+
+
+def removed_since(conn: Connection, after_position: int = 0, limit: int = 1000) -> list[Removal]:
+    """Datasets that left the open catalogue after `after_position` (and are not back), oldest first."""
+    rows = conn.execute(text("SELECT entry_id, department_code, code, removed_at, removed_stamp FROM open_removed "
+                             "WHERE removed_at > :p ORDER BY removed_at, entry_id LIMIT :n"),
+                        {"p": after_position, "n": limit}).all()
+    return [Removal(*row) for row in rows]
+
+
+def version(conn: Connection) -> int:
+    """The newest position that changed the view (0 when nothing did): any change makes it grow."""
+    shown = conn.execute(text("SELECT max(position) FROM open_datasets")).scalar_one() or 0
+    removed = conn.execute(text("SELECT max(removed_at) FROM open_removed")).scalar_one() or 0
+    return int(max(shown, removed))
+
+
+def last_modified(conn: Connection) -> str | None:
+    """When the view last changed (the log's stamp of `version`), or None while nothing is in it."""
+    newest = version(conn)
+    if not newest:
+        return None
+    return conn.execute(text("SELECT accepted_at FROM changesets WHERE position = :p"), {"p": newest}).scalar()
