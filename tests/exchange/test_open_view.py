@@ -45,6 +45,8 @@ def test_publishable_entries_are_in_the_view_as_published_and_others_are_not(ser
                                                                          position)
     assert [item.name for item in row.entry().items] == ["统一社会信用代码"]  # the 不予开放 item is left out
     assert "法定代表人身份证号" not in row.document
+    shown.items = shown.items[:1]
+    assert json.loads(row.document) == changeset.entry_document(shown)
 
 
 def test_an_entry_made_not_open_leaves_a_tombstone_and_a_snapshot_still_sees_it(server):
