@@ -56,8 +56,10 @@ def _with_open_share(entries: list[Entry], department: sample.Department) -> lis
     made = []
     for n, entry in enumerate(entries):
         if (n % 10) < OPEN_SHARE * 10:  # shared without condition too: the public never sees more than departments
-            changed = replace(entry, open_type="unconditional", open_conditions="", sharing_type="unconditional",
-                              sharing_conditions="")
+            changed = replace(entry, status="active", open_type="unconditional", open_conditions="",
+                              sharing_type="unconditional", sharing_conditions="",
+                              sharing_method_category=entry.sharing_method_category or "platform",
+                              sharing_method_type=entry.sharing_method_type or "interface")
         else:
             changed = replace(entry, open_type="not_open", open_conditions="")
         changed.items = [replace(item, open_type=None) if changed.open_type == "not_open" else item
