@@ -34,6 +34,19 @@ one `reading(engine, snapshot=True)` see one state):
   `removed_since(conn, after_position, limit)` (tombstones, oldest first).
 - `version(conn)`: a number that grows with every change of the view (its newest position): with the
   serve options it makes the ETag and Last-Modified (`last_modified(conn)`) of anything served from it.
+  It is also a valid `as_of`: the view as of `version` is the view now (the DCAT pages page from it).
+- `OpenDataset.entry()` is the entry as published (a `steward.catalogue.model.Entry`: name, abstract, codes,
+  open type and conditions, items without the 不予开放 ones); `document(conn, entry_id, position)` a
+  version's JSON; `exchange.opendata.render.dataset_iri(row, options)` its DCAT IRI.
+
+For example, everything now, 100 at a time, and what left since position p::
+
+    with reading(engine, snapshot=True) as conn:
+        as_of, after = view.version(conn), ""
+        while page := view.datasets(conn, after, 100, as_of):
+            ...  # page[i].entry(), .code, .department_code, .modified
+            after = page[-1].entry_id
+        gone = view.removed_since(conn, p)
 """
 
 from __future__ import annotations
