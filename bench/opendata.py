@@ -162,7 +162,7 @@ def harvest(report: Report, folder: Path) -> None:
             with stopwatch() as elapsed:
                 pages, listed, size = _harvest(server.url, base, fmt)
             report.add(scenario, f"full harvest, {fmt} ({pages} pages)", elapsed(), "s", limit,
-                       note=f"{size / 1e6:.1f} MB gzipped")
+                       note=f"{size / 1e6:.1f} MB (unzipped; sent gzipped)")
             assert pages == -(-opened // 1000) and listed >= opened, (pages, listed, opened)
         _check_a_page(server.url)
         for attempt in ("first", "again (cached)"):
@@ -171,7 +171,7 @@ def harvest(report: Report, folder: Path) -> None:
                                       timeout=600)
             answer.raise_for_status()
             report.add(scenario, f"data.json, {attempt}", elapsed(), "s",
-                       note=f"{len(answer.content) / 1e6:.1f} MB gzipped")
+                       note=f"{len(answer.content) / 1e6:.1f} MB (unzipped; sent gzipped)")
         # The CKAN Action API's figures go here (issue 17: package_search p95 <= 50 ms on this exchange):
         # ckan_api(report, server.url, entries)
     finally:
