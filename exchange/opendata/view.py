@@ -376,7 +376,9 @@ def document(conn: Connection, entry_id: str, position: int) -> str | None:
 
 
 def dataset_by_code(conn: Connection, code: str) -> OpenDataset | None:
-    row = conn.execute(text(f"{_CURRENT} WHERE o.code = :c ORDER BY o.entry_id LIMIT 1"), {"c": code}).first()
+    # Through `entries`' index on code: the view has none of its own (each would cost every push).
+    row = conn.execute(text(f"{_CURRENT} WHERE o.entry_id IN (SELECT id FROM entries WHERE code = :c) "
+                            "ORDER BY o.entry_id LIMIT 1"), {"c": code}).first()
     return OpenDataset(*row) if row else None
 
 
