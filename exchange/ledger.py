@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, text
 
 from exchange import admin_log
 from exchange.db import reading, writing
+from exchange.opendata import view as open_view
 from steward.catalogue import rules
 from steward.catalogue.model import Entry
 from steward.catalogue.rules import is_valid_uscc
@@ -524,6 +525,8 @@ def _append(conn: Connection, server_key: SigningKey, exchange: str, cs: Changes
     record_hash = record.hash()
     receipt = server_sign(server_key, RECEIPT_TAG, receipt_body(exchange, record))
     _write_entries(conn, cs.department, checked, new_versions, position, record.accepted_at)
+    # The public's view changes in the same transaction: a harvest never sees an entry the log has withdrawn.
+    open_view.upkeep(conn, cs.department, checked.entries, checked.documents, position, record.accepted_at)
     conn.execute(
         text("INSERT INTO changesets(position, id, key_id, department_code, seq, body, sha256, versions, prev_hash, "
              "hash, accepted_at, receipt) VALUES (:position, :id, :key_id, :department, :seq, :body, :sha256, "

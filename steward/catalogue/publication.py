@@ -23,14 +23,19 @@ class Withheld(StrEnum):
     RULE_ERRORS = "rule_errors"  # open, but breaking a catalogue rule of severity error
 
 
-def withheld(entry: Entry, ctx: rules.Context | None = None) -> Withheld | None:
-    """Why `entry` may not be published, or None when it may; `ctx` is what the rules know of the catalogue."""
-    is_open = (
+def is_open(entry: Entry) -> bool:
+    """Whether `entry` is open to the public, rules aside: what `withheld` decides for an entry known to break no
+    rule of severity error (the exchange refuses any such entry, so it asks only this as changesets land)."""
+    return (
         entry.status == Status.ACTIVE
         and entry.open_type in (OpenType.UNCONDITIONAL, OpenType.CONDITIONAL)
         and entry.sharing_type != SharingType.NOT_SHARED
     )
-    if not is_open:
+
+
+def withheld(entry: Entry, ctx: rules.Context | None = None) -> Withheld | None:
+    """Why `entry` may not be published, or None when it may; `ctx` is what the rules know of the catalogue."""
+    if not is_open(entry):
         return Withheld.CLOSED
     if rules.has_errors(rules.check(entry, ctx)):
         return Withheld.RULE_ERRORS

@@ -1,0 +1,1 @@
+"""The open-data channel: the open view of the catalogue (view.py) and what serves it to portals."""
