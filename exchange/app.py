@@ -29,6 +29,7 @@ from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, BudgetGate, Refusa
 from exchange.console.routes import ConsoleConfig, mount_console
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
+from exchange.opendata.ckan import mount_ckan, options_from_environment
 from steward import __version__
 from steward.sync.changeset import MAX_OPERATIONS, MAX_SEQ, UUID_PATTERN, changeset_schema, strict_json
 from steward.sync.keys import SigningKey
@@ -394,6 +395,7 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
         return JSONResponse({"status": await run_in_threadpool(enrollment_requests.status, exchange.engine, key_id)})
 
     mount_console(app, exchange.engine, exchange.key, exchange.id, console or ConsoleConfig())
+    mount_ckan(app, exchange.engine, *options_from_environment(os.environ))
     _describe_security(app)
     return app
 

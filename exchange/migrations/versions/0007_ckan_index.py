@@ -1,0 +1,45 @@
+"""The CKAN channel's search index over the open view (exchange/opendata/ckan_index.py).
+
+`ckan_packages` holds one narrow row per open dataset with the columns `package_search` filters and sorts
+on, each indexed; `ckan_tags` its tags. Filled here from the open view as it stands.
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ckan_packages",
+        sa.Column("entry_id", sa.Text, primary_key=True),
+        sa.Column("position", sa.BigInteger, nullable=False),  # the view's version of it that is indexed
+        sa.Column("department_code", sa.Text, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),  # the CKAN name, from the resource code
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("res_format", sa.Text, nullable=False),
+        sa.Column("modified", sa.Text, nullable=False),  # the view's stamp: metadata_modified
+        sa.Column("created", sa.Text, nullable=False),  # when the index first saw it published: metadata_created
+        sa.Column("search", sa.Text, nullable=False),  # casefolded text a free-text query looks in
+    )
+    # One index per sort, each ending in entry_id, the tie-breaker that keeps start/rows paging stable.
+    op.create_index("ix_ckan_packages_name", "ckan_packages", ["name"])
+    op.create_index("ix_ckan_packages_modified", "ckan_packages", ["modified", "entry_id"])
+    op.create_index("ix_ckan_packages_created", "ckan_packages", ["created", "entry_id"])
+    op.create_index("ix_ckan_packages_title", "ckan_packages", ["title", "entry_id"])
+    op.create_index("ix_ckan_packages_department", "ckan_packages", ["department_code", "modified", "entry_id"])
+    op.create_index("ix_ckan_packages_format", "ckan_packages", ["res_format", "modified", "entry_id"])
+    op.create_table(
+        "ckan_tags",
+        sa.Column("tag", sa.Text, primary_key=True),
+        sa.Column("entry_id", sa.Text, primary_key=True),
+    )
+    op.create_index("ix_ckan_tags_entry", "ckan_tags", ["entry_id"])
+    from exchange.opendata import ckan_index  # the one place that decides what the index holds
+
+    ckan_index.fill(op.get_bind())
