@@ -29,7 +29,9 @@ from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, BudgetGate, Refusa
 from exchange.console.routes import ConsoleConfig, mount_console
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
-from exchange.opendata.ckan import mount_ckan, options_from_environment
+from exchange.opendata.ckan import mount_ckan
+from exchange.opendata.config import OpenConfig
+from exchange.opendata.routes import mount_open_data
 from steward import __version__
 from steward.sync.changeset import MAX_OPERATIONS, MAX_SEQ, UUID_PATTERN, changeset_schema, strict_json
 from steward.sync.keys import SigningKey
@@ -256,7 +258,8 @@ def _submit_step(exchange: Exchange, request: Request, body: bytes) -> dict[str,
 
 
 def create_app(db_url: str | None = None, key_file: Path | None = None,
-               budget: RefusalBudget | None = None, console: ConsoleConfig | None = None) -> FastAPI:
+               budget: RefusalBudget | None = None, console: ConsoleConfig | None = None,
+               open_data: OpenConfig | None = None) -> FastAPI:
     budget = RefusalBudget() if budget is None else budget
     engine = make_engine(db_url or default_db_url())
     migrate(engine)
@@ -395,7 +398,8 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
         return JSONResponse({"status": await run_in_threadpool(enrollment_requests.status, exchange.engine, key_id)})
 
     mount_console(app, exchange.engine, exchange.key, exchange.id, console or ConsoleConfig())
-    mount_ckan(app, exchange.engine, *options_from_environment(os.environ))
+    mount_open_data(app, exchange.engine, open_data or OpenConfig())
+    mount_ckan(app, exchange.engine, open_data or OpenConfig())
     _describe_security(app)
     return app
 
@@ -420,4 +424,5 @@ def app_from_environment() -> FastAPI:
     ca = os.environ.get(PROFILE_CA_ENV)
     console = ConsoleConfig(os.environ.get(TRUST_PROXY_ENV) == "1", os.environ.get(PUBLIC_URL_ENV) or None,
                             Path(ca).read_text(encoding="utf-8") if ca else None)
-    return create_app(os.environ.get("STEWARD_EXCHANGE_DB"), Path(key) if key else None, budget, console)
+    return create_app(os.environ.get("STEWARD_EXCHANGE_DB"), Path(key) if key else None, budget, console,
+                      OpenConfig.from_environment(os.environ))

@@ -24,6 +24,7 @@ from exchange import accounts, ledger, server_key, sharing
 from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, RefusalBudget
 from exchange.db import DB_ENV, KEY_ENV, default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import Refused
+from exchange.opendata.config import DEFAULT_BURST, DEFAULT_RATE, OpenConfig
 from steward import __version__
 from steward.catalogue.errors import StewardError
 from steward.catalogue.messages import Phrase, render
@@ -64,6 +65,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = {"host": args.host, "port": args.port, "access_log": args.access_log, "log_level": args.log_level,
                "log_config": _log_config(args.log_level), "proxy_headers": False}
     profile_ca = Path(args.profile_ca).read_text(encoding="utf-8") if args.profile_ca else None
+    open_data = OpenConfig(args.public_base_uri or f"http://{args.host}:{args.port}/", args.licence,
+                           args.open_publisher, args.open_publisher_code, args.open_rate, args.open_burst)
     if args.workers > 1:
         from exchange.app import BUDGET_ENV, PROFILE_CA_ENV, PUBLIC_URL_ENV, TRUST_PROXY_ENV, WINDOW_ENV
 
@@ -73,13 +76,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[TRUST_PROXY_ENV] = "1" if args.trust_proxy else "0"
         os.environ[PUBLIC_URL_ENV] = args.public_url or ""
         os.environ[PROFILE_CA_ENV] = str(Path(args.profile_ca).resolve()) if args.profile_ca else ""
+        open_data.to_environment(os.environ)
         uvicorn.run("exchange.app:app_from_environment", factory=True, workers=args.workers, **options)
     else:
         from exchange.app import create_app
         from exchange.console.routes import ConsoleConfig
 
-        uvicorn.run(create_app(db_url, key_file, budget, ConsoleConfig(args.trust_proxy, args.public_url, profile_ca)),
-                    **options)
+        uvicorn.run(create_app(db_url, key_file, budget, ConsoleConfig(args.trust_proxy, args.public_url, profile_ca),
+                               open_data), **options)
     return EXIT_OK
 
 
@@ -334,6 +338,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "console is reached at)")
     p.add_argument("--profile-ca", metavar="PEM_FILE",
                    help="the intranet CA certificate that profiles tell clients to trust")
+    p.add_argument("--public-base-uri", metavar="URL",
+                   help="the exchange's address as the public reaches it: the open catalogue's page links and "
+                        "dataset IRIs start with it (default: http://HOST:PORT/; docs/open-data.md)")
+    p.add_argument("--licence", metavar="IRI",
+                   help="the licence of the open data, e.g. "
+                        "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0")
+    p.add_argument("--open-publisher", default="", metavar="NAME",
+                   help="who publishes the open catalogue (the city's data authority)")
+    p.add_argument("--open-publisher-code", default="", metavar="USCC",
+                   help="the publisher's 统一社会信用代码 (tells portals what kind of authority it is)")
+    p.add_argument("--open-rate", type=float, default=DEFAULT_RATE, metavar="PER_SECOND",
+                   help=f"requests a second each client may make of /open on average (default {DEFAULT_RATE:g}; "
+                        "0: no limit); beyond it 429 with Retry-After")
+    p.add_argument("--open-burst", type=int, default=DEFAULT_BURST, metavar="N",
+                   help=f"requests a client may make of /open at once before the rate counts (default {DEFAULT_BURST})")
 
     department = sub.add_parser("department", help="Register and list departments.")
     department_sub = department.add_subparsers(dest="department_command", required=True)

@@ -23,11 +23,7 @@ import gzip
 import hashlib
 import json
 import math
-import threading
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +34,8 @@ from sqlalchemy import Connection, Engine, text
 from exchange.db import reading
 from exchange.opendata import ckan_index, ckan_query, view
 from exchange.opendata.ckan_index import Options, Organization
+from exchange.opendata.config import OpenConfig
+from exchange.opendata.routes import RateLimit, _accepts_gzip, _gzip_tag, _http_date, _not_modified
 from steward import __version__
 
 MAX_ROWS = 1000  # CKAN's ckan.search.rows_max: more is silently cut to it, as CKAN does
@@ -304,57 +302,6 @@ class Actions:
 # HTTP ---------------------------------------------------------------------------------------------------------
 
 
-class RateLimit:
-    """A token bucket per client address: `burst` requests at once, then `rate` a second."""
-
-    MAX_CLIENTS = 10_000
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, max(1.0, burst)
-        self.buckets: dict[str, tuple[float, float]] = {}
-        self.lock = threading.Lock()
-
-    def wait(self, client: str) -> float:
-        """Take a token for `client`: 0 when it may go on, else how many seconds until it may."""
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic()
-        with self.lock:
-            tokens, then = self.buckets.pop(client, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
-            waiting = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-            self.buckets[client] = (tokens - 1 if tokens >= 1 else tokens, now)
-            while len(self.buckets) > self.MAX_CLIENTS:
-                del self.buckets[next(iter(self.buckets))]
-        return waiting
-
-
-def _http_date(stamp: str | None) -> str | None:
-    if not stamp:
-        return None
-    try:
-        moment = datetime.strptime(stamp, view.STAMP_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return format_datetime(moment, usegmt=True)
-
-
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
-def _matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if header is None:
-        return False
-    tags = {tag.strip().removeprefix("W/").replace('-gz"', '"') for tag in header.split(",")}
-    return "*" in tags or etag in tags
-
-
 def _query_values(request: Request) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
@@ -367,18 +314,14 @@ def _query_values(request: Request) -> dict[str, Any]:
     return values
 
 
-def options_from_environment(environ: Any) -> tuple[Options, float, float]:
-    """(options, rate, burst) as `serve` passes them (the open data channel's STEWARD_OPEN_* variables)."""
-    base = environ.get("STEWARD_OPEN_BASE_URI") or "http://127.0.0.1:8000/"
-    return (Options(base if base.endswith("/") else f"{base}/", environ.get("STEWARD_OPEN_LICENCE") or None),
-            float(environ.get("STEWARD_OPEN_RATE", 20.0)), float(environ.get("STEWARD_OPEN_BURST", 100)))
+def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = True) -> ckan_index.Follower | None:
+    """Add the CKAN Action API routes to `app`; start the thread that keeps the index current (`follow`).
 
-
-def mount_ckan(app: FastAPI, engine: Engine, options: Options, rate: float = 20.0, burst: float = 100,
-               follow: bool = True) -> ckan_index.Follower | None:
-    """Add the CKAN Action API routes to `app`; start the thread that keeps the index current (`follow`)."""
+    The public base URI, licence and rate limit are the open catalogue's (`serve --public-base-uri --licence
+    --open-rate --open-burst`); the rate limit's buckets are this channel's own."""
+    options = Options(config.options().base_uri, config.licence)
     actions = Actions(options)
-    limiter = RateLimit(rate, burst)
+    limiter = RateLimit(config.rate, config.burst)
     options_key = hashlib.sha256(json.dumps([options.base_uri, options.licence]).encode()).hexdigest()[:12]
 
     def help_url(action: str) -> str:
@@ -395,7 +338,7 @@ def mount_ckan(app: FastAPI, engine: Engine, options: Options, rate: float = 20.
             data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
             headers["Content-Encoding"] = "gzip"
             if "ETag" in headers:
-                headers["ETag"] = headers["ETag"][:-1] + '-gz"'
+                headers["ETag"] = _gzip_tag(headers["ETag"])
         return Response(data, status_code=status, media_type="application/json; charset=utf-8", headers=headers)
 
     def current() -> tuple[int, str | None]:
@@ -427,9 +370,9 @@ def mount_ckan(app: FastAPI, engine: Engine, options: Options, rate: float = 20.
             modified = _http_date(stamp)
             if modified:
                 headers["Last-Modified"] = modified
-            if _matches(request, etag):
+            if _not_modified(request, etag, modified):
                 if _accepts_gzip(request):
-                    headers["ETag"] = etag[:-1] + '-gz"'
+                    headers["ETag"] = _gzip_tag(etag)
                 return Response(status_code=304, headers={**headers, "Vary": "Accept-Encoding",
                                                           "Cache-Control": "public, max-age=0, must-revalidate"})
         try:

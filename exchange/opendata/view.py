@@ -256,10 +256,11 @@ def store_rendered(conn: Connection, options_key: str, pieces: Sequence[Mapping[
                      [{**piece, "f": options_key} for piece in pieces])
 
 
-def unrendered(conn: Connection, options_key: str, limit: int) -> list[OpenDataset]:
-    """Current rows with no pieces for `options_key` (what a renderer does next)."""
-    rows = conn.execute(text(f"{_CURRENT} WHERE d.rendered_for IS NULL OR d.rendered_for <> :f LIMIT :n"),
-                        {"f": options_key, "n": limit})
+def unrendered(conn: Connection, options_key: str, limit: int, since: int | None = None) -> list[OpenDataset]:
+    """Current rows with no pieces for `options_key` (what a renderer does next), of versions after `since`."""
+    after = "" if since is None else "o.position > :s AND "
+    rows = conn.execute(text(f"{_CURRENT} WHERE {after}(d.rendered_for IS NULL OR d.rendered_for <> :f) LIMIT :n"),
+                        {"f": options_key, "n": limit, "s": since})
     return [OpenDataset(*row) for row in rows]
 
 

@@ -334,6 +334,34 @@ def build(entries: Iterable[tuple[Entry, str]], options: DcatOptions, *, departm
     return builder.graph
 
 
+def dataset_graph(entry: Entry, modified: str | None, options: DcatOptions) -> tuple[Graph, list[str]]:
+    """One dataset fit to publish, alone: its graph (its own nodes, then the concepts and agents they name) and
+    the ids of its own nodes (the dataset's and its distribution's). No dct:relation: those need the rest of
+    the catalogue. The exchange writes each dataset's nodes once and puts pages together from them."""
+    builder = _Builder(options, "", "")
+    iri = builder.dataset(entry, utc_datetime(modified or ""), {})
+    own = [node.id for node in builder.graph.nodes if node.types[:1] in (["dcat:Dataset"], ["dcat:Distribution"])]
+    return builder.graph, [iri, *(i for i in own if i != iri)]
+
+
+def catalogue_graph(dataset_iris: Sequence[str], options: DcatOptions, *, publisher_code: str, publisher_name: str,
+                    issued: str | None, modified: str | None, prefixes: dict[str, str] | None = None) -> Graph:
+    """The catalogue's node (listing `dataset_iris`) and the nodes it names, as of `modified` (an ISO time).
+
+    Its publisher's kind comes from `publisher_code` (a 统一社会信用代码) as a provider's does; without one it
+    is a local authority (a city's data authority)."""
+    builder = _Builder(options, publisher_code, publisher_name)
+    if prefixes:
+        builder.graph.prefixes.update(prefixes)
+    builder.catalogue(dataset_iris, issued, utc_datetime(modified or "") or "1970-01-01T00:00:00Z")
+    if not publisher_code:
+        kind = "LocalAuthority"
+        builder.graph.node(builder.agent_iri("", publisher_name)).add(
+            "dct:type", builder.concept(f"{ADMS_PUBLISHER_TYPE}{kind}", f"{ADMS_PUBLISHER_TYPE}1.0", "Publisher type",
+                                        {"en": kind}))
+    return builder.graph
+
+
 def write(graph: Graph, out: IO[str], turtle: bool = False) -> None:
     if turtle:
         graph.write_turtle(out)

@@ -88,6 +88,9 @@ def test_the_three_authentication_headers_are_one_security_requirement(openapi):
     operations = {(method, path): op for path, ops in openapi["paths"].items() for method, op in ops.items()}
     # Who the exchange is, and a new key's enrollment request (signed inside, by that key), need no signed request.
     unsigned = {("get", "/v1/server"), ("post", "/v1/enrollment-requests"), ("get", "/v1/enrollment-requests/{key_id}")}
+    # The open catalogue is for the public: read-only, with no authentication (docs/open-data.md).
+    unsigned |= {("get", f"/open/{path}") for path in ("catalog", "catalog.ttl", "catalog.jsonld", "catalog.rdf",
+                                                        "data.json")}
     assert set(operations) == SIGNED_PATHS | unsigned
     for where in SIGNED_PATHS:
         assert operations[where]["security"] == [{name: [] for name in schemes}], where  # all three together

@@ -1,0 +1,19 @@
+"""The open catalogue's per-client rate limit, on a real exchange serving with a small one (`--open-rate`)."""
+
+from __future__ import annotations
+
+import requests
+
+SERVE_ARGS = ("--open-rate", "0.2", "--open-burst", "3")
+
+
+def test_a_client_past_its_burst_is_answered_429_with_retry_after(server):
+    answers = [requests.get(f"{server.url}/open/catalog.ttl", timeout=60) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    refused = requests.get(f"{server.url}/open/data.json", timeout=60)  # the limit counts every /open route
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    # One request is earned back every 5 s (0.2 a second): Retry-After says when, in whole seconds.
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5
+    # The rest of the exchange does not count against it.
+    assert requests.get(f"{server.url}/v1/server", timeout=60).status_code == 200
