@@ -45,6 +45,7 @@ ORG_LIST_ALL_FIELDS = 25  # CKAN's ckan.group_and_organization_list_all_fields_m
 CKAN_VERSION = "2.10.0"  # the Action API this subset answers like (clients check it to pick features)
 FORM = 1  # bump when what an answer says changes for the same view: old ETags then no longer match
 GZIP_LEVEL = 5
+MAX_BODY_BYTES = 64 * 1024  # a POSTed action's parameters
 ACTIONS = ("status_show", "package_list", "package_show", "package_search", "organization_list",
            "organization_show")
 _TRUE = {"true", "yes", "on", "y", "t", "1"}
@@ -388,11 +389,17 @@ def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = 
 
     async def endpoint(request: Request, action: str) -> Response:
         if request.method == "POST":
-            body = await request.body()
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:  # parameters of a read are small: the rest is not read
+                    return envelope(action, 413, f"Bad request - the body exceeds {MAX_BODY_BYTES} bytes", request)
+                chunks.append(chunk)
+            body = b"".join(chunks)
             if body.strip():
                 try:
                     values = json.loads(body)
-                except ValueError as error:
+                except (ValueError, RecursionError) as error:  # nested a thousand deep: refused like bad JSON
                     return envelope(action, 400, f"Bad request - JSON Error: {error}", request)
                 if not isinstance(values, dict):
                     return envelope(action, 400, "Bad request - Bad request data: Request data JSON decoded to "

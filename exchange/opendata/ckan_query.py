@@ -273,7 +273,10 @@ def parse(*queries: str | None, organizations: dict[str, str], license_id: str) 
         if query is None or not query.strip():
             continue
         builder.tokens, builder.at = _tokens(query), 0
-        parts.append(builder.expression(None, closing=False))
+        try:
+            parts.append(builder.expression(None, closing=False))
+        except RecursionError as error:  # parentheses or NOTs nested hundreds deep
+            raise QueryError("the query is nested too deep") from error
     if not parts:
         return Where("1 = 1", builder.params)
     return Where(" AND ".join(f"({part})" for part in parts), builder.params)
