@@ -41,6 +41,7 @@ from steward import __version__
 MAX_ROWS = 1000  # CKAN's ckan.search.rows_max: more is silently cut to it, as CKAN does
 DEFAULT_ROWS = 10
 MAX_LIST = 1000
+MAX_NATURAL = 10**12
 ORG_LIST_ALL_FIELDS = 25  # CKAN's ckan.group_and_organization_list_all_fields_max
 CKAN_VERSION = "2.10.0"  # the Action API this subset answers like (clients check it to pick features)
 FORM = 1  # bump when what an answer says changes for the same view: old ETags then no longer match
@@ -101,7 +102,7 @@ class Params:
         if number < 0:
             self.errors.setdefault(key, []).append("Must be a natural number")
             return default
-        return number
+        return min(number, MAX_NATURAL)  # beyond any count here; the databases' integers stop at 2**63
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.values.get(key)

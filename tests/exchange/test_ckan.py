@@ -238,3 +238,14 @@ def test_a_push_that_changes_the_view_changes_the_etag(server, published):
     after = requests.get(url, headers={"If-None-Match": before}, timeout=30)
     assert after.status_code == 200 and after.headers["ETag"] != before
     assert _name(entry) in after.json()["result"]  # at the very next request
+
+
+@pytest.mark.parametrize("query", ["package_list?offset=99999999999999999999999&limit=99999999999999999999999",
+                                   "package_search?start=99999999999999999999999&rows=99999999999999999999",
+                                   "package_search?facet.field=%5B%22tags%22%5D&facet.limit=999999999999999999999",
+                                   "package_search?fq=" + "(" * 2000 + "x",
+                                   "package_search?q=%22unclosed"])
+def test_odd_parameters_are_answered_never_with_a_5xx(server, published, query):
+    answer = requests.get(f"{server.url}/api/3/action/{query}", timeout=30)
+    assert answer.status_code < 500, answer.text
+    assert answer.json()["success"] is (answer.status_code == 200)
