@@ -296,8 +296,11 @@ class SortError(ValueError):
 def order_by(sort: str) -> str:
     """ORDER BY for a CKAN sort string; entry id last, so that paging with start/rows is stable.
 
-    `score` orders nothing here: every match is as good as another (there is no ranking)."""
+    `score` orders nothing here: every match is as good as another (there is no ranking). The entry id goes
+    the way of the column before it, so that one index (column, entry_id) read forwards or backwards serves
+    the whole order."""
     columns: list[str] = []
+    direction = "asc"
     for part in sort.split(","):
         words = part.split()
         if not words:
@@ -313,5 +316,5 @@ def order_by(sort: str) -> str:
         columns.append(f"{column} {direction.upper()}")
         if column == "p.entry_id":
             return ", ".join(columns)
-    columns.append("p.entry_id ASC")
+    columns.append(f"p.entry_id {direction.upper()}")
     return ", ".join(columns)

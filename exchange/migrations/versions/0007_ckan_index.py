@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("search", sa.Text, nullable=False),  # casefolded text a free-text query looks in
     )
     # One index per sort, each ending in entry_id, the tie-breaker that keeps start/rows paging stable.
-    op.create_index("ix_ckan_packages_name", "ckan_packages", ["name"])
+    op.create_index("ix_ckan_packages_name", "ckan_packages", ["name", "entry_id"])
     op.create_index("ix_ckan_packages_modified", "ckan_packages", ["modified", "entry_id"])
     op.create_index("ix_ckan_packages_created", "ckan_packages", ["created", "entry_id"])
     op.create_index("ix_ckan_packages_title", "ckan_packages", ["title", "entry_id"])
