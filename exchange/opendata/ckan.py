@@ -204,7 +204,7 @@ class Actions:
         try:
             where = ckan_query.parse(params.text("q"), params.text("fq"), *fq_list,
                                      organizations=ckan_index.organization_keys(orgs.values()),
-                                     license_id=self.licence_id)
+                                     license_id=self.licence_id, sqlite=conn.dialect.name == "sqlite")
         except ckan_query.QueryError as error:
             raise ActionError(409, {"__type": "Search Error", "message": f"Search error: {error}"}) from error
         try:

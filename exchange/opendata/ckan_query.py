@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from exchange.opendata.ckan_index import package_name
+from exchange.opendata.ckan_index import gram_token, grams, package_name
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the view's `modified` (exchange/opendata/view.py)
 # Fields whose every value is what every dataset here has: CKAN adds them to its own queries.
@@ -88,6 +88,7 @@ def _unescape(text: str) -> str:
 @dataclass
 class _Builder:
     organizations: dict[str, str]  # an organization's id, name or code (casefolded) -> its department code
+    sqlite: bool  # where the pairs of characters are (SQLite: an FTS5 table; PostgreSQL: an array column)
     params: dict[str, Any] = field(default_factory=dict)
     tokens: list[tuple[str, str]] = field(default_factory=list)
     at: int = 0
@@ -216,11 +217,20 @@ class _Builder:
         return ":license_id <> ''" if field_name == "license_id" else "1 = 0"
 
     def text(self, value: str) -> str:
+        """Each word a substring of the row's text: looked up by its pairs of characters first (ckan_index.grams),
+        then checked with LIKE where the pairs alone do not say it (more than two characters)."""
         words = value.casefold().split() or [value.casefold()]
         parts = []
         for word in words:
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            parts.append(f"p.search LIKE {self.param(f'%{escaped}%')} ESCAPE '\\'")
+            pairs = grams(word)
+            if pairs and self.sqlite:
+                match = " AND ".join(f'"{gram_token(g)}"' for g in pairs)
+                parts.append(f"p.seq IN (SELECT rowid FROM ckan_grams WHERE ckan_grams MATCH {self.param(match)})")
+            elif pairs:
+                parts.append(f"p.grams @> {self.param(pairs)}")
+            if len(word) != 2 or not pairs:
+                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                parts.append(f"p.search LIKE {self.param(f'%{escaped}%')} ESCAPE '\\'")
         return " AND ".join(parts)
 
     def range(self, field_name: str, text: str) -> str:
@@ -262,12 +272,12 @@ def _stamp(text: str) -> str:
     return moment.astimezone(UTC).strftime(STAMP_FORMAT)
 
 
-def parse(*queries: str | None, organizations: dict[str, str], license_id: str) -> Where:
+def parse(*queries: str | None, organizations: dict[str, str], license_id: str, sqlite: bool = True) -> Where:
     """The conditions of every query given (q, fq): all must hold.
 
     `organizations` maps each organization's id, name and code (casefolded) to its department's code;
     `license_id` is the one licence every dataset here has."""
-    builder = _Builder(organizations, {"license_id": license_id})
+    builder = _Builder(organizations, sqlite, {"license_id": license_id})
     parts = []
     for query in queries:
         if query is None or not query.strip():

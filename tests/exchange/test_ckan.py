@@ -249,3 +249,17 @@ def test_odd_parameters_are_answered_never_with_a_5xx(server, published, query):
     answer = requests.get(f"{server.url}/api/3/action/{query}", timeout=30)
     assert answer.status_code < 500, answer.text
     assert answer.json()["success"] is (answer.status_code == 200)
+
+
+def test_free_text_follows_a_changed_title_by_two_characters_or_more(server, published):
+    steward = published["steward"]
+    entry = steward.entry(name="河道水闸运行记录")
+    _push(steward, changeset.op_create(entry))
+    ckan = _ckan(server)
+    assert entry.id in {p["id"] for p in ckan.action.package_search(q="水闸", rows=1000)["results"]}
+    _push(steward, changeset.op_set(entry.id, 1, "name", entry.name, "公园绿地养护台账"))
+    for gone in ("水闸", "河道水闸"):
+        assert entry.id not in {p["id"] for p in ckan.action.package_search(q=gone, rows=1000)["results"]}
+    for found in ("绿地", "园绿地养", "绿地 台账"):
+        assert entry.id in {p["id"] for p in ckan.action.package_search(q=found, rows=1000)["results"]}
+    assert ckan.action.package_search(q="绿地台账")["count"] == 0  # words are substrings, not pairs anywhere

@@ -8,6 +8,7 @@ Revises: 0006
 """
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
 from alembic import op
 
 revision = "0007"
@@ -26,7 +27,16 @@ def upgrade() -> None:
         sa.Column("modified", sa.Text, nullable=False),  # the view's stamp: metadata_modified
         sa.Column("created", sa.Text, nullable=False),  # when the index first saw it published: metadata_created
         sa.Column("search", sa.Text, nullable=False),  # casefolded text a free-text query looks in
+        sa.Column("seq", sa.BigInteger, nullable=False),  # a number for the row, which SQLite's full-text index keys
     )
+    op.create_index("ix_ckan_packages_seq", "ckan_packages", ["seq"], unique=True)
+    bind = op.get_bind()
+    # The pairs of neighbouring characters of `search`, by which free text is looked up (ckan_index.grams).
+    if bind.dialect.name == "postgresql":
+        op.add_column("ckan_packages", sa.Column("grams", sa.dialects.postgresql.ARRAY(sa.Text), nullable=False))
+        op.execute("CREATE INDEX ix_ckan_packages_grams ON ckan_packages USING gin (grams)")
+    else:
+        op.execute("CREATE VIRTUAL TABLE ckan_grams USING fts5(g, content='', tokenize='ascii')")
     # One index per sort, each ending in entry_id, the tie-breaker that keeps start/rows paging stable.
     op.create_index("ix_ckan_packages_name", "ckan_packages", ["name", "entry_id"])
     op.create_index("ix_ckan_packages_modified", "ckan_packages", ["modified", "entry_id"])
@@ -42,4 +52,4 @@ def upgrade() -> None:
     op.create_index("ix_ckan_tags_entry", "ckan_tags", ["entry_id"])
     from exchange.opendata import ckan_index  # the one place that decides what the index holds
 
-    ckan_index.fill(op.get_bind())
+    ckan_index.fill(bind)
