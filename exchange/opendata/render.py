@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from exchange.opendata import view
 from exchange.opendata.view import OpenDataset
 from steward.files import datajson, dcat
 from steward.files.rdf import (
@@ -66,12 +67,13 @@ class Pieces:
     datajson: str
     shared: str  # the ids of the shared nodes its own nodes name, space-separated
 
-    def row(self) -> dict[str, Any]:
-        return {"entry_id": self.entry_id, "position": self.position, "ttl": self.ttl, "jsonld": self.jsonld,
-                "rdfxml": self.rdfxml, "datajson": self.datajson, "shared": self.shared}
+    def rows(self) -> list[dict[str, Any]]:
+        """As `view.store_rendered` keeps them: one row per form."""
+        return [{"entry_id": self.entry_id, "position": self.position, "form": form, "body": self.text(form),
+                 "shared": "" if form == "datajson" else self.shared} for form in view.FORMS]
 
-    def text(self, fmt: str) -> str:
-        return {"ttl": self.ttl, "jsonld": self.jsonld, "rdf": self.rdfxml}[fmt]
+    def text(self, form: str) -> str:
+        return {"ttl": self.ttl, "jsonld": self.jsonld, "rdf": self.rdfxml, "datajson": self.datajson}[form]
 
 
 def _named(value: Any) -> Iterable[str]:
@@ -133,28 +135,23 @@ def render(row: OpenDataset, options: OpenOptions, shared: SharedNodes) -> Piece
                   " ".join(names))
 
 
-def stored(row: OpenDataset, options: OpenOptions) -> Pieces | None:
-    """The row's pieces as kept in the view, if they were written for `options`."""
-    if not row.rendered(options.key()):
-        return None
-    return Pieces(row.entry_id, row.position, row.ttl or "", row.jsonld or "", row.rdfxml or "",
-                  row.datajson or "", row.shared or "")
-
-
-def pieces_of(rows: Sequence[OpenDataset], options: OpenOptions, shared: SharedNodes) -> tuple[list[Pieces],
-                                                                                                 list[Pieces]]:
-    """Every row's pieces, and those that had to be written now (to keep)."""
-    found: list[Pieces] = []
+def pieces_of(rows: Sequence[OpenDataset], form: str, options: OpenOptions, shared: SharedNodes,
+              document_of: Callable[[OpenDataset], str]) -> tuple[list[tuple[str, str]], list[Pieces]]:
+    """Each row's (body, shared node ids) in `form`, rows read with that form's pieces (`view.datasets(form=)`);
+    and the pieces that had to be written now (to keep). `document_of` reads a row's document when it was
+    read without it (its piece is written, but this process has not met all the shared nodes it names)."""
+    found: list[tuple[str, str]] = []
     fresh: list[Pieces] = []
     for row in rows:
-        pieces = stored(row, options)
-        if pieces is None or not all(shared.knows(i) for i in pieces.shared.split()):
-            # Written now (also when only its shared nodes are unknown to this process: writing it teaches them).
-            made = render(row, options, shared)
-            if pieces is None:
-                fresh.append(made)
-            pieces = made
-        found.append(pieces)
+        if row.piece is not None and all(shared.knows(i) for i in (row.shared or "").split()):
+            found.append((row.piece, row.shared or ""))
+            continue
+        if row.document is None:  # written already, but this process has not met all its shared nodes yet
+            row = replace(row, document=document_of(row))
+        made = render(row, options, shared)
+        if row.piece is None:
+            fresh.append(made)
+        found.append((made.text(form), "" if form == "datajson" else made.shared))
     return found, fresh
 
 
@@ -178,7 +175,7 @@ def dataset_iri(row: OpenDataset, options: OpenOptions) -> str:
     return f"{base}dataset/{quote(row.code, safe='')}" if row.code else f"urn:uuid:{row.entry_id}"
 
 
-def catalogue_page(fmt: str, rows: Sequence[OpenDataset], pieces: Sequence[Pieces], page: Page,
+def catalogue_page(fmt: str, rows: Sequence[OpenDataset], pieces: Sequence[tuple[str, str]], page: Page,
                    options: OpenOptions, shared: SharedNodes, issued: str | None, modified: str | None) -> str:
     """The page in `fmt` (ttl, jsonld or rdf): the catalogue node, the Hydra paging node, the datasets and the
     shared nodes they name. `issued` is when the catalogue began (a date), `modified` when it last changed."""
@@ -193,22 +190,20 @@ def catalogue_page(fmt: str, rows: Sequence[OpenDataset], pieces: Sequence[Piece
     if page.next:  # ckanext-dcat reads hydra:next, and hydra:nextPage (deprecated) where next is missing
         paging.add("hydra:next", Iri(page.next)).add("hydra:nextPage", Iri(page.next))
     nodes = [*head.nodes, paging]
-    names = [i for p in pieces for i in p.shared.split()]
+    names = dict.fromkeys(i for _body, ids in pieces for i in ids.split())
+    bodies = [body for body, _ids in pieces]
     if fmt == "ttl":
-        parts = [turtle_head(PREFIXES), *(node_turtle(n) for n in nodes), *(p.ttl for p in pieces),
-                 *shared.write(names, fmt)]
-        return "".join(parts)
+        return "".join([turtle_head(PREFIXES), *(node_turtle(n) for n in nodes), *bodies, *shared.write(names, fmt)])
     if fmt == "jsonld":
-        parts = [*(node_jsonld(n) for n in nodes), *(p.jsonld for p in pieces), *shared.write(names, fmt)]
+        parts = [*(node_jsonld(n) for n in nodes), *bodies, *shared.write(names, fmt)]
         return jsonld_head(PREFIXES) + ",\n".join(parts) + JSONLD_TAIL
-    parts = [rdfxml_head(PREFIXES), *(node_rdfxml(n, PREFIXES) for n in nodes), *(p.rdfxml for p in pieces),
-             *shared.write(names, fmt), RDFXML_TAIL]
-    return "".join(parts)
+    return "".join([rdfxml_head(PREFIXES), *(node_rdfxml(n, PREFIXES) for n in nodes), *bodies,
+                    *shared.write(names, fmt), RDFXML_TAIL])
 
 
-def data_json(pieces: Iterable[Pieces]) -> str:
-    """The whole open catalogue as one data.json document (POD v1.1, non-federal)."""
+def data_json(objects: Iterable[str]) -> str:
+    """The whole open catalogue as one data.json document (POD v1.1, non-federal), from its datasets' objects."""
     head = {"@context": datajson.CONTEXT, "@type": "dcat:Catalog", "conformsTo": datajson.CONFORMS_TO,
             "describedBy": datajson.DESCRIBED_BY}
     opening = json.dumps(head, ensure_ascii=False)[:-1] + ',"dataset":[\n'
-    return opening + ",\n".join(p.datajson for p in pieces) + "\n]}\n"
+    return opening + ",\n".join(objects) + "\n]}\n"

@@ -7,8 +7,10 @@ Tables (migration 0006):
   stamps it: ``2026-12-07T21:18:26.123456Z``) and `position` (that push's log position).
 - `open_documents`: each version's content, keyed by (`entry_id`, `position`), written once: `document`,
   the entry as the public sees it (the JSON of `steward.sync.changeset.entry_document`, its 不予开放 data
-  items left out), and the pieces rendered from it for the serve options `rendered_for`
-  (exchange/opendata/render.py); NULL, or rendered for other options, means "render it now".
+  items left out).
+- `open_pieces`: what a version is served as, one row per `form` (ttl, jsonld, rdf, datajson), written by
+  exchange/opendata/render.py for the serve options `rendered_for` after the push; none, or written for
+  other options, means "write it now".
 - `open_history`: the small rows a change or a removal replaced (`superseded_at` is that position), kept
   `HISTORY_SECONDS` with their documents, so that a harvest reads every page as of one position (`as_of`).
 - `open_removed`: a tombstone per entry that left the open catalogue (made 不予开放, retired, ...):
@@ -25,6 +27,8 @@ one `reading(engine, snapshot=True)` see one state):
   one state (`SnapshotExpired` when its history is gone: start again from the first page).
 - `datasets(conn, after="", limit=1000, as_of=None, department=None)`: `OpenDataset`s ordered by
   `entry_id`, those after `after` (keyset paging: a page is (as_of, last entry_id), so a harvest never loops).
+  With `form` and `options_key` each row also carries that form's `piece` and `shared`, and its `document`
+  only where the piece is missing.
 - `count(conn, as_of=None, department=None)`, `dataset(conn, entry_id)`, `dataset_by_code(conn, code)`
   (current rows only: None once removed), `organizations(conn)` (every department with its open count),
   `removed_since(conn, after_position, limit)` (tombstones, oldest first).
@@ -53,11 +57,22 @@ STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the log's (steward.sync.protocol.utc_n
 HORIZON_KEY = "open_history_horizon"  # exchange_meta: snapshots before this position lost their history
 
 SMALL = "department_code, code, name, open_type, modified"
-PIECES = "d.document, d.rendered_for, d.ttl, d.jsonld, d.rdfxml, d.datajson, d.shared"
-_CURRENT = (f"SELECT o.entry_id, o.position, o.department_code, o.code, o.name, o.open_type, o.modified, {PIECES} "
-            "FROM open_datasets o JOIN open_documents d ON d.entry_id = o.entry_id AND d.position = o.position")
-_OLD = (f"SELECT o.entry_id, o.position, o.department_code, o.code, o.name, o.open_type, o.modified, {PIECES} "
-        "FROM open_history o JOIN open_documents d ON d.entry_id = o.entry_id AND d.position = o.position")
+FORMS = ("ttl", "jsonld", "rdf", "datajson")
+_COLUMNS = "o.entry_id, o.position, o.department_code, o.code, o.name, o.open_type, o.modified"
+_DOCUMENT = "JOIN open_documents d ON d.entry_id = o.entry_id AND d.position = o.position"
+# With a form: its piece where written for the options, and the document only where it is not (read lazily).
+_PIECE = ("LEFT JOIN open_pieces p ON p.entry_id = o.entry_id AND p.position = o.position AND p.form = :form "
+          "AND p.rendered_for = :key")
+
+
+def _select(table: str, form: str | None) -> str:
+    if form is None:
+        return f"SELECT {_COLUMNS}, d.document, NULL, NULL FROM {table} o {_DOCUMENT}"
+    return (f"SELECT {_COLUMNS}, CASE WHEN p.body IS NULL THEN d.document END, p.body, p.shared "
+            f"FROM {table} o {_DOCUMENT} {_PIECE}")
+
+
+_CURRENT = _select("open_datasets", None)
 
 
 class SnapshotExpired(Exception):
@@ -73,20 +88,14 @@ class OpenDataset:
     name: str
     open_type: str
     modified: str
-    document: str  # JSON of the entry as published
-    rendered_for: str | None = None
-    ttl: str | None = None
-    jsonld: str | None = None
-    rdfxml: str | None = None
-    datajson: str | None = None
-    shared: str | None = None
+    document: str | None  # JSON of the entry as published (None when a form was asked and its piece is there)
+    piece: str | None = None  # the form asked for, as written for the options asked for
+    shared: str | None = None  # the shared nodes the piece names
 
     def entry(self) -> Entry:
         """The entry as published (without its 不予开放 data items)."""
+        assert self.document is not None, "read without its document"
         return entry_from_document(self.entry_id, json.loads(self.document))
-
-    def rendered(self, options_key: str) -> bool:
-        return self.rendered_for == options_key and self.ttl is not None
 
 
 @dataclass(frozen=True)
@@ -169,13 +178,44 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+def _copy(conn: Connection, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """PostgreSQL's COPY into `table`, in the connection's transaction: for thousands of rows a fraction of
+    what as many INSERTs cost there."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _insert(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert new versions: (entry_id, position, department_code, code, name, open_type, modified, document)."""
-    if rows:
+    if rows and conn.dialect.name == "postgresql":
+        _copy(conn, "open_documents", "entry_id, position, document", [(row[0], row[1], row[7]) for row in rows])
+        _copy(conn, "open_datasets", f"entry_id, position, {SMALL}", [row[:7] for row in rows])
+    elif rows:
         conn.exec_driver_sql(_sql(conn, "INSERT INTO open_documents(entry_id, position, document) VALUES (?, ?, ?)"),
                              [(row[0], row[1], row[7]) for row in rows])
         conn.exec_driver_sql(_sql(conn, f"INSERT INTO open_datasets(entry_id, position, {SMALL}) "
                                         "VALUES (?, ?, ?, ?, ?, ?, ?)"), [row[:7] for row in rows])
+
+
+def _move_to_history(conn: Connection, ids: list[str], position: int, stamp: str) -> list[str]:
+    """Move the current rows of `ids` to the history, as replaced at `position`; the ids that had one."""
+    small = SMALL
+    if conn.dialect.name == "postgresql":  # one statement, the ids as one array: round trips cost most there
+        return [row[0] for row in conn.exec_driver_sql(
+            f"WITH moved AS (DELETE FROM open_datasets WHERE entry_id = ANY(%s) RETURNING entry_id, position, {small}) "
+            f"INSERT INTO open_history(entry_id, position, superseded_at, superseded_stamp, {small}) "
+            f"SELECT entry_id, position, %s, %s, {small} FROM moved RETURNING entry_id", (ids, position, stamp))]
+    present: list[str] = []
+    for chunk in _chunks(ids):
+        marks = _marks(len(chunk))
+        conn.exec_driver_sql(f"INSERT INTO open_history(entry_id, position, superseded_at, superseded_stamp, {small}) "
+                             f"SELECT entry_id, position, ?, ?, {small} FROM open_datasets WHERE entry_id IN ({marks})",
+                             (position, stamp, *chunk))
+        present.extend(row[0] for row in conn.exec_driver_sql(
+            f"DELETE FROM open_datasets WHERE entry_id IN ({marks}) RETURNING entry_id", tuple(chunk)))
+    return present
 
 
 def upkeep(conn: Connection, department: str, entries: Mapping[str, Entry], documents: Mapping[str, str],
@@ -188,15 +228,7 @@ def upkeep(conn: Connection, department: str, entries: Mapping[str, Entry], docu
     rows = [_row(entry, department, position, stamp,
                  _published_from(entry, documents[entry_id]) if entry_id in documents else published_document(entry))
             for entry_id, entry in entries.items() if publication.is_open(entry)]
-    present: list[str] = []
-    for chunk in _chunks(list(entries)):
-        marks = _marks(len(chunk))
-        conn.exec_driver_sql(_sql(conn, f"INSERT INTO open_history(entry_id, position, superseded_at, "
-                                        f"superseded_stamp, {SMALL}) SELECT entry_id, position, ?, ?, {SMALL} "
-                                        f"FROM open_datasets WHERE entry_id IN ({marks})"),
-                             (position, stamp, *chunk))
-        present.extend(row[0] for row in conn.exec_driver_sql(
-            _sql(conn, f"DELETE FROM open_datasets WHERE entry_id IN ({marks}) RETURNING entry_id"), tuple(chunk)))
+    present = _move_to_history(conn, list(entries), position, stamp)
     published = {row[0] for row in rows}
     gone = [entry_id for entry_id in present if entry_id not in published]
     if gone:
@@ -205,9 +237,11 @@ def upkeep(conn: Connection, department: str, entries: Mapping[str, Entry], docu
                                         "removed_stamp) VALUES (?, ?, ?, ?, ?)"),
                              [(i, department, entries[i].code, position, stamp) for i in gone])
     back = sorted(published - set(present))  # new to the view: a tombstone may say it left before
-    for chunk in _chunks(back):
-        conn.exec_driver_sql(_sql(conn, f"DELETE FROM open_removed WHERE entry_id IN ({_marks(len(chunk))})"),
-                             tuple(chunk))
+    if back and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DELETE FROM open_removed WHERE entry_id = ANY(%s)", (back,))
+    else:
+        for chunk in _chunks(back):
+            conn.exec_driver_sql(f"DELETE FROM open_removed WHERE entry_id IN ({_marks(len(chunk))})", tuple(chunk))
     _insert(conn, rows)
     if present:
         _prune(conn, stamp)
@@ -224,9 +258,10 @@ def _prune(conn: Connection, stamp: str) -> None:
                            {"c": cutoff}).scalar_one()
     if horizon is None:
         return
-    conn.execute(text("DELETE FROM open_documents WHERE EXISTS (SELECT 1 FROM open_history h "
-                      "WHERE h.entry_id = open_documents.entry_id AND h.position = open_documents.position "
-                      "AND h.superseded_stamp < :c)"), {"c": cutoff})
+    for table in ("open_pieces", "open_documents"):
+        conn.execute(text(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM open_history h "
+                          f"WHERE h.entry_id = {table}.entry_id AND h.position = {table}.position "
+                          "AND h.superseded_stamp < :c)"), {"c": cutoff})
     conn.execute(text("DELETE FROM open_history WHERE superseded_stamp < :c"), {"c": cutoff})
     conn.execute(text("DELETE FROM exchange_meta WHERE key = :k"), {"k": HORIZON_KEY})
     conn.execute(text("INSERT INTO exchange_meta(key, value) VALUES (:k, :v)"), {"k": HORIZON_KEY, "v": str(horizon)})
@@ -246,21 +281,21 @@ def fill(conn: Connection) -> int:
 
 
 def store_rendered(conn: Connection, options_key: str, pieces: Sequence[Mapping[str, Any]]) -> None:
-    """Keep rendered pieces: mappings of entry_id, position, ttl, jsonld, rdfxml, datajson and shared (JSON list).
-
-    Each version's pieces stay right for it: a push that replaced it meanwhile made a new version."""
+    """Keep written pieces: mappings of entry_id, position, form, body and shared (a version's are right for it
+    for good: a push that replaces it makes a new version)."""
     if pieces:
-        conn.execute(text("UPDATE open_documents SET rendered_for = :f, ttl = :ttl, jsonld = :jsonld, "
-                          "rdfxml = :rdfxml, datajson = :datajson, shared = :shared "
-                          "WHERE entry_id = :entry_id AND position = :position"),
+        conn.execute(text("INSERT INTO open_pieces(entry_id, position, form, rendered_for, body, shared) "
+                          "VALUES (:entry_id, :position, :form, :f, :body, :shared) "
+                          "ON CONFLICT (entry_id, position, form) DO UPDATE SET rendered_for = excluded.rendered_for, "
+                          "body = excluded.body, shared = excluded.shared"),
                      [{**piece, "f": options_key} for piece in pieces])
 
 
 def unrendered(conn: Connection, options_key: str, limit: int, since: int | None = None) -> list[OpenDataset]:
-    """Current rows with no pieces for `options_key` (what a renderer does next), of versions after `since`."""
+    """Current rows with no pieces for `options_key` (what a writer does next), of versions after `since`."""
     after = "" if since is None else "o.position > :s AND "
-    rows = conn.execute(text(f"{_CURRENT} WHERE {after}(d.rendered_for IS NULL OR d.rendered_for <> :f) LIMIT :n"),
-                        {"f": options_key, "n": limit, "s": since})
+    rows = conn.execute(text(f"{_select('open_datasets', 'ttl')} WHERE {after}p.entry_id IS NULL LIMIT :n"),
+                        {"form": "ttl", "key": options_key, "n": limit, "s": since})
     return [OpenDataset(*row) for row in rows]
 
 
@@ -283,19 +318,22 @@ def _check_snapshot(conn: Connection, as_of: int) -> None:
 
 
 def datasets(conn: Connection, after: str = "", limit: int = 1000, as_of: int | None = None,
-             department: str | None = None) -> list[OpenDataset]:
-    """Up to `limit` datasets after entry id `after`, in entry id order, as of position `as_of` (None: now)."""
+             department: str | None = None, form: str | None = None, options_key: str = "") -> list[OpenDataset]:
+    """Up to `limit` datasets after entry id `after`, in entry id order, as of position `as_of` (None: now);
+    with `form`, each with its piece of that form written for `options_key` where there is one."""
     where = "o.entry_id > :after" + (" AND o.department_code = :d" if department else "")
-    params: dict[str, Any] = {"after": after, "n": limit, "d": department, "s": as_of}
+    params: dict[str, Any] = {"after": after, "n": limit, "d": department, "s": as_of, "form": form,
+                              "key": options_key}
     if as_of is None:
-        rows = conn.execute(text(f"{_CURRENT} WHERE {where} ORDER BY o.entry_id LIMIT :n"), params).all()
+        rows = conn.execute(text(f"{_select('open_datasets', form)} WHERE {where} ORDER BY o.entry_id LIMIT :n"),
+                            params).all()
         return [OpenDataset(*row) for row in rows]
     _check_snapshot(conn, as_of)
     # Two ordered reads merged here, rather than a UNION the database would read whole before its LIMIT.
-    current = conn.execute(text(f"{_CURRENT} WHERE {where} AND o.position <= :s ORDER BY o.entry_id LIMIT :n"),
-                           params).all()
-    old = conn.execute(text(f"{_OLD} WHERE {where} AND o.position <= :s AND o.superseded_at > :s "
-                            "ORDER BY o.entry_id LIMIT :n"), params).all()
+    current = conn.execute(text(f"{_select('open_datasets', form)} WHERE {where} AND o.position <= :s "
+                                "ORDER BY o.entry_id LIMIT :n"), params).all()
+    old = conn.execute(text(f"{_select('open_history', form)} WHERE {where} AND o.position <= :s "
+                            "AND o.superseded_at > :s ORDER BY o.entry_id LIMIT :n"), params).all()
     rows = sorted([*current, *old], key=lambda row: row[0])[:limit]
     return [OpenDataset(*row) for row in rows]
 
@@ -316,6 +354,12 @@ def dataset(conn: Connection, entry_id: str) -> OpenDataset | None:
     """The dataset now (None when the entry is not, or no longer, published)."""
     row = conn.execute(text(f"{_CURRENT} WHERE o.entry_id = :i"), {"i": entry_id}).first()
     return OpenDataset(*row) if row else None
+
+
+def document(conn: Connection, entry_id: str, position: int) -> str | None:
+    """A version's published document (current or still in the history)."""
+    return conn.execute(text("SELECT document FROM open_documents WHERE entry_id = :i AND position = :p"),
+                        {"i": entry_id, "p": position}).scalar()
 
 
 def dataset_by_code(conn: Connection, code: str) -> OpenDataset | None:

@@ -173,7 +173,12 @@ def _turtle_id(node_id: str) -> str:
     return f"<{_escape_iri(node_id)}>"
 
 
+_IRI_SPECIAL = re.compile('[<>"{}|^`\\\\ \x00-\x20]')
+
+
 def _escape_iri(iri: str) -> str:
+    if not _IRI_SPECIAL.search(iri):  # nearly every IRI: checked at C speed, not character by character
+        return iri
     return "".join(ch if ch not in '<>"{}|^`\\ ' and ord(ch) > 0x20 else f"%{ord(ch):02X}" for ch in iri)
 
 
