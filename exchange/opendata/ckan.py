@@ -246,7 +246,7 @@ class Actions:
             sql = ("SELECT p.department_code, count(*) FROM ckan_packages p WHERE {w} GROUP BY p.department_code "
                    "HAVING count(*) >= :m ORDER BY count(*) DESC, p.department_code LIMIT :n")
         elif field == "tags":
-            sql = ("SELECT t.tag, count(*) FROM ckan_tags t JOIN ckan_packages p ON p.entry_id = t.entry_id "
+            sql = ("SELECT t.tag, count(*) FROM ckan_tags t JOIN ckan_packages p ON p.seq = t.seq "
                    "WHERE {w} GROUP BY t.tag HAVING count(*) >= :m ORDER BY count(*) DESC, t.tag LIMIT :n")
         elif field == "res_format":
             sql = ("SELECT p.res_format, count(*) FROM ckan_packages p WHERE {w} GROUP BY p.res_format "

@@ -197,7 +197,7 @@ class _Builder:
             code = self.organizations.get(value.casefold(), value)
             return f"p.department_code = {self.param(code)}"
         if field_name == "tags":
-            return f"p.entry_id IN (SELECT t.entry_id FROM ckan_tags t WHERE t.tag = {self.param(value)})"
+            return f"p.seq IN (SELECT t.seq FROM ckan_tags t WHERE t.tag = {self.param(value)})"
         if field_name == "res_format":
             return f"p.res_format = {self.param(value.upper())}"
         if field_name == "name":

@@ -18,7 +18,10 @@ down_revision = "0006"
 def upgrade() -> None:
     op.create_table(
         "ckan_packages",
-        sa.Column("entry_id", sa.Text, primary_key=True),
+        # A number for the row, its key: SQLite's rowid (INTEGER PRIMARY KEY), so that the tags' and the text index's
+        # lookups land on rows by rowid. Integer, not BigInteger, for that: a new number per indexed version.
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("entry_id", sa.Text, nullable=False),
         sa.Column("position", sa.BigInteger, nullable=False),  # the view's version of it that is indexed
         sa.Column("department_code", sa.Text, nullable=False),
         sa.Column("name", sa.Text, nullable=False),  # the CKAN name, from the resource code
@@ -27,9 +30,8 @@ def upgrade() -> None:
         sa.Column("modified", sa.Text, nullable=False),  # the view's stamp: metadata_modified
         sa.Column("created", sa.Text, nullable=False),  # when the index first saw it published: metadata_created
         sa.Column("search", sa.Text, nullable=False),  # casefolded text a free-text query looks in
-        sa.Column("seq", sa.BigInteger, nullable=False),  # a number for the row, which SQLite's full-text index keys
     )
-    op.create_index("ix_ckan_packages_seq", "ckan_packages", ["seq"], unique=True)
+    op.create_index("ix_ckan_packages_entry", "ckan_packages", ["entry_id"], unique=True)
     bind = op.get_bind()
     # The pairs of neighbouring characters of `search`, by which free text is looked up (ckan_index.grams).
     if bind.dialect.name == "postgresql":
@@ -47,9 +49,9 @@ def upgrade() -> None:
     op.create_table(
         "ckan_tags",
         sa.Column("tag", sa.Text, primary_key=True),
-        sa.Column("entry_id", sa.Text, primary_key=True),
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),  # ckan_packages.seq
     )
-    op.create_index("ix_ckan_tags_entry", "ckan_tags", ["entry_id"])
+    op.create_index("ix_ckan_tags_seq", "ckan_tags", ["seq"])
     from exchange.opendata import ckan_index  # the one place that decides what the index holds
 
     ckan_index.fill(bind)
