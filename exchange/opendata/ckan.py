@@ -23,6 +23,8 @@ import gzip
 import hashlib
 import json
 import math
+import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +52,33 @@ MAX_BODY_BYTES = 64 * 1024  # a POSTed action's parameters
 ACTIONS = ("status_show", "package_list", "package_show", "package_search", "organization_list",
            "organization_show")
 _TRUE = {"true", "yes", "on", "y", "t", "1"}
+
+
+class Raw:
+    """JSON text put into an answer as it is: a package's JSON, written once (ckan_index.write_documents)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text_: str) -> None:
+        self.text = text_
+
+
+def dumps(body: Any) -> str:
+    """`body` as compact JSON, with each `Raw` in it spliced in as its text."""
+    raws: list[str] = []
+    nonce = secrets.token_hex(8)  # a request's text cannot forge a mark it cannot guess
+
+    def mark(value: Any) -> str:
+        if not isinstance(value, Raw):
+            raise TypeError(f"{type(value).__name__} is not JSON")
+        raws.append(value.text)
+        return f"\x00{nonce}{len(raws) - 1}\x00"
+
+    text_ = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=mark)
+    if not raws:
+        return text_
+    # json.dumps wrote each mark as "\u0000<nonce>N\u0000": all replaced in one pass.
+    return re.sub(f'"\\\\u0000{nonce}(\\d+)\\\\u0000"', lambda m: raws[int(m.group(1))], text_)
 
 
 class ActionError(Exception):
@@ -188,7 +217,7 @@ class Actions:
         found = ckan_index.packages(conn, [entry_id], self._orgs(conn), self.options) if entry_id else []
         if not found:
             raise not_found()
-        return found[0]
+        return Raw(found[0])
 
     def package_search(self, conn: Connection, params: Params) -> dict[str, Any]:
         rows = min(params.natural("rows", DEFAULT_ROWS), MAX_ROWS)
@@ -218,10 +247,11 @@ class Actions:
         page = f"SELECT p.entry_id FROM ckan_packages p WHERE {where.sql} ORDER BY {order} LIMIT :rows OFFSET :start"
         ids = [row[0] for row in conn.execute(text(page), {**where.params, "rows": rows, "start": start})
                ] if rows and start < count else []
-        results: list[Any] = ckan_index.packages(conn, ids, orgs, self.options)
+        results: list[Any] = [Raw(p) for p in ckan_index.packages(conn, ids, orgs, self.options)]
         if fields:
             wanted = [f.strip() for f in fields.replace(",", " ").split() if f.strip()]
-            results = [{key: package.get(key) for key in wanted} for package in results]
+            results = [{key: package.get(key) for key in wanted}
+                       for package in (json.loads(r.text) for r in results)]
         facets = {name: self._facet(conn, name, where, facet_limit, facet_mincount, orgs)
                   for name in facet_fields}
         search_facets = {name: {"title": name, "items": sorted(
@@ -297,7 +327,8 @@ class Actions:
             ids = [r[0] for r in conn.execute(text(
                 "SELECT entry_id FROM ckan_packages WHERE department_code = :d ORDER BY modified DESC, entry_id "
                 "LIMIT :n"), {"d": org.code, "n": MAX_ROWS})]
-            shown["packages"] = ckan_index.packages(conn, ids, {o.code: o for o in orgs}, self.options)
+            found = ckan_index.packages(conn, ids, {o.code: o for o in orgs}, self.options)
+            shown["packages"] = [Raw(p) for p in found]
         return shown
 
 
@@ -331,7 +362,7 @@ def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = 
 
     def envelope(action: str, status: int, body: Any, request: Request, headers: dict[str, str] | None = None,
                  cacheable: bool = False) -> Response:
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        data = dumps(body).encode("utf-8")
         headers = dict(headers or {})
         headers["Vary"] = "Accept-Encoding"
         if cacheable:
@@ -421,7 +452,7 @@ def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = 
 
     if not follow:
         return None
-    follower = ckan_index.Follower(engine)
+    follower = ckan_index.Follower(engine, options)
     follower.start()
     app.state.ckan_follower = follower
     return follower

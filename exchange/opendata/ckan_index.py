@@ -30,6 +30,7 @@ data.json say the same of a dataset.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -52,6 +53,8 @@ from steward.sync.changeset import entry_from_document
 log = logging.getLogger("steward.exchange.ckan")
 
 INDEXED_KEY = "ckan_indexed"
+SEQ_KEY = "ckan_seq"  # the last number given to a ckan_packages row
+FORM = 1  # bump when the package dict changes: the JSON written of every package is then written again
 CHUNK = 500
 _NAMESPACE = uuid.UUID("3f0f4f0e-8c55-4c3e-9a0b-6a9c3c1e0d17")  # stable ids of what CKAN gives an id and we do not
 _NAME_RE = re.compile(r"^[a-z0-9_-]{2,100}$")
@@ -162,20 +165,51 @@ def organizations(conn: Connection) -> list[Organization]:
     return [replace(org, package_count=int(counts.get(org.code, 0))) for org in departments(conn)]
 
 
+def package_json(package_dict: dict[str, Any]) -> str:
+    return json.dumps(package_dict, ensure_ascii=False, separators=(",", ":"))
+
+
+_ROWS = ("SELECT c.seq, c.entry_id, c.department_code, c.modified, c.created, d.document, j.package "
+         "FROM ckan_packages c JOIN open_documents d ON d.entry_id = c.entry_id AND d.position = c.position "
+         "LEFT JOIN ckan_documents j ON j.seq = c.seq AND j.options = :k ")
+
+
 def packages(conn: Connection, entry_ids: Sequence[str], orgs: dict[str, Organization],
-             options: Options) -> list[dict[str, Any]]:
-    """The package dicts of `entry_ids` (indexed datasets), in that order."""
-    found: dict[str, dict[str, Any]] = {}
+             options: Options) -> list[str]:
+    """The package dicts of `entry_ids` (indexed datasets) as JSON, in that order: as written for these options
+    (by `write_documents`), or made now."""
+    found: dict[str, str] = {}
     for chunk in _chunks(list(entry_ids)):
         marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        rows = conn.execute(text(
-            "SELECT c.entry_id, c.department_code, c.modified, c.created, d.document FROM ckan_packages c "
-            "JOIN open_documents d ON d.entry_id = c.entry_id AND d.position = c.position "
-            f"WHERE c.entry_id IN ({marks})"), {f"i{n}": value for n, value in enumerate(chunk)})
-        for entry_id, department, modified, created, document in rows:
-            org = orgs.get(department) or Organization(department, department, modified)
-            found[entry_id] = package(entry_id, document, org, modified, created, options)
+        rows = conn.execute(text(f"{_ROWS} WHERE c.entry_id IN ({marks})"),
+                            {"k": options.key(), **{f"i{n}": value for n, value in enumerate(chunk)}})
+        for _seq, entry_id, department, modified, created, document, written in rows:
+            if written is None:
+                org = orgs.get(department) or Organization(department, department, modified)
+                written = package_json(package(entry_id, document, org, modified, created, options))
+            found[entry_id] = written
     return [found[i] for i in entry_ids if i in found]
+
+
+def write_documents(engine: Engine, options: Options, batch: int = CHUNK) -> int:
+    """Write the JSON of every package that has none for `options`; how many (the Follower does it after pushes)."""
+    key, done = options.key(), 0
+    while True:
+        with reading(engine) as conn:
+            orgs = {org.code: org for org in departments(conn)}
+            rows = conn.execute(text(f"{_ROWS} WHERE j.seq IS NULL LIMIT :n"), {"k": key, "n": batch}).all()
+        if not rows:
+            return done
+        made = [{"s": seq, "k": key, "p": package_json(package(
+                    entry_id, document, orgs.get(department) or Organization(department, department, modified),
+                    modified, created, options))}
+                for seq, entry_id, department, modified, created, document, _written in rows]
+        with writing(engine) as conn:
+            # A row rewritten meanwhile has a new seq: JSON under its old one is deleted with it, or never read.
+            conn.execute(text("DELETE FROM ckan_documents WHERE seq = :s"), made)
+            conn.execute(text("INSERT INTO ckan_documents(seq, options, package) "
+                              "SELECT :s, :k, :p WHERE EXISTS (SELECT 1 FROM ckan_packages WHERE seq = :s)"), made)
+        done += len(made)
 
 
 def organization_keys(orgs: Iterable[Organization]) -> dict[str, str]:
@@ -196,6 +230,10 @@ class Options:
 
     base_uri: str  # ends in "/": dataset IRIs are base + "open/dataset/" + code, as the DCAT pages name them
     licence: str | None = None
+
+    def key(self) -> str:
+        """Names these options in `ckan_documents.options`: JSON written for other options is written again."""
+        return hashlib.sha256(json.dumps([self.base_uri, self.licence, FORM]).encode()).hexdigest()[:16]
 
 
 def dataset_iri(entry: Entry, entry_id: str, options: Options) -> str:
@@ -346,9 +384,15 @@ def _apply(conn: Connection, version: int, rows: Sequence[_Row], gone: Sequence[
                          [{"s": seq, "g": _grams_text(search)} for _id, _when, seq, search in old])
         if old:
             conn.execute(text("DELETE FROM ckan_tags WHERE seq = :s"), [{"s": row[2]} for row in old])
+            conn.execute(text("DELETE FROM ckan_documents WHERE seq = :s"), [{"s": row[2]} for row in old])
         conn.execute(text(f"DELETE FROM ckan_packages WHERE entry_id IN ({marks})"), params)
     if rows:
-        first = int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM ckan_packages")).scalar_one()) + 1
+        # Numbers are never given twice (not max + 1): JSON written for a row's number stays that row's.
+        given = conn.execute(text("SELECT value FROM exchange_meta WHERE key = :k"), {"k": SEQ_KEY}).scalar()
+        first = int(given or 0) + 1
+        conn.execute(text("DELETE FROM exchange_meta WHERE key = :k"), {"k": SEQ_KEY})
+        conn.execute(text("INSERT INTO exchange_meta(key, value) VALUES (:k, :v)"),
+                     {"k": SEQ_KEY, "v": str(first + len(rows) - 1)})
         values = [{"entry_id": r.entry_id, "position": r.position, "department_code": r.department_code,
                    "name": r.name, "title": r.title, "res_format": r.res_format, "modified": r.modified,
                    "created": created.get(r.entry_id, r.modified), "search": r.search, "seq": first + n}
@@ -405,14 +449,15 @@ class Follower(threading.Thread):
 
     INTERVAL_S = 1.0
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, options: Options) -> None:
         super().__init__(name="ckan-index", daemon=True)
-        self.engine = engine
+        self.engine, self.options = engine, options
         self.stopping = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.wait(self.INTERVAL_S):
             try:
                 catch_up(self.engine)
+                write_documents(self.engine, self.options)
             except Exception:  # a database gone away or a bug: said in the log, tried again
                 log.exception("catching the CKAN index up failed")

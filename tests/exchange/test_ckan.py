@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 
 import ckanapi
 import pytest
 import requests
+from sqlalchemy import text
 
 from exchange.db import reading
 from exchange.opendata import view
@@ -263,3 +265,23 @@ def test_free_text_follows_a_changed_title_by_two_characters_or_more(server, pub
     for found in ("绿地", "园绿地养", "绿地 台账"):
         assert entry.id in {p["id"] for p in ckan.action.package_search(q=found, rows=1000)["results"]}
     assert ckan.action.package_search(q="绿地台账")["count"] == 0  # words are substrings, not pairs anywhere
+
+
+def test_a_changed_dataset_is_never_answered_with_the_json_written_of_its_old_version(server, published):
+    steward = published["steward"]
+    entry = steward.entry(name="旧名称数据集")
+    _push(steward, changeset.op_create(entry))
+    deadline = time.monotonic() + 60
+    while True:  # the server's thread writes each package's JSON soon after the push
+        with reading(server.engine) as conn:
+            written = conn.execute(text("SELECT count(*) FROM ckan_documents j JOIN ckan_packages c ON c.seq = j.seq "
+                                        "WHERE c.entry_id = :i"), {"i": entry.id}).scalar_one()
+        if written or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert written == 1
+    assert _ckan(server).action.package_show(id=entry.id)["title"] == "旧名称数据集"
+    _push(steward, changeset.op_set(entry.id, 1, "name", entry.name, "新名称数据集"))
+    assert _ckan(server).action.package_show(id=entry.id)["title"] == "新名称数据集"
+    found = _ckan(server).action.package_search(fq=f"id:{entry.id}")["results"]
+    assert [p["title"] for p in found] == ["新名称数据集"]
