@@ -174,7 +174,7 @@ def harvest(report: Report, folder: Path) -> None:
             report.add(scenario, f"data.json, {attempt}", elapsed(), "s",
                        note=f"{len(answer.content) / 1e6:.1f} MB gzipped")
         # The CKAN Action API's figures (issue 17: package_search p95 <= 50 ms on this exchange).
-        ckan_api(report, server.url, entries)
+        ckan_api(report, server.url, entries, db_url=db_url)
     finally:
         server.stop()
 
