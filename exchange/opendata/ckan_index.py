@@ -13,7 +13,9 @@ Tables (migration 0007):
   pairs, then checked with LIKE on those rows only (reading 60,000 rows' text took 100-200 ms). SQLite keeps
   them in a contentless FTS5 table `ckan_grams` (rowid = `ckan_packages.seq`, each pair as a hex token);
   PostgreSQL in `ckan_packages.grams`, a text[] with a GIN index.
-- `exchange_meta["ckan_indexed"]`: the view's `version` the index reflects.
+- `ckan_documents`: each row's package dict as JSON (by `seq`), for the serve options it names; written by
+  the Follower thread after the rows (`write_documents`), built at the request where missing.
+- `exchange_meta["ckan_indexed"]`: the view's `version` the index reflects; `["ckan_seq"]` the last `seq`.
 
 The view is kept in each push's transaction; this index follows it afterwards (`catch_up`): the rows the
 view changed after the index's version (`open_datasets.position`) and its tombstones (`open_removed`)
