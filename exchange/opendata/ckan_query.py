@@ -197,7 +197,9 @@ class _Builder:
             code = self.organizations.get(value.casefold(), value)
             return f"p.department_code = {self.param(code)}"
         if field_name == "tags":
-            return f"p.seq IN (SELECT t.seq FROM ckan_tags t WHERE t.tag = {self.param(value)})"
+            # EXISTS, not IN: a page sorted by an indexed column then reads that index and stops at its rows
+            # (IN sorted every match of a tag on half the catalogue: ~25 ms).
+            return f"EXISTS (SELECT 1 FROM ckan_tags t WHERE t.tag = {self.param(value)} AND t.seq = p.seq)"
         if field_name == "res_format":
             return f"p.res_format = {self.param(value.upper())}"
         if field_name == "name":
