@@ -242,7 +242,7 @@ class Actions:
             raise ActionError(400, {"__type": "Search Query Error",
                                     "message": f"Search Query is invalid: 'Invalid \"sort\" parameter: {error}'"}
                               ) from error
-        count = int(conn.execute(text(f"SELECT count(*) FROM ckan_packages p WHERE {where.sql}"),
+        count = int(conn.execute(text(where.count_sql or f"SELECT count(*) FROM ckan_packages p WHERE {where.sql}"),
                                  where.params).scalar_one())
         page = f"SELECT p.entry_id FROM ckan_packages p WHERE {where.sql} ORDER BY {order} LIMIT :rows OFFSET :start"
         ids = [row[0] for row in conn.execute(text(page), {**where.params, "rows": rows, "start": start})

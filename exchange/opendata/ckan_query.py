@@ -45,6 +45,9 @@ class Where:
 
     sql: str = "1 = 1"
     params: dict[str, Any] = field(default_factory=dict)
+    # How to count the matches more cheaply than over ckan_packages, where the query allows: a lone tag is
+    # counted in ckan_tags, whose every row has its package (a tag on half the catalogue: ~1 ms, not ~20).
+    count_sql: str | None = None
 
 
 # Tokens ---------------------------------------------------------------------------------------------------
@@ -89,6 +92,7 @@ def _unescape(text: str) -> str:
 class _Builder:
     organizations: dict[str, str]  # an organization's id, name or code (casefolded) -> its department code
     sqlite: bool  # where the pairs of characters are (SQLite: an FTS5 table; PostgreSQL: an array column)
+    tag_counts: dict[str, str] = field(default_factory=dict)  # a tag condition's SQL -> the SQL that counts it
     params: dict[str, Any] = field(default_factory=dict)
     tokens: list[tuple[str, str]] = field(default_factory=list)
     at: int = 0
@@ -199,7 +203,10 @@ class _Builder:
         if field_name == "tags":
             # EXISTS, not IN: a page sorted by an indexed column then reads that index and stops at its rows
             # (IN sorted every match of a tag on half the catalogue: ~25 ms).
-            return f"EXISTS (SELECT 1 FROM ckan_tags t WHERE t.tag = {self.param(value)} AND t.seq = p.seq)"
+            mark = self.param(value)
+            condition = f"EXISTS (SELECT 1 FROM ckan_tags t WHERE t.tag = {mark} AND t.seq = p.seq)"
+            self.tag_counts[condition] = f"SELECT count(*) FROM ckan_tags t WHERE t.tag = {mark}"
+            return condition
         if field_name == "res_format":
             return f"p.res_format = {self.param(value.upper())}"
         if field_name == "name":
@@ -279,7 +286,7 @@ def parse(*queries: str | None, organizations: dict[str, str], license_id: str, 
 
     `organizations` maps each organization's id, name and code (casefolded) to its department's code;
     `license_id` is the one licence every dataset here has."""
-    builder = _Builder(organizations, sqlite, {"license_id": license_id})
+    builder = _Builder(organizations, sqlite, params={"license_id": license_id})
     parts = []
     for query in queries:
         if query is None or not query.strip():
@@ -291,7 +298,10 @@ def parse(*queries: str | None, organizations: dict[str, str], license_id: str, 
             raise QueryError("the query is nested too deep") from error
     if not parts:
         return Where("1 = 1", builder.params)
-    return Where(" AND ".join(f"({part})" for part in parts), builder.params)
+    # An expression of one term is "(term)": a lone tag, whatever q or fq it came in, is counted in ckan_tags.
+    alone = [part for part in parts if part not in ("1 = 1", "(1 = 1)")]
+    count_sql = builder.tag_counts.get(alone[0][1:-1]) if len(alone) == 1 else None
+    return Where(" AND ".join(f"({part})" for part in parts), builder.params, count_sql)
 
 
 # Sorting --------------------------------------------------------------------------------------------------
