@@ -19,7 +19,7 @@ RATE_ENV, BURST_ENV = "STEWARD_OPEN_RATE", "STEWARD_OPEN_BURST"
 class OpenConfig:
     """How the exchange publishes the open catalogue (`serve --public-base-uri --licence --open-rate ...`)."""
 
-    public_base_uri: str = "http://127.0.0.1:8000/"
+    public_base_uri: str = "http://127.0.0.1:8700/"  # serve says http://HOST:PORT/
     licence: str | None = None
     publisher: str = ""
     publisher_code: str = ""

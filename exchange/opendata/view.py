@@ -34,12 +34,25 @@ one `reading(engine, snapshot=True)` see one state):
   `removed_since(conn, after_position, limit)` (tombstones, oldest first).
 - `version(conn)`: a number that grows with every change of the view (its newest position): with the
   serve options it makes the ETag and Last-Modified (`last_modified(conn)`) of anything served from it.
+  It is also a valid `as_of`: the view as of `version` is the view now (the DCAT pages page from it).
+- `OpenDataset.entry()` is the entry as published (a `steward.catalogue.model.Entry`: name, abstract, codes,
+  open type and conditions, items without the 不予开放 ones); `document(conn, entry_id, position)` a
+  version's JSON; `exchange.opendata.render.dataset_iri(row, options)` its DCAT IRI.
+
+For example, everything now, 100 at a time, and what left since position p::
+
+    with reading(engine, snapshot=True) as conn:
+        as_of, after = view.version(conn), ""
+        while page := view.datasets(conn, after, 100, as_of):
+            ...  # page[i].entry(), .code, .department_code, .modified
+            after = page[-1].entry_id
+        gone = view.removed_since(conn, p)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -178,7 +191,7 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def _copy(conn: Connection, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def _copy(conn: Connection, table: str, columns: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """PostgreSQL's COPY into `table`, in the connection's transaction: for thousands of rows a fraction of
     what as many INSERTs cost there."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -187,16 +200,20 @@ def _copy(conn: Connection, table: str, columns: str, rows: Sequence[tuple[Any, 
             copy.write_row(row)
 
 
-def _insert(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert new versions: (entry_id, position, department_code, code, name, open_type, modified, document)."""
-    if rows and conn.dialect.name == "postgresql":
-        _copy(conn, "open_documents", "entry_id, position, document", [(row[0], row[1], row[7]) for row in rows])
-        _copy(conn, "open_datasets", f"entry_id, position, {SMALL}", [row[:7] for row in rows])
-    elif rows:
-        conn.exec_driver_sql(_sql(conn, "INSERT INTO open_documents(entry_id, position, document) VALUES (?, ?, ?)"),
-                             [(row[0], row[1], row[7]) for row in rows])
-        conn.exec_driver_sql(_sql(conn, f"INSERT INTO open_datasets(entry_id, position, {SMALL}) "
-                                        "VALUES (?, ?, ?, ?, ?, ?, ?)"), [row[:7] for row in rows])
+def _insert(conn: Connection, documents: Iterable[tuple[Any, ...]], small: Iterable[tuple[Any, ...]]) -> None:
+    """Insert new versions: `documents` (entry_id, position, document) and `small` (entry_id, position,
+    department_code, code, name, open_type, modified), handed over as they are made.
+
+    Made one at a time, not first kept in a list: thousands of rows alive at once made the garbage collector
+    run more full collections over everything the push holds (that cost more than writing the rows)."""
+    if conn.dialect.name == "postgresql":
+        _copy(conn, "open_documents", "entry_id, position, document", documents)
+        _copy(conn, "open_datasets", f"entry_id, position, {SMALL}", small)
+        return
+    driver = conn.connection.driver_connection  # sqlite3 takes an iterator; SQLAlchemy wants a list
+    driver.executemany("INSERT INTO open_documents(entry_id, position, document) VALUES (?, ?, ?)", documents)
+    driver.executemany(f"INSERT INTO open_datasets(entry_id, position, {SMALL}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       small)
 
 
 def _move_to_history(conn: Connection, ids: list[str], position: int, stamp: str) -> list[str]:
@@ -225,11 +242,9 @@ def upkeep(conn: Connection, department: str, entries: Mapping[str, Entry], docu
     `documents` are their JSON as the ledger has just written it. Each touched entry that was in the view
     moves to the history; those still publishable come back as new versions, the others leave a tombstone.
     """
-    rows = [_row(entry, department, position, stamp,
-                 _published_from(entry, documents[entry_id]) if entry_id in documents else published_document(entry))
-            for entry_id, entry in entries.items() if publication.is_open(entry)]
+    opened = [entry for entry in entries.values() if publication.is_open(entry)]
     present = _move_to_history(conn, list(entries), position, stamp)
-    published = {row[0] for row in rows}
+    published = {entry.id for entry in opened}
     gone = [entry_id for entry_id in present if entry_id not in published]
     if gone:
         conn.exec_driver_sql(_sql(conn, "DELETE FROM open_removed WHERE entry_id = ?"), [(i,) for i in gone])
@@ -242,7 +257,9 @@ def upkeep(conn: Connection, department: str, entries: Mapping[str, Entry], docu
     else:
         for chunk in _chunks(back):
             conn.exec_driver_sql(f"DELETE FROM open_removed WHERE entry_id IN ({_marks(len(chunk))})", tuple(chunk))
-    _insert(conn, rows)
+    _insert(conn, ((e.id, position, _published_from(e, documents[e.id]) if e.id in documents
+                    else published_document(e)) for e in opened),
+            ((e.id, position, department, e.code, e.name, e.open_type or "", stamp) for e in opened))
     if present:
         _prune(conn, stamp)
 
@@ -276,7 +293,7 @@ def fill(conn: Connection) -> int:
         if publication.withheld(entry) is None:
             rows.append(_row(entry, department, position, stamp, published_document(entry, document)))
     for chunk in _chunks(rows):
-        _insert(conn, chunk)
+        _insert(conn, ((r[0], r[1], r[7]) for r in chunk), (r[:7] for r in chunk))
     return len(rows)
 
 
@@ -363,7 +380,9 @@ def document(conn: Connection, entry_id: str, position: int) -> str | None:
 
 
 def dataset_by_code(conn: Connection, code: str) -> OpenDataset | None:
-    row = conn.execute(text(f"{_CURRENT} WHERE o.code = :c ORDER BY o.entry_id LIMIT 1"), {"c": code}).first()
+    # Through `entries`' index on code: the view has none of its own (each would cost every push).
+    row = conn.execute(text(f"{_CURRENT} WHERE o.entry_id IN (SELECT id FROM entries WHERE code = :c) "
+                            "ORDER BY o.entry_id LIMIT 1"), {"c": code}).first()
     return OpenDataset(*row) if row else None
 
 

@@ -39,6 +39,8 @@ def test_publishable_entries_are_in_the_view_as_published_and_others_are_not(ser
     with reading(server.engine) as conn:
         row = view.dataset(conn, shown.id)
         assert view.dataset(conn, closed.id) is None
+        assert view.dataset_by_code(conn, shown.code).entry_id == shown.id
+        assert view.dataset_by_code(conn, closed.code) is None
         assert view.version(conn) >= position
     assert row is not None
     assert (row.department_code, row.code, row.name, row.position) == (steward.department, shown.code, shown.name,
