@@ -29,6 +29,7 @@ from exchange.budget import DEFAULT_BUDGET, DEFAULT_WINDOW_S, BudgetGate, Refusa
 from exchange.console.routes import ConsoleConfig, mount_console
 from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
+from exchange.opendata.ckan import mount_ckan
 from exchange.opendata.config import OpenConfig
 from exchange.opendata.routes import mount_open_data
 from steward import __version__
@@ -400,6 +401,7 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
 
     mount_console(app, exchange.engine, exchange.key, exchange.id, console or ConsoleConfig())
     mount_open_data(app, exchange.engine, open_data or OpenConfig())
+    mount_ckan(app, exchange.engine, open_data or OpenConfig())
     _describe_security(app)
     return app
 
