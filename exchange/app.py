@@ -31,6 +31,7 @@ from exchange.db import default_db_url, default_key_file, make_engine, migrate
 from exchange.ledger import KeyRecord, Refused
 from exchange.opendata.ckan import mount_ckan
 from exchange.opendata.config import OpenConfig
+from exchange.opendata.http_caching import RateLimit
 from exchange.opendata.routes import mount_open_data
 from steward import __version__
 from steward.sync.changeset import MAX_OPERATIONS, MAX_SEQ, UUID_PATTERN, changeset_schema, strict_json
@@ -400,8 +401,11 @@ def create_app(db_url: str | None = None, key_file: Path | None = None,
         return JSONResponse({"status": await run_in_threadpool(enrollment_requests.status, exchange.engine, key_id)})
 
     mount_console(app, exchange.engine, exchange.key, exchange.id, console or ConsoleConfig())
-    mount_open_data(app, exchange.engine, open_data or OpenConfig())
-    mount_ckan(app, exchange.engine, open_data or OpenConfig())
+    open_data = open_data or OpenConfig()
+    trust_proxy = (console or ConsoleConfig()).trust_proxy
+    limiter = RateLimit(open_data.rate, open_data.burst)  # one allowance per client for /open and /api alike
+    mount_open_data(app, exchange.engine, open_data, limiter, trust_proxy)
+    mount_ckan(app, exchange.engine, open_data, limiter, trust_proxy)
     _describe_security(app)
     return app
 

@@ -29,6 +29,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from exchange import accounts, admin_log, enrollment_requests, ledger, sharing
 from exchange import administration as actions  # the changes, each with its record (shared with the shell)
+from exchange.client_address import client_address
 from exchange.console import figures, reviews
 from exchange.console.sessions import Session
 from exchange.console.sessions import current as current_session
@@ -84,11 +85,7 @@ def mount_console(app: FastAPI, engine: Engine, key: SigningKey, exchange_id: st
         return request.url.scheme == "https"
 
     def address(request: Request) -> str:
-        if config.trust_proxy:
-            forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",") if a.strip()]
-            if forwarded:
-                return forwarded[-1]  # the hop our proxy added; earlier ones the client could write
-        return request.client.host if request.client else "-"
+        return client_address(request, config.trust_proxy)
 
     def page(request: Request, template: str, session: Session | None, status: int = 200,
              **context: Any) -> HTMLResponse:

@@ -33,11 +33,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine, text
 
+from exchange.client_address import client_address
 from exchange.db import reading
 from exchange.opendata import ckan_index, ckan_query, view
 from exchange.opendata.ckan_index import Options, Organization
 from exchange.opendata.config import OpenConfig
-from exchange.opendata.routes import RateLimit, _accepts_gzip, _gzip_tag, _http_date, _not_modified
+from exchange.opendata.http_caching import RateLimit, accepts_gzip, client_is_current, gzip_tag, http_date
 from steward import __version__
 
 MAX_ROWS = 1000  # CKAN's ckan.search.rows_max: more is silently cut to it, as CKAN does
@@ -347,14 +348,15 @@ def _query_values(request: Request) -> dict[str, Any]:
     return values
 
 
-def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = True) -> ckan_index.Follower | None:
+def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, limiter: RateLimit, trust_proxy: bool = False,
+               follow: bool = True) -> ckan_index.Follower | None:
     """Add the CKAN Action API routes to `app`; start the thread that keeps the index current (`follow`).
 
     The public base URI, licence and rate limit are the open catalogue's (`serve --public-base-uri --licence
-    --open-rate --open-burst`); the rate limit's buckets are this channel's own."""
+    --open-rate --open-burst`); `limiter` is the one the /open routes count with, so a client has one allowance
+    for both channels; `trust_proxy` as for them."""
     options = Options(config.options().base_uri, config.licence)
     actions = Actions(options)
-    limiter = RateLimit(config.rate, config.burst)
     options_key = hashlib.sha256(json.dumps([options.base_uri, options.licence]).encode()).hexdigest()[:12]
 
     def help_url(action: str) -> str:
@@ -367,11 +369,11 @@ def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = 
         headers["Vary"] = "Accept-Encoding"
         if cacheable:
             headers["Cache-Control"] = "public, max-age=0, must-revalidate"
-        if _accepts_gzip(request) and len(data) > 512:
+        if accepts_gzip(request) and len(data) > 512:
             data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
             headers["Content-Encoding"] = "gzip"
             if "ETag" in headers:
-                headers["ETag"] = _gzip_tag(headers["ETag"])
+                headers["ETag"] = gzip_tag(headers["ETag"])
         return Response(data, status_code=status, media_type="application/json; charset=utf-8", headers=headers)
 
     def tag_for(action: str, values: dict[str, Any], version: int) -> str:
@@ -396,12 +398,12 @@ def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = 
                         stamp = conn.execute(text("SELECT accepted_at FROM changesets WHERE position = :p"),
                                              {"p": version}).scalar() if version else None
                         etag = headers["ETag"] = tag_for(action, values, version)
-                        modified = _http_date(stamp)
+                        modified = http_date(stamp)
                         if modified:
                             headers["Last-Modified"] = modified
-                        if _not_modified(request, etag, modified):
-                            if _accepts_gzip(request):
-                                headers["ETag"] = _gzip_tag(etag)
+                        if client_is_current(request, etag, modified):
+                            if accepts_gzip(request):
+                                headers["ETag"] = gzip_tag(etag)
                             return Response(status_code=304, headers={
                                 **headers, "Vary": "Accept-Encoding",
                                 "Cache-Control": "public, max-age=0, must-revalidate"})
@@ -413,7 +415,7 @@ def mount_ckan(app: FastAPI, engine: Engine, config: OpenConfig, follow: bool = 
         raise AssertionError("unreachable: the second attempt always answers")
 
     def answer(request: Request, action: str, values: dict[str, Any], cacheable: bool) -> Response:
-        waiting = limiter.wait(request.client.host if request.client else "")
+        waiting = limiter.wait(client_address(request, trust_proxy))
         if waiting:
             seconds = max(1, math.ceil(waiting))
             return envelope(action, 429, {"help": help_url(action), "success": False, "error": {

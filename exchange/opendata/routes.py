@@ -20,8 +20,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -29,9 +27,11 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 
+from exchange.client_address import client_address
 from exchange.db import reading, writing
 from exchange.opendata import view
 from exchange.opendata.config import OpenConfig
+from exchange.opendata.http_caching import RateLimit, accepts_gzip, client_is_current, gzip_tag, http_date
 from exchange.opendata.render import (
     OpenOptions,
     Page,
@@ -41,7 +41,6 @@ from exchange.opendata.render import (
     pieces_of,
     render,
 )
-from steward.files.dcat import utc_datetime
 
 log = logging.getLogger("steward.exchange.opendata")
 
@@ -54,34 +53,6 @@ GZIP_LEVEL = 1  # a page of 1,000 datasets shrinks ~10 times at 1, ~15 times at 
 RENDER_BATCH = 200
 WARM_INTERVAL_S = 1.0
 FORM = 1  # bump when what a page says changes for the same view: old ETags then no longer match
-class RateLimit:
-    """A token bucket per client address: `burst` tokens, refilled at `rate` a second."""
-
-    MAX_CLIENTS = 10_000  # beyond this many, the buckets of clients idle longest are forgotten (they were full)
-
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.burst, self.clock = rate, max(1, burst), clock
-        self.buckets: dict[str, tuple[float, float]] = {}
-        self.lock = threading.Lock()
-
-    def wait(self, client: str) -> float:
-        """Take a token for `client`: 0 when it may go on, else how many seconds until it may."""
-        if self.rate <= 0:
-            return 0.0
-        now = self.clock()
-        with self.lock:
-            tokens, then = self.buckets.pop(client, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
-            if tokens >= 1:
-                self.buckets[client] = (tokens - 1, now)
-                waiting = 0.0
-            else:
-                self.buckets[client] = (tokens, now)
-                waiting = (1 - tokens) / self.rate
-            if len(self.buckets) > self.MAX_CLIENTS:
-                for stale in list(self.buckets)[: len(self.buckets) - self.MAX_CLIENTS]:
-                    del self.buckets[stale]
-        return waiting
 
 
 class Warmer(threading.Thread):
@@ -130,44 +101,6 @@ class Warmer(threading.Thread):
         return done
 
 
-def _http_date(stamp: str | None) -> str | None:
-    moment = utc_datetime(stamp or "")
-    if not moment:
-        return None
-    return format_datetime(datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC), usegmt=True)
-
-
-def _plain_tag(etag: str) -> str:
-    return etag.strip().removeprefix("W/").replace('-gz"', '"')
-
-
-def _gzip_tag(etag: str) -> str:
-    return f'{etag[:-1]}-gz"'
-
-
-def _not_modified(request: Request, etag: str, last_modified: str | None) -> bool:
-    """Whether the client's copy is current (If-None-Match first; If-Modified-Since only without it)."""
-    matches = request.headers.get("if-none-match")
-    if matches is not None:
-        tags = {_plain_tag(tag) for tag in matches.split(",")}
-        return "*" in tags or etag in tags  # the gzipped form's tag names the same content
-    since = request.headers.get("if-modified-since")
-    if since and last_modified:
-        try:
-            return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
 def _negotiate(accept: str | None) -> str:
     """The form an Accept header asks for: the first of the highest quality; Turtle for anything else."""
     best, best_q = "ttl", 0.0
@@ -186,12 +119,15 @@ def _negotiate(accept: str | None) -> str:
     return best
 
 
-def mount_open_data(app: FastAPI, engine: Engine, config: OpenConfig) -> Warmer:
-    """Add the /open routes to `app`, and start the thread that keeps the view's pieces written."""
+def mount_open_data(app: FastAPI, engine: Engine, config: OpenConfig, limiter: RateLimit,
+                    trust_proxy: bool = False) -> Warmer:
+    """Add the /open routes to `app`, and start the thread that keeps the view's pieces written.
+
+    `limiter` counts each client's requests (shared with the CKAN routes); `trust_proxy`: a client is the address
+    our TLS proxy forwarded (exchange/client_address.py)."""
     options = config.options()
     key = options.key()
     shared = SharedNodes()
-    limiter = RateLimit(config.rate, config.burst)
     warmer = Warmer(engine, options, shared)
     warmer.start()
     cache_lock = threading.Lock()
@@ -210,10 +146,10 @@ def mount_open_data(app: FastAPI, engine: Engine, config: OpenConfig) -> Warmer:
                    "Vary": "Accept-Encoding" + extra_vary}
         if last_modified:
             headers["Last-Modified"] = last_modified
-        zipped = _accepts_gzip(request)
+        zipped = accepts_gzip(request)
         if zipped:
             headers["Content-Encoding"] = "gzip"
-            headers["ETag"] = _gzip_tag(etag)
+            headers["ETag"] = gzip_tag(etag)
         if callable(body):
             body = body(zipped)
         elif zipped:
@@ -228,7 +164,7 @@ def mount_open_data(app: FastAPI, engine: Engine, config: OpenConfig) -> Warmer:
         return Response(status_code=304, headers=headers)
 
     def limited(request: Request) -> Response | None:
-        waiting = limiter.wait(request.client.host if request.client else "")
+        waiting = limiter.wait(client_address(request, trust_proxy))
         if not waiting:
             return None
         seconds = max(1, math.ceil(waiting))
@@ -259,11 +195,11 @@ def mount_open_data(app: FastAPI, engine: Engine, config: OpenConfig) -> Warmer:
                 stamp = conn.execute(text("SELECT accepted_at FROM changesets WHERE position <= :p "
                                           "ORDER BY position DESC LIMIT 1"), {"p": as_of}).scalar()
                 began = conn.execute(text("SELECT accepted_at FROM changesets ORDER BY position LIMIT 1")).scalar()
-                last_modified = _http_date(stamp)
+                last_modified = http_date(stamp)
                 digest = hashlib.sha256(f"{FORM}|{options.key()}|{after}|{limit}".encode()).hexdigest()[:16]
                 etag = f'"{fmt}-{as_of}-{digest}"'
-                if _not_modified(request, etag, last_modified):
-                    return not_modified(_gzip_tag(etag) if _accepts_gzip(request) else etag, last_modified, vary)
+                if client_is_current(request, etag, last_modified):
+                    return not_modified(gzip_tag(etag) if accepts_gzip(request) else etag, last_modified, vary)
                 rows = view.datasets(conn, after, limit + 1, as_of, form=fmt, options_key=key)
                 total = counts.get(as_of)
                 if total is None:  # a snapshot's count never changes: counted once per harvest, not per page
@@ -312,10 +248,10 @@ def mount_open_data(app: FastAPI, engine: Engine, config: OpenConfig) -> Warmer:
             return refused
         with reading(engine, snapshot=True) as conn:
             version = view.version(conn)
-            last_modified = _http_date(view.last_modified(conn))
+            last_modified = http_date(view.last_modified(conn))
         etag = f'"datajson-{version}-{options.key()}-{FORM}"'
-        if _not_modified(request, etag, last_modified):
-            return not_modified(_gzip_tag(etag) if _accepts_gzip(request) else etag, last_modified)
+        if client_is_current(request, etag, last_modified):
+            return not_modified(gzip_tag(etag) if accepts_gzip(request) else etag, last_modified)
         with cache_lock:  # one document per version of the view, written once however many ask at once
             doc = data_json_cache.get("current")
             if doc is None or doc["etag"] != etag:
