@@ -61,7 +61,6 @@ from sqlalchemy import Connection, text
 
 from steward.catalogue import publication
 from steward.catalogue.model import Entry
-from steward.catalogue.vocabulary import OpenType
 from steward.sync.changeset import entry_document, entry_from_document
 
 CHUNK = 500
@@ -140,7 +139,7 @@ def published_document(entry: Entry, document: str | None = None) -> str:
 
     `document` is the entry's full JSON when the caller has it: returned as it is when no item is left out.
     """
-    shown = [item for item in entry.items if (item.open_type or entry.open_type) != OpenType.NOT_OPEN]
+    shown = [item for item in entry.items if publication.item_is_public(entry, item)]
     if document is not None and len(shown) == len(entry.items):
         return document
     return json.dumps(entry_document(replace(entry, items=shown)), ensure_ascii=False, separators=(",", ":"))
@@ -158,7 +157,7 @@ def _published_from(entry: Entry, document: str) -> str:
     starting with its "id", in `entry.items` order. Inside a JSON string every quote is escaped, so the two
     markers occur only as that structure; anything else falls back to writing the document again.
     """
-    hidden = [n for n, item in enumerate(entry.items) if (item.open_type or entry.open_type) == OpenType.NOT_OPEN]
+    hidden = [n for n, item in enumerate(entry.items) if not publication.item_is_public(entry, item)]
     if not hidden:
         return document
     cut = document.rfind(_ITEMS)
