@@ -52,6 +52,10 @@ ACCEPTED = {"text/turtle": "ttl", "application/x-turtle": "ttl", "application/ld
 GZIP_LEVEL = 1  # a page of 1,000 datasets shrinks ~10 times at 1, ~15 times at 5 in half as long again
 RENDER_BATCH = 200
 WARM_INTERVAL_S = 1.0
+# A thread that only computes keeps the GIL for the switch interval (5 ms) whenever another asks for it, and a
+# request's thread asks again after each database call: behind a busy warm-up a console page took seconds.
+# Sleeping this long after each dataset (~0.5 ms of work) hands the GIL over at once.
+YIELD_S = 0.001
 FORM = 1  # bump when what a page says changes for the same view: old ETags then no longer match
 
 
@@ -94,7 +98,7 @@ class Warmer(threading.Thread):
                 except Exception:
                     log.exception("dataset %s could not be written", row.entry_id)
                     failed.add(row.entry_id)
-                time.sleep(0)  # let request threads in between datasets
+                time.sleep(YIELD_S)  # hand the GIL to request threads between datasets (see YIELD_S)
             with writing(self.engine) as conn:
                 view.store_rendered(conn, key, made)
             done += len(made)
