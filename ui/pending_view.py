@@ -13,13 +13,11 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
@@ -37,6 +35,7 @@ from steward.workspace.workspace import Workspace
 from ui.change_list import ChangeDescriber, failure_text, fill, fit_columns, one_line
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
+from ui.reload_when_seen import ReloadWhenSeen
 from ui.session import Session
 from ui.times import local_time
 
@@ -159,7 +158,7 @@ class PendingModel(QAbstractTableModel):
         return local_time(row.changed_at, seconds=False) if row.changed_at else ""
 
 
-class PendingChangesDialog(Retranslating, QDialog):
+class PendingChangesDialog(Retranslating, ReloadWhenSeen):
     """Lists the pending changes; reverts the chosen ones (one undo step); double-click shows the entry."""
 
     entry_activated = Signal(str)  # the steward asked to see this entry in the main window
@@ -169,15 +168,10 @@ class PendingChangesDialog(Retranslating, QDialog):
         super().__init__(parent)
         self.session = session
         self._reading = LatestRead(session, self._loaded, self._failed, self)
-        self._stale = False
         self.model = PendingModel(session, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SortRole)
-        self._reload_timer = QTimer(self)
-        self._reload_timer.setSingleShot(True)
-        self._reload_timer.setInterval(0)  # several signals from one change make one reload
-        self._reload_timer.timeout.connect(self.reload)
         self._build()
         self.retranslate()
         session.entries_changed.connect(self._schedule_reload)
@@ -248,21 +242,9 @@ class PendingChangesDialog(Retranslating, QDialog):
 
     # Loading -----------------------------------------------------------------------------
 
-    def _schedule_reload(self, *_args: object) -> None:
-        # The main window keeps this dialog while hidden: read again only when it is seen.
-        if self.isVisible():
-            self._reload_timer.start()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        if self._stale:
-            self._reload_timer.start()
-        super().showEvent(event)
-
     def reload(self) -> None:
         """Read the pending changes on a worker; a newer read makes older answers moot."""
-        self._stale = False
+        super().reload()
         self._reading.run(read_pending)
         self._show_status()
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QDialogButtonBox,
     QHeaderView,
     QLabel,
@@ -27,6 +25,7 @@ from steward.sync.publish_preview import Change, FieldChange, PreviewRow, Publis
 from ui.change_list import failure_text, fill, fit_columns, one_line
 from ui.i18n import Retranslating
 from ui.operations import LatestRead
+from ui.reload_when_seen import ReloadWhenSeen
 from ui.session import Session
 
 Index = QModelIndex | QPersistentModelIndex
@@ -148,7 +147,7 @@ class PublishPreviewModel(QAbstractTableModel):
         return fill(self.tr("%1: %2 → %3"), label, before or self.tr("(empty)"), after or self.tr("(empty)"))
 
 
-class PublishPreviewDialog(Retranslating, QDialog):
+class PublishPreviewDialog(Retranslating, ReloadWhenSeen):
     """Lists what the next sync publishes, withdraws and changes; double-click shows the entry."""
 
     entry_activated = Signal(str)
@@ -158,12 +157,7 @@ class PublishPreviewDialog(Retranslating, QDialog):
         super().__init__(parent)
         self.session = session
         self._reading = LatestRead(session, self._loaded, self._failed, self)
-        self._stale = False
         self.model = PublishPreviewModel(session, self)
-        self._reload_timer = QTimer(self)
-        self._reload_timer.setSingleShot(True)
-        self._reload_timer.setInterval(0)  # several signals from one change make one reload
-        self._reload_timer.timeout.connect(self.reload)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.view = QTableView(self)
@@ -193,21 +187,9 @@ class PublishPreviewDialog(Retranslating, QDialog):
         self.model.retranslate()
         self._show_status()
 
-    def _schedule_reload(self, *_args: object) -> None:
-        # Kept by the window while hidden: read again only when it is seen.
-        if self.isVisible():
-            self._reload_timer.start()
-        else:
-            self._stale = True
-
-    def showEvent(self, event: QShowEvent) -> None:
-        if self._stale:
-            self._reload_timer.start()
-        super().showEvent(event)
-
     def reload(self) -> None:
         """Work the preview out on a read worker; a newer read makes older answers moot."""
-        self._stale = False
+        super().reload()
         self._reading.run_with_progress(lambda workspace, progress: publish_preview.preview(workspace, progress))
         self._show_status()
 
