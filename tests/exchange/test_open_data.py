@@ -14,26 +14,16 @@ the base for the address they reach.
 from __future__ import annotations
 
 import gzip
-import json
-import os
-from pathlib import Path
 
 import pytest
 import requests
-from jsonschema import Draft4Validator, FormatChecker
-from pyshacl import validate
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, SH
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
+from rdflib.namespace import DCTERMS
 
 from steward.catalogue.model import DataItem
 from steward.sync import changeset
-from tests.helpers import require
+from tests.conformance import pod_validator, shacl_results
 
-SHARED = Path(os.environ.get("STEWARD_SHARED") or Path(__file__).resolve().parents[2] / ".." / "shared")
-SHAPES = SHARED / "dcat-ap"
-POD = SHARED / "pod-v1.1" / "non-federal"
 BASE = "https://data.example.gov.cn/exchange/"
 CC_BY = "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"
 SERVE_ARGS = ("--public-base-uri", BASE, "--licence", CC_BY, "--open-publisher", "某市大数据中心", "--open-rate", "0")
@@ -83,35 +73,6 @@ def _titles(graph: Graph) -> dict[str, str]:
             for d in graph.subjects(RDF.type, DCAT.Dataset)}
 
 
-def _shapes(*names: str) -> Graph:
-    require(SHAPES.is_dir(), f"the DCAT-AP SHACL shapes are not at {SHAPES} (../shared beside the repository, "
-                             "or STEWARD_SHARED)")
-    graph = Graph()
-    for name in names:
-        graph.parse(SHAPES / name, format="turtle")
-    return graph
-
-
-def _violations(data: Graph, *shape_files: str) -> list[tuple[str, str, str]]:
-    _conforms, report, _text = validate(data, shacl_graph=_shapes(*shape_files), inference="none")
-    found = []
-    for result in report.objects(None, SH.result):
-        severity = str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]
-        found.append((severity, str(report.value(result, SH.resultPath)), str(report.value(result, SH.focusNode))))
-    return found
-
-
-def _pod_validator() -> Draft4Validator:
-    require(POD.is_dir(), f"the data.json JSON Schemas are not at {POD} (../shared beside the repository, "
-                          "or STEWARD_SHARED)")
-    catalog = json.loads((POD / "catalog.json").read_text(encoding="utf-8"))
-    dataset = Resource.from_contents(json.loads((POD / "dataset-non-federal.json").read_text(encoding="utf-8")),
-                                     default_specification=DRAFT4)
-    registry = Registry().with_resource("https://project-open-data.cio.gov/v1.1/schema/dataset-non-federal.json",
-                                        dataset)
-    return Draft4Validator(catalog, registry=registry, format_checker=FormatChecker())
-
-
 @pytest.fixture(scope="module")
 def published(server):
     """Open entries of several kinds, and entries that must stay out, pushed by one steward."""
@@ -150,8 +111,8 @@ def test_a_harvest_following_hydra_next_gets_every_open_dataset_once_and_no_othe
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_every_page_conforms_to_the_dcat_ap_3_shapes(server, published, fmt):
     graph, _pages = _harvest(server, fmt)
-    assert _violations(graph, "shapes.ttl", "range.ttl") == []
-    assert _violations(graph, "shapes_recommended.ttl") == []
+    assert shacl_results(graph, "shapes.ttl", "range.ttl") == []
+    assert shacl_results(graph, "shapes_recommended.ttl") == []
 
 
 def test_steward_text_survives_every_form(server, published):
@@ -181,7 +142,7 @@ def test_data_json_is_one_document_valid_against_the_non_federal_schema(server, 
     answer = requests.get(f"{server.url}/open/data.json", timeout=60)
     assert answer.headers["Content-Type"].startswith("application/json")
     document = answer.json()
-    errors = sorted(_pod_validator().iter_errors(document), key=lambda e: list(e.path))
+    errors = sorted(pod_validator().iter_errors(document), key=lambda e: list(e.path))
     assert [f"{list(e.path)}: {e.message}" for e in errors] == []
     identifiers = [d["identifier"] for d in document["dataset"]]
     assert len(identifiers) == len(set(identifiers))

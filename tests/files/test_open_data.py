@@ -11,24 +11,17 @@ import json
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft4Validator, FormatChecker
-from pyshacl import validate
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCTERMS, SH
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
+from rdflib.namespace import DCTERMS
 
 from steward.catalogue import publication, rules
 from steward.catalogue.model import DataItem
 from steward.files import dcat, exporter
 from steward.files.dcat import DcatOptions
 from steward.workspace import journal
-from tests.helpers import require
+from tests.conformance import pod_validator, shacl_results
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-SHAPES = SHARED / "dcat-ap"
-POD = SHARED / "pod-v1.1" / "non-federal"
 EU = "http://publications.europa.eu/resource/authority/"
 CC_BY = f"{EU}licence/CC_BY_4_0"
 PORTAL = "https://data.example.gov.cn/catalogue/"
@@ -62,25 +55,6 @@ def open_catalogue(workspace, clean_entry):
     return workspace
 
 
-def _shapes(*names: str) -> Graph:
-    require(SHAPES.is_dir(), f"the DCAT-AP SHACL shapes are not at {SHAPES} (../shared beside the repository)")
-    graph = Graph()
-    for name in names:
-        graph.parse(SHAPES / name, format="turtle")
-    return graph
-
-
-def _results(data: Graph, *shape_files: str) -> list[tuple[str, str, str]]:
-    """(severity, path, focus) of every top-level validation result (nested details are part of their result)."""
-    conforms, report, _text = validate(data, shacl_graph=_shapes(*shape_files), inference="none")
-    found = []
-    for result in report.objects(None, SH.result):
-        severity = str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]
-        found.append((severity, str(report.value(result, SH.resultPath)), str(report.value(result, SH.focusNode))))
-    assert conforms == (not found)
-    return found
-
-
 def _export_dcat(workspace, path: Path, options: DcatOptions | None = None) -> Graph:
     exporter.export(workspace, path, "dcat", options=options)
     graph = Graph()
@@ -90,21 +64,21 @@ def _export_dcat(workspace, path: Path, options: DcatOptions | None = None) -> G
 
 def test_dcat_export_meets_the_mandatory_and_range_shapes(open_catalogue, tmp_path):
     graph = _export_dcat(open_catalogue, tmp_path / "catalogue.jsonld")
-    assert _results(graph, "shapes.ttl") == []
-    assert _results(graph, "range.ttl") == []
+    assert shacl_results(graph, "shapes.ttl") == []
+    assert shacl_results(graph, "range.ttl") == []
 
 
 def test_dcat_export_meets_the_recommended_shapes_given_the_portal_and_licence(open_catalogue, tmp_path):
     graph = _export_dcat(open_catalogue, tmp_path / "catalogue.jsonld", DcatOptions(PORTAL, CC_BY))
-    assert _results(graph, "shapes.ttl", "shapes_recommended.ttl", "range.ttl") == []
+    assert shacl_results(graph, "shapes.ttl", "shapes_recommended.ttl", "range.ttl") == []
     # Of the EU vocabularies, only the publisher cannot be met: a Chinese department is no EU corporate body.
-    assert {(s, p) for s, p, _ in _results(graph, "mdr-vocabularies.shape.ttl")} == {
+    assert {(s, p) for s, p, _ in shacl_results(graph, "mdr-vocabularies.shape.ttl")} == {
         ("Warning", str(DCTERMS.publisher))}
 
 
 def test_without_portal_and_licence_only_those_two_recommendations_are_missed(open_catalogue, tmp_path):
     graph = _export_dcat(open_catalogue, tmp_path / "catalogue.jsonld")
-    missed = {(s, p) for s, p, _ in _results(graph, "shapes_recommended.ttl")}
+    missed = {(s, p) for s, p, _ in shacl_results(graph, "shapes_recommended.ttl")}
     assert missed == {("Warning", str(DCTERMS.license)), ("Warning", "http://xmlns.com/foaf/0.1/homepage")}
 
 
@@ -113,7 +87,7 @@ def test_the_shapes_do_catch_a_broken_export(open_catalogue, tmp_path):
     dataset = next(graph.subjects(RDF.type, DCAT.Dataset))
     graph.remove((dataset, DCTERMS.title, None))
     graph.add((dataset, DCTERMS.accessRights, URIRef(f"{EU}access-right/NON_PUBLIC")))  # now two
-    found = {(s, p) for s, p, _ in _results(graph, "shapes.ttl")}
+    found = {(s, p) for s, p, _ in shacl_results(graph, "shapes.ttl")}
     assert found == {("Violation", str(DCTERMS.title)), ("Violation", str(DCTERMS.accessRights))}
 
 
@@ -121,7 +95,7 @@ def test_turtle_says_the_same_as_json_ld(open_catalogue, tmp_path):
     options = DcatOptions(PORTAL, CC_BY)
     from_jsonld = _export_dcat(open_catalogue, tmp_path / "c.jsonld", options)
     from_turtle = _export_dcat(open_catalogue, tmp_path / "c.ttl", options)
-    assert _results(from_turtle, "shapes.ttl", "range.ttl") == []
+    assert shacl_results(from_turtle, "shapes.ttl", "range.ttl") == []
     # The catalogue's dct:modified is the time of each export: set both aside before comparing.
     catalogue_modified = [(c, DCTERMS.modified, None) for c in from_jsonld.subjects(RDF.type, DCAT.Catalog)]
     for graph in (from_jsonld, from_turtle):
@@ -162,24 +136,13 @@ def test_dcat_maps_the_catalogue_fields_as_docs_formats_says(open_catalogue, tmp
 # data.json --------------------------------------------------------------------------------------------------
 
 
-def _validator() -> Draft4Validator:
-    require(POD.is_dir(), f"the data.json JSON Schemas are not at {POD} (../shared beside the repository)")
-    catalog = json.loads((POD / "catalog.json").read_text(encoding="utf-8"))
-    dataset = Resource.from_contents(json.loads((POD / "dataset-non-federal.json").read_text(encoding="utf-8")),
-                                     default_specification=DRAFT4)
-    # catalog.json refers to the dataset schema by a relative $ref, resolved against its own id.
-    registry = Registry().with_resource("https://project-open-data.cio.gov/v1.1/schema/dataset-non-federal.json",
-                                        dataset)
-    return Draft4Validator(catalog, registry=registry, format_checker=FormatChecker())
-
-
 @pytest.mark.parametrize("options", [DcatOptions(), DcatOptions(PORTAL, CC_BY)], ids=["bare", "portal"])
 def test_data_json_is_valid_against_the_non_federal_schema(open_catalogue, tmp_path, options):
     path = tmp_path / "data.json"
     result = exporter.export(open_catalogue, path, "datajson", options=options)
     assert (result.written, result.left_out_closed, result.left_out_errors) == (3, 3, 3)
     data = json.loads(path.read_text(encoding="utf-8"))
-    errors = [f"{list(e.path)}: {e.message}" for e in _validator().iter_errors(data)]
+    errors = [f"{list(e.path)}: {e.message}" for e in pod_validator().iter_errors(data)]
     assert errors == []
 
 
@@ -190,7 +153,7 @@ def test_the_schema_does_catch_a_broken_data_json(open_catalogue, tmp_path):
     data["dataset"][0]["accessLevel"] = "open"
     data["dataset"][1]["landingPage"] = "not a web address"
     del data["dataset"][2]["contactPoint"]
-    errors = list(_validator().iter_errors(data))
+    errors = list(pod_validator().iter_errors(data))
     messages = " ".join(e.message for error in errors for e in [error, *error.context])
     assert "'open' is not one of" in messages
     assert "'not a web address' is not a 'uri'" in messages
